@@ -1,0 +1,50 @@
+"""Shared test set-up: offscreen Qt, isolated paths and keyring for every test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Keyring: never the developer's real one.
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+
+from pos_app.gui.webview.chromium_env import prepare_chromium_environment
+
+prepare_chromium_environment()
+
+from PySide6.QtCore import QCoreApplication, Qt  # noqa: E402
+
+# Must precede the QApplication pytest-qt creates, so QtWebEngine can load lazily.
+QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+from pos_app.paths import AppPaths  # noqa: E402
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """platformdirs and anything else that looks at HOME or XDG sees only tmp_path."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    for var, sub in (
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CACHE_HOME", "cache"),
+        ("XDG_STATE_HOME", "state"),
+    ):
+        monkeypatch.setenv(var, str(home / sub))
+    yield
+
+
+@pytest.fixture
+def app_paths(tmp_path: Path) -> AppPaths:
+    paths = AppPaths.under(tmp_path / "pos")
+    paths.ensure()
+    return paths
