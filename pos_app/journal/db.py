@@ -1,0 +1,29 @@
+"""Opening the journal database: WAL, full fsync on commit, foreign keys, migrations."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from pos_app.journal.migrations import migrate
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """Open (creating if needed) and migrate the journal at ``path``.
+
+    ``synchronous=FULL`` makes every acknowledged commit survive power loss, not
+    just a crash: these rows are the app's memory of money.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    new = not path.exists()
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=True)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.execute("PRAGMA busy_timeout=5000")
+    if new:
+        os.chmod(path, 0o600)
+    migrate(conn)
+    return conn

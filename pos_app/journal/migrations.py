@@ -1,0 +1,90 @@
+"""Ordered schema migrations, tracked in SQLite's ``user_version``.
+
+Never edit a migration that has shipped: add the next one. Each runs in its own
+transaction, so a crash mid-migration leaves the previous version intact.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: payments, write-ahead intents, per-payment history.
+    """
+    CREATE TABLE payments (
+        id INTEGER PRIMARY KEY,
+        reference TEXT NOT NULL UNIQUE,
+        profile TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        method TEXT NOT NULL,
+        amount_minor INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        description TEXT NOT NULL,
+        state TEXT NOT NULL,
+        provider_ref TEXT,
+        provider_payment_ref TEXT,
+        decline_code TEXT,
+        decline_message TEXT,
+        card_brand TEXT,
+        card_last4 TEXT,
+        attention TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX payments_created_at ON payments(created_at);
+    CREATE INDEX payments_provider_ref ON payments(provider_ref);
+    CREATE TABLE intents (
+        id INTEGER PRIMARY KEY,
+        payment_id INTEGER NOT NULL REFERENCES payments(id),
+        operation TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE,
+        amount_minor INTEGER,
+        currency TEXT,
+        created_at TEXT NOT NULL,
+        outcome TEXT,
+        outcome_detail TEXT,
+        resolved_at TEXT
+    );
+    CREATE INDEX intents_unresolved ON intents(payment_id)
+        WHERE outcome IS NULL OR outcome = 'unknown';
+    CREATE TABLE payment_events (
+        id INTEGER PRIMARY KEY,
+        payment_id INTEGER NOT NULL REFERENCES payments(id),
+        at TEXT NOT NULL,
+        state TEXT NOT NULL,
+        note TEXT NOT NULL
+    );
+    CREATE INDEX payment_events_payment ON payment_events(payment_id);
+    """,
+)
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class JournalTooNewError(RuntimeError):
+    """The database was written by a newer pos_app; opening it could lose data."""
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise JournalTooNewError(
+            f"The journal has schema version {version}; this pos_app knows up to {SCHEMA_VERSION}. "
+            "Update pos_app before opening it."
+        )
+    for number in range(version + 1, SCHEMA_VERSION + 1):
+        script = MIGRATIONS[number - 1]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(script):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return SCHEMA_VERSION
+
+
+def _statements(script: str) -> list[str]:
+    return [part.strip() for part in script.split(";") if part.strip()]

@@ -1,0 +1,375 @@
+"""The journal's reads and writes: payments, write-ahead intents and their outcomes.
+
+Every write is its own committed transaction, so what the app acknowledged is on disk.
+State changes go through the domain state machine; an illegal move is refused.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Final
+
+from pos_app.domain.money import Money
+from pos_app.domain.payment import PaymentState, can_transition
+from pos_app.journal.db import connect
+
+Listener = Callable[[str], None]
+
+
+class IntentOutcome(StrEnum):
+    SUCCEEDED = "succeeded"  # the provider acted and told us so
+    REJECTED = "rejected"  # the provider refused; nothing happened
+    NOT_SENT = "not_sent"  # the request never left this machine
+    UNKNOWN = "unknown"  # sent, no answer: a lookup must decide
+    RESOLVED = "resolved"  # an UNKNOWN settled later by a lookup
+    ABANDONED = "abandoned"  # reconciliation proved it never reached the provider
+
+
+class _Unset:
+    pass
+
+
+UNSET: Final = _Unset()
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    id: int
+    reference: str
+    profile: str
+    provider: str
+    method: str
+    amount: Money
+    description: str
+    state: PaymentState
+    provider_ref: str | None
+    provider_payment_ref: str | None
+    decline_code: str | None
+    decline_message: str | None
+    card_brand: str | None
+    card_last4: str | None
+    attention: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Intent:
+    id: int
+    payment_reference: str
+    operation: str
+    idempotency_key: str
+    amount: Money | None
+    created_at: datetime
+    outcome: IntentOutcome | None
+
+
+@dataclass(frozen=True)
+class PaymentEvent:
+    at: datetime
+    state: PaymentState
+    note: str
+
+
+class JournalError(Exception):
+    pass
+
+
+# Columns the payments list may sort by (keys are what the GUI asks for).
+SORTABLE_COLUMNS: Final = {
+    "created_at": "created_at",
+    "reference": "reference",
+    "description": "description",
+    "amount": "amount_minor",
+    "state": "state",
+    "provider": "provider",
+    "card": "card_last4",
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class JournalStore:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._listeners: list[Listener] = []
+
+    @classmethod
+    def open(cls, path: Path) -> JournalStore:
+        return cls(connect(path))
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def add_listener(self, listener: Listener) -> None:
+        """Called with a payment reference after every committed change to it."""
+        self._listeners.append(listener)
+
+    # -- payments ---------------------------------------------------------------
+
+    def create_payment(
+        self,
+        *,
+        reference: str,
+        profile: str,
+        provider: str,
+        method: str,
+        amount: Money,
+        description: str,
+        now: datetime,
+    ) -> PaymentRecord:
+        stamp = _iso(now)
+        with self._transaction():
+            cursor = self._conn.execute(
+                "INSERT INTO payments (reference, profile, provider, method, amount_minor,"
+                " currency,"
+                " description, state, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                (
+                    reference,
+                    profile,
+                    provider,
+                    method,
+                    amount.minor,
+                    amount.currency,
+                    description,
+                    PaymentState.CREATED.value,
+                    stamp,
+                    stamp,
+                ),
+            )
+            self._add_event(int(cursor.lastrowid or 0), now, PaymentState.CREATED, "Sale started")
+        self._notify(reference)
+        return self._require(reference)
+
+    def update_payment(
+        self,
+        reference: str,
+        *,
+        now: datetime,
+        note: str,
+        state: PaymentState | None = None,
+        provider_ref: str | _Unset | None = UNSET,
+        provider_payment_ref: str | _Unset | None = UNSET,
+        decline_code: str | _Unset | None = UNSET,
+        decline_message: str | _Unset | None = UNSET,
+        card_brand: str | _Unset | None = UNSET,
+        card_last4: str | _Unset | None = UNSET,
+        attention: str | _Unset | None = UNSET,
+    ) -> PaymentRecord:
+        """Change a payment; a state change must be legal for the state machine."""
+        changes: dict[str, Any] = {
+            name: value
+            for name, value in (
+                ("provider_ref", provider_ref),
+                ("provider_payment_ref", provider_payment_ref),
+                ("decline_code", decline_code),
+                ("decline_message", decline_message),
+                ("card_brand", card_brand),
+                ("card_last4", card_last4),
+                ("attention", attention),
+            )
+            if not isinstance(value, _Unset)
+        }
+        with self._transaction():
+            current = self._require(reference)
+            if state is not None and state is not current.state:
+                if not can_transition(current.state, state):
+                    raise JournalError(
+                        f"Payment {reference} cannot move from {current.state} to {state}"
+                    )
+                changes["state"] = state.value
+            if not changes:
+                return current
+            changes["updated_at"] = _iso(now)
+            assignments = ", ".join(f"{column} = ?" for column in changes)
+            self._conn.execute(
+                f"UPDATE payments SET {assignments} WHERE reference = ?",  # noqa: S608 - fixed column names
+                (*changes.values(), reference),
+            )
+            self._add_event(current.id, now, state or current.state, note)
+        self._notify(reference)
+        return self._require(reference)
+
+    def get(self, reference: str) -> PaymentRecord | None:
+        row = self._conn.execute(
+            "SELECT * FROM payments WHERE reference = ?", (reference,)
+        ).fetchone()
+        return _payment(row) if row else None
+
+    def events(self, reference: str) -> list[PaymentEvent]:
+        rows = self._conn.execute(
+            "SELECT e.at, e.state, e.note FROM payment_events e"
+            " JOIN payments p ON p.id = e.payment_id"
+            " WHERE p.reference = ? ORDER BY e.id",
+            (reference,),
+        ).fetchall()
+        return [PaymentEvent(_time(r["at"]), PaymentState(r["state"]), r["note"]) for r in rows]
+
+    def count_payments(self) -> int:
+        return int(self._conn.execute("SELECT COUNT(*) FROM payments").fetchone()[0])
+
+    def page_payments(
+        self, *, offset: int, limit: int, order_by: str = "created_at", descending: bool = True
+    ) -> list[PaymentRecord]:
+        column = SORTABLE_COLUMNS.get(order_by)
+        if column is None:
+            raise JournalError(f"Cannot sort payments by {order_by!r}")
+        direction = "DESC" if descending else "ASC"
+        rows = self._conn.execute(
+            f"SELECT * FROM payments ORDER BY {column} {direction}, id {direction}"  # noqa: S608
+            " LIMIT ? OFFSET ?",
+            (limit, offset),
+        ).fetchall()
+        return [_payment(row) for row in rows]
+
+    def payments_in_states(self, states: frozenset[PaymentState]) -> list[PaymentRecord]:
+        marks = ",".join("?" for _ in states)
+        rows = self._conn.execute(
+            f"SELECT * FROM payments WHERE state IN ({marks}) ORDER BY id",  # noqa: S608
+            tuple(s.value for s in states),
+        ).fetchall()
+        return [_payment(row) for row in rows]
+
+    # -- intents ----------------------------------------------------------------
+
+    def begin_intent(
+        self,
+        reference: str,
+        *,
+        operation: str,
+        idempotency_key: str,
+        amount: Money | None,
+        now: datetime,
+    ) -> Intent:
+        """Record what we are about to ask the provider, before asking it."""
+        with self._transaction():
+            payment = self._require(reference)
+            cursor = self._conn.execute(
+                "INSERT INTO intents (payment_id, operation, idempotency_key, amount_minor,"
+                " currency,"
+                " created_at) VALUES (?,?,?,?,?,?)",
+                (
+                    payment.id,
+                    operation,
+                    idempotency_key,
+                    amount.minor if amount else None,
+                    amount.currency if amount else None,
+                    _iso(now),
+                ),
+            )
+        return self._intent(int(cursor.lastrowid or 0))
+
+    def finish_intent(
+        self, intent_id: int, outcome: IntentOutcome, *, detail: str, now: datetime
+    ) -> None:
+        with self._transaction():
+            self._conn.execute(
+                "UPDATE intents SET outcome = ?, outcome_detail = ?, resolved_at = ? WHERE id = ?",
+                (outcome.value, detail, _iso(now), intent_id),
+            )
+
+    def unresolved_intents(self) -> list[Intent]:
+        rows = self._conn.execute(
+            "SELECT id FROM intents WHERE outcome IS NULL OR outcome = 'unknown' ORDER BY id"
+        ).fetchall()
+        return [self._intent(int(row["id"])) for row in rows]
+
+    def intents_for(self, reference: str) -> list[Intent]:
+        rows = self._conn.execute(
+            "SELECT i.id FROM intents i JOIN payments p ON p.id = i.payment_id"
+            " WHERE p.reference = ? ORDER BY i.id",
+            (reference,),
+        ).fetchall()
+        return [self._intent(int(row["id"])) for row in rows]
+
+    # -- internals --------------------------------------------------------------
+
+    def _intent(self, intent_id: int) -> Intent:
+        row = self._conn.execute(
+            "SELECT i.*, p.reference FROM intents i JOIN payments p ON p.id = i.payment_id"
+            " WHERE i.id = ?",
+            (intent_id,),
+        ).fetchone()
+        amount = (
+            Money(int(row["amount_minor"]), str(row["currency"]))
+            if row["amount_minor"] is not None
+            else None
+        )
+        return Intent(
+            id=int(row["id"]),
+            payment_reference=str(row["reference"]),
+            operation=str(row["operation"]),
+            idempotency_key=str(row["idempotency_key"]),
+            amount=amount,
+            created_at=_time(row["created_at"]),
+            outcome=IntentOutcome(row["outcome"]) if row["outcome"] else None,
+        )
+
+    def _require(self, reference: str) -> PaymentRecord:
+        record = self.get(reference)
+        if record is None:
+            raise JournalError(f"No payment {reference} in the journal")
+        return record
+
+    def _add_event(self, payment_id: int, now: datetime, state: PaymentState, note: str) -> None:
+        self._conn.execute(
+            "INSERT INTO payment_events (payment_id, at, state, note) VALUES (?,?,?,?)",
+            (payment_id, _iso(now), state.value, note),
+        )
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._conn)
+
+    def _notify(self, reference: str) -> None:
+        for listener in list(self._listeners):
+            listener(reference)
+
+
+class _Transaction:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def __enter__(self) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        self._conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _payment(row: sqlite3.Row) -> PaymentRecord:
+    return PaymentRecord(
+        id=int(row["id"]),
+        reference=row["reference"],
+        profile=row["profile"],
+        provider=row["provider"],
+        method=row["method"],
+        amount=Money(int(row["amount_minor"]), row["currency"]),
+        description=row["description"],
+        state=PaymentState(row["state"]),
+        provider_ref=row["provider_ref"],
+        provider_payment_ref=row["provider_payment_ref"],
+        decline_code=row["decline_code"],
+        decline_message=row["decline_message"],
+        card_brand=row["card_brand"],
+        card_last4=row["card_last4"],
+        attention=row["attention"],
+        created_at=_time(row["created_at"]),
+        updated_at=_time(row["updated_at"]),
+    )
+
+
+def _iso(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise JournalError("Journal times must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text)

@@ -1,0 +1,263 @@
+"""The checkout service journals before it calls, and a lookup decides every outcome."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from pos_app.domain.money import Money
+from pos_app.domain.payment import PaymentState
+from pos_app.journal.store import IntentOutcome, JournalStore
+from pos_app.providers.errors import (
+    ConnectionFailedError,
+    InvalidRequestError,
+    OutcomeUnknownError,
+    ProviderError,
+)
+from pos_app.providers.types import (
+    AmountLimits,
+    Capability,
+    CardSummary,
+    CheckoutRequest,
+    CheckoutSession,
+    Decline,
+    DeclineCode,
+)
+from pos_app.services.checkout import CheckoutService, CheckoutStartError
+from pos_app.services.reconcile import reconcile
+from pos_app.services.sale import Sale, SaleInputError, parse_description, parse_sale
+
+T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+SALE = Sale(Money(1799, "USD"), "One chocolate donut")
+
+
+class FakeProvider:
+    """A scripted provider that also checks the journal was written before each call."""
+
+    key = "justifi"
+    display_name = "JustiFi"
+    capabilities = frozenset({Capability.HOSTED_CHECKOUT, Capability.LOOKUP})
+    limits = AmountLimits("USD", 51, 99_999_999)
+
+    def __init__(self, journal: JournalStore) -> None:
+        self.journal = journal
+        self.checkouts: dict[str, CheckoutSession] = {}
+        self.create_error: ProviderError | None = None
+        self.apply_before_error = False
+        self.requests: list[CheckoutRequest] = []
+
+    async def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        # Write-ahead: the intent with this key is already on disk.
+        keys = [i.idempotency_key for i in self.journal.intents_for(request.reference)]
+        assert request.idempotency_key in keys
+        self.requests.append(request)
+        session = CheckoutSession(
+            provider_ref=f"cho_{len(self.checkouts) + 1}",
+            state=PaymentState.PENDING,
+            provider_status="created",
+            amount=request.amount,
+            reference=request.reference,
+            hosted_url="https://pay.example/x",
+            expires_at=None,
+        )
+        if self.create_error is not None:
+            if self.apply_before_error:
+                self.checkouts[session.provider_ref] = session
+            raise self.create_error
+        self.checkouts[session.provider_ref] = session
+        return session
+
+    async def get_checkout(self, provider_ref: str) -> CheckoutSession:
+        return self.checkouts[provider_ref]
+
+    async def find_checkout(self, reference: str) -> CheckoutSession | None:
+        return next((c for c in self.checkouts.values() if c.reference == reference), None)
+
+    async def aclose(self) -> None:
+        return None
+
+    def customer_pays(self, ref: str, *, declined: bool = False) -> None:
+        session = self.checkouts[ref]
+        if declined:
+            self.checkouts[ref] = replace(
+                session,
+                state=PaymentState.DECLINED,
+                provider_status="attempted",
+                decline=Decline(DeclineCode.DECLINED, "card_declined", "Your card was declined."),
+                card=CardSummary("visa", "0002"),
+                attempts=1,
+            )
+        else:
+            self.checkouts[ref] = replace(
+                session,
+                state=PaymentState.CAPTURED,
+                provider_status="completed",
+                payment_ref="py_1",
+                card=CardSummary("visa", "4242"),
+                attempts=1,
+            )
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> JournalStore:
+    return JournalStore.open(tmp_path / "journal.sqlite3")
+
+
+@pytest.fixture
+def provider(journal: JournalStore) -> FakeProvider:
+    return FakeProvider(journal)
+
+
+@pytest.fixture
+def service(journal: JournalStore, provider: FakeProvider) -> CheckoutService:
+    return CheckoutService(journal, provider, profile="Sandbox", clock=lambda: T0)
+
+
+def test_approved_checkout_is_recorded_after_lookup(
+    service: CheckoutService, provider: FakeProvider
+) -> None:
+    checkout = asyncio.run(service.start_hosted(SALE, success_url="https://pos-app.invalid/s"))
+    assert checkout.payment.state is PaymentState.PENDING
+    assert provider.requests[0].success_url == "https://pos-app.invalid/s"
+    provider.customer_pays(checkout.session.provider_ref)
+    payment = asyncio.run(service.verify(checkout.payment.reference))
+    assert payment.state is PaymentState.CAPTURED
+    assert (payment.card_brand, payment.card_last4) == ("visa", "4242")
+    assert payment.provider_payment_ref == "py_1"
+    intents = service.journal.intents_for(payment.reference)
+    assert [i.outcome for i in intents] == [IntentOutcome.SUCCEEDED]
+
+
+def test_decline_is_recorded_with_its_code(
+    service: CheckoutService, provider: FakeProvider
+) -> None:
+    checkout = asyncio.run(service.start_hosted(SALE, success_url=None))
+    provider.customer_pays(checkout.session.provider_ref, declined=True)
+    payment = asyncio.run(service.verify(checkout.payment.reference))
+    assert payment.state is PaymentState.DECLINED
+    assert payment.decline_code == "declined"
+    assert payment.card_last4 == "0002"
+
+
+def test_unreachable_provider_fails_the_sale_but_keeps_it(
+    service: CheckoutService, provider: FakeProvider
+) -> None:
+    provider.create_error = ConnectionFailedError("refused", provider="justifi")
+    with pytest.raises(CheckoutStartError) as caught:
+        asyncio.run(service.start_hosted(SALE, success_url=None))
+    payment = caught.value.payment
+    assert payment.state is PaymentState.FAILED
+    assert service.journal.intents_for(payment.reference)[0].outcome is IntentOutcome.NOT_SENT
+
+
+def test_no_answer_leaves_the_sale_in_doubt_for_reconciliation(
+    service: CheckoutService, provider: FakeProvider, journal: JournalStore
+) -> None:
+    provider.create_error = OutcomeUnknownError("timed out", provider="justifi")
+    provider.apply_before_error = True  # the provider did open it
+    with pytest.raises(CheckoutStartError) as caught:
+        asyncio.run(service.start_hosted(SALE, success_url=None))
+    reference = caught.value.payment.reference
+    assert caught.value.payment.state is PaymentState.IN_DOUBT
+    assert caught.value.payment.attention
+
+    provider.customer_pays("cho_1")
+    report = asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: T0))
+    payment = journal.get(reference)
+    assert payment is not None
+    assert payment.state is PaymentState.CAPTURED
+    assert payment.provider_ref == "cho_1"
+    assert payment.attention is None
+    assert journal.unresolved_intents() == []
+    assert reference in report.resolved
+    assert len(provider.requests) == 1  # nothing was re-sent
+
+
+def test_reconciliation_closes_an_intent_that_never_reached_the_provider(
+    service: CheckoutService, provider: FakeProvider, journal: JournalStore
+) -> None:
+    provider.create_error = OutcomeUnknownError("reset", provider="justifi")
+    with pytest.raises(CheckoutStartError) as caught:
+        asyncio.run(service.start_hosted(SALE, success_url=None))
+    asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: T0))
+    payment = journal.get(caught.value.payment.reference)
+    assert payment is not None and payment.state is PaymentState.FAILED
+    assert journal.intents_for(payment.reference)[0].outcome is IntentOutcome.ABANDONED
+
+
+def test_refused_request_fails_without_doubt(
+    service: CheckoutService, provider: FakeProvider
+) -> None:
+    provider.create_error = InvalidRequestError(
+        "Amount must be greater than 50", provider="justifi"
+    )
+    with pytest.raises(CheckoutStartError) as caught:
+        asyncio.run(service.start_hosted(SALE, success_url=None))
+    assert caught.value.payment.state is PaymentState.FAILED
+    assert caught.value.payment.attention is None
+
+
+def test_cancel_looks_first_and_keeps_a_payment_the_customer_just_made(
+    service: CheckoutService, provider: FakeProvider
+) -> None:
+    checkout = asyncio.run(service.start_hosted(SALE, success_url=None))
+    provider.customer_pays(checkout.session.provider_ref)
+    assert asyncio.run(service.cancel(checkout.payment.reference)).state is PaymentState.CAPTURED
+
+
+def test_cancel_of_an_unpaid_checkout(service: CheckoutService) -> None:
+    checkout = asyncio.run(service.start_hosted(SALE, success_url=None))
+    payment = asyncio.run(service.cancel(checkout.payment.reference))
+    assert payment.state is PaymentState.FAILED
+    assert "Cancelled by the cashier" in service.journal.events(payment.reference)[-1].note
+
+
+def test_provider_contradicting_a_final_state_is_flagged_not_applied(
+    service: CheckoutService, provider: FakeProvider
+) -> None:
+    checkout = asyncio.run(service.start_hosted(SALE, success_url=None))
+    ref = checkout.session.provider_ref
+    provider.customer_pays(ref, declined=True)
+    asyncio.run(service.verify(checkout.payment.reference))
+    provider.customer_pays(ref)  # paid later with another card
+    payment = asyncio.run(service.verify(checkout.payment.reference))
+    assert payment.state is PaymentState.DECLINED
+    assert payment.attention and "completed" in payment.attention
+
+
+LIMITS = AmountLimits("USD", 51, 99_999_999)
+
+
+@pytest.mark.parametrize(
+    ("amount", "description", "field", "code"),
+    [
+        ("", "Donut", "amount", "empty"),
+        ("0", "Donut", "amount", "zero"),
+        ("-5", "Donut", "amount", "negative"),
+        ("abc", "Donut", "amount", "not_a_number"),
+        ("17.999", "Donut", "amount", "too_precise"),
+        ("0.50", "Donut", "amount", "outside_limits"),
+        ("1000000", "Donut", "amount", "outside_limits"),
+        ("17.99", "", "description", "empty"),
+        ("17.99", "   ", "description", "empty"),
+        ("17.99", "x" * 201, "description", "too_long"),
+        ("17.99", "Donut\u202e", "description", "control_characters"),
+    ],
+)
+def test_bad_sale_input_is_refused_with_a_specific_reason(
+    amount: str, description: str, field: str, code: str
+) -> None:
+    with pytest.raises(SaleInputError) as caught:
+        parse_sale(amount, description, limits=LIMITS, locale="en_US")
+    assert (caught.value.field, caught.value.code) == (field, code)
+    assert caught.value.message
+
+
+def test_good_sale_input() -> None:
+    sale = parse_sale(" 17.99 ", "  One   chocolate donut ", limits=LIMITS, locale="en_US")
+    assert sale == Sale(Money(1799, "USD"), "One chocolate donut")
+    assert parse_description("Café crème") == "Café crème"
