@@ -1,0 +1,369 @@
+"""The sandbox server: one Starlette app (all dialects + the control API), run by uvicorn.
+
+``SandboxServer`` runs it on its own thread with its own event loop, for the app and tests;
+``run_foreground`` runs it on the main thread for ``pos-app sandbox``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import sys
+import threading
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from .justifi import (
+    SANDBOX_CLIENT_ID,
+    SANDBOX_CLIENT_SECRET,
+    SANDBOX_PLATFORM_ACCOUNT,
+    SANDBOX_SUB_ACCOUNT,
+    ApiError,
+    JustifiApi,
+    api_error_response,
+)
+from .pages import HostedCheckoutPages
+from .state import Sandbox, iso
+
+__all__ = [
+    "SANDBOX_CLIENT_ID",
+    "SANDBOX_CLIENT_SECRET",
+    "SANDBOX_PLATFORM_ACCOUNT",
+    "SANDBOX_SUB_ACCOUNT",
+    "SandboxServer",
+    "build_app",
+    "run_foreground",
+]
+
+MAX_BODY_SIZE = 1024 * 1024
+_PROVIDER_API_PREFIXES = ("/justifi/v1/", "/justifi/oauth/")
+
+
+# -- the control API (/_sandbox/...) -------------------------------------------------------
+
+
+class ControlApi:
+    """The simulator's own endpoints: health, clock and test helpers."""
+
+    def __init__(self, sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/_sandbox/health", self.health, methods=["GET"]),
+            Route("/_sandbox/clock", self.clock, methods=["GET"]),
+            Route("/_sandbox/clock/advance", self.advance_clock, methods=["POST"]),
+            Route("/_sandbox/justifi/expire-tokens", self.expire_tokens, methods=["POST"]),
+            Route("/_sandbox/justifi/hold-requests", self.hold_requests, methods=["POST"]),
+            Route("/_sandbox/justifi/held-requests/wait", self.wait_held, methods=["POST"]),
+        ]
+
+    async def health(self, request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def clock(self, request: Request) -> Response:
+        return JSONResponse({"now": iso(self.sandbox.now())})
+
+    async def advance_clock(self, request: Request) -> Response:
+        body = await _control_body(request)
+        seconds = body.get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+            return _control_error("'seconds' must be a number >= 0")
+        with self.sandbox.store.transaction():
+            now = self.sandbox.advance_clock(float(seconds))
+        return JSONResponse({"now": iso(now)})
+
+    async def expire_tokens(self, request: Request) -> Response:
+        with self.sandbox.store.transaction():
+            self.sandbox.store.delete_kind("access_token")
+        return JSONResponse({"status": "ok"})
+
+    async def hold_requests(self, request: Request) -> Response:
+        """``{"enabled": true}`` parks JustiFi mutations after their key is claimed."""
+        enabled = (await _control_body(request)).get("enabled")
+        if not isinstance(enabled, bool):
+            return _control_error("'enabled' must be true or false")
+        if enabled:
+            self.sandbox.gate.hold()
+        else:
+            self.sandbox.gate.release()
+        return JSONResponse({"enabled": enabled, "parked": self.sandbox.gate.parked})
+
+    async def wait_held(self, request: Request) -> Response:
+        """Answers once ``count`` requests are parked (408 after ``timeout`` seconds)."""
+        body = await _control_body(request)
+        count, timeout = body.get("count", 1), body.get("timeout", 10)
+        if not isinstance(count, int) or not isinstance(timeout, int | float):
+            return _control_error("'count' must be an integer and 'timeout' a number")
+        try:
+            async with asyncio.timeout(float(timeout)):
+                await self.sandbox.gate.wait_parked(count)
+        except TimeoutError:
+            return JSONResponse({"parked": self.sandbox.gate.parked}, status_code=408)
+        return JSONResponse({"parked": self.sandbox.gate.parked})
+
+
+async def _control_body(request: Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _control_error(message: str) -> Response:
+    return JSONResponse({"error": message}, status_code=400)
+
+
+# -- the app -------------------------------------------------------------------------------
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths and methods answer in the provider's error format under its API."""
+    assert isinstance(exc, HTTPException)
+    if request.url.path.startswith(_PROVIDER_API_PREFIXES):
+        code = "resource_not_found" if exc.status_code == 404 else "method_not_allowed"
+        message = "Resource not found" if exc.status_code == 404 else exc.detail
+        return JSONResponse(
+            {"error": {"code": code, "message": message}},
+            status_code=exc.status_code,
+            headers=exc.headers,
+        )
+    return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    """A crash answers 500 in the provider's format under its API (uvicorn still logs it)."""
+    if request.url.path.startswith(_PROVIDER_API_PREFIXES):
+        message = (
+            "An unexpected error has occurred. JustiFi engineers will investigate the error and "
+            "contact you if any remediation steps are necessary."
+        )
+        return JSONResponse(
+            {"error": {"code": "internal_server_error", "message": message}}, status_code=500
+        )
+    return PlainTextResponse("Internal Server Error", status_code=500)
+
+
+def build_app(state_dir: Path, *, clock: Callable[[], datetime] | None = None) -> Starlette:
+    """The sandbox app; its state lives in ``state_dir/sandbox.sqlite3``.
+
+    ``clock`` returns the current UTC time (default: the system clock); the control API can
+    move the sandbox's clock forward from there.
+    """
+    sandbox = Sandbox(state_dir, clock)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        # Opened here so the SQLite connection belongs to the thread serving requests.
+        sandbox.open()
+        try:
+            yield
+        finally:
+            sandbox.close()
+
+    routes = [
+        *ControlApi(sandbox).routes(),
+        *JustifiApi(sandbox).routes(),
+        *HostedCheckoutPages(sandbox).routes(),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            ApiError: api_error_response,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+        max_body_size=MAX_BODY_SIZE,
+    )
+    app.state.sandbox = sandbox
+    return app
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto must say TCP: asyncio only sets TCP_NODELAY on accepted sockets that do, and
+    # without it every keep-alive response stalls ~40 ms on Nagle + delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        if sys.platform != "win32":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _url(host: str, port: int) -> str:
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def _config(app: Starlette) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        lifespan="on",
+        http="h11",
+        ws="none",
+        # Leave the host application's logging configuration alone.
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, reporting when it serves and stopping as soon as it is asked to."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        await super().startup(sockets=sockets)
+        if self.started:
+            self._on_started()
+
+    async def main_loop(self) -> None:
+        # uvicorn polls should_exit every 0.1 s; waiting on an event makes stopping prompt.
+        # on_tick(0) also refreshes the Date header, so a pass at least once a second.
+        while not await self.on_tick(0):
+            assert self._wake is not None
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await self._wake.wait()
+
+    def request_exit(self) -> None:
+        """Ask the server to shut down; safe from any thread."""
+        self.should_exit = True
+        self._wake_up()
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._wake_up()
+
+    def _wake_up(self) -> None:
+        loop, wake = self.loop, self._wake
+        if loop is not None and wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already closed
+                loop.call_soon_threadsafe(wake.set)
+
+
+class SandboxServer:
+    """Runs the sandbox on its own thread with its own asyncio loop.
+
+    The GUI runs a different loop (qasync); the two never share objects, only HTTP.
+    """
+
+    def __init__(self, state_dir: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.state_dir = Path(state_dir)
+        self.host = host
+        self._requested_port = port
+        self._port: int | None = None
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._sandbox: Sandbox | None = None
+        self._failure: BaseException | None = None
+
+    @property
+    def base_url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("the sandbox server is not started")
+        return _url(self.host, self._port)
+
+    def start(self, timeout: float = 10.0) -> None:
+        """Returns once the server accepts connections; raises if it could not start."""
+        if self._thread is not None:
+            raise RuntimeError("the sandbox server is already running")
+        sock = _bind(self.host, self._requested_port)
+        self._port = sock.getsockname()[1]
+        ready = threading.Event()
+        self._failure = None
+        app = build_app(self.state_dir)
+        self._sandbox = app.state.sandbox
+        self._server = _Server(_config(app), on_started=ready.set)
+        self._thread = threading.Thread(
+            target=self._run, args=(self._server, sock, ready), name="pos-sandbox", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(timeout) or self._failure is not None:
+            failure = self._failure
+            self.stop()
+            raise RuntimeError("the sandbox server did not start") from failure
+
+    def _run(self, server: _Server, sock: socket.socket, ready: threading.Event) -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # uvicorn reports a failed startup with SystemExit
+            self._failure = exc
+        finally:
+            sock.close()
+            ready.set()  # never leave start() waiting for a thread that has ended
+
+    def stop(self) -> None:
+        """Stops serving, waits for the thread, and closes the database."""
+        server, thread, sandbox = self._server, self._thread, self._sandbox
+        if server is not None:
+            if server.loop is not None and sandbox is not None:
+                # Let requests parked by the test gate finish instead of stalling shutdown.
+                with contextlib.suppress(RuntimeError):  # the loop has already closed
+                    server.loop.call_soon_threadsafe(sandbox.gate.release)
+            server.request_exit()
+        if thread is not None:
+            thread.join()
+        self._server = self._thread = self._sandbox = None
+
+    def __enter__(self) -> SandboxServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def run_foreground(host: str, port: int, state_dir: Path) -> int:
+    """Serve until SIGINT/SIGTERM; prints ``Sandbox listening on URL`` once ready. Returns 0."""
+    sock = _bind(host, port)
+    url = _url(host, sock.getsockname()[1])
+
+    def announce() -> None:
+        print(f"Sandbox listening on {url}", flush=True)
+
+    server = _Server(_config(build_app(Path(state_dir))), on_started=announce)
+    # uvicorn re-raises the signal that stopped it once it is done; with these handlers in
+    # place that re-raise is a no-op, so a clean shutdown exits 0 instead of dying by signal.
+    previous = {sig: signal.signal(sig, _ignore_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0 if server.started else 1
+
+
+def _ignore_signal(signum: int, frame: object) -> None:
+    return None
