@@ -1,0 +1,53 @@
+"""Command line: `pos-app` starts the till; `pos-app sandbox` runs the simulator alone."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from pos_app import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pos-app", description="Point of sale for card, bank and crypto payments."
+    )
+    parser.add_argument("--version", action="version", version=f"pos-app {__version__}")
+    parser.add_argument(
+        "--basedir",
+        type=Path,
+        default=None,
+        help="keep every config, data, log and cache file under this folder",
+    )
+    parser.add_argument(
+        "--exit-when-ready",
+        action="store_true",
+        help="start, show the first screen, and quit once it accepts input",
+    )
+    parser.add_argument("--debug", action="store_true", help="log at DEBUG level (still redacted)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sandbox = commands.add_parser("sandbox", help="run the provider simulator in the foreground")
+    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--port", type=int, default=8765)
+    sandbox.add_argument(
+        "--state", type=Path, required=True, help="folder for the simulator's state"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "sandbox":
+        from pos_app.sandbox.server import run_foreground
+
+        return run_foreground(args.host, args.port, args.state)
+    from pos_app.app import StartOptions, run_gui
+
+    return run_gui(
+        StartOptions(basedir=args.basedir, exit_when_ready=args.exit_when_ready, debug=args.debug)
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

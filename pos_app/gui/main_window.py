@@ -1,0 +1,158 @@
+"""The main window: a sidebar to move between screens, the screens, a status bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pos_app.gui.screens.cashier import CashierScreen
+from pos_app.gui.screens.checkout import CheckoutScreen
+from pos_app.gui.screens.payments import PaymentsScreen
+from pos_app.gui.tasks import TaskRunner
+from pos_app.journal.store import JournalStore
+from pos_app.providers.types import AmountLimits
+from pos_app.services.checkout import CheckoutService
+from pos_app.services.sale import Sale
+
+
+def _status_label(text: str, object_name: str) -> QLabel:
+    """Status bar text stays on one line (shared labels word-wrap)."""
+    widget = QLabel(text)
+    widget.setObjectName(object_name)
+    widget.setContentsMargins(8, 2, 8, 2)
+    return widget
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        *,
+        journal: JournalStore,
+        limits: AmountLimits,
+        locale: str,
+        profile_name: str,
+        provider_name: str,
+        sandbox: bool,
+        store_name: str,
+        tasks: TaskRunner,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle(f"{store_name} — pos_app")
+        self.resize(1280, 800)
+        self.tasks = tasks
+        self.cashier = CashierScreen(limits=limits, locale=locale, provider_name=provider_name)
+        self.checkout = CheckoutScreen(locale=locale, tasks=tasks)
+        self.payments = PaymentsScreen(journal, locale=locale)
+        self.stack = QStackedWidget()
+        for screen in (self.cashier, self.checkout, self.payments):
+            self.stack.addWidget(screen)
+
+        sidebar = QFrame()
+        sidebar.setObjectName("Sidebar")
+        sidebar.setFixedWidth(200)
+        side = QVBoxLayout(sidebar)
+        side.setContentsMargins(12, 16, 12, 16)
+        brand = QLabel(store_name)
+        brand.setObjectName("Brand")
+        brand.setWordWrap(True)
+        side.addWidget(brand)
+        self.nav = QButtonGroup(self)
+        self.nav.setExclusive(True)
+        self.cashier_button = self._nav_button("Cashier", "F1", side)
+        self.payments_button = self._nav_button("Payments", "F2", side)
+        side.addStretch(1)
+        self.cashier_button.clicked.connect(self.show_cashier)
+        self.payments_button.clicked.connect(self.show_payments)
+
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(sidebar)
+        row.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.connection_label = _status_label("Connecting…", "Hint")
+        self.statusBar().addWidget(_status_label(f"Profile: {profile_name}", "Hint"))
+        if sandbox:
+            badge = _status_label("SANDBOX · test cards only", "SandboxBadge")
+            badge.setAccessibleName("Sandbox mode: no real money moves")
+            self.statusBar().addWidget(badge)
+        self.statusBar().addPermanentWidget(self.connection_label)
+
+        self.cashier.hosted_checkout_requested.connect(self._start_hosted)
+        self.checkout.finished.connect(self._checkout_finished)
+        self.cashier.set_ready(False, f"Connecting to {provider_name}…")
+        self.show_cashier()
+
+    def _nav_button(self, text: str, key: str, layout: QVBoxLayout) -> QToolButton:
+        button = QToolButton()
+        button.setText(f"{text}    {key}")
+        button.setCheckable(True)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        button.setSizePolicy(
+            button.sizePolicy().horizontalPolicy().Expanding, button.sizePolicy().verticalPolicy()
+        )
+        button.setShortcut(QKeySequence(key))
+        button.setAccessibleName(text)
+        self.nav.addButton(button)
+        layout.addWidget(button)
+        return button
+
+    # -- wiring from app.py -------------------------------------------------------------
+
+    def provider_ready(self, service: CheckoutService, message: str) -> None:
+        self.checkout.set_service(service)
+        self.cashier.set_ready(True)
+        self.connection_label.setText(message)
+
+    def provider_failed(self, message: str) -> None:
+        self.cashier.set_ready(False, message)
+        self.connection_label.setText(message)
+
+    def show_status(self, message: str) -> None:
+        self.connection_label.setText(message)
+
+    def shutdown(self) -> None:
+        """Stop everything that could still touch the journal or the network."""
+        self.checkout.shutdown()
+        self.payments.shutdown()
+
+    # -- navigation -------------------------------------------------------------------
+
+    def show_cashier(self) -> None:
+        self.cashier_button.setChecked(True)
+        in_checkout = (
+            self.checkout.payment is not None and self.stack.currentWidget() is self.checkout
+        )
+        if not in_checkout:
+            self.stack.setCurrentWidget(self.cashier)
+            self.cashier.focus_amount()
+
+    def show_payments(self) -> None:
+        self.payments_button.setChecked(True)
+        self.payments.refresh()
+        self.stack.setCurrentWidget(self.payments)
+        self.payments.table.setFocus()
+
+    def _start_hosted(self, sale: Sale) -> None:
+        self.stack.setCurrentWidget(self.checkout)
+        self.checkout.start_hosted(sale)
+
+    def _checkout_finished(self, sale_over: bool) -> None:
+        if sale_over:
+            self.cashier.clear()
+        self.stack.setCurrentWidget(self.cashier)
+        self.cashier_button.setChecked(True)
+        self.cashier.focus_amount()

@@ -1,0 +1,152 @@
+"""The payments table: pages rows from the journal as the view scrolls (fetchMore).
+
+Only the rows on screen (plus a page) are ever loaded, so a year of payments opens
+as fast as a day's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+
+from pos_app.domain.money import format_money
+from pos_app.gui.messages import state_label
+from pos_app.journal.store import JournalStore, PaymentRecord
+
+PAGE_SIZE = 200
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    sort_key: str
+
+
+COLUMNS = (
+    Column("Time", "created_at"),
+    Column("Reference", "reference"),
+    Column("Description", "description"),
+    Column("Amount", "amount"),
+    Column("Status", "state"),
+    Column("Card", "card"),
+    Column("Provider", "provider"),
+)
+PROVIDER_NAMES = {
+    "justifi": "JustiFi",
+    "checkout_com": "Checkout.com",
+    "recharge": "ReCharge",
+    "payfect": "Payfect",
+}
+
+
+class PaymentsTableModel(QAbstractTableModel):
+    def __init__(self, journal: JournalStore, *, locale: str) -> None:
+        super().__init__()
+        self._journal = journal
+        self._locale = locale
+        self._rows: list[PaymentRecord] = []
+        self._total = 0
+        self._order_by = "created_at"
+        self._descending = True
+        self.reload()
+
+    # -- Qt model API ---------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section].title if 0 <= section < len(COLUMNS) else None
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+            return None
+        payment = self._rows[index.row()]
+        key = COLUMNS[index.column()].sort_key
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(payment, key)
+        if role == Qt.ItemDataRole.TextAlignmentRole and key == "amount":
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return payment.attention or None
+        if role == Qt.ItemDataRole.UserRole:
+            return payment.reference
+        return None
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
+        return not parent.isValid() and len(self._rows) < self._total
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
+        if parent.isValid():
+            return
+        page = self._journal.page_payments(
+            offset=len(self._rows),
+            limit=PAGE_SIZE,
+            order_by=self._order_by,
+            descending=self._descending,
+        )
+        if not page:
+            self._total = len(self._rows)
+            return
+        first = len(self._rows)
+        self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
+        self._rows.extend(page)
+        self.endInsertRows()
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        if not 0 <= column < len(COLUMNS):
+            return
+        self._order_by = COLUMNS[column].sort_key
+        self._descending = order == Qt.SortOrder.DescendingOrder
+        self.reload()
+
+    # -- ours ---------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Start again from the first page (after a sort or a journal change)."""
+        self.beginResetModel()
+        self._total = self._journal.count_payments()
+        self._rows = self._journal.page_payments(
+            offset=0, limit=PAGE_SIZE, order_by=self._order_by, descending=self._descending
+        )
+        self.endResetModel()
+
+    @property
+    def total(self) -> int:
+        """How many payments the journal holds (loaded or not)."""
+        return self._total
+
+    def payment_at(self, row: int) -> PaymentRecord:
+        return self._rows[row]
+
+    def _display(self, payment: PaymentRecord, key: str) -> str:
+        if key == "created_at":
+            return payment.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        if key == "reference":
+            return payment.reference
+        if key == "description":
+            return payment.description
+        if key == "amount":
+            return format_money(payment.amount, self._locale)
+        if key == "state":
+            text = state_label(payment.state)
+            return f"⚠ {text}" if payment.attention else text
+        if key == "card":
+            return (
+                f"{(payment.card_brand or '').title()} •••• {payment.card_last4}"
+                if payment.card_last4
+                else ""
+            )
+        if key == "provider":
+            return PROVIDER_NAMES.get(payment.provider, payment.provider)
+        return ""

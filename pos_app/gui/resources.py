@@ -1,0 +1,19 @@
+"""Locating files in resources/ both from a checkout and from an installed wheel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+
+
+def resource_path(name: str) -> Path:
+    for root in (_PACKAGE / "_resources", _PACKAGE.parent / "resources"):
+        candidate = root / name
+        if candidate.exists():
+            return candidate
+    raise FileNotFoundError(f"pos_app resource {name!r} is missing")
+
+
+def stylesheet() -> str:
+    return resource_path("style.qss").read_text(encoding="utf-8")

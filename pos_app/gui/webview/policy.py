@@ -1,0 +1,70 @@
+"""Which navigations a checkout web view may make. Pure Python, so it is unit-tested alone.
+
+Main frame: only the provider's own origins; our return URLs are intercepted (the
+app answers them with a lookup, the page never loads them). Sub-frames (3-D Secure
+challenges, card-input iframes) may also load any https origin. Everything else
+(file:, data:, javascript:, custom schemes, other hosts) is blocked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from urllib.parse import urlsplit
+
+
+class Verdict(Enum):
+    ALLOW = "allow"
+    BLOCK = "block"
+    INTERCEPT = "intercept"
+
+
+@dataclass(frozen=True)
+class Origin:
+    scheme: str
+    host: str
+    port: int
+
+    @classmethod
+    def of(cls, url: str) -> Origin | None:
+        try:
+            parts = urlsplit(url)
+            port = parts.port
+        except ValueError:
+            return None
+        scheme = parts.scheme.lower()
+        if scheme not in ("http", "https") or not parts.hostname:
+            return None
+        return cls(scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80))
+
+
+# Where the app asks providers to send the customer back; never a real host (.invalid is reserved).
+RETURN_HOST = "pos-app.invalid"
+SUCCESS_RETURN_URL = f"https://{RETURN_HOST}/checkout/success"
+CANCEL_RETURN_URL = f"https://{RETURN_HOST}/checkout/cancel"
+
+# Blank documents that browsers create for frames on their own.
+_BLANK = frozenset({"about:blank", "about:srcdoc"})
+
+
+@dataclass(frozen=True)
+class NavigationPolicy:
+    allowed_origins: frozenset[Origin]
+    return_host: str = RETURN_HOST
+
+    @classmethod
+    def for_urls(cls, *urls: str) -> NavigationPolicy:
+        origins = {origin for url in urls if (origin := Origin.of(url)) is not None}
+        return cls(frozenset(origins))
+
+    def decide(self, url: str, *, main_frame: bool) -> Verdict:
+        origin = Origin.of(url)
+        if origin is None:
+            return Verdict.ALLOW if (not main_frame and url in _BLANK) else Verdict.BLOCK
+        if origin.host == self.return_host:
+            return Verdict.INTERCEPT if main_frame else Verdict.BLOCK
+        if origin in self.allowed_origins:
+            return Verdict.ALLOW
+        if not main_frame and origin.scheme == "https":
+            return Verdict.ALLOW
+        return Verdict.BLOCK

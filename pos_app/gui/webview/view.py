@@ -1,0 +1,132 @@
+"""A checkout web view that can only do what a payment page needs.
+
+Imported lazily (QtWebEngine costs start-up time and memory): only when a checkout opens.
+Each view owns a fresh off-the-record profile, so no cookie, cache or card entry
+survives the checkout.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Qt, QUrl, Signal
+from PySide6.QtWebEngineCore import (
+    QWebEngineCertificateError,
+    QWebEngineDownloadRequest,
+    QWebEnginePage,
+    QWebEnginePermission,
+    QWebEngineProfile,
+    QWebEngineSettings,
+)
+from PySide6.QtWebEngineWidgets import QWebEngineView
+from PySide6.QtWidgets import QWidget
+
+from pos_app.gui.webview.policy import NavigationPolicy, Verdict
+
+log = logging.getLogger(__name__)
+
+_OFF = (
+    QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls,
+    QWebEngineSettings.WebAttribute.LocalContentCanAccessRemoteUrls,
+    QWebEngineSettings.WebAttribute.JavascriptCanOpenWindows,
+    QWebEngineSettings.WebAttribute.JavascriptCanAccessClipboard,
+    QWebEngineSettings.WebAttribute.PluginsEnabled,
+    QWebEngineSettings.WebAttribute.FullScreenSupportEnabled,
+    QWebEngineSettings.WebAttribute.ScreenCaptureEnabled,
+    QWebEngineSettings.WebAttribute.PdfViewerEnabled,
+    QWebEngineSettings.WebAttribute.AutoLoadIconsForPage,
+)
+
+
+def new_private_profile(parent: QObject) -> QWebEngineProfile:
+    """Off-the-record (no storage name): nothing is written to disk."""
+    profile = QWebEngineProfile(parent)
+    assert profile.isOffTheRecord()
+    settings = profile.settings()
+    for attribute in _OFF:
+        settings.setAttribute(attribute, False)
+    profile.setPersistentCookiesPolicy(
+        QWebEngineProfile.PersistentCookiesPolicy.NoPersistentCookies
+    )
+    profile.setPersistentPermissionsPolicy(
+        QWebEngineProfile.PersistentPermissionsPolicy.AskEveryTime
+    )
+    profile.downloadRequested.connect(_refuse_download)
+    return profile
+
+
+def _refuse_download(download: QWebEngineDownloadRequest) -> None:
+    log.warning("Checkout page tried to download %s; refused", download.url().toString())
+    download.cancel()
+
+
+class CheckoutPage(QWebEnginePage):
+    intercepted = Signal(str)  # one of our return URLs: answer with a lookup
+    blocked = Signal(str)  # a navigation the policy refused
+
+    def __init__(
+        self, profile: QWebEngineProfile, policy: NavigationPolicy, parent: QObject
+    ) -> None:
+        super().__init__(profile, parent)
+        self.policy = policy
+        self.permissionRequested.connect(self._deny_permission)
+        self.certificateError.connect(self._reject_certificate)
+
+    def acceptNavigationRequest(
+        self, url: QUrl | str, navigation_type: QWebEnginePage.NavigationType, is_main_frame: bool
+    ) -> bool:
+        text = url.toString() if isinstance(url, QUrl) else str(url)
+        verdict = self.policy.decide(text, main_frame=is_main_frame)
+        if verdict is Verdict.ALLOW:
+            return True
+        if verdict is Verdict.INTERCEPT:
+            self.intercepted.emit(text)
+        else:
+            log.warning(
+                "Blocked %s navigation to %s",
+                "main-frame" if is_main_frame else "frame",
+                text[:200],
+            )
+            self.blocked.emit(text)
+        return False
+
+    # Returning None refuses the window; the stubs do not admit None.
+    def createWindow(  # type: ignore[override]
+        self, window_type: QWebEnginePage.WebWindowType
+    ) -> QWebEnginePage | None:
+        log.warning("Checkout page asked for a new window; refused")
+        return None
+
+    @staticmethod
+    def _deny_permission(permission: QWebEnginePermission) -> None:
+        log.warning(
+            "Denied permission %s to %s",
+            permission.permissionType(),
+            permission.origin().toString(),
+        )
+        permission.deny()
+
+    @staticmethod
+    def _reject_certificate(error: QWebEngineCertificateError) -> None:
+        log.warning("Rejected certificate for %s: %s", error.url().toString(), error.description())
+        error.rejectCertificate()
+
+
+class CheckoutWebView(QWebEngineView):
+    """A view with its own private profile; call ``dispose()`` when the checkout ends."""
+
+    def __init__(self, policy: NavigationPolicy, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
+        self.setAcceptDrops(False)
+        self.profile_ = new_private_profile(self)
+        self.checkout_page = CheckoutPage(self.profile_, policy, self.profile_)
+        self.setPage(self.checkout_page)
+
+    def dispose(self) -> None:
+        """Pages must die before their profile, or QtWebEngine warns and may crash."""
+        page, profile = self.checkout_page, self.profile_
+        self.setPage(None)  # type: ignore[arg-type]
+        page.deleteLater()
+        page.destroyed.connect(profile.deleteLater)
+        self.deleteLater()

@@ -1,0 +1,108 @@
+"""A cashier takes a sandbox payment through the hosted checkout, end to end."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from pos_app.app import PosApplication
+from pos_app.domain.money import Money
+from pos_app.domain.payment import PaymentState
+from tests.e2e.conftest import Till, run_js, wait_for_js
+
+FORM_READY = "document.querySelector('#card-number') !== null"
+
+
+def ring_up(qtbot: QtBot, pos: PosApplication, amount: str, description: str) -> None:
+    cashier = pos.window.cashier
+    assert cashier.amount_field.hasFocus()  # keyboard first: the amount is where typing goes
+    qtbot.keyClicks(cashier.amount_field, amount)
+    qtbot.keyClick(cashier.amount_field, Qt.Key.Key_Return)  # Enter moves on to the description
+    assert cashier.description_field.hasFocus()
+    qtbot.keyClicks(cashier.description_field, description)
+    qtbot.keyClick(cashier.description_field, Qt.Key.Key_Return)
+
+
+def customer_pays(qtbot: QtBot, pos: PosApplication, card: str) -> None:
+    checkout = pos.window.checkout
+
+    def page() -> object:
+        return checkout.web_view.page() if checkout.web_view is not None else None
+
+    wait_for_js(qtbot, page, FORM_READY)
+    fields = {
+        "#cardholder-name": "Leslie Knope",
+        "#card-number": card,
+        "#card-expiry": "12/30",
+        "#card-cvc": "123",
+        "#postal-code": "10001",
+    }
+    script = (
+        "".join(
+            f"document.querySelector({json.dumps(sel)}).value = {json.dumps(value)};"
+            for sel, value in fields.items()
+        )
+        + "document.querySelector('#pay-button').click(); true;"
+    )
+    assert run_js(qtbot, page(), script) is True
+
+
+def wait_for_result(qtbot: QtBot, pos: PosApplication) -> str:
+    checkout = pos.window.checkout
+    qtbot.waitUntil(lambda: checkout.stack.currentWidget() is checkout.result, timeout=30_000)
+    return checkout.result.title.text()
+
+
+def test_approved_card_is_verified_and_listed_and_survives_restart(
+    qtbot: QtBot, till: Till
+) -> None:
+    pos = till.start()
+    ring_up(qtbot, pos, "17.99", "One chocolate donut")
+    customer_pays(qtbot, pos, "4242 4242 4242 4242")
+
+    assert wait_for_result(qtbot, pos) == "Approved"
+    result = pos.window.checkout.result
+    assert result.amount.text() == "$17.99"
+    assert "Visa •••• 4242" in result.detail.text()
+    # The page alone is never trusted: the journal holds the provider's answer.
+    reference = result.reference.text()
+    payment = pos.journal.get(reference)
+    assert payment is not None
+    assert payment.state is PaymentState.CAPTURED
+    assert payment.amount == Money(1799, "USD")
+    assert payment.provider_ref and payment.provider_ref.startswith("cho_")
+    assert payment.provider_payment_ref and payment.provider_payment_ref.startswith("py_")
+
+    qtbot.keyClick(result.button, Qt.Key.Key_Return)  # New sale
+    assert pos.window.stack.currentWidget() is pos.window.cashier
+    assert pos.window.cashier.amount_field.text() == ""
+
+    pos.window.payments_button.click()
+    model = pos.window.payments.model
+    assert model.rowCount() == 1
+    row = [model.index(0, c).data() for c in range(model.columnCount())]
+    assert row[1:6] == [reference, "One chocolate donut", "$17.99", "Paid", "Visa •••• 4242"]
+
+    till.stop(pos)
+    again = till.start()
+    model = again.window.payments.model
+    assert model.rowCount() == 1
+    assert model.index(0, 1).data() == reference
+    assert model.index(0, 4).data() == "Paid"
+
+
+def test_declined_card_shows_a_decline_and_records_it(qtbot: QtBot, till: Till) -> None:
+    pos = till.start()
+    ring_up(qtbot, pos, "5.25", "Coffee")
+    customer_pays(qtbot, pos, "4000 0000 0000 0002")
+
+    assert wait_for_result(qtbot, pos) == "Declined"
+    result = pos.window.checkout.result
+    assert "declined" in result.detail.text().lower()
+    payments = pos.journal.page_payments(offset=0, limit=5)
+    # JustiFi reports no card on a failed completion, so only the decline itself is recorded.
+    assert [(p.state, p.decline_code, p.amount) for p in payments] == [
+        (PaymentState.DECLINED, "declined", Money(525, "USD"))
+    ]

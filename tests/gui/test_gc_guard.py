@@ -1,0 +1,39 @@
+"""Garbage holding Qt objects is only ever freed on the GUI thread."""
+
+from __future__ import annotations
+
+import gc
+import threading
+
+from PySide6.QtCore import QObject
+from pytestqt.qtbot import QtBot
+
+from pos_app.gui.gc_guard import MainThreadGarbageCollector
+
+
+class Cycle:
+    def __init__(self) -> None:
+        self.me = self
+        self.qt = QObject()
+
+
+def test_cycles_are_collected_on_the_gui_thread_not_by_other_threads(qtbot: QtBot) -> None:
+    collector = MainThreadGarbageCollector()
+    try:
+        assert not gc.isenabled()
+        freed_threads: list[str] = []
+        cycle = Cycle()
+        cycle.qt.destroyed.connect(lambda: freed_threads.append(threading.current_thread().name))
+        del cycle
+        # Another thread allocating heavily must not trigger a collection of our cycle.
+        worker = threading.Thread(target=lambda: [[] for _ in range(200_000)], name="worker")
+        worker.start()
+        worker.join()
+        assert freed_threads == []
+        # Garbage made on the GUI thread passes the threshold; the timer collects here.
+        garbage = [Cycle() for _ in range(gc.get_threshold()[0] + 1)]
+        del garbage
+        qtbot.waitUntil(lambda: freed_threads == ["MainThread"], timeout=5_000)
+    finally:
+        collector.stop()
+    assert gc.isenabled()
