@@ -27,7 +27,7 @@ from pos_app.journal.store import JournalStore
 from pos_app.log import configure_logging
 from pos_app.paths import AppPaths
 from pos_app.providers.errors import ProviderError
-from pos_app.providers.justifi.mapping import amount_limits
+from pos_app.providers.justifi.limits import amount_limits
 from pos_app.settings import (
     JUSTIFI_LIVE_API,
     JUSTIFI_LIVE_HOSTED,
@@ -81,9 +81,13 @@ class PosApplication:
         Runs after the first screen takes input; its imports (httpx, the sandbox's
         web server) are deferred to here to keep start-up fast.
         """
+        from pos_app.domain.money import Money, format_money
         from pos_app.providers.justifi.adapter import JustifiProvider
         from pos_app.services.checkout import CheckoutService
         from pos_app.services.reconcile import reconcile
+
+        # Load the locale's number data now, not on the cashier's first keystroke.
+        format_money(Money(0, self.profile.currency), self.settings.locale)
 
         try:
             config = await self._provider_config(self.profile)

@@ -6,8 +6,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "pos_app"
 APP_AUTHOR = "pos_app"
 
@@ -28,6 +26,8 @@ class AppPaths:
     @classmethod
     def for_user(cls) -> AppPaths:
         """The platform's usual per-user locations."""
+        import platformdirs  # only needed without --basedir
+
         return cls(
             Path(platformdirs.user_config_dir(APP_NAME, APP_AUTHOR)),
             Path(platformdirs.user_data_dir(APP_NAME, APP_AUTHOR)),

@@ -19,9 +19,6 @@ from functools import cache
 from itertools import pairwise
 from typing import Final
 
-import babel.numbers
-from babel import Locale
-
 __all__ = [
     "MAX_MINOR",
     "Money",
@@ -73,6 +70,8 @@ class MoneyError(ValueError):
 @cache
 def known_currencies() -> frozenset[str]:
     """Every ISO 4217 code Babel's CLDR data knows, upper case (includes historic codes)."""
+    import babel.numbers  # imported on first use: it costs start-up time
+
     return frozenset(code.upper() for code in babel.numbers.list_currencies())
 
 
@@ -84,6 +83,8 @@ def _normalize_currency(currency: object) -> str:
 
 @cache
 def _cldr_exponent(currency: str) -> int:
+    import babel.numbers  # imported on first use: it costs start-up time
+
     return int(babel.numbers.get_currency_precision(currency))
 
 
@@ -279,6 +280,9 @@ class _Syntax:
 
 @cache
 def _syntax(locale: str) -> _Syntax:
+    import babel.numbers  # imported on first use: it costs start-up time
+    from babel import Locale
+
     decimal = babel.numbers.get_decimal_symbol(locale)
     group = babel.numbers.get_group_symbol(locale)
     # People type an ordinary space or apostrophe where CLDR prints a no-break space or ’.
@@ -429,6 +433,8 @@ def format_money(m: Money, locale: str = "en_US") -> str:
 
     ``"$17.99"``, ``"¥1,799"``, ``"-$1.00"`` in en_US; ``"17,99 $"`` (no-break space) in de_DE.
     """
+    import babel.numbers  # imported on first use: it costs start-up time
+
     # currency_digits uses CLDR's precision, which is exactly Money's exponent, and the value
     # already has that many places, so Babel's quantization can never round.
     return babel.numbers.format_currency(

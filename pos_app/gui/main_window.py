@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
@@ -17,13 +19,15 @@ from PySide6.QtWidgets import (
 )
 
 from pos_app.gui.screens.cashier import CashierScreen
-from pos_app.gui.screens.checkout import CheckoutScreen
-from pos_app.gui.screens.payments import PaymentsScreen
 from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore
 from pos_app.providers.types import AmountLimits
-from pos_app.services.checkout import CheckoutService
 from pos_app.services.sale import Sale
+
+if TYPE_CHECKING:
+    from pos_app.gui.screens.checkout import CheckoutScreen
+    from pos_app.gui.screens.payments import PaymentsScreen
+    from pos_app.services.checkout import CheckoutService
 
 
 def _status_label(text: str, object_name: str) -> QLabel:
@@ -52,11 +56,13 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self.tasks = tasks
         self.cashier = CashierScreen(limits=limits, locale=locale, provider_name=provider_name)
-        self.checkout = CheckoutScreen(locale=locale, tasks=tasks)
-        self.payments = PaymentsScreen(journal, locale=locale)
+        self._checkout: CheckoutScreen | None = None
+        self._journal = journal
+        self._locale = locale
+        # Checkout and Payments are built on first use, so start-up only pays for the Cashier.
+        self._payments: PaymentsScreen | None = None
         self.stack = QStackedWidget()
-        for screen in (self.cashier, self.checkout, self.payments):
-            self.stack.addWidget(screen)
+        self.stack.addWidget(self.cashier)
 
         sidebar = QFrame()
         sidebar.setObjectName("Sidebar")
@@ -92,7 +98,6 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.connection_label)
 
         self.cashier.hosted_checkout_requested.connect(self._start_hosted)
-        self.checkout.finished.connect(self._checkout_finished)
         self.cashier.set_ready(False, f"Connecting to {provider_name}…")
         self.show_cashier()
 
@@ -124,17 +129,40 @@ class MainWindow(QMainWindow):
     def show_status(self, message: str) -> None:
         self.connection_label.setText(message)
 
+    @property
+    def checkout(self) -> CheckoutScreen:
+        if self._checkout is None:
+            from pos_app.gui.screens.checkout import CheckoutScreen
+
+            self._checkout = CheckoutScreen(locale=self._locale, tasks=self.tasks)
+            self._checkout.finished.connect(self._checkout_finished)
+            self.stack.addWidget(self._checkout)
+        return self._checkout
+
+    @property
+    def payments(self) -> PaymentsScreen:
+        if self._payments is None:
+            from pos_app.gui.screens.payments import PaymentsScreen
+
+            self._payments = PaymentsScreen(self._journal, locale=self._locale)
+            self.stack.addWidget(self._payments)
+        return self._payments
+
     def shutdown(self) -> None:
         """Stop everything that could still touch the journal or the network."""
-        self.checkout.shutdown()
-        self.payments.shutdown()
+        if self._checkout is not None:
+            self._checkout.shutdown()
+        if self._payments is not None:
+            self._payments.shutdown()
 
     # -- navigation -------------------------------------------------------------------
 
     def show_cashier(self) -> None:
         self.cashier_button.setChecked(True)
         in_checkout = (
-            self.checkout.payment is not None and self.stack.currentWidget() is self.checkout
+            self._checkout is not None
+            and self._checkout.payment is not None
+            and self.stack.currentWidget() is self._checkout
         )
         if not in_checkout:
             self.stack.setCurrentWidget(self.cashier)

@@ -8,7 +8,7 @@ from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.gui.screens.cashier import CashierScreen
-from pos_app.providers.justifi.mapping import amount_limits
+from pos_app.providers.justifi.limits import amount_limits
 from pos_app.services.sale import Sale
 
 

@@ -139,6 +139,12 @@ class CashierScreen(QWidget):
 
     def _revalidate(self) -> None:
         """Live check as the cashier types; only complain about fields they touched."""
+        if not self.amount_field.text() and not self.description_field.text():
+            # Nothing typed: nothing to parse (and no locale data to load at start-up).
+            self._show_errors(None, None)
+            self.preview.clear()
+            self.hosted_button.setEnabled(False)
+            return
         amount_problem, description_problem, preview = self._problems()
         self._show_errors(
             amount_problem if self.amount_field.text() else None,

@@ -15,10 +15,13 @@ import httpx
 from pos_app.providers.errors import (
     AuthenticationError,
     ConfigurationError,
+    ConnectionFailedError,
+    ProviderError,
     ResponseInvalidError,
 )
 from pos_app.providers.http import ProviderHttpClient
 from pos_app.providers.justifi import mapping
+from pos_app.providers.justifi.limits import amount_limits
 from pos_app.providers.types import Capability, CheckoutRequest, CheckoutSession
 
 log = logging.getLogger(__name__)
@@ -71,7 +74,7 @@ class JustifiProvider:
     ) -> None:
         config.check()
         self._config = config
-        self.limits = mapping.amount_limits(config.currency)
+        self.limits = amount_limits(config.currency)
         self._http = http or ProviderHttpClient(config.api_base_url, provider=self.key)
         self._monotonic = monotonic
         self._token: str | None = None
@@ -154,7 +157,7 @@ class JustifiProvider:
     ) -> Any:
         """One API call; a 401 refreshes the token once and repeats the call."""
         for attempt in (1, 2):
-            headers = {"Authorization": f"Bearer {await self._access_token()}"}
+            headers = {"Authorization": f"Bearer {await self._signed_in()}"}
             if sub_account:
                 headers["Sub-Account"] = self._config.sub_account
             response = await self._http.request(
@@ -172,6 +175,18 @@ class JustifiProvider:
                 continue
             return self._payload_or_raise(response, mutating=method != "GET")
         raise AssertionError("unreachable")
+
+    async def _signed_in(self) -> str:
+        """A token, or an error saying the real request was never sent."""
+        try:
+            return await self._access_token()
+        except ProviderError as error:
+            if not error.maybe_applied:
+                raise
+            # Only the token request was sent; the call it was for never left.
+            raise ConnectionFailedError(
+                f"Could not sign in to JustiFi: {error.message}", provider=self.key
+            ) from error
 
     async def _access_token(self) -> str:
         if self._token and self._monotonic() < self._token_deadline:

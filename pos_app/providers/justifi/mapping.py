@@ -23,7 +23,6 @@ from pos_app.providers.errors import (
     ResponseInvalidError,
 )
 from pos_app.providers.types import (
-    AmountLimits,
     CardSummary,
     CheckoutRequest,
     CheckoutSession,
@@ -90,11 +89,6 @@ DECLINE_CODES: dict[str, DeclineCode] = {
     "gateway_timeout": DeclineCode.TRY_AGAIN,
     "fraudulent": DeclineCode.FRAUD_SUSPECTED,
 }
-
-
-def amount_limits(currency: str) -> AmountLimits:
-    """Checkout amounts must be > 50 and < 100,000,000 cents (PROVIDERS.md §1.3)."""
-    return AmountLimits(currency, minimum=51, maximum=99_999_999)
 
 
 def build_checkout_body(request: CheckoutRequest) -> dict[str, Any]:

@@ -1,0 +1,172 @@
+"""Render every screen of pos_app to PNGs for review (screenshots/, not committed).
+
+Drives the real app against the built-in sandbox, the way the e2e tests do.
+`--docs` also refreshes the few images the README shows (docs/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QWidget  # noqa: E402
+
+from pos_app.app import PosApplication, prepare_qt  # noqa: E402
+from pos_app.gui.gc_guard import MainThreadGarbageCollector  # noqa: E402
+from pos_app.paths import AppPaths  # noqa: E402
+
+DOCS = {"cashier.png", "hosted-checkout.png", "approved.png", "payments.png"}
+
+
+def pump_until(predicate: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    """Run the Qt event loop until predicate() holds (checked every 20 ms)."""
+    deadline = time.monotonic() + timeout_s
+    loop = QEventLoop()
+    timer = QTimer(interval=20)
+    timer.timeout.connect(
+        lambda: loop.quit() if predicate() or time.monotonic() > deadline else None
+    )
+    timer.start()
+    if not predicate():
+        loop.exec()
+    timer.stop()
+    if not predicate():
+        raise TimeoutError("condition not reached")
+
+
+def js(page: Any, script: str) -> Any:
+    box: list[Any] = []
+    page.runJavaScript(script, 0, box.append)
+    pump_until(lambda: bool(box))
+    return box[0]
+
+
+def settle(ms: int = 300) -> None:
+    """Let layout and web paint finish before a grab.
+
+    A fixed frame budget for rendering, not a wait for state (that is pump_until).
+    """
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def shoot(widget: QWidget, out: Path, name: str) -> None:
+    settle()
+    widget.grab().save(str(out / name))
+    print(out / name)
+
+
+def pay(
+    pos: PosApplication, amount: str, description: str, card: str, out: Path, shot: str | None
+) -> None:
+    cashier = pos.window.cashier
+    cashier.clear()
+    QTest.keyClicks(cashier.amount_field, amount)
+    QTest.keyClicks(cashier.description_field, description)
+    QTest.keyClick(cashier.description_field, Qt.Key.Key_Return)
+    checkout = pos.window.checkout
+    pump_until(lambda: checkout.web_view is not None)
+    page = checkout.web_view.page()  # type: ignore[union-attr]
+    pump_until(lambda: js(page, "document.querySelector('#card-number') !== null") is True)
+    fields = {
+        "#cardholder-name": "Leslie Knope",
+        "#card-number": card,
+        "#card-expiry": "12/30",
+        "#card-cvc": "123",
+        "#postal-code": "10001",
+    }
+    js(
+        page,
+        "".join(
+            f"document.querySelector({json.dumps(k)}).value = {json.dumps(v)};"
+            for k, v in fields.items()
+        )
+        + "true",
+    )
+    if shot:
+        shoot(pos.window, out, shot)
+    js(page, "document.querySelector('#pay-button').click(); true")
+    pump_until(lambda: checkout.stack.currentWidget() is checkout.result)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
+    parser.add_argument("--docs", action="store_true", help="also copy the README images to docs/")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    import qasync
+
+    app = prepare_qt()
+    collector = MainThreadGarbageCollector(app)
+    loop = qasync.QEventLoop(app, already_running=True)
+    asyncio.set_event_loop(loop)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = AppPaths.under(Path(tmp))
+        paths.ensure()
+        pos = PosApplication(paths)
+        window = pos.window
+        window.resize(1280, 800)
+        window.show()
+        window.cashier.focus_amount()
+        task = asyncio.ensure_future(pos.connect())
+        pump_until(lambda: window.cashier.ready)
+        shoot(window, args.out, "cashier-empty.png")
+
+        QTest.keyClicks(window.cashier.amount_field, "17.999")
+        QTest.keyClicks(window.cashier.description_field, "x")
+        window.cashier.description_field.clear()
+        QTest.keyClicks(window.cashier.description_field, " ")
+        shoot(window, args.out, "cashier-invalid.png")
+        window.cashier.clear()
+        QTest.keyClicks(window.cashier.amount_field, "17.99")
+        QTest.keyClicks(window.cashier.description_field, "One chocolate donut")
+        shoot(window, args.out, "cashier.png")
+
+        pay(
+            pos,
+            "17.99",
+            "One chocolate donut",
+            "4242 4242 4242 4242",
+            args.out,
+            "hosted-checkout.png",
+        )
+        shoot(window, args.out, "approved.png")
+        QTest.keyClick(window.checkout.result.button, Qt.Key.Key_Return)
+        pay(pos, "5.25", "Coffee", "4000 0000 0000 0002", args.out, None)
+        shoot(window, args.out, "declined.png")
+        QTest.keyClick(window.checkout.result.button, Qt.Key.Key_Return)
+        window.payments_button.click()
+        pump_until(lambda: window.payments.model.rowCount() == 2)
+        shoot(window, args.out, "payments.png")
+
+        done = asyncio.ensure_future(pos.aclose())
+        pump_until(done.done)
+        assert task.done()
+    collector.stop()
+    if args.docs:
+        docs = ROOT / "docs"
+        docs.mkdir(exist_ok=True)
+        for name in DOCS:
+            shutil.copy(args.out / name, docs / name)
+
+
+if __name__ == "__main__":
+    main()

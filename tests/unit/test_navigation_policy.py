@@ -1,0 +1,77 @@
+"""The checkout web view's navigation rules, decided in pure Python."""
+
+import pytest
+
+from pos_app.gui.webview.policy import (
+    SUCCESS_RETURN_URL,
+    NavigationPolicy,
+    Origin,
+    Verdict,
+)
+
+PROVIDER = "http://127.0.0.1:41234/justifi/hosted-checkout/cho_abc"
+POLICY = NavigationPolicy.for_urls(PROVIDER)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:41234/justifi/hosted-checkout/cho_abc",
+        "http://127.0.0.1:41234/justifi/hosted-checkout/cho_abc/pay",
+        "HTTP://127.0.0.1:41234/other/path?x=1",
+    ],
+)
+def test_main_frame_may_stay_on_the_provider_origin(url: str) -> None:
+    assert POLICY.decide(url, main_frame=True) is Verdict.ALLOW
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:41235/justifi/hosted-checkout/cho_abc",  # other port
+        "https://127.0.0.1:41234/justifi/",  # other scheme
+        "http://localhost:41234/justifi/",  # other host name
+        "https://evil.example/phish",
+        "file:///etc/passwd",
+        "data:text/html,<script>alert(1)</script>",
+        "javascript:alert(1)",
+        "pos-app://anything",
+        "about:blank",
+        "chrome://settings",
+        "view-source:http://127.0.0.1:41234/",
+        "ftp://127.0.0.1:41234/",
+        "http://[::1",  # malformed
+    ],
+)
+def test_main_frame_may_not_leave_the_provider(url: str) -> None:
+    assert POLICY.decide(url, main_frame=True) is Verdict.BLOCK
+
+
+def test_return_url_is_intercepted_never_loaded() -> None:
+    url = f"{SUCCESS_RETURN_URL}?checkout_id=cho_abc"
+    assert POLICY.decide(url, main_frame=True) is Verdict.INTERCEPT
+    # A frame must not be able to trigger our return handling.
+    assert POLICY.decide(url, main_frame=False) is Verdict.BLOCK
+
+
+@pytest.mark.parametrize(
+    ("url", "verdict"),
+    [
+        ("https://acs.issuer-bank.example/3ds/challenge", Verdict.ALLOW),  # 3-D Secure frame
+        ("http://127.0.0.1:41234/justifi/iframe/v2/cardNumber", Verdict.ALLOW),
+        ("about:blank", Verdict.ALLOW),
+        ("about:srcdoc", Verdict.ALLOW),
+        ("http://plain-http.example/frame", Verdict.BLOCK),
+        ("file:///etc/passwd", Verdict.BLOCK),
+        ("data:text/html,x", Verdict.BLOCK),
+        ("javascript:void(0)", Verdict.BLOCK),
+    ],
+)
+def test_frames_may_load_https_anywhere_but_nothing_else(url: str, verdict: Verdict) -> None:
+    assert POLICY.decide(url, main_frame=False) is verdict
+
+
+def test_origin_defaults_ports_by_scheme() -> None:
+    assert Origin.of("https://a.example/x") == Origin("https", "a.example", 443)
+    assert Origin.of("http://a.example") == Origin("http", "a.example", 80)
+    assert Origin.of("mailto:x@y") is None
