@@ -97,6 +97,21 @@ class CheckoutPage(QWebEnginePage):
         log.warning("Checkout page asked for a new window; refused")
         return None
 
+    # A page's alert/confirm/prompt would open a modal dialog over the till and freeze it
+    # until someone clicks; payment pages do not need them. Log, and answer "no".
+    def javaScriptAlert(self, security_origin: QUrl | str, message: str) -> None:
+        log.warning("Checkout page alert suppressed: %s", message[:200])
+
+    def javaScriptConfirm(self, security_origin: QUrl | str, message: str) -> bool:
+        log.warning("Checkout page confirm suppressed (answered no): %s", message[:200])
+        return False
+
+    def javaScriptPrompt(
+        self, security_origin: QUrl | str, message: str, default: str
+    ) -> tuple[bool, str]:
+        log.warning("Checkout page prompt suppressed: %s", message[:200])
+        return False, ""
+
     @staticmethod
     def _deny_permission(permission: QWebEnginePermission) -> None:
         log.warning(
