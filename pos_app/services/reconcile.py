@@ -14,7 +14,7 @@ from datetime import datetime
 from pos_app.domain.payment import PaymentState, can_transition
 from pos_app.journal.store import IntentOutcome, JournalStore, utc_now
 from pos_app.providers.base import PaymentProvider
-from pos_app.providers.errors import NotFoundError, ProviderError
+from pos_app.providers.errors import ProviderError
 from pos_app.providers.types import CheckoutSession
 from pos_app.services.checkout import CREATE_CHECKOUT, apply_session
 
@@ -65,14 +65,8 @@ async def reconcile(
                 session = await provider.get_checkout(payment.provider_ref)
             else:
                 session = await provider.find_checkout(payment.reference)
-        except (NotFoundError, ProviderError) as error:
-            _flag(
-                journal,
-                payment.reference,
-                clock(),
-                report,
-                f"Could not check with {provider.display_name}: {error.message}",
-            )
+        except ProviderError as error:
+            _lookup_failed(journal, payment.reference, provider, error, clock(), report)
             continue
         if session is None:
             journal.finish_intent(
@@ -112,13 +106,7 @@ async def reconcile(
         try:
             session = await provider.get_checkout(payment.provider_ref)
         except ProviderError as error:
-            _flag(
-                journal,
-                payment.reference,
-                clock(),
-                report,
-                f"Could not check with {provider.display_name}: {error.message}",
-            )
+            _lookup_failed(journal, payment.reference, provider, error, clock(), report)
             continue
         updated = apply_session(journal, payment, session, clock())
         if updated.state is PaymentState.PENDING and session.expires_at is not None:
@@ -141,3 +129,21 @@ def _flag(
     log.warning("%s needs attention: %s", reference, why)
     journal.update_payment(reference, now=now, attention=why, note=why)
     report.needs_attention.append(reference)
+
+
+def _lookup_failed(
+    journal: JournalStore,
+    reference: str,
+    provider: PaymentProvider,
+    error: ProviderError,
+    now: datetime,
+    report: ReconcileReport,
+) -> None:
+    """The provider could not be asked; keep the payment visible until it can."""
+    _flag(
+        journal,
+        reference,
+        now,
+        report,
+        f"Could not check with {provider.display_name}: {error.message}",
+    )

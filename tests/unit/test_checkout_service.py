@@ -261,3 +261,23 @@ def test_good_sale_input() -> None:
     sale = parse_sale(" 17.99 ", "  One   chocolate donut ", limits=LIMITS, locale="en_US")
     assert sale == Sale(Money(1799, "USD"), "One chocolate donut")
     assert parse_description("Café crème") == "Café crème"
+
+
+def test_reconciliation_that_cannot_reach_the_provider_keeps_the_sale_visible(
+    service: CheckoutService, provider: FakeProvider, journal: JournalStore
+) -> None:
+    provider.create_error = OutcomeUnknownError("timed out", provider="justifi")
+    with pytest.raises(CheckoutStartError) as caught:
+        asyncio.run(service.start_hosted(SALE, success_url=None))
+
+    async def unreachable(reference: str) -> CheckoutSession | None:
+        raise ConnectionFailedError("Could not reach JustiFi", provider="justifi")
+
+    provider.find_checkout = unreachable  # type: ignore[method-assign]
+    report = asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: T0))
+    payment = journal.get(caught.value.payment.reference)
+    assert payment is not None
+    assert payment.state is PaymentState.IN_DOUBT
+    assert payment.attention == "Could not check with JustiFi: Could not reach JustiFi"
+    assert [i.outcome for i in journal.unresolved_intents()] == [IntentOutcome.UNKNOWN]
+    assert report.needs_attention == [payment.reference]
