@@ -106,3 +106,17 @@ def test_declined_card_shows_a_decline_and_records_it(qtbot: QtBot, till: Till) 
     assert [(p.state, p.decline_code, p.amount) for p in payments] == [
         (PaymentState.DECLINED, "declined", Money(525, "USD"))
     ]
+
+
+def test_escape_cancels_an_unpaid_checkout_after_checking(qtbot: QtBot, till: Till) -> None:
+    pos = till.start()
+    ring_up(qtbot, pos, "9.50", "Bagel")
+    checkout = pos.window.checkout
+    qtbot.waitUntil(lambda: checkout.web_view is not None, timeout=20_000)
+    qtbot.keyClick(checkout.cancel_button, Qt.Key.Key_Escape)
+
+    assert wait_for_result(qtbot, pos) == "Payment cancelled"
+    assert checkout.result.detail.text() == "Nothing was charged."
+    [payment] = pos.journal.page_payments(offset=0, limit=5)
+    assert payment.state is PaymentState.FAILED
+    assert "Cancelled by the cashier" in pos.journal.events(payment.reference)[-1].note

@@ -1,0 +1,64 @@
+"""The payments table pages from the journal and sorts in SQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from pytestqt.modeltest import ModelTester
+
+from pos_app.domain.money import Money
+from pos_app.domain.payment import PaymentState
+from pos_app.gui.models.payments_model import PAGE_SIZE, PaymentsTableModel
+from pos_app.journal.store import JournalStore
+
+T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+
+
+def journal_with(tmp_path: Path, count: int) -> JournalStore:
+    journal = JournalStore.open(tmp_path / "journal.sqlite3")
+    for n in range(count):
+        journal.create_payment(
+            reference=f"S-{n:05d}",
+            profile="p",
+            provider="justifi",
+            method="hosted_checkout",
+            amount=Money(100 + n, "USD"),
+            description=f"Sale {n}",
+            now=T0 + timedelta(seconds=n),
+        )
+    journal.update_payment("S-00001", now=T0, state=PaymentState.DECLINED, note="declined")
+    return journal
+
+
+def test_model_is_a_well_behaved_qt_model(qtmodeltester: ModelTester, tmp_path: Path) -> None:
+    model = PaymentsTableModel(journal_with(tmp_path, 30), locale="en_US")
+    qtmodeltester.check(model)
+
+
+def test_rows_are_loaded_a_page_at_a_time(tmp_path: Path) -> None:
+    model = PaymentsTableModel(journal_with(tmp_path, PAGE_SIZE + 50), locale="en_US")
+    assert model.total == PAGE_SIZE + 50
+    assert model.rowCount() == PAGE_SIZE
+    assert model.canFetchMore()
+    model.fetchMore()
+    assert model.rowCount() == PAGE_SIZE + 50
+    assert not model.canFetchMore()
+
+
+def test_newest_first_then_sorted_by_any_column(tmp_path: Path) -> None:
+    model = PaymentsTableModel(journal_with(tmp_path, 5), locale="en_US")
+    assert [model.index(r, 1).data() for r in range(5)] == [
+        "S-00004",
+        "S-00003",
+        "S-00002",
+        "S-00001",
+        "S-00000",
+    ]
+    model.sort(3, Qt.SortOrder.AscendingOrder)  # amount
+    assert [model.index(r, 3).data() for r in range(3)] == ["$1.00", "$1.01", "$1.02"]
+    assert model.index(1, 4).data() == "Declined"
+    assert model.index(0, 3).data(Qt.ItemDataRole.TextAlignmentRole) == int(
+        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+    )
