@@ -25,16 +25,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from .dialects import Dialect, all_dialects
 from .justifi import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     SANDBOX_PLATFORM_ACCOUNT,
     SANDBOX_SUB_ACCOUNT,
     ApiError,
-    JustifiApi,
     api_error_response,
 )
-from .pages import HostedCheckoutPages
 from .state import Sandbox, iso
 
 __all__ = [
@@ -48,7 +47,6 @@ __all__ = [
 ]
 
 MAX_BODY_SIZE = 1024 * 1024
-_PROVIDER_API_PREFIXES = ("/justifi/v1/", "/justifi/oauth/")
 
 
 # -- the control API (/_sandbox/...) -------------------------------------------------------
@@ -130,30 +128,30 @@ def _control_error(message: str) -> Response:
 # -- the app -------------------------------------------------------------------------------
 
 
+def _dialect_for(path: str) -> Dialect | None:
+    return next(
+        (d for d in all_dialects() if path.startswith(d.api_prefixes)),
+        None,
+    )
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     """Unknown paths and methods answer in the provider's error format under its API."""
     assert isinstance(exc, HTTPException)
-    if request.url.path.startswith(_PROVIDER_API_PREFIXES):
-        code = "resource_not_found" if exc.status_code == 404 else "method_not_allowed"
-        message = "Resource not found" if exc.status_code == 404 else exc.detail
-        return JSONResponse(
-            {"error": {"code": code, "message": message}},
-            status_code=exc.status_code,
-            headers=exc.headers,
-        )
+    dialect = _dialect_for(request.url.path)
+    if dialect is not None:
+        response = dialect.error_response(exc.status_code, str(exc.detail))
+        if exc.headers:
+            response.headers.update(exc.headers)
+        return response
     return PlainTextResponse(exc.detail, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     """A crash answers 500 in the provider's format under its API (uvicorn still logs it)."""
-    if request.url.path.startswith(_PROVIDER_API_PREFIXES):
-        message = (
-            "An unexpected error has occurred. JustiFi engineers will investigate the error and "
-            "contact you if any remediation steps are necessary."
-        )
-        return JSONResponse(
-            {"error": {"code": "internal_server_error", "message": message}}, status_code=500
-        )
+    dialect = _dialect_for(request.url.path)
+    if dialect is not None:
+        return dialect.error_response(500, "Internal Server Error")
     return PlainTextResponse("Internal Server Error", status_code=500)
 
 
@@ -176,8 +174,7 @@ def build_app(state_dir: Path, *, clock: Callable[[], datetime] | None = None) -
 
     routes = [
         *ControlApi(sandbox).routes(),
-        *JustifiApi(sandbox).routes(),
-        *HostedCheckoutPages(sandbox).routes(),
+        *(route for dialect in all_dialects() for route in dialect.routes(sandbox)),
     ]
     app = Starlette(
         routes=routes,

@@ -1,0 +1,58 @@
+"""The webhook outbox every dialect writes to.
+
+A dialect builds the provider's exact body and signature headers and calls
+``record_webhook`` inside the transaction that changed the object, so an event exists
+exactly when its change committed. Delivery to a registered endpoint and the control
+API that lists events live beside this (see ``webhook_delivery``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .state import Sandbox, iso, new_id
+
+# Signing secrets the sandbox uses unless the control API sets others (public: test only).
+DEFAULT_SECRETS: dict[str, str] = {
+    "justifi": "sandbox-justifi-webhook-secret",
+    "checkout_com": "sandbox-checkout-com-webhook-key",
+    "recharge": "sandbox-recharge-client-secret",
+    # Payfect signs with Fernet: a url-safe base64 key of 32 bytes.
+    "payfect": "c2FuZGJveC1wYXlmZWN0LWZlcm5ldC1rZXktMzJieXQ=",
+}
+
+
+def webhook_secret(sandbox: Sandbox, provider: str) -> str:
+    """The secret ``provider``'s webhooks are signed with right now."""
+    stored = sandbox.store.get_meta(f"webhook_secret:{provider}")
+    return stored if stored is not None else DEFAULT_SECRETS[provider]
+
+
+def record_webhook(
+    sandbox: Sandbox,
+    *,
+    provider: str,
+    event_id: str,
+    event_type: str,
+    body: bytes,
+    headers: dict[str, str],
+) -> dict[str, Any]:
+    """Store one signed event in the outbox; call inside the change's transaction."""
+    record: dict[str, Any] = {
+        "id": new_id("whk_"),
+        "provider": provider,
+        "event_id": event_id,
+        "event_type": event_type,
+        "body": body.decode("utf-8"),
+        "headers": headers,
+        "created_at": iso(sandbox.now()),
+        "deliveries": [],
+    }
+    sandbox.store.put("webhook", record["id"], record)
+    return record
+
+
+def list_webhooks(sandbox: Sandbox, provider: str | None = None) -> list[dict[str, Any]]:
+    """Recorded events, oldest first."""
+    records = [obj for _, obj in reversed(sandbox.store.newest_first("webhook"))]
+    return [r for r in records if provider is None or r["provider"] == provider]
