@@ -193,3 +193,52 @@ def parse_expiry(month: str, year: str) -> tuple[int, int] | None:
 def is_expired(month: int, year: int, now: datetime) -> bool:
     """A card is good through the last day of its expiry month."""
     return (year, month) < (now.year, now.month)
+
+
+# -- ACH test bank accounts (JustiFi api-spec "Testing": routing 110000000) -----------------
+
+ACH_TEST_ROUTING = "110000000"
+ACH_SUCCESS_ACCOUNT = "000123456789"
+# Declined accounts: the docs name only the failure ("Insufficient Funds", "The account doesn't
+# support debits", ...). insufficient_funds and account_closed are catalogue codes; the other
+# two codes are the sandbox's own reading of the described failure.
+ACH_DECLINES: dict[str, Decline] = {
+    "000222222227": Decline(
+        "insufficient_funds",
+        "insufficient_funds",
+        "This account has insufficient funds. Please try a different payment method.",
+        None,
+    ),
+    "000333333335": Decline(
+        "debits_not_allowed",
+        "debits_not_allowed",
+        "The account doesn't support debits. Please try a different payment method.",
+        None,
+    ),
+    "000111111113": Decline(
+        "account_closed",
+        "account_closed",
+        "The account associated with this payment method is been closed. Please try a "
+        "different card or payment method.",
+        None,
+    ),
+    "000111111116": Decline(
+        "no_account",
+        "no_account",
+        "The account doesn't exist. Please try a different payment method.",
+        None,
+    ),
+}
+
+
+def routing_number_valid(routing: str) -> bool:
+    """ABA routing number: nine digits with the 3-7-1 checksum."""
+    if len(routing) != 9 or not routing.isdigit():
+        return False
+    digits = [int(c) for c in routing]
+    weights = (3, 7, 1) * 3
+    return sum(d * w for d, w in zip(digits, weights, strict=True)) % 10 == 0
+
+
+def ach_decline(account_number: str) -> Decline | None:
+    return ACH_DECLINES.get(account_number)

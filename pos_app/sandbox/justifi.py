@@ -4,6 +4,13 @@ Objects, envelopes, error bodies and status codes follow JustiFi's OpenAPI spec,
 mocks and its error-code catalogue (see PROVIDERS.md §1). The operations at the top
 (create_checkout, tokenize_card, complete_checkout) are shared with the hosted checkout page,
 so a payment made on the page and one made through the API leave identical state.
+
+Authentication accepts platform access tokens and web component tokens (``Auth``); the latter
+only on the routes their ``role:resource:id`` resources allow. Every API route answers CORS
+(``with_cors``) because the web components call the same paths from the browser. Changes
+publish signed JustiFi events (``publish_event``). Payments, refunds and checkout updates live
+in ``justifi_payments``; web component tokens, iframes and the host page in
+``justifi_components``; payment intents and checkout sessions in ``justifi_sessions``.
 """
 
 from __future__ import annotations
@@ -11,18 +18,24 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import hmac
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import cards
 from .state import Sandbox, iso, new_id, parse_iso
+from .webhooks import record_webhook, webhook_secret
 
 SANDBOX_CLIENT_ID = "test_pos_sandbox"
 SANDBOX_CLIENT_SECRET = "sandbox-secret-not-a-real-key"  # noqa: S105 - a published test value
@@ -33,6 +46,7 @@ SANDBOX_PLATFORM_ACCOUNT = "acc_SandboxPlatform01"
 SUB_ACCOUNTS = {SANDBOX_SUB_ACCOUNT: "Sandbox Store"}
 
 TOKEN_LIFETIME = timedelta(hours=24)
+WEB_COMPONENT_TOKEN_LIFETIME = timedelta(minutes=60)
 CHECKOUT_LIFETIME = timedelta(days=7)
 MIN_AMOUNT_EXCLUSIVE = 50
 MAX_AMOUNT_EXCLUSIVE = 100_000_000
@@ -83,6 +97,53 @@ def invalid(name: str, code: str | None = None) -> ApiError:
 
 def envelope(object_type: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"id": data["id"], "type": object_type, "data": data, "page_info": None}
+
+
+# -- webhooks ------------------------------------------------------------------------------
+
+
+def sign_webhook(secret: str, timestamp: str, body: bytes) -> str:
+    """``JUSTIFI-SIGNATURE``: hex HMAC-SHA256 of ``"{JUSTIFI-TIMESTAMP}.{raw body}"``."""
+    return hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+
+
+def publish_event(
+    sandbox: Sandbox,
+    event_name: str,
+    data: dict[str, Any],
+    *,
+    account_id: str,
+    idempotency_key: str | None = None,
+) -> dict[str, Any]:
+    """Record a signed JustiFi Event (spec Event.yaml); call inside the change's transaction."""
+    event_id = new_id("evt_")
+    event: dict[str, Any] = {
+        "id": event_id,
+        "event_name": event_name,
+        "account_id": account_id,
+        "account_type": "test",
+        "platform_account_id": SANDBOX_PLATFORM_ACCOUNT,
+        "idempotency_key": idempotency_key,
+        "request_id": None,
+        "version": "v1",
+        "data": data,
+    }
+    body = json.dumps(event, separators=(",", ":")).encode()
+    timestamp = iso(sandbox.now())
+    signature = sign_webhook(webhook_secret(sandbox, "justifi"), timestamp, body)
+    record_webhook(
+        sandbox,
+        provider="justifi",
+        event_id=event_id,
+        event_type=event_name,
+        body=body,
+        headers={
+            "Content-Type": "application/json",
+            "JUSTIFI-TIMESTAMP": timestamp,
+            "JUSTIFI-SIGNATURE": signature,
+        },
+    )
+    return event
 
 
 # -- checkouts -----------------------------------------------------------------------------
@@ -186,6 +247,7 @@ def create_checkout(
         "bnpl": None,
     }
     sandbox.store.put("checkout", checkout_id, checkout)
+    publish_event(sandbox, "checkout.created", checkout, account_id=account_id)
     return checkout
 
 
@@ -313,6 +375,78 @@ def tokenize_card(sandbox: Sandbox, *, account_id: str, card: dict[str, Any]) ->
     return payment_method
 
 
+def tokenize_bank_account(
+    sandbox: Sandbox, *, account_id: str, bank: dict[str, Any]
+) -> dict[str, Any]:
+    """Validate a bank account and store it as a payment method (ACH)."""
+    owner = _card_text(bank, "account_owner_name")
+    if owner is None or not owner.strip():
+        raise missing("account_owner_name", "account_owner_name_required")
+    routing = _card_text(bank, "routing_number")
+    if routing is None:
+        raise missing("routing_number", "routing_number_required")
+    number = _card_text(bank, "account_number")
+    if number is None:
+        raise missing("account_number", "account_number_required")
+    account_type = bank.get("account_type") or "checking"
+    if account_type not in ("checking", "savings"):
+        raise invalid("account_type")
+    owner_type = bank.get("account_owner_type") or "individual"
+    if owner_type not in ("individual", "company"):
+        raise invalid("account_owner_type")
+    if not cards.routing_number_valid(routing.strip()):
+        raise ApiError(402, "routing_number_invalid", "The routing number is invalid.")
+    number = number.strip()
+    if not (number.isdigit() and 4 <= len(number) <= 17):
+        raise ApiError(402, "account_number_invalid", "The account number is invalid.")
+    now = iso(sandbox.now())
+    token = new_id("pm_")
+    payment_method = {
+        "id": token,
+        "signature": _card_signature("bank:" + routing.strip() + ":" + number),
+        "customer_id": None,
+        "account_id": account_id,
+        "status": "valid",
+        "invalid_reason": None,
+        "created_at": now,
+        "updated_at": now,
+        "bank_account": {
+            "id": token,
+            "token": token,
+            "acct_last_four": number[-4:],
+            "name": owner.strip(),
+            "account_owner_name": owner.strip(),
+            "account_owner_type": owner_type,
+            "account_type": account_type,
+            "routing_number": routing.strip(),
+            "bank_name": "STRIPE TEST BANK" if routing.strip() == cards.ACH_TEST_ROUTING else None,
+            "country": bank.get("country") or "US",
+            "currency": bank.get("currency") or "usd",
+            "metadata": _optional_object(bank, "metadata"),
+            "created_at": now,
+            "updated_at": now,
+        },
+    }
+    sandbox.store.put("payment_method", token, payment_method)
+    sandbox.store.put("bank_rule", token, {"account_number": number})
+    return payment_method
+
+
+def charge_decline(sandbox: Sandbox, payment_token: str) -> cards.Decline | None:
+    """How charging this stored payment method fails (None: it is approved)."""
+    bank = sandbox.store.get("bank_rule", payment_token)
+    if bank is not None:
+        return cards.ach_decline(bank["account_number"])
+    rule = sandbox.store.get("card_rule", payment_token) or {"number": None, "cvc_given": False}
+    if not rule["number"]:
+        return None
+    return cards.payment_decline(rule["number"], cvc_given=rule["cvc_given"])
+
+
+def decline_error(decline: cards.Decline, payment_method: dict[str, Any]) -> dict[str, Any]:
+    return _decline_error(decline, payment_method)
+
+
 def _card_signature(number: str) -> str:
     """Stable per card number across payment methods, like JustiFi's ``signature``."""
     digest = hashlib.sha256(b"pos-sandbox-card:" + number.encode()).digest()
@@ -348,22 +482,19 @@ def complete_checkout(
     payment_method = store.get("payment_method", payment_token)
     if payment_method is None or payment_method["account_id"] != checkout["account_id"]:
         raise ApiError(404, "payment_method_not_found", "Payment method not found")
-    rule = store.get("card_rule", payment_token) or {"number": None, "cvc_given": False}
-    decline = (
-        cards.payment_decline(rule["number"], cvc_given=rule["cvc_given"])
-        if rule["number"]
-        else None
-    )
+    decline = charge_decline(sandbox, payment_token)
+    charge_mode = "ach" if "bank_account" in payment_method else payment_mode
 
     stamp = iso(now)
-    payment = _new_payment(checkout, payment_method, payment_mode, decline, stamp)
+    payment = _new_payment(checkout, payment_method, charge_mode, decline, stamp)
     store.put("payment", payment["id"], payment)
     attempt: dict[str, Any] = {
         "id": new_id("chc_"),
         "payment_mode": payment_mode,
         "payment_token": payment_token,
         "status": "failed" if decline else "succeeded",
-        "payment_status": "failed" if decline else "succeeded",
+        # ACH debits stay pending until they settle; cards are collected at once.
+        "payment_status": "failed" if decline else payment["status"],
         "payment_error_code": decline.code if decline else None,
         "payment_error_description": decline.message if decline else None,
         "payment_response": (
@@ -388,6 +519,19 @@ def complete_checkout(
     store.put("checkout", checkout_id, updated)
     completion = {**attempt, "checkout": updated}
     store.put("checkout_completion", attempt["id"], completion)
+    account = checkout["account_id"]
+    publish_event(sandbox, "payment.created", payment, account_id=account)
+    publish_event(
+        sandbox, "payment.failed" if decline else "payment.succeeded", payment, account_id=account
+    )
+    publish_event(
+        sandbox,
+        "checkout.completion.failed" if decline else "checkout.completion.succeeded",
+        completion,
+        account_id=account,
+    )
+    if not decline:
+        publish_event(sandbox, "checkout.completed", updated, account_id=account)
     return completion
 
 
@@ -397,7 +541,11 @@ def _decline_error(decline: cards.Decline, payment_method: dict[str, Any]) -> di
             "code": decline.code,
             "decline_code": decline.decline_code,
             "message": decline.message,
-            "network": cards.NETWORKS.get(payment_method["card"]["brand"]),
+            "network": (
+                cards.NETWORKS.get(payment_method["card"]["brand"])
+                if "card" in payment_method
+                else None
+            ),
             "network_error_category": None,
             "network_error_code": decline.network_error_code,
         }
@@ -411,37 +559,117 @@ def _new_payment(
     decline: cards.Decline | None,
     stamp: str,
 ) -> dict[str, Any]:
-    amount = checkout["payment_amount"]
-    succeeded = decline is None
-    card = {
-        key: payment_method["card"][key]
-        for key in ("id", "acct_last_four", "brand", "name", "token", "metadata", "bin_details")
-    }
-    card.update(
-        digital_wallet=None,
-        created_at=payment_method["created_at"],
-        updated_at=payment_method["updated_at"],
-    )
-    payment_id = new_id("py_")
     override = checkout.get("payment") or {}
+    return build_payment(
+        account_id=checkout["account_id"],
+        amount=checkout["payment_amount"],
+        currency="usd",
+        payment_method=payment_method,
+        capture_strategy="automatic",
+        decline=decline,
+        stamp=stamp,
+        checkout_id=checkout["id"],
+        description=checkout["payment_description"],
+        statement_descriptor=checkout["statement_descriptor"],
+        metadata=override.get("metadata"),
+        payment_mode="ecom" if payment_mode in CARD_PAYMENT_MODES else payment_mode,
+    )
+
+
+def payment_method_summary(payment_method: dict[str, Any]) -> dict[str, Any]:
+    """The ``payment_method`` object embedded in a payment (card or bank_account)."""
+    if "bank_account" in payment_method:
+        bank = payment_method["bank_account"]
+        kind, detail = (
+            "bank_account",
+            {
+                key: bank[key]
+                for key in (
+                    "id",
+                    "acct_last_four",
+                    "name",
+                    "account_owner_name",
+                    "routing_number",
+                    "account_type",
+                    "bank_name",
+                    "token",
+                    "metadata",
+                )
+            },
+        )
+    else:
+        card = payment_method["card"]
+        kind, detail = (
+            "card",
+            {
+                key: card[key]
+                for key in (
+                    "id",
+                    "acct_last_four",
+                    "brand",
+                    "name",
+                    "token",
+                    "metadata",
+                    "bin_details",
+                )
+            },
+        )
+        detail["digital_wallet"] = None
+    detail.update(created_at=payment_method["created_at"], updated_at=payment_method["updated_at"])
     return {
-        "id": payment_id,
-        "account_id": checkout["account_id"],
+        kind: detail,
+        "customer_id": None,
+        "signature": payment_method["signature"],
+        "account_id": payment_method["account_id"],
+    }
+
+
+def build_payment(
+    *,
+    account_id: str,
+    amount: int,
+    currency: str,
+    payment_method: dict[str, Any],
+    capture_strategy: str,
+    decline: cards.Decline | None,
+    stamp: str,
+    checkout_id: str | None,
+    description: str | None,
+    statement_descriptor: str | None,
+    metadata: dict[str, Any] | None,
+    payment_mode: str,
+) -> dict[str, Any]:
+    """A new Payment object (spec CardPayment / BankAccountPayment).
+
+    Automatic capture succeeds at once (ACH: ``pending`` until it settles); manual capture
+    leaves an ``authorized``, uncaptured payment. A decline is a ``failed`` payment.
+    """
+    succeeded = decline is None
+    captured = succeeded and capture_strategy == "automatic"
+    if not succeeded:
+        status = "failed"
+    elif capture_strategy == "manual":
+        status = "authorized"
+    else:
+        status = "pending" if payment_mode == "ach" else "succeeded"
+    return {
+        "id": new_id("py_"),
+        "account_id": account_id,
         "amount": amount,
         "amount_disputed": 0,
         "amount_refunded": 0,
-        "amount_refundable": amount if succeeded else 0,
+        "amount_refundable": amount if captured else 0,
         "amount_returned": 0,
         "application_fee_rate_id": None,
         "application_fee": None,
-        "balance": amount if succeeded else 0,
-        "capture_strategy": "automatic",
-        "captured": succeeded,
-        "checkout_id": checkout["id"],
+        "balance": amount if captured else 0,
+        "capture_strategy": capture_strategy,
+        "captured": captured,
+        "checkout_id": checkout_id,
         "created_at": stamp,
-        "currency": "usd",
-        "description": checkout["payment_description"],
-        "statement_descriptor": checkout["statement_descriptor"],
+        "currency": currency,
+        "description": description,
+        "statement_descriptor": statement_descriptor,
         "disputed": False,
         "disputes": [],
         "error_code": decline.code if decline else None,
@@ -451,19 +679,14 @@ def _new_payment(
         "fees": [],
         "financial_transaction_id": new_id("ft_") if succeeded else None,
         "is_test": True,
-        "metadata": override.get("metadata"),
+        "metadata": metadata,
         "payment_intent_id": None,
-        "payment_method": {
-            "card": card,
-            "customer_id": None,
-            "signature": payment_method["signature"],
-            "account_id": checkout["account_id"],
-        },
-        "payment_mode": "ecom" if payment_mode in CARD_PAYMENT_MODES else payment_mode,
+        "payment_method": payment_method_summary(payment_method),
+        "payment_mode": payment_mode,
         "refunded": False,
         "refunds": [],
         "returned": False,
-        "status": "succeeded" if succeeded else "failed",
+        "status": status,
         "terminal_id": None,
         "transaction_hold": None,
         "updated_at": stamp,
@@ -536,6 +759,83 @@ def paginate(
     }
 
 
+# -- CORS (the wc-proxy surface) ------------------------------------------------------------
+
+CORS_ALLOW_HEADERS = (
+    "authorization, content-type, idempotency-key, justifi-web-component-version, "
+    "sub-account, account"
+)
+CORS_ALLOW_METHODS = "GET, POST, PATCH, PUT, DELETE, OPTIONS"
+
+
+def cors_headers(origin: str) -> dict[str, str]:
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+        "Access-Control-Allow-Methods": CORS_ALLOW_METHODS,
+        "Access-Control-Max-Age": "600",
+        "Vary": "Origin",
+    }
+
+
+def with_cors(app: ASGIApp) -> ASGIApp:
+    """Adds the CORS headers (echoing ``Origin``) to every response of ``app``, errors too."""
+
+    async def cors_app(scope: Scope, receive: Receive, send: Send) -> None:
+        origin = dict(scope.get("headers", [])).get(b"origin")
+        if origin is None:
+            await app(scope, receive, send)
+            return
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in cors_headers(origin.decode("latin-1")).items():
+                    headers[name] = value
+            await send(message)
+
+        await app(scope, receive, send_with_cors)
+
+    return cors_app
+
+
+def cors_routes(routes: list[Route]) -> list[Route]:
+    for route in routes:
+        route.app = with_cors(route.app)
+    return routes
+
+
+async def cors_preflight(request: Request) -> Response:
+    """OPTIONS on any ``/justifi/v1/...`` path: what a browser asks before a cross-origin call.
+
+    Mounted last as a catch-all for every method, so for anything but OPTIONS it answers
+    what the router would have: 405 when another route owns the path, else 404.
+    """
+    if request.method != "OPTIONS":
+        for route in request.app.router.routes:
+            if route.matches(request.scope)[0] is Match.PARTIAL:
+                raise HTTPException(405)
+        raise HTTPException(404)
+    origin = request.headers.get("origin", "*")
+    return Response(status_code=204, headers=cors_headers(origin))
+
+
+# -- authentication ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Auth:
+    """Who is calling: a platform API token (``resources`` None) or a web component token."""
+
+    client_id: str
+    resources: frozenset[str] | None
+
+    def require(self, *any_of: str) -> None:
+        """A web component token must hold one of these resources (403 otherwise)."""
+        if self.resources is not None and not self.resources.intersection(any_of):
+            raise ApiError(403, "not_authorized", "Not authorized")
+
+
 # -- HTTP layer ----------------------------------------------------------------------------
 
 
@@ -557,6 +857,26 @@ def _fingerprint(request: Request, body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()
 
 
+def authenticate(sandbox: Sandbox, request: Request, *allowed: str, defer: bool = False) -> Auth:
+    scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise not_authenticated()
+    now = sandbox.now()
+    record = sandbox.store.get("access_token", token)
+    if record is not None:
+        if parse_iso(record["expires_at"]) <= now:
+            raise not_authenticated()
+        return Auth(str(record["client_id"]), None)
+    component = sandbox.store.get("web_component_token", token)
+    if component is None or parse_iso(component["expires_at"]) <= now:
+        raise not_authenticated()
+    auth = Auth(str(component["client_id"]), frozenset(component["resources"]))
+    if not defer:
+        auth.require(*allowed)
+    return auth
+
+
 class JustifiApi:
     """The REST endpoints; every handler is async so all store access stays on one thread."""
 
@@ -564,20 +884,23 @@ class JustifiApi:
         self.sandbox = sandbox
 
     def routes(self) -> list[Route]:
-        return [
-            Route("/justifi/oauth/token", self.oauth_token, methods=["POST"]),
-            Route("/justifi/v1/checkouts", self.create_checkout, methods=["POST"]),
-            Route("/justifi/v1/checkouts", self.list_checkouts, methods=["GET"]),
-            Route("/justifi/v1/checkouts/{checkout_id}", self.get_checkout, methods=["GET"]),
-            Route(
-                "/justifi/v1/checkouts/{checkout_id}/complete",
-                self.complete_checkout,
-                methods=["POST"],
-            ),
-            Route("/justifi/v1/payment_methods", self.create_payment_method, methods=["POST"]),
-            Route("/justifi/v1/payment_methods/{token}", self.get_payment_method, methods=["GET"]),
-            Route("/justifi/v1/payments/{payment_id}", self.get_payment, methods=["GET"]),
-        ]
+        return cors_routes(
+            [
+                Route("/justifi/oauth/token", self.oauth_token, methods=["POST"]),
+                Route("/justifi/v1/checkouts", self.create_checkout, methods=["POST"]),
+                Route("/justifi/v1/checkouts", self.list_checkouts, methods=["GET"]),
+                Route("/justifi/v1/checkouts/{checkout_id}", self.get_checkout, methods=["GET"]),
+                Route(
+                    "/justifi/v1/checkouts/{checkout_id}/complete",
+                    self.complete_checkout,
+                    methods=["POST"],
+                ),
+                Route("/justifi/v1/payment_methods", self.create_payment_method, methods=["POST"]),
+                Route(
+                    "/justifi/v1/payment_methods/{token}", self.get_payment_method, methods=["GET"]
+                ),
+            ]
+        )
 
     # -- auth ----------------------------------------------------------------------------
 
@@ -600,16 +923,13 @@ class JustifiApi:
             )
         return JSONResponse({"access_token": token})
 
-    def _authenticate(self, request: Request) -> str:
-        """The client id behind the Bearer token, or 401."""
-        scheme, _, token = request.headers.get("authorization", "").strip().partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise not_authenticated()
-        record = self.sandbox.store.get("access_token", token)
-        if record is None or parse_iso(record["expires_at"]) <= self.sandbox.now():
-            raise not_authenticated()
-        return str(record["client_id"])
+    def _authenticate(self, request: Request, *allowed: str, defer: bool = False) -> Auth:
+        """The caller behind the Bearer token, or 401.
+
+        A web component token may call a route only if it holds one of ``allowed``
+        (403 otherwise); with ``defer`` the handler checks ``Auth.require`` itself.
+        """
+        return authenticate(self.sandbox, request, *allowed, defer=defer)
 
     @staticmethod
     def _required_sub_account(request: Request) -> str:
@@ -636,8 +956,12 @@ class JustifiApi:
         apply: Callable[[], tuple[int, dict[str, Any]]],
         *,
         key_required: bool,
+        replay_status: int | None = None,
     ) -> Response:
-        """Run a validated mutation once per Idempotency-Key; replay its response after."""
+        """Run a validated mutation once per Idempotency-Key; replay its response after.
+
+        ``replay_status`` replaces the status of a successful replay (capture: 201, then 200).
+        """
         store = self.sandbox.store
         key = request.headers.get("idempotency-key")
         if not key:
@@ -672,7 +996,10 @@ class JustifiApi:
                     "idempotency_request_in_progress",
                     "Another request using this idempotency key is currently in progress",
                 )
-            return JSONResponse(earlier.body, status_code=earlier.status or 200)
+            status = earlier.status or 200
+            if replay_status is not None and 200 <= status < 300:
+                status = replay_status
+            return JSONResponse(earlier.body, status_code=status)
         try:
             await self.sandbox.gate.pass_through()
             with store.transaction():
@@ -695,7 +1022,7 @@ class JustifiApi:
     # -- checkouts -----------------------------------------------------------------------
 
     async def create_checkout(self, request: Request) -> Response:
-        client_id = self._authenticate(request)
+        client_id = self._authenticate(request).client_id
         account_id = self._required_sub_account(request)
         body = await _json_body(request)
         fields = validate_checkout_request(body)
@@ -709,18 +1036,24 @@ class JustifiApi:
         return await self._apply(request, client_id, body, apply, key_required=False)
 
     async def get_checkout(self, request: Request) -> Response:
-        self._authenticate(request)
-        checkout = get_checkout(self.sandbox, request.path_params["checkout_id"])
+        checkout_id = request.path_params["checkout_id"]
+        self._authenticate(request, f"write:checkout:{checkout_id}")
+        checkout = get_checkout(self.sandbox, checkout_id)
         account = self._account_filter(request)
         if checkout is None or (account and checkout["account_id"] != account):
             raise not_found()
         return JSONResponse(envelope("checkout", checkout))
 
     async def list_checkouts(self, request: Request) -> Response:
-        self._authenticate(request)
+        auth = self._authenticate(request, defer=True)
         query = request.query_params
         now = self.sandbox.now()
         account = self._account_filter(request)
+        if auth.resources is not None:
+            # A component lists one account's checkouts (header ``Account``).
+            if not account:
+                raise ApiError(403, "not_authorized", "Not authorized")
+            auth.require(f"read:account:{account}", f"write:account:{account}")
         items = [
             (seq, checkout_view(checkout, now))
             for seq, checkout in self.sandbox.store.newest_first("checkout")
@@ -759,8 +1092,8 @@ class JustifiApi:
         return seq
 
     async def complete_checkout(self, request: Request) -> Response:
-        client_id = self._authenticate(request)
         checkout_id = request.path_params["checkout_id"]
+        client_id = self._authenticate(request, f"write:checkout:{checkout_id}").client_id
         body = await _json_body(request)
         token = body.get("payment_token")
         mode = body.get("payment_mode") or "ecom"
@@ -781,23 +1114,27 @@ class JustifiApi:
     # -- payment methods and payments ----------------------------------------------------
 
     async def create_payment_method(self, request: Request) -> Response:
-        client_id = self._authenticate(request)
+        auth = self._authenticate(request, defer=True)
         account_id = self._required_sub_account(request)
+        auth.require(f"write:tokenize:{account_id}")
+        client_id = auth.client_id
         body = await _json_body(request)
         method = _optional_object(body, "payment_method")
         if not method:
             raise missing("payment_method", "payment_method_required")
-        if "bank_account" in method:
-            raise ApiError(
-                422, "unexpected_parameter", "The sandbox tokenizes cards only (no bank_account)"
-            )
+        bank = _optional_object(method, "bank_account")
         card = _optional_object(method, "card")
-        if card is None:
+        if card is None and bank is None:
             raise missing("card", "payment_method_required")
         _optional_str(body, "email")
 
         def apply() -> tuple[int, dict[str, Any]]:
-            pm = tokenize_card(self.sandbox, account_id=account_id, card=card)
+            if bank is not None:
+                pm = tokenize_bank_account(self.sandbox, account_id=account_id, bank=bank)
+            else:
+                assert card is not None
+                pm = tokenize_card(self.sandbox, account_id=account_id, card=card)
+            publish_event(self.sandbox, "payment_method.created", pm, account_id=account_id)
             return 201, payment_method_envelope(pm)
 
         return await self._apply(request, client_id, body, apply, key_required=True)
@@ -810,15 +1147,11 @@ class JustifiApi:
             raise ApiError(404, "payment_method_not_found", "Payment method not found")
         return JSONResponse(payment_method_envelope(pm))
 
-    async def get_payment(self, request: Request) -> Response:
-        self._authenticate(request)
-        payment = self.sandbox.store.get("payment", request.path_params["payment_id"])
-        account = self._account_filter(request)
-        if payment is None or (account and payment["account_id"] != account):
-            raise not_found()
-        return JSONResponse(envelope("payment", payment))
-
 
 async def api_error_response(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return JSONResponse(exc.body(), status_code=exc.status)
+
+
+def json_body(request: Request) -> Awaitable[dict[str, Any]]:
+    return _json_body(request)

@@ -173,15 +173,22 @@ def _field(
 
 
 def render_form(
-    checkout: dict[str, Any], form: CardForm, *, redirect_url: str | None, form_error: str = ""
+    checkout: dict[str, Any],
+    form: CardForm,
+    *,
+    redirect_url: str | None,
+    form_error: str = "",
+    action: str | None = None,
+    back_url: str | None = None,
 ) -> str:
+    """The card form for ``checkout``; ``action``/``back_url`` serve the legacy session page."""
     amount = format_amount(checkout["payment_amount"], checkout["payment_currency"])
     merchant = SUB_ACCOUNTS.get(checkout["account_id"], "Sandbox Store")
     content = _FORM.substitute(
         merchant=html.escape(merchant),
         amount=html.escape(amount),
         description=html.escape(checkout["payment_description"] or ""),
-        action=html.escape(PAGE_PATH.format(checkout_id=checkout["id"]) + "/pay"),
+        action=html.escape(action or PAGE_PATH.format(checkout_id=checkout["id"]) + "/pay"),
         form_error=html.escape(form_error),
         success_redirect_url=html.escape(redirect_url or ""),
         name_field=_field(
@@ -240,6 +247,10 @@ def render_form(
             maxlength=10,
         ),
     )
+    if back_url:
+        content += (
+            f'\n<p class="back"><a id="back-link" href="{html.escape(back_url)}">Back</a></p>'
+        )
     return _PAGE.substitute(title=html.escape(f"Pay {amount} — {merchant}"), content=content)
 
 

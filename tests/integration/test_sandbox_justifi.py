@@ -852,3 +852,119 @@ def test_health_and_clock_control(client: httpx.Client) -> None:
 
     assert after > before
     assert client.post("/_sandbox/clock/advance", json={"seconds": -1}).status_code == 400
+
+
+# -- legacy hosted flow: payment intents + checkout sessions -------------------------------
+
+
+def create_intent(client: httpx.Client, token: str, amount: int = 2200) -> str:
+    response = client.post(
+        "/justifi/v1/payment_intents",
+        json={"amount": amount, "currency": "usd", "description": "Order 7"},
+        headers=headers(token, key=str(uuid.uuid4())),
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["type"] == "payment_intent" and body["id"].startswith("pi_")
+    assert body["data"]["status"] == "requires_payment_method"
+    return str(body["id"])
+
+
+def create_session(client: httpx.Client, token: str, intent_id: str) -> str:
+    response = client.post(
+        "/justifi/v1/checkout_sessions",
+        json={
+            "payment_intent_id": intent_id,
+            "after_payment_url": "https://pos.example/paid?sale=9",
+            "back_url": "https://pos.example/back",
+        },
+        headers=headers(token, sub_account=False),
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["type"] == "checkout_session"
+    session_id = str(body["data"]["checkout_session_id"])
+    assert re.fullmatch(r"[0-9a-f]{64}", session_id)
+    return session_id
+
+
+def test_checkout_session_page_pays_the_intent_and_redirects(
+    client: httpx.Client, token: str
+) -> None:
+    intent_id = create_intent(client, token)
+    session_id = create_session(client, token, intent_id)
+    page = Page(client.get(f"/justifi/r/{session_id}").text)
+    assert page.attr("back-link", "href") == "https://pos.example/back"
+    action = page.attr("payment-form", "action")
+    assert action == f"/justifi/r/{session_id}/pay"
+    declined = client.post(action, data=card_form("4000000000000002"))
+    assert declined.status_code == 402
+    assert "declined" in Page(declined.text).text("form-error").lower()
+    paid = client.post(action, data=card_form("4242424242424242"))
+    assert paid.status_code == 303
+    assert paid.headers["location"] == "https://pos.example/paid?sale=9"
+    intent = client.get(f"/justifi/v1/payment_intents/{intent_id}", headers=headers(token))
+    data = intent.json()["data"]
+    assert data["status"] == "succeeded" and data["successful_payment_id"].startswith("py_")
+    payments = client.get(
+        f"/justifi/v1/payment_intents/{intent_id}/payments", headers=headers(token)
+    ).json()["data"]
+    assert sorted(p["status"] for p in payments) == ["failed", "succeeded"]
+    again = client.get(f"/justifi/r/{session_id}")
+    assert again.status_code == 303
+
+
+def test_checkout_session_expires_after_24_hours(client: httpx.Client, token: str) -> None:
+    session_id = create_session(client, token, create_intent(client, token))
+    advance_clock(client, 24 * 3600)
+    expired = client.get(f"/justifi/r/{session_id}")
+    assert expired.status_code == 410
+    assert Page(expired.text).text("checkout-expired")
+    assert client.get(f"/justifi/r/{'0' * 64}").status_code == 404
+
+
+def test_checkout_session_needs_an_intent_and_a_safe_url(client: httpx.Client, token: str) -> None:
+    bad = client.post(
+        "/justifi/v1/checkout_sessions",
+        json={"payment_intent_id": "pi_missing", "after_payment_url": "https://x.example/"},
+        headers=headers(token),
+    )
+    assert bad.status_code == 404
+    unsafe = client.post(
+        "/justifi/v1/checkout_sessions",
+        json={"payment_intent_id": create_intent(client, token), "after_payment_url": "ftp://x"},
+        headers=headers(token),
+    )
+    assert unsafe.status_code == 422
+    missing = client.post(
+        "/justifi/v1/checkout_sessions",
+        json={"after_payment_url": "https://x/"},
+        headers=headers(token),
+    )
+    assert missing.status_code == 422 and error_code(missing) == "parameter_missing"
+
+
+def test_payment_intent_capture_through_the_api(client: httpx.Client, token: str) -> None:
+    intent_id = create_intent(client, token)
+    pm = card_token(client, token, APPROVE)
+    patched = client.patch(
+        f"/justifi/v1/payment_intents/{intent_id}",
+        json={"payment_method": {"token": pm}, "metadata": {"k": "v"}},
+        headers=headers(token, key=str(uuid.uuid4())),
+    )
+    assert patched.status_code == 200 and patched.json()["data"]["status"] == "requires_capture"
+    captured = client.post(
+        f"/justifi/v1/payment_intents/{intent_id}/capture",
+        json={},
+        headers=headers(token, key=str(uuid.uuid4())),
+    )
+    assert captured.status_code == 201, captured.text
+    assert captured.json()["data"]["status"] == "succeeded"
+    again = client.post(
+        f"/justifi/v1/payment_intents/{intent_id}/capture",
+        json={},
+        headers=headers(token, key=str(uuid.uuid4())),
+    )
+    assert again.status_code == 422 and error_code(again) == "payment_intent_cannot_be_captured"
+    listed = client.get("/justifi/v1/payment_intents", headers=headers(token)).json()
+    assert [i["id"] for i in listed["data"]] == [intent_id]
