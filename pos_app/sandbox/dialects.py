@@ -28,7 +28,17 @@ class Dialect:
 
 
 def justifi_error(status: int, detail: str) -> Response:
-    codes = {404: "resource_not_found", 405: "method_not_allowed", 500: "internal_server_error"}
+    codes = {
+        400: "invalid_request",
+        404: "resource_not_found",
+        405: "method_not_allowed",
+        413: "request_too_large",
+        429: "rate_limit_exceeded",
+        500: "internal_server_error",
+        502: "bad_gateway",
+        503: "service_unavailable",
+        504: "gateway_timeout",
+    }
     messages = {
         404: "Resource not found",
         500: "An unexpected error has occurred. JustiFi engineers will investigate the error "
@@ -40,9 +50,19 @@ def justifi_error(status: int, detail: str) -> Response:
 
 def _justifi_routes(sandbox: Sandbox) -> list[BaseRoute]:
     from .justifi import JustifiApi
+    from .justifi_components import JustifiComponents
+    from .justifi_payments import JustifiPayments
+    from .justifi_sessions import JustifiSessions
     from .pages import HostedCheckoutPages
 
-    return [*JustifiApi(sandbox).routes(), *HostedCheckoutPages(sandbox).routes()]
+    return [
+        *JustifiApi(sandbox).routes(),
+        *JustifiPayments(sandbox).routes(),
+        *JustifiSessions(sandbox).routes(),
+        *HostedCheckoutPages(sandbox).routes(),
+        # Last: it ends with the catch-all CORS preflight route.
+        *JustifiComponents(sandbox).routes(),
+    ]
 
 
 JUSTIFI = Dialect(
@@ -55,5 +75,13 @@ JUSTIFI = Dialect(
 
 def all_dialects() -> list[Dialect]:
     dialects = [JUSTIFI]
+    from .payfect import DIALECT as PAYFECT
+    from .recharge import DIALECT as RECHARGE
+
+    dialects.append(RECHARGE)
+    dialects.append(PAYFECT)
+    from .checkout_com import DIALECT as CHECKOUT_COM
+
+    dialects.append(CHECKOUT_COM)
     # dialects register above this line
     return dialects

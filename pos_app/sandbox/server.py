@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 import socket
+import struct
 import sys
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -21,11 +23,15 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from .dialects import Dialect, all_dialects
+from .faults import RESET_EXTENSION, FaultError, FaultMiddleware, FaultTable
 from .justifi import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
@@ -35,18 +41,22 @@ from .justifi import (
     api_error_response,
 )
 from .state import Sandbox, iso
+from .webhook_delivery import RetryPolicy, WebhookDelivery
 
 __all__ = [
     "SANDBOX_CLIENT_ID",
     "SANDBOX_CLIENT_SECRET",
     "SANDBOX_PLATFORM_ACCOUNT",
     "SANDBOX_SUB_ACCOUNT",
+    "RetryPolicy",
     "SandboxServer",
     "build_app",
     "run_foreground",
 ]
 
 MAX_BODY_SIZE = 1024 * 1024
+_log = logging.getLogger(__name__)
+MAX_CLOCK_ADVANCE = 100 * 366 * 24 * 3600.0  # a century: beyond that datetimes overflow
 
 
 # -- the control API (/_sandbox/...) -------------------------------------------------------
@@ -55,12 +65,17 @@ MAX_BODY_SIZE = 1024 * 1024
 class ControlApi:
     """The simulator's own endpoints: health, clock and test helpers."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
+    def __init__(self, sandbox: Sandbox, faults: FaultTable) -> None:
         self.sandbox = sandbox
+        self.faults = faults
 
     def routes(self) -> list[Route]:
         return [
             Route("/_sandbox/health", self.health, methods=["GET"]),
+            Route("/_sandbox/faults", self.add_fault, methods=["POST"]),
+            Route("/_sandbox/faults", self.list_faults, methods=["GET"]),
+            Route("/_sandbox/faults", self.clear_faults, methods=["DELETE"]),
+            Route("/_sandbox/faults/{fault_id:int}", self.delete_fault, methods=["DELETE"]),
             Route("/_sandbox/clock", self.clock, methods=["GET"]),
             Route("/_sandbox/clock/advance", self.advance_clock, methods=["POST"]),
             Route("/_sandbox/justifi/expire-tokens", self.expire_tokens, methods=["POST"]),
@@ -71,14 +86,38 @@ class ControlApi:
     async def health(self, request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
+    async def add_fault(self, request: Request) -> Response:
+        """Adds a fault (see ``faults`` for the fields); answers it with its id."""
+        try:
+            fault = self.faults.add(await _control_body(request))
+        except FaultError as exc:
+            return _control_error(str(exc))
+        return JSONResponse(fault.describe(), status_code=201)
+
+    async def list_faults(self, request: Request) -> Response:
+        return JSONResponse({"faults": [f.describe() for f in self.faults.faults]})
+
+    async def clear_faults(self, request: Request) -> Response:
+        self.faults.clear()
+        return JSONResponse({"faults": []})
+
+    async def delete_fault(self, request: Request) -> Response:
+        if not self.faults.remove(request.path_params["fault_id"]):
+            return JSONResponse({"error": "no such fault"}, status_code=404)
+        return JSONResponse({"faults": [f.describe() for f in self.faults.faults]})
+
     async def clock(self, request: Request) -> Response:
         return JSONResponse({"now": iso(self.sandbox.now())})
 
     async def advance_clock(self, request: Request) -> Response:
         body = await _control_body(request)
         seconds = body.get("seconds")
-        if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
-            return _control_error("'seconds' must be a number >= 0")
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, int | float)
+            or not 0 <= seconds <= MAX_CLOCK_ADVANCE
+        ):
+            return _control_error(f"'seconds' must be a number from 0 to {MAX_CLOCK_ADVANCE:.0f}")
         with self.sandbox.store.transaction():
             now = self.sandbox.advance_clock(float(seconds))
         return JSONResponse({"now": iso(now)})
@@ -103,8 +142,16 @@ class ControlApi:
         """Answers once ``count`` requests are parked (408 after ``timeout`` seconds)."""
         body = await _control_body(request)
         count, timeout = body.get("count", 1), body.get("timeout", 10)
-        if not isinstance(count, int) or not isinstance(timeout, int | float):
-            return _control_error("'count' must be an integer and 'timeout' a number")
+        if (
+            isinstance(count, bool)
+            or not isinstance(count, int)
+            or isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not 0 <= timeout <= 3600  # also refuses NaN, which would upset the loop's timers
+        ):
+            return _control_error(
+                "'count' must be an integer and 'timeout' a number of seconds up to 3600"
+            )
         try:
             async with asyncio.timeout(float(timeout)):
                 await self.sandbox.gate.wait_parked(count)
@@ -116,7 +163,7 @@ class ControlApi:
 async def _control_body(request: Request) -> dict[str, Any]:
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # ValueError includes UnicodeDecodeError
         return {}
     return body if isinstance(body, dict) else {}
 
@@ -155,25 +202,124 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return PlainTextResponse("Internal Server Error", status_code=500)
 
 
-def build_app(state_dir: Path, *, clock: Callable[[], datetime] | None = None) -> Starlette:
+class _BodyLimit(Exception):
+    pass
+
+
+class BodyLimitMiddleware:
+    """Refuses request bodies over ``max_body_size`` with 413 in the owning dialect's format.
+
+    Starlette's own ``max_body_size`` answers a plain-text 413 and would pre-empt this one, so
+    the app enforces the limit here instead. A declared Content-Length over the limit is
+    refused before the body is read; a chunked body is counted as it arrives.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_size: int) -> None:
+        self.app = app
+        self.max_body_size = max_body_size
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_size:
+            await self._too_large(scope, receive, send)
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_size:
+                    raise _BodyLimit
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyLimit:
+            if started:
+                raise
+            await self._too_large(scope, receive, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        dialect = _dialect_for(path)
+        detail = f"Request body too large (limit {self.max_body_size} bytes)"
+        response = (
+            dialect.error_response(413, detail)
+            if dialect is not None
+            else PlainTextResponse(detail, status_code=413)
+        )
+        # The unread body makes the connection unusable for another request.
+        response.headers["Connection"] = "close"
+        await response(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _too_deep(request: Request, exc: Exception) -> Response:
+    """A body nested too deeply for the JSON parser is the client's fault, not a crash."""
+    _log.warning("refused %s %s: %r", request.method, request.url.path, exc)
+    detail = "The request body is nested too deeply"
+    dialect = _dialect_for(request.url.path)
+    if dialect is not None:
+        return dialect.error_response(400, detail)
+    if request.url.path.startswith("/_sandbox/"):
+        return _control_error(detail)
+    return PlainTextResponse(detail, status_code=400)
+
+
+def build_app(
+    state_dir: Path,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    webhook_retry: RetryPolicy | None = None,
+) -> Starlette:
     """The sandbox app; its state lives in ``state_dir/sandbox.sqlite3``.
 
     ``clock`` returns the current UTC time (default: the system clock); the control API can
-    move the sandbox's clock forward from there.
+    move the sandbox's clock forward from there. ``webhook_retry`` sets the webhook delivery
+    backoff. ``app.state.faults`` holds the injected faults (in memory only).
     """
     sandbox = Sandbox(state_dir, clock)
+    faults = FaultTable()
+    delivery = WebhookDelivery(sandbox, webhook_retry)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         # Opened here so the SQLite connection belongs to the thread serving requests.
         sandbox.open()
         try:
-            yield
+            await delivery.start()
+            try:
+                yield
+            finally:
+                faults.shut_down()
+                await delivery.stop()
         finally:
             sandbox.close()
 
     routes = [
-        *ControlApi(sandbox).routes(),
+        *ControlApi(sandbox, faults).routes(),
+        *delivery.routes(),
         *(route for dialect in all_dialects() for route in dialect.routes(sandbox)),
     ]
     app = Starlette(
@@ -182,11 +328,20 @@ def build_app(state_dir: Path, *, clock: Callable[[], datetime] | None = None) -
         exception_handlers={
             ApiError: api_error_response,
             HTTPException: _http_error,
+            RecursionError: _too_deep,
             Exception: _server_error,
         },
-        max_body_size=MAX_BODY_SIZE,
+        # Bodies are capped by BodyLimitMiddleware (413 in the dialect's format), not by
+        # Starlette's max_body_size (plain-text 413).
+        middleware=[
+            # A fault applies before anything reads the request.
+            Middleware(FaultMiddleware, table=faults),
+            Middleware(BodyLimitMiddleware, max_body_size=MAX_BODY_SIZE),
+        ],
     )
     app.state.sandbox = sandbox
+    app.state.faults = faults
+    app.state.webhook_delivery = delivery
     return app
 
 
@@ -210,11 +365,42 @@ def _url(host: str, port: int) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+class _Protocol(H11Protocol):
+    """uvicorn's h11 protocol, offering the app a way to reset the connection.
+
+    ``scope["extensions"]["pos_sandbox.reset"]()`` aborts the TCP connection with SO_LINGER 0,
+    so the client gets an RST and no response (the fault injector's connection resets).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.app = _WithReset(self.app, self._reset)
+
+    def _reset(self) -> None:
+        transport = self.transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+
+
+class _WithReset:
+    def __init__(self, app: ASGIApp, reset: Callable[[], None]) -> None:
+        self.app = app
+        self.reset = reset
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            scope.setdefault("extensions", {})[RESET_EXTENSION] = self.reset
+        await self.app(scope, receive, send)
+
+
 def _config(app: Starlette) -> uvicorn.Config:
     return uvicorn.Config(
         app,
         lifespan="on",
-        http="h11",
+        http=_Protocol,
         ws="none",
         # Leave the host application's logging configuration alone.
         log_config=None,
@@ -229,6 +415,8 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_started: Callable[[], None]) -> None:
         super().__init__(config)
         self._on_started = on_started
+        app = config.app
+        self._faults: FaultTable | None = app.state.faults if isinstance(app, Starlette) else None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
 
@@ -247,6 +435,13 @@ class _Server(uvicorn.Server):
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
                     await self._wake.wait()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # Requests parked by faults (latency, dropped responses) end now, not after uvicorn's
+        # graceful-shutdown timeout.
+        if self._faults is not None:
+            self._faults.shut_down()
+        await super().shutdown(sockets=sockets)
 
     def request_exit(self) -> None:
         """Ask the server to shut down; safe from any thread."""
@@ -270,8 +465,16 @@ class SandboxServer:
     The GUI runs a different loop (qasync); the two never share objects, only HTTP.
     """
 
-    def __init__(self, state_dir: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        webhook_retry: RetryPolicy | None = None,
+    ) -> None:
         self.state_dir = Path(state_dir)
+        self._webhook_retry = webhook_retry
         self.host = host
         self._requested_port = port
         self._port: int | None = None
@@ -294,7 +497,7 @@ class SandboxServer:
         self._port = sock.getsockname()[1]
         ready = threading.Event()
         self._failure = None
-        app = build_app(self.state_dir)
+        app = build_app(self.state_dir, webhook_retry=self._webhook_retry)
         self._sandbox = app.state.sandbox
         self._server = _Server(_config(app), on_started=ready.set)
         self._thread = threading.Thread(

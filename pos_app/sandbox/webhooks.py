@@ -8,6 +8,8 @@ API that lists events live beside this (see ``webhook_delivery``).
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 from .state import Sandbox, iso, new_id
@@ -49,7 +51,31 @@ def record_webhook(
         "deliveries": [],
     }
     sandbox.store.put("webhook", record["id"], record)
+    listener = _listeners.get(sandbox)
+    if listener is not None:
+        listener(record)
     return record
+
+
+# Who to tell that an event was recorded (the delivery task, while the server runs).
+_listeners: weakref.WeakKeyDictionary[Sandbox, Callable[[dict[str, Any]], None]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def set_listener(sandbox: Sandbox, listener: Callable[[dict[str, Any]], None] | None) -> None:
+    """Call ``listener(record)`` (on the sandbox's thread) whenever an event is recorded.
+
+    It is called before the recording transaction commits: the record may yet roll back.
+    """
+    if listener is None:
+        _listeners.pop(sandbox, None)
+    else:
+        _listeners[sandbox] = listener
+
+
+def get_webhook(sandbox: Sandbox, record_id: str) -> dict[str, Any] | None:
+    return sandbox.store.get("webhook", record_id)
 
 
 def list_webhooks(sandbox: Sandbox, provider: str | None = None) -> list[dict[str, Any]]:
