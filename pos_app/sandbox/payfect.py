@@ -384,6 +384,7 @@ def _record_callback(sandbox: Sandbox, record: dict[str, Any], status: str) -> N
         event_type="checkout.completed" if status == "succeeded" else "checkout.expired",
         body=body,
         headers={"Content-Type": "application/json", "X-Payfect-Signature": signature},
+        url=record.get("callback_url") or None,
     )
 
 

@@ -84,7 +84,8 @@ class WebhookDelivery:
         self._client: httpx.AsyncClient | None = None
         # Undelivered events with attempts left: record id -> provider. Kept in memory (loaded
         # at start, fed by record_webhook) so a new event costs no scan of the outbox.
-        self._pending_ids: dict[str, str] = {}
+        # event id -> (provider, the event's own target URL if it has one)
+        self._pending_ids: dict[str, tuple[str, str | None]] = {}
         self._endpoints: dict[str, str] = {}
         self._next_due: dict[str, float] = {}  # record id -> monotonic time of next attempt
         self._in_flight: dict[str, asyncio.Task[dict[str, Any] | None]] = {}
@@ -101,7 +102,7 @@ class WebhookDelivery:
             if not record.get("delivered") and (
                 len(record.get("deliveries", [])) < self.policy.max_attempts
             ):
-                self._pending_ids[record["id"]] = record["provider"]
+                self._pending_ids[record["id"]] = (record["provider"], record.get("url"))
         webhooks.set_listener(self.sandbox, self._recorded)
         self._task = asyncio.create_task(self._run(), name="sandbox-webhook-delivery")
 
@@ -131,15 +132,15 @@ class WebhookDelivery:
                     await self._wake.wait()
 
     def _recorded(self, record: dict[str, Any]) -> None:
-        self._pending_ids[record["id"]] = record["provider"]
+        self._pending_ids[record["id"]] = (record["provider"], record.get("url"))
         if self._wake is not None:
             self._wake.set()
 
     def _seconds_to_next_due(self) -> float | None:
         due = [
             self._next_due.get(record_id, 0.0)
-            for record_id, provider in self._pending_ids.items()
-            if provider in self._endpoints
+            for record_id, target in self._pending_ids.items()
+            if self._deliverable(*target)
         ]
         if not due:
             return None
@@ -150,12 +151,18 @@ class WebhookDelivery:
     def endpoint(self, provider: str) -> str | None:
         return self._endpoints.get(provider)
 
+    def _deliverable(self, provider: str, own_url: str | None) -> bool:
+        """An event's own URL is used only on loopback: the sandbox never calls out."""
+        if own_url is not None:
+            return is_loopback_url(own_url)
+        return provider in self._endpoints
+
     def _due(self, force: bool) -> list[str]:
         now = time.monotonic()
         return [
             record_id
-            for record_id, provider in self._pending_ids.items()
-            if provider in self._endpoints and (force or self._next_due.get(record_id, 0.0) <= now)
+            for record_id, target in self._pending_ids.items()
+            if self._deliverable(*target) and (force or self._next_due.get(record_id, 0.0) <= now)
         ]
 
     async def deliver_pending(self, *, force: bool) -> list[dict[str, Any]]:
@@ -179,10 +186,13 @@ class WebhookDelivery:
             self._pending_ids.pop(record_id, None)
             self._next_due.pop(record_id, None)
             return None
-        url = self.endpoint(record["provider"])
+        # An event with its own target (e.g. Payfect's per-checkout callback_url) goes there.
+        url = record.get("url") or self.endpoint(record["provider"])
         attempt: dict[str, Any] = {"at": iso(self.sandbox.now()), "url": url}
         if url is None:
             attempt.update(status=None, error="no endpoint registered")
+        elif not is_loopback_url(url):
+            attempt.update(status=None, error="not delivered: the sandbox only calls loopback URLs")
         else:
             if self._client is None:
                 # Made on first use: building its TLS context costs ~0.1 s at server start.

@@ -38,8 +38,13 @@ def record_webhook(
     event_type: str,
     body: bytes,
     headers: dict[str, str],
+    url: str | None = None,
 ) -> dict[str, Any]:
-    """Store one signed event in the outbox; call inside the change's transaction."""
+    """Store one signed event in the outbox; call inside the change's transaction.
+
+    ``url`` is the event's own target where the provider sends each object's events to a
+    URL given with it (Payfect's ``callback_url``); otherwise the provider's endpoint is used.
+    """
     record: dict[str, Any] = {
         "id": new_id("whk_"),
         "provider": provider,
@@ -50,6 +55,8 @@ def record_webhook(
         "created_at": iso(sandbox.now()),
         "deliveries": [],
     }
+    if url:
+        record["url"] = url
     sandbox.store.put("webhook", record["id"], record)
     listener = _listeners.get(sandbox)
     if listener is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from pos_app.sandbox.server import (
     SANDBOX_CLIENT_ID,
@@ -23,6 +25,7 @@ from pos_app.sandbox.server import (
     SandboxServer,
 )
 from pos_app.sandbox.webhooks import DEFAULT_SECRETS
+from tests.integration.test_sandbox_payfect import AUTH, V1, request_body
 
 
 @dataclass
@@ -331,3 +334,30 @@ class socketless_port:
 
     def __exit__(self, *exc: object) -> None:
         self._sock.close()
+
+
+def test_payfect_callbacks_go_to_each_checkouts_own_callback_url(
+    client: httpx.Client, receiver: Receiver
+) -> None:
+    target = receiver.url.replace("/hook", "/payfect-callback")
+    created = client.post(V1, json=request_body(callback_url=target), headers=AUTH)
+    assert created.status_code == 201, created.text
+    checkout_id = created.json()["id"]
+    paid = client.post("/_sandbox/payfect/pay", json={"id": checkout_id})
+    assert paid.status_code == 200, paid.text
+    client.post("/_sandbox/webhooks/flush")
+
+    [received] = receiver.wait_for(1)
+    assert received.path == "/payfect-callback"
+    body = json.loads(received.body)
+    assert (body["id"], body["status"]) == (checkout_id, "succeeded")
+    token = received.headers["X-Payfect-Signature"].encode()
+    assert Fernet(DEFAULT_SECRETS["payfect"].encode()).decrypt(token) == received.body
+    # A callback_url off this machine is never called (the sandbox stays on loopback).
+    outside = client.post(V1, json=request_body(), headers=AUTH).json()["id"]
+    client.post("/_sandbox/payfect/pay", json={"id": outside})
+    client.post("/_sandbox/webhooks/flush")
+    events = client.get("/_sandbox/webhooks", params={"provider": "payfect"}).json()["data"]
+    [outside_event] = [e for e in events if json.loads(e["body"])["id"] == outside]
+    assert outside_event["deliveries"] == []
+    assert len(receiver.requests) == 1
