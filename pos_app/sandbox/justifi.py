@@ -874,7 +874,38 @@ def authenticate(sandbox: Sandbox, request: Request, *allowed: str, defer: bool 
     auth = Auth(str(component["client_id"]), frozenset(component["resources"]))
     if not defer:
         auth.require(*allowed)
+    if request.method == "POST" and request.url.path.startswith("/justifi/v1/checkouts"):
+        _count_component_post(sandbox, token, component, now)
     return auth
+
+
+# The checkout component API allows 2 POSTs per 10 s, and 10 POST attempts per token
+# (PROVIDERS.md §1.2). Attempts count whether or not they succeed.
+COMPONENT_POST_WINDOW = timedelta(seconds=10)
+COMPONENT_POSTS_PER_WINDOW = 2
+COMPONENT_POSTS_PER_TOKEN = 10
+
+
+def _count_component_post(
+    sandbox: Sandbox, token: str, component: dict[str, Any], now: datetime
+) -> None:
+    posts = [parse_iso(stamp) for stamp in component.get("posts", [])]
+    if len(posts) >= COMPONENT_POSTS_PER_TOKEN:
+        raise ApiError(
+            429,
+            "rate_limit_exceeded",
+            "This web component token has used its 10 checkout requests; create a new token",
+        )
+    if sum(1 for stamp in posts if now - stamp < COMPONENT_POST_WINDOW) >= (
+        COMPONENT_POSTS_PER_WINDOW
+    ):
+        raise ApiError(429, "rate_limit_exceeded", "Too many requests: at most 2 every 10 seconds")
+    with sandbox.store.transaction():
+        sandbox.store.put(
+            "web_component_token",
+            token,
+            {**component, "posts": [*component.get("posts", []), iso(now)]},
+        )
 
 
 class JustifiApi:

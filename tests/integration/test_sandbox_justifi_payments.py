@@ -827,3 +827,30 @@ def test_checkout_events(client: httpx.Client, token: str) -> None:
         "checkout.completion.succeeded",
         "checkout.completed",
     ]
+
+
+def test_web_component_checkout_posts_are_rate_limited_as_documented(
+    client: httpx.Client, token: str
+) -> None:
+    checkout_id = create_checkout(client, token)
+    component = web_component_token(
+        client, token, f"write:checkout:{checkout_id}", f"write:tokenize:{SANDBOX_SUB_ACCOUNT}"
+    )
+
+    def complete() -> httpx.Response:
+        # An unknown payment token: each attempt still counts against the limits.
+        return client.post(
+            f"/justifi/v1/checkouts/{checkout_id}/complete",
+            json={"payment_token": "pm_unknown", "payment_mode": "ecom"},
+            headers=headers(component, sub_account=False),
+        )
+
+    assert [complete().status_code for _ in range(3)] == [404, 404, 429]  # 2 per 10 s
+    assert complete().json()["error"]["code"] == "rate_limit_exceeded"
+    for _ in range(4):  # 8 more attempts, 2 per window
+        advance_clock(client, 10)
+        assert [complete().status_code for _ in range(2)] == [404, 404]
+    advance_clock(client, 10)
+    limited = complete()  # the 11th attempt: the token is used up, whatever the time
+    assert limited.status_code == 429
+    assert "create a new token" in limited.json()["error"]["message"]
