@@ -1,0 +1,1 @@
+"""Checkout.com adapter (NAS "default" accounts, and ABC/"Previous" keys via raw auth)."""
