@@ -1,0 +1,1 @@
+"""ReCharge (Recharge Payments) Checkouts API adapter: hosted checkout and lookup."""

@@ -1,0 +1,217 @@
+"""ReCharge adapter: the I/O half. Payload shapes live in mapping.py.
+
+Decisions (PROVIDERS.md §3, the sandbox's ``recharge`` dialect):
+
+* ReCharge has **no idempotency header**. The HTTP client is built with
+  ``idempotency_header=None`` and no key is ever passed, so a create that times out or gets a
+  5xx is an OutcomeUnknownError, never blindly repeated.
+* A **429 is the one exception**: ReCharge refuses it before doing anything, so this adapter
+  waits (``Retry-After``, else what ``X-Recharge-Limit`` implies) and sends again, at most
+  ``max_rate_limit_waits`` times, through an injectable ``sleep``. Lookups (GET) are also
+  retried by the shared client's own rule, which honours ``Retry-After`` too.
+* ``find_checkout`` returns None: the Checkouts API has no list or search endpoint. A create
+  whose outcome is unknown may therefore leave an orphan checkout behind; it is harmless,
+  because nobody is ever sent to its page, so it is never paid.
+* ReCharge will not charge a checkout without an email. ``RechargeConfig.receipt_email`` (the
+  store's receipt address) is sent as that email; when it is None, the hosted page asks the
+  customer for one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from pos_app.domain.money import Money
+from pos_app.providers.errors import ConfigurationError, ResponseInvalidError
+from pos_app.providers.http import ProviderHttpClient, Sleep
+from pos_app.providers.recharge import mapping
+from pos_app.providers.recharge.limits import amount_limits
+from pos_app.providers.types import Capability, CheckoutRequest, CheckoutSession
+
+log = logging.getLogger(__name__)
+
+LIVE_API_BASE_URL = "https://api.rechargeapps.com"
+LIVE_HOSTED_BASE_URL = "https://checkout.rechargeapps.com"
+MAX_RATE_LIMIT_WAITS = 5
+MAX_RATE_LIMIT_WAIT_S = 30.0
+
+
+@dataclass(frozen=True)
+class RechargeConfig:
+    """A ReCharge profile.
+
+    ``hosted_base_url``: live ``https://checkout.rechargeapps.com``; the sandbox's is
+    ``{sandbox}/recharge``. ``receipt_email``: see the module docstring.
+    """
+
+    api_base_url: str
+    access_token: str
+    api_version: str = "2021-11"
+    currency: str = "USD"
+    hosted_base_url: str = LIVE_HOSTED_BASE_URL
+    receipt_email: str | None = None
+
+    def check(self) -> None:
+        missing = [
+            name
+            for name in ("api_base_url", "access_token", "hosted_base_url", "currency")
+            if not getattr(self, name)
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"The ReCharge profile is missing: {', '.join(missing)}", provider=mapping.PROVIDER
+            )
+        if self.api_version not in mapping.API_VERSIONS:
+            raise ConfigurationError(
+                f"ReCharge API version {self.api_version!r} is not one of "
+                f"{', '.join(mapping.API_VERSIONS)}",
+                provider=mapping.PROVIDER,
+            )
+        if self.receipt_email is not None and "@" not in self.receipt_email:
+            raise ConfigurationError(
+                f"The ReCharge receipt email {self.receipt_email!r} is not an email address",
+                provider=mapping.PROVIDER,
+            )
+
+
+class RechargeProvider:
+    key = "recharge"
+    display_name = "ReCharge"
+    capabilities = frozenset({Capability.HOSTED_CHECKOUT, Capability.LOOKUP})
+
+    def __init__(
+        self,
+        config: RechargeConfig,
+        http: ProviderHttpClient | None = None,
+        *,
+        sleep: Sleep = asyncio.sleep,
+        max_rate_limit_waits: int = MAX_RATE_LIMIT_WAITS,
+        max_rate_limit_wait_s: float = MAX_RATE_LIMIT_WAIT_S,
+    ) -> None:
+        config.check()
+        self._config = config
+        self.limits = amount_limits(config.currency)
+        self._http = http or ProviderHttpClient(
+            config.api_base_url, provider=self.key, idempotency_header=None, sleep=sleep
+        )
+        self._sleep = sleep
+        self._max_waits = max_rate_limit_waits
+        self._max_wait_s = max_rate_limit_wait_s
+        self._rate_limit: tuple[int, int] | None = None
+        # Amounts of the checkouts this instance created, re-verified on every lookup.
+        self._asked: dict[str, Money] = {}
+
+    @property
+    def rate_limit(self) -> tuple[int, int] | None:
+        """The last ``X-Recharge-Limit`` seen, as (calls used, bucket capacity)."""
+        return self._rate_limit
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    def hosted_url(self, token: str) -> str:
+        return f"{self._config.hosted_base_url.rstrip('/')}/r/checkout/{quote(token, safe='')}"
+
+    async def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        if request.amount.currency != self._config.currency:
+            raise ConfigurationError(
+                f"This ReCharge account takes {self._config.currency}, "
+                f"not {request.amount.currency}",
+                provider=self.key,
+            )
+        body = mapping.build_checkout_body(
+            request, version=self._config.api_version, email=self._config.receipt_email
+        )
+        # No idempotency key exists: sent once (429s aside), never blindly repeated.
+        payload = await self._call("POST", "/checkouts", json=body)
+        data = mapping.unwrap(payload)
+        session = mapping.parse_checkout(
+            data,
+            version=self._config.api_version,
+            currency=self._config.currency,
+            hosted_url=self.hosted_url(str(data.get("token"))),
+            expected=request.amount,
+        )
+        if session.reference != request.reference:
+            raise ResponseInvalidError(
+                "ReCharge returned a checkout for another sale", provider=self.key
+            )
+        self._asked[session.provider_ref] = request.amount
+        return session
+
+    async def get_checkout(self, provider_ref: str) -> CheckoutSession:
+        payload = await self._call("GET", f"/checkouts/{quote(provider_ref, safe='')}")
+        data = mapping.unwrap(payload)
+        if data.get("token") != provider_ref:
+            raise ResponseInvalidError("ReCharge returned another checkout", provider=self.key)
+        return mapping.parse_checkout(
+            data,
+            version=self._config.api_version,
+            currency=self._config.currency,
+            hosted_url=self.hosted_url(provider_ref),
+            expected=self._asked.get(provider_ref),
+        )
+
+    async def find_checkout(self, reference: str) -> CheckoutSession | None:
+        """Always None: ReCharge's Checkouts API cannot list or search checkouts."""
+        return None
+
+    # -- plumbing -----------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "X-Recharge-Access-Token": self._config.access_token,
+            "X-Recharge-Version": self._config.api_version,
+        }
+
+    async def _call(self, method: str, path: str, *, json: Any = None) -> Any:
+        """One API call; a 429 (refused before anything happened) is waited out and resent."""
+        waits = 0
+        while True:
+            response = await self._http.request(
+                method,
+                path,
+                json=json,
+                headers=self._headers(),
+                safe_to_repeat=method == "GET",
+            )
+            limit = mapping.parse_rate_limit(response.headers.get("X-Recharge-Limit"))
+            if limit is not None:
+                self._rate_limit = limit
+            if response.status_code != 429 or waits >= self._max_waits:
+                return self._payload_or_raise(response, mutating=method != "GET")
+            waits += 1
+            delay = min(
+                mapping.rate_limit_delay(response.headers.get("Retry-After"), limit),
+                self._max_wait_s,
+            )
+            log.info(
+                "ReCharge rate limit reached (%s); waiting %.1fs before sending %s %s again",
+                response.headers.get("X-Recharge-Limit"),
+                delay,
+                method,
+                path,
+            )
+            await self._sleep(delay)
+
+    def _payload_or_raise(self, response: httpx.Response, *, mutating: bool) -> Any:
+        try:
+            payload = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            payload = None
+        if response.is_success:
+            if payload is None:
+                raise ResponseInvalidError(
+                    f"ReCharge answered HTTP {response.status_code} with no JSON",
+                    provider=self.key,
+                    status=response.status_code,
+                )
+            return payload
+        raise mapping.error_from_response(response.status_code, payload, mutating=mutating)
