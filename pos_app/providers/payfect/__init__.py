@@ -1,0 +1,2 @@
+"""Payfect: crypto (USDT on Tron) hosted checkout. ``adapter.py`` is the I/O half,
+``mapping.py`` the pure payload half (including callback verification)."""
