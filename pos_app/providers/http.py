@@ -10,6 +10,7 @@ Retry rule (DESIGN §3):
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -18,7 +19,12 @@ from typing import Any
 
 import httpx
 
-from pos_app.providers.errors import ConnectionFailedError, OutcomeUnknownError
+from pos_app.providers.errors import (
+    ConnectionFailedError,
+    OutcomeUnknownError,
+    ProviderError,
+    ResponseInvalidError,
+)
 from pos_app.redaction import redact, redact_headers
 
 log = logging.getLogger(__name__)
@@ -166,3 +172,28 @@ class ProviderHttpClient:
                 redact_headers(headers),
                 redact(repr(body)),
             )
+
+
+ErrorMapper = Callable[[httpx.Response, Any], ProviderError]
+
+
+def payload_or_raise(
+    response: httpx.Response, *, provider: str, name: str, to_error: ErrorMapper
+) -> Any:
+    """The JSON of a 2xx answer, or the provider's error mapped onto the error tree.
+
+    A 2xx without JSON is never a success: it is "response invalid".
+    """
+    try:
+        payload = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        payload = None
+    if response.is_success:
+        if payload is None:
+            raise ResponseInvalidError(
+                f"{name} answered HTTP {response.status_code} with no JSON",
+                provider=provider,
+                status=response.status_code,
+            )
+        return payload
+    raise to_error(response, payload)

@@ -8,7 +8,6 @@ with that payment, whose ``pay_…`` id ``get_checkout`` also accepts.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -25,7 +24,7 @@ from pos_app.providers.errors import (
     ProviderError,
     ResponseInvalidError,
 )
-from pos_app.providers.http import ProviderHttpClient
+from pos_app.providers.http import ProviderHttpClient, payload_or_raise
 from pos_app.providers.types import Capability, CheckoutRequest, CheckoutSession, Decline
 
 log = logging.getLogger(__name__)
@@ -230,21 +229,14 @@ class CheckoutComProvider:
         return self._payload_or_raise(response, mutating=method != "GET")
 
     def _payload_or_raise(self, response: httpx.Response, *, mutating: bool) -> Any:
-        try:
-            payload = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            payload = None
-        if response.is_success:
-            if payload is None:
-                raise ResponseInvalidError(
-                    f"Checkout.com answered HTTP {response.status_code} with no JSON",
-                    provider=self.key,
-                    status=response.status_code,
-                )
-            return payload
-        raise mapping.error_from_response(
-            response.status_code,
-            payload,
-            mutating=mutating,
-            request_id=response.headers.get("Cko-Request-Id"),
+        return payload_or_raise(
+            response,
+            provider=self.key,
+            name=self.display_name,
+            to_error=lambda r, payload: mapping.error_from_response(
+                r.status_code,
+                payload,
+                mutating=mutating,
+                request_id=r.headers.get("Cko-Request-Id"),
+            ),
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -10,7 +9,7 @@ from urllib.parse import quote
 import httpx
 
 from pos_app.providers.errors import ConfigurationError, ResponseInvalidError
-from pos_app.providers.http import ProviderHttpClient
+from pos_app.providers.http import ProviderHttpClient, payload_or_raise
 from pos_app.providers.payfect import mapping
 from pos_app.providers.payfect.limits import amount_limits
 from pos_app.providers.types import Capability, CheckoutRequest, CheckoutSession
@@ -146,16 +145,11 @@ class PayfectProvider:
         return self._payload_or_raise(response, mutating=method != "GET")
 
     def _payload_or_raise(self, response: httpx.Response, *, mutating: bool) -> Any:
-        try:
-            payload = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            payload = None
-        if response.is_success:
-            if payload is None:
-                raise ResponseInvalidError(
-                    f"Payfect answered HTTP {response.status_code} with no JSON",
-                    provider=self.key,
-                    status=response.status_code,
-                )
-            return payload
-        raise mapping.error_from_response(response.status_code, payload, mutating=mutating)
+        return payload_or_raise(
+            response,
+            provider=self.key,
+            name=self.display_name,
+            to_error=lambda r, payload: mapping.error_from_response(
+                r.status_code, payload, mutating=mutating
+            ),
+        )

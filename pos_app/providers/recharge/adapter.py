@@ -20,7 +20,6 @@ Decisions (PROVIDERS.md §3, the sandbox's ``recharge`` dialect):
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ import httpx
 
 from pos_app.domain.money import Money
 from pos_app.providers.errors import ConfigurationError, ResponseInvalidError
-from pos_app.providers.http import ProviderHttpClient, Sleep
+from pos_app.providers.http import ProviderHttpClient, Sleep, payload_or_raise
 from pos_app.providers.recharge import mapping
 from pos_app.providers.recharge.limits import amount_limits
 from pos_app.providers.types import Capability, CheckoutRequest, CheckoutSession
@@ -202,16 +201,11 @@ class RechargeProvider:
             await self._sleep(delay)
 
     def _payload_or_raise(self, response: httpx.Response, *, mutating: bool) -> Any:
-        try:
-            payload = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            payload = None
-        if response.is_success:
-            if payload is None:
-                raise ResponseInvalidError(
-                    f"ReCharge answered HTTP {response.status_code} with no JSON",
-                    provider=self.key,
-                    status=response.status_code,
-                )
-            return payload
-        raise mapping.error_from_response(response.status_code, payload, mutating=mutating)
+        return payload_or_raise(
+            response,
+            provider=self.key,
+            name=self.display_name,
+            to_error=lambda r, payload: mapping.error_from_response(
+                r.status_code, payload, mutating=mutating
+            ),
+        )
