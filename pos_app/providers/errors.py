@@ -74,3 +74,11 @@ class OutcomeUnknownError(ProviderError):
     """The request was sent but no answer came back: look the object up before anything else."""
 
     maybe_applied = True
+
+
+class NotSupportedError(ProviderError):
+    """The provider (or this profile) does not offer the operation; nothing was sent.
+
+    Services check ``capabilities`` first, so this is a programming error surfacing, not a
+    cashier-facing condition.
+    """

@@ -1,8 +1,11 @@
 """Verifying provider webhooks: signatures per PROVIDERS.md §5, and duplicates by event id.
 
-Every function takes the raw body exactly as received (signatures cover bytes, not parsed
-JSON) and the request headers, and returns a ``VerifiedEvent`` or raises. Comparisons are
-constant-time. Payfect's Fernet scheme lives with its adapter (``providers/payfect``).
+Every ``verify_*`` takes the raw body exactly as received (signatures cover bytes, not parsed
+JSON) and the request headers, and returns a ``VerifiedEvent`` or raises the one
+``WebhookSignatureError``. Comparisons are constant-time. ``parse_event`` then reduces any
+verified event to a provider-neutral ``WebhookEvent``: which object to look up (an event only
+ever triggers a lookup; the lookup decides, DESIGN §4). ``ReplayGuard`` drops repeats of
+either kind by (provider, event id).
 """
 
 from __future__ import annotations
@@ -14,11 +17,19 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
+
+from cryptography.fernet import Fernet, InvalidToken
+
+from pos_app.providers.errors import ConfigurationError
+
+# Where each app sends our reference (see each adapter's mapping.py).
+REFERENCE_KEY = "pos_reference"
 
 
 class WebhookSignatureError(Exception):
-    """The event is not provably from the provider: refuse it (answer 401, record nothing)."""
+    """The event is not provably from the provider, or not an event we can read: refuse it
+    (answer 401, record nothing). The one webhook error of every provider."""
 
 
 class DuplicateEventError(Exception):
@@ -31,6 +42,33 @@ class VerifiedEvent:
     event_id: str
     event_type: str
     payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class WebhookEvent:
+    """A verified event reduced to what a receiver needs: which object to look up.
+
+    ``object_ref`` is what the provider's adapter looks up (``get_checkout`` or
+    ``get_payment``): a JustiFi checkout/payment id, a Checkout.com ``pay_`` id, a ReCharge
+    checkout token, a Payfect checkout id. ``reference`` is our own reference when the event
+    carries it.
+    """
+
+    provider: str
+    event_id: str
+    event_type: str
+    object_ref: str
+    reference: str | None
+
+
+class _Event(Protocol):
+    @property
+    def provider(self) -> str: ...
+    @property
+    def event_id(self) -> str: ...
+
+
+E = TypeVar("E", bound=_Event)
 
 
 def verify_justifi(
@@ -80,6 +118,108 @@ def verify_recharge(body: bytes, headers: Mapping[str, str], client_secret: str)
     return VerifiedEvent("recharge", hashlib.sha256(body).hexdigest(), topic, payload)
 
 
+def verify_payfect(
+    body: bytes,
+    headers: Mapping[str, str],
+    key: str,
+    *,
+    max_age_s: int | None = None,
+    now: float | None = None,
+) -> VerifiedEvent:
+    """``X-Payfect-Signature`` = a Fernet token (AES-128-CBC + HMAC-SHA256, timestamped) of
+    the body under our key; it must decrypt to exactly ``body``, byte for byte.
+
+    With ``max_age_s`` the token must also be at most that old (``now``: epoch seconds to
+    judge by, default the system clock). ``key`` must be a Fernet key (32 url-safe base64
+    bytes), else ConfigurationError. Callbacks carry no event id: a checkout reaches each
+    status once, so ``<checkout id>:<status>`` names the event (redeliveries repeat it).
+    """
+    try:
+        fernet = Fernet(key.encode())
+    except (ValueError, TypeError) as exc:
+        raise ConfigurationError(
+            "The Payfect callback key is not a Fernet key (32 url-safe base64 bytes)",
+            provider="payfect",
+        ) from exc
+    token = _required(_lower(headers), "x-payfect-signature").encode()
+    try:
+        if max_age_s is not None and now is not None:
+            signed = fernet.decrypt_at_time(token, max_age_s, int(now))
+        else:
+            signed = fernet.decrypt(token, ttl=max_age_s)
+    except InvalidToken as exc:
+        raise WebhookSignatureError(
+            "The Payfect callback's signature is invalid, forged or too old"
+        ) from exc
+    if not hmac.compare_digest(signed, body):
+        raise WebhookSignatureError("The Payfect callback body is not what its signature signed")
+    payload = _json(body)
+    status = _text(payload, "status")
+    return VerifiedEvent("payfect", f"{_text(payload, 'id')}:{status}", status, payload)
+
+
+# -- provider-neutral parsing ---------------------------------------------------------------
+
+
+def parse_event(event: VerifiedEvent) -> WebhookEvent:
+    """The object a verified event is about, for any of the four providers."""
+    parser = _PARSERS.get(event.provider)
+    if parser is None:
+        raise WebhookSignatureError(f"No webhook scheme for provider {event.provider!r}")
+    object_ref, reference = parser(event)
+    return WebhookEvent(event.provider, event.event_id, event.event_type, object_ref, reference)
+
+
+def _parse_justifi(event: VerifiedEvent) -> tuple[str, str | None]:
+    """``data`` is the object; a completion points at its checkout, a refund at its payment."""
+    data = _object(event.payload, "data")
+    if event.event_type.startswith("checkout.completion."):
+        object_ref = _text(data, "checkout_id")
+    elif event.event_type == "payment.refunded":
+        object_ref = _text(data, "payment_id")
+    else:
+        object_ref = _text(data, "id")
+    nested = data.get("checkout")
+    holder = nested if isinstance(nested, dict) else data
+    return object_ref, _metadata_reference(holder)
+
+
+def _parse_checkout_com(event: VerifiedEvent) -> tuple[str, str | None]:
+    data = _object(event.payload, "data")
+    return _text(data, "id"), _optional_text(data, "reference")
+
+
+def _parse_recharge(event: VerifiedEvent) -> tuple[str, str | None]:
+    """A ``checkout`` body names its token and our note attribute; a ``charge`` body names
+    the checkout it charged (the payment ref, see recharge/charges.py) but not our reference."""
+    if isinstance(event.payload.get("checkout"), dict):
+        checkout = event.payload["checkout"]
+        attributes = checkout.get("note_attributes") or checkout.get("order_attributes") or []
+        reference = next(
+            (
+                str(a["value"])
+                for a in attributes
+                if isinstance(a, dict) and a.get("name") == REFERENCE_KEY and a.get("value")
+            ),
+            None,
+        )
+        return _text(checkout, "token"), reference
+    charge = _object(event.payload, "charge")
+    return _text(charge, "checkout_token"), None
+
+
+def _parse_payfect(event: VerifiedEvent) -> tuple[str, str | None]:
+    return _text(event.payload, "id"), _optional_text(event.payload, "client_reference_id")
+
+
+_PARSERS = {
+    "justifi": _parse_justifi,
+    "checkout_com": _parse_checkout_com,
+    "recharge": _parse_recharge,
+    "payfect": _parse_payfect,
+}
+
+
 class ReplayGuard:
     """Remembers the last ``capacity`` events per provider; a repeat raises DuplicateEventError."""
 
@@ -87,7 +227,7 @@ class ReplayGuard:
         self._capacity = capacity
         self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
 
-    def admit(self, event: VerifiedEvent) -> VerifiedEvent:
+    def admit(self, event: E) -> E:
         key = (event.provider, event.event_id)
         if key in self._seen:
             self._seen.move_to_end(key)
@@ -129,6 +269,23 @@ def _text(payload: dict[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value:
         raise WebhookSignatureError(f"The webhook has no {key!r}")
     return value
+
+
+def _object(payload: dict[str, Any], key: str) -> dict[str, Any]:
+    value = payload.get(key)
+    if not isinstance(value, dict):
+        raise WebhookSignatureError(f"The webhook has no {key!r} object")
+    return value
+
+
+def _optional_text(payload: dict[str, Any], key: str) -> str | None:
+    value = payload.get(key)
+    return value if isinstance(value, str) and value else None
+
+
+def _metadata_reference(data: dict[str, Any]) -> str | None:
+    metadata = data.get("metadata")
+    return _optional_text(metadata, REFERENCE_KEY) if isinstance(metadata, dict) else None
 
 
 def _parse_time(text: str) -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -46,16 +47,99 @@ def config_for(sandbox: SandboxServer, **overrides: str) -> JustifiConfig:
 
 
 def with_provider(
-    sandbox: SandboxServer, body: Callable[[JustifiProvider], Awaitable[T]], **overrides: str
+    sandbox: SandboxServer,
+    body: Callable[[JustifiProvider], Awaitable[T]],
+    *,
+    http: ProviderHttpClient | None = None,
+    clock: Callable[[], datetime] | None = None,
+    **overrides: str,
 ) -> T:
     async def go() -> T:
-        provider = JustifiProvider(config_for(sandbox, **overrides))
+        config = config_for(sandbox, **overrides)
+        if clock is None:
+            provider = JustifiProvider(config, http)
+        else:
+            provider = JustifiProvider(config, http, clock=clock)
         try:
             return await body(provider)
         finally:
             await provider.aclose()
 
     return asyncio.run(go())
+
+
+class Recorder(httpx.AsyncBaseTransport):
+    """The real loopback transport, remembering every request that left the adapter."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.requests: list[httpx.Request] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+    def posts(self, suffix: str = "") -> list[str]:
+        return [
+            r.url.path
+            for r in self.requests
+            if r.method == "POST" and r.url.path.endswith(suffix) and "/oauth/" not in r.url.path
+        ]
+
+
+def recording_http(
+    sandbox: SandboxServer, recorder: Recorder, *, attempts: int = 3
+) -> ProviderHttpClient:
+    return ProviderHttpClient(
+        f"{sandbox.base_url}/justifi",
+        provider="justifi",
+        transport=recorder,
+        retry=RetryPolicy(max_attempts=attempts, base_delay=0.0),
+    )
+
+
+def add_fault(sandbox: SandboxServer, **fault: Any) -> None:
+    answer = httpx.post(f"{sandbox.base_url}/_sandbox/faults", json=fault)
+    assert answer.status_code == 201, answer.text
+
+
+def advance_clock(sandbox: SandboxServer, seconds: int) -> None:
+    answer = httpx.post(f"{sandbox.base_url}/_sandbox/clock/advance", json={"seconds": seconds})
+    assert answer.status_code == 200, answer.text
+
+
+def platform_headers(sandbox: SandboxServer) -> dict[str, str]:
+    """A platform token of the sandbox's own, to read its state beside the adapter."""
+    token = httpx.post(
+        f"{sandbox.base_url}/justifi/oauth/token",
+        json={"client_id": "test_inspector", "client_secret": "x"},
+    ).json()["access_token"]
+    return {"Authorization": f"Bearer {token}", "Sub-Account": SANDBOX_SUB_ACCOUNT}
+
+
+def card_token(sandbox: SandboxServer, card: str = "4242424242424242") -> str:
+    """What the card iframe hands the till: a ``pm_`` payment method token."""
+    method = httpx.post(
+        f"{sandbox.base_url}/justifi/v1/payment_methods",
+        headers={**platform_headers(sandbox), "Idempotency-Key": new_idempotency_key()},
+        json={
+            "payment_method": {
+                "card": {
+                    "name": "Leslie Knope",
+                    "number": card,
+                    "verification": "123",
+                    "month": 12,
+                    "year": 2030,
+                    "address_postal_code": "10001",
+                }
+            }
+        },
+    )
+    assert method.status_code == 201, method.text
+    return str(method.json()["id"])
 
 
 def request(minor: int = 1799, description: str = "One chocolate donut") -> CheckoutRequest:
@@ -253,3 +337,13 @@ def test_sandbox_that_is_down_fails_cleanly(sandbox: SandboxServer) -> None:
 def test_incomplete_profile_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError, match="client_secret"):
         JustifiProvider(JustifiConfig("http://x", "http://x/h", "test_a", "", "acc_1"))
+
+
+def test_legacy_flow_needs_its_session_page_and_a_known_flow() -> None:
+    base = ("http://x", "http://x/h", "test_a", "secret", "acc_1")
+    with pytest.raises(ConfigurationError, match="legacy_session_base_url"):
+        JustifiProvider(
+            JustifiConfig(*base, hosted_flow="checkout_session", legacy_session_base_url="")
+        )
+    with pytest.raises(ConfigurationError, match="hosted flow"):
+        JustifiProvider(JustifiConfig(*base, hosted_flow="sessions"))  # type: ignore[arg-type]

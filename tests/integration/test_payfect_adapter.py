@@ -24,8 +24,8 @@ from pos_app.providers.errors import (
 )
 from pos_app.providers.http import ProviderHttpClient, RetryPolicy
 from pos_app.providers.payfect.adapter import PayfectConfig, PayfectProvider
-from pos_app.providers.payfect.mapping import WebhookSignatureError, verify_callback
 from pos_app.providers.types import CheckoutRequest, CheckoutSession
+from pos_app.providers.webhooks import WebhookSignatureError, parse_event, verify_payfect
 from pos_app.sandbox.payfect import SANDBOX_PAYFECT_API_KEY
 from pos_app.sandbox.server import SandboxServer
 from pos_app.sandbox.webhooks import DEFAULT_SECRETS
@@ -119,7 +119,7 @@ def test_a_paid_checkout_is_captured(sandbox: SandboxServer) -> None:
     session = with_provider(sandbox, lambda p: p.get_checkout(made.provider_ref))
     assert session.state is PaymentState.CAPTURED
     assert session.amount == Money(2050, "USD")
-    assert session.payment_ref
+    assert session.payment_ref == made.provider_ref  # the paid checkout is the payment
 
 
 def test_an_unpaid_checkout_expires_after_a_day(sandbox: SandboxServer) -> None:
@@ -170,13 +170,15 @@ def test_a_real_callback_verifies_and_a_tampered_one_does_not(sandbox: SandboxSe
     made = created(sandbox, asked)
     control(sandbox, "/_sandbox/payfect/pay", {"id": made.provider_ref})
     [event] = callbacks(sandbox, made.provider_ref)
-    body = event["body"].encode()
-    signature = event["headers"]["X-Payfect-Signature"]
-    payload = verify_callback(body, signature, DEFAULT_SECRETS["payfect"])
+    body, headers = event["body"].encode(), event["headers"]
+    verified = verify_payfect(body, headers, DEFAULT_SECRETS["payfect"])
+    payload = verified.payload
     assert payload["status"] == "succeeded" and payload["amount"] == "20.50"
     assert payload["client_reference_id"] == asked.reference
+    parsed = parse_event(verified)
+    assert (parsed.object_ref, parsed.reference) == (made.provider_ref, asked.reference)
     with pytest.raises(WebhookSignatureError):
-        verify_callback(body.replace(b"20.50", b"99.50"), signature, DEFAULT_SECRETS["payfect"])
+        verify_payfect(body.replace(b"20.50", b"99.50"), headers, DEFAULT_SECRETS["payfect"])
 
 
 def test_a_create_without_an_answer_is_not_repeated(sandbox: SandboxServer) -> None:

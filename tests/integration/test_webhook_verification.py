@@ -1,23 +1,30 @@
-"""Webhooks the sandbox signs, as each provider does, verify; tampered or replayed ones do not."""
+"""Webhooks the sandbox signs, as each of the four providers does, verify and name the object
+to look up; tampered, foreign, unsigned or replayed ones do not get through."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.fernet import Fernet
 
 from pos_app.providers.webhooks import (
     DuplicateEventError,
     ReplayGuard,
     VerifiedEvent,
+    WebhookEvent,
     WebhookSignatureError,
+    parse_event,
     verify_checkout_com,
     verify_justifi,
+    verify_payfect,
     verify_recharge,
 )
+from pos_app.sandbox.payfect import SANDBOX_PAYFECT_API_KEY
 from pos_app.sandbox.server import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
@@ -26,9 +33,22 @@ from pos_app.sandbox.server import (
 )
 from pos_app.sandbox.webhooks import DEFAULT_SECRETS
 from tests.integration.test_sandbox_checkout_com import pay as checkout_com_payment
+from tests.integration.test_sandbox_payfect import request_body as payfect_body
+from tests.integration.test_sandbox_recharge import charge as recharge_charge
 from tests.integration.test_sandbox_recharge import create as recharge_checkout
 
 Verifier = Callable[[bytes, dict[str, str], str], VerifiedEvent]
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One event the sandbox recorded, and what a receiver should make of it."""
+
+    body: bytes
+    headers: dict[str, str]
+    event_type: str
+    object_ref: str
+    reference: str | None
 
 
 @pytest.fixture
@@ -37,91 +57,221 @@ def client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
         yield http
 
 
-def recorded(client: httpx.Client, provider: str) -> dict[str, Any]:
+def recorded(client: httpx.Client, provider: str, event_type: str) -> tuple[bytes, dict[str, str]]:
     events = client.get("/_sandbox/webhooks", params={"provider": provider}).json()["data"]
-    assert events, f"the sandbox recorded no {provider} webhook"
-    return dict(events[0])
+    matching = [e for e in events if e["event_type"] == event_type]
+    assert matching, f"the sandbox recorded no {provider} {event_type} webhook"
+    return matching[0]["body"].encode(), dict(matching[0]["headers"])
 
 
-def justifi_event(client: httpx.Client) -> dict[str, Any]:
+def justifi_event(client: httpx.Client) -> Sent:
     token = client.post(
         "/justifi/oauth/token",
         json={"client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET},
     ).json()
     created = client.post(
         "/justifi/v1/checkouts",
-        json={"amount": 1799, "description": "Donut"},
+        json={"amount": 1799, "description": "Donut", "metadata": {"pos_reference": "S-J1"}},
         headers={
             "Authorization": f"Bearer {token['access_token']}",
             "Sub-Account": SANDBOX_SUB_ACCOUNT,
         },
     )
-    assert created.status_code == 201
-    return recorded(client, "justifi")
+    assert created.status_code == 201, created.text
+    body, headers = recorded(client, "justifi", "checkout.created")
+    return Sent(body, headers, "checkout.created", created.json()["id"], "S-J1")
 
 
-def checkout_com_event(client: httpx.Client) -> dict[str, Any]:
-    assert checkout_com_payment(client).status_code == 201
-    return recorded(client, "checkout_com")
+def checkout_com_event(client: httpx.Client) -> Sent:
+    paid = checkout_com_payment(client)
+    assert paid.status_code == 201, paid.text
+    body, headers = recorded(client, "checkout_com", "payment_approved")
+    return Sent(body, headers, "payment_approved", paid.json()["id"], "ORD-1")
 
 
-def recharge_event(client: httpx.Client) -> dict[str, Any]:
-    recharge_checkout(client)
-    return recorded(client, "recharge")
+def recharge_checkout_event(client: httpx.Client) -> Sent:
+    checkout = recharge_checkout(
+        client, note_attributes=[{"name": "pos_reference", "value": "S-R1"}]
+    )
+    body, headers = recorded(client, "recharge", "checkout/created")
+    return Sent(body, headers, "checkout/created", checkout["token"], "S-R1")
 
 
-CASES: list[tuple[str, Callable[[httpx.Client], dict[str, Any]], Verifier]] = [
-    ("justifi", justifi_event, verify_justifi),
-    ("checkout_com", checkout_com_event, verify_checkout_com),
-    ("recharge", recharge_event, verify_recharge),
+def recharge_charge_event(client: httpx.Client) -> Sent:
+    gum = {"title": "Gum", "price": "0.10", "quantity": 1, "requires_shipping": False}
+    token = recharge_checkout(client, email="till@shop.example", line_items=[gum])["token"]
+    assert recharge_charge(client, token, "tok_visa").status_code == 200
+    body, headers = recorded(client, "recharge", "charge/paid")
+    # A charge names the checkout it paid (the ReCharge payment ref), not our reference.
+    return Sent(body, headers, "charge/paid", token, None)
+
+
+def payfect_event(client: httpx.Client) -> Sent:
+    created = client.post(
+        "/payfect/api/v1/checkouts/",
+        json=payfect_body(client_reference_id="S-P1"),
+        headers={"Authorization": f"Api-Key {SANDBOX_PAYFECT_API_KEY}"},
+    )
+    assert created.status_code == 201, created.text
+    checkout_id = created.json()["id"]
+    assert client.post("/_sandbox/payfect/pay", json={"id": checkout_id}).is_success
+    body, headers = recorded(client, "payfect", "checkout.completed")
+    return Sent(body, headers, "succeeded", checkout_id, "S-P1")
+
+
+@dataclass(frozen=True)
+class Scheme:
+    provider: str
+    make: Callable[[httpx.Client], Sent]
+    verify: Verifier
+    foreign_secret: str  # a well-formed secret that is not the sandbox's
+
+
+CASES = [
+    Scheme("justifi", justifi_event, verify_justifi, "another-justifi-secret"),
+    Scheme("checkout_com", checkout_com_event, verify_checkout_com, "another-cko-key"),
+    Scheme("recharge", recharge_checkout_event, verify_recharge, "another-client-secret"),
+    Scheme("recharge", recharge_charge_event, verify_recharge, "another-client-secret"),
+    Scheme("payfect", payfect_event, verify_payfect, Fernet.generate_key().decode()),
 ]
+IDS = ["justifi", "checkout_com", "recharge-checkout", "recharge-charge", "payfect"]
 
 
-@pytest.mark.parametrize(("provider", "make_event", "verify"), CASES, ids=[c[0] for c in CASES])
-def test_real_events_verify_and_tampering_is_refused(
-    client: httpx.Client,
-    provider: str,
-    make_event: Callable[[httpx.Client], dict[str, Any]],
-    verify: Verifier,
+@pytest.mark.parametrize("scheme", CASES, ids=IDS)
+def test_real_events_verify_and_name_what_to_look_up(client: httpx.Client, scheme: Scheme) -> None:
+    sent = scheme.make(client)
+    verified = scheme.verify(sent.body, sent.headers, DEFAULT_SECRETS[scheme.provider])
+    assert verified.provider == scheme.provider and verified.event_id
+
+    event = parse_event(verified)
+    assert event == WebhookEvent(
+        provider=scheme.provider,
+        event_id=verified.event_id,
+        event_type=sent.event_type,
+        object_ref=sent.object_ref,
+        reference=sent.reference,
+    )
+
+
+@pytest.mark.parametrize("scheme", CASES, ids=IDS)
+def test_tampered_foreign_and_unsigned_events_are_refused(
+    client: httpx.Client, scheme: Scheme
 ) -> None:
-    event = make_event(client)
-    body, headers = event["body"].encode(), dict(event["headers"])
-    secret = DEFAULT_SECRETS[provider]
-
-    verified = verify(body, headers, secret)
-    assert verified.provider == provider
-    assert verified.payload
-    assert verified.event_id
-
+    sent = scheme.make(client)
+    secret = DEFAULT_SECRETS[scheme.provider]
     with pytest.raises(WebhookSignatureError):
-        verify(body.replace(b"1", b"2", 1) + b" ", headers, secret)  # body changed
+        scheme.verify(sent.body.replace(b"1", b"2", 1) + b" ", sent.headers, secret)
     with pytest.raises(WebhookSignatureError):
-        verify(body, headers, secret + "x")  # someone else's secret
+        scheme.verify(sent.body, sent.headers, scheme.foreign_secret)
     with pytest.raises(WebhookSignatureError):
-        verify(body, {"Content-Type": "application/json"}, secret)  # unsigned
+        scheme.verify(sent.body, {"Content-Type": "application/json"}, secret)
 
+
+@pytest.mark.parametrize("scheme", CASES, ids=IDS)
+def test_a_redelivered_event_is_recognised_as_a_replay(
+    client: httpx.Client, scheme: Scheme
+) -> None:
+    sent = scheme.make(client)
+    secret = DEFAULT_SECRETS[scheme.provider]
     guard = ReplayGuard()
-    guard.admit(verified)
+    first = guard.admit(parse_event(scheme.verify(sent.body, sent.headers, secret)))
+    assert first.object_ref == sent.object_ref
     with pytest.raises(DuplicateEventError):
-        guard.admit(verify(body, headers, secret))  # the same event delivered twice
+        guard.admit(parse_event(scheme.verify(sent.body, sent.headers, secret)))
+    with pytest.raises(DuplicateEventError):  # verified-only events share the same memory
+        guard.admit(scheme.verify(sent.body, sent.headers, secret))
+
+
+def test_payfect_callbacks_can_be_held_to_a_maximum_age(client: httpx.Client) -> None:
+    sent = payfect_event(client)
+    key = DEFAULT_SECRETS["payfect"]
+    signed_at = Fernet(key.encode()).extract_timestamp(sent.headers["X-Payfect-Signature"].encode())
+    verify_payfect(sent.body, sent.headers, key, max_age_s=300, now=signed_at + 60)
+    with pytest.raises(WebhookSignatureError, match="too old"):
+        verify_payfect(sent.body, sent.headers, key, max_age_s=300, now=signed_at + 3600)
 
 
 def test_justifi_timestamps_can_be_held_to_a_tolerance(client: httpx.Client) -> None:
-    event = justifi_event(client)
-    body, headers = event["body"].encode(), dict(event["headers"])
+    sent = justifi_event(client)
+    body, headers = sent.body, sent.headers
     secret = DEFAULT_SECRETS["justifi"]
-    sent = datetime.fromisoformat(headers["JUSTIFI-TIMESTAMP"].replace("Z", "+00:00"))
+    at = datetime.fromisoformat(headers["JUSTIFI-TIMESTAMP"].replace("Z", "+00:00"))
     verify_justifi(
-        body, headers, secret, now=sent + timedelta(minutes=1), tolerance=timedelta(minutes=5)
+        body, headers, secret, now=at + timedelta(minutes=1), tolerance=timedelta(minutes=5)
     )
     with pytest.raises(WebhookSignatureError, match="too old"):
         verify_justifi(
-            body, headers, secret, now=sent + timedelta(hours=1), tolerance=timedelta(minutes=5)
+            body, headers, secret, now=at + timedelta(hours=1), tolerance=timedelta(minutes=5)
         )
     # The signature covers the timestamp: moving it breaks the signature.
     moved = {**headers, "JUSTIFI-TIMESTAMP": datetime.now(UTC).isoformat()}
     with pytest.raises(WebhookSignatureError):
         verify_justifi(body, moved, secret)
+
+
+@pytest.mark.parametrize(
+    ("provider", "event_type", "payload", "object_ref", "reference"),
+    [
+        # A completion points at its checkout, whose metadata carries our reference.
+        (
+            "justifi",
+            "checkout.completion.succeeded",
+            {
+                "data": {
+                    "id": "chc_1",
+                    "checkout_id": "cho_1",
+                    "checkout": {"metadata": {"pos_reference": "S-1"}},
+                }
+            },
+            "cho_1",
+            "S-1",
+        ),
+        # A refund points at the payment it refunds.
+        (
+            "justifi",
+            "payment.refunded",
+            {"data": {"id": "re_1", "payment_id": "py_1"}},
+            "py_1",
+            None,
+        ),
+        ("justifi", "payment.succeeded", {"data": {"id": "py_1", "metadata": None}}, "py_1", None),
+        (
+            "recharge",
+            "checkout/updated",
+            {
+                "checkout": {
+                    "token": "t1",
+                    "order_attributes": [{"name": "pos_reference", "value": "S-2"}],
+                }
+            },
+            "t1",
+            "S-2",
+        ),
+        ("checkout_com", "payment_captured", {"data": {"id": "pay_1"}}, "pay_1", None),
+    ],
+)
+def test_each_scheme_names_the_object_to_look_up(
+    provider: str, event_type: str, payload: dict[str, Any], object_ref: str, reference: str | None
+) -> None:
+    event = parse_event(VerifiedEvent(provider, "evt_1", event_type, payload))
+    assert (event.object_ref, event.reference) == (object_ref, reference)
+
+
+@pytest.mark.parametrize(
+    ("provider", "payload"),
+    [
+        ("justifi", {"id": "evt_1", "event_name": "checkout.created", "data": "cho_1"}),
+        ("checkout_com", {"id": "evt_1", "type": "payment_approved", "data": {"amount": 1}}),
+        ("recharge", {"subscription": {"id": 1}}),
+        ("payfect", {"status": "succeeded"}),
+        ("paypal", {"id": "x"}),
+    ],
+)
+def test_signed_events_that_name_no_object_are_refused(
+    provider: str, payload: dict[str, Any]
+) -> None:
+    with pytest.raises(WebhookSignatureError):
+        parse_event(VerifiedEvent(provider, "evt_1", "t", payload))
 
 
 def test_the_replay_guard_forgets_only_the_oldest() -> None:
@@ -132,3 +282,5 @@ def test_the_replay_guard_forgets_only_the_oldest() -> None:
     guard.admit(events[0])  # pushed out by the third, so admitted again
     with pytest.raises(DuplicateEventError):
         guard.admit(events[2])
+    # The same id from another provider is another event.
+    guard.admit(VerifiedEvent("checkout_com", "evt_2", "payment_approved", {}))

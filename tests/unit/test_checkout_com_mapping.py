@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +25,13 @@ from pos_app.providers.errors import (
     RateLimitedError,
     ResponseInvalidError,
 )
-from pos_app.providers.types import Capability, CheckoutRequest, Decline, DeclineCode
+from pos_app.providers.types import (
+    Capability,
+    CheckoutMode,
+    CheckoutRequest,
+    Decline,
+    DeclineCode,
+)
 
 BASE = "http://127.0.0.1:45461/checkout-com"
 HPP = "hpp_CCHoj6Y8HkDA"
@@ -311,6 +319,75 @@ def test_an_expiry_when_given_is_read() -> None:
     assert session.expires_at is not None and session.expires_at.hour == 6
 
 
+# -- payment links (recorded from the sandbox into tests/fixtures/checkout_com) --------------
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "checkout_com"
+
+
+def fixture(name: str) -> Any:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def test_link_body_has_no_return_url_to_the_till() -> None:
+    request = CheckoutRequest(
+        "S-1", Money(2450, "GBP"), "Cake", "k", "https://pos.invalid/ok", mode=CheckoutMode.LINK
+    )
+    body = mapping.build_link_body(request, processing_channel_id="pc_1", billing_country="GB")
+    assert body == {
+        "amount": 2450,
+        "currency": "GBP",
+        "reference": "S-1",
+        "description": "Cake",
+        "billing": {"address": {"country": "GB"}},
+        "processing_channel_id": "pc_1",
+        "capture": True,
+    }
+
+
+def test_created_link_gives_its_id_and_redirect() -> None:
+    created = fixture("link_201")
+    link_id, href = mapping.parse_hosted_created(created, "pl_")
+    assert link_id == created["id"] and href.endswith(f"/link/{link_id}")
+    with pytest.raises(ResponseInvalidError):
+        mapping.parse_hosted_created(created)  # a link where a page was asked for
+
+
+def test_active_link_waits_for_the_customer_until_it_expires() -> None:
+    active = fixture("link_active")
+    session = mapping.parse_hosted(active, expected=Money(2450, "GBP"))
+    assert session.provider_ref.startswith("pl_")
+    assert (session.state, session.provider_status) == (PaymentState.PENDING, "Active")
+    assert session.expires_at is not None and session.expires_at.day == 23
+    assert session.hosted_url == active["_links"]["redirect"]["href"]
+    expired = mapping.parse_hosted({**active, "status": "Expired"})
+    assert expired.state is PaymentState.EXPIRED
+
+
+def test_paid_link_is_as_captured_as_its_payment() -> None:
+    session = mapping.parse_hosted(fixture("link_received"), payment=fixture("link_payment"))
+    assert session.state is PaymentState.CAPTURED
+    assert session.payment_ref == fixture("link_payment")["id"]
+
+
+def test_declined_attempt_on_an_active_link_is_a_decline() -> None:
+    attempt = {**DECLINED_PAYMENT, "reference": "S-20261122-LINK01"}
+    decline = mapping.decline_from_actions(DECLINED_ACTIONS)
+    session = mapping.parse_hosted(fixture("link_active"), attempts=[attempt], decline=decline)
+    assert session.state is PaymentState.DECLINED
+    assert session.decline is not None and session.decline.provider_code == "20051"
+
+
+@pytest.mark.parametrize("status", ["Payment Pending", "Paid", "active", None])
+def test_unknown_link_statuses_are_response_invalid(status: object) -> None:
+    with pytest.raises(ResponseInvalidError):
+        mapping.parse_hosted({**fixture("link_active"), "status": status})
+
+
+def test_link_status_table_covers_every_documented_status() -> None:
+    # nas-spec-2023-10-16: GetPaymentLinkResponse.status.
+    assert set(mapping.LINK_STATUS) == {"Active", "Payment Received", "Expired"}
+
+
 # -- payments ------------------------------------------------------------------------------
 
 
@@ -463,11 +540,8 @@ def test_incomplete_profile_names_what_is_missing() -> None:
 def test_provider_describes_itself_honestly() -> None:
     provider = CheckoutComProvider(CheckoutComConfig("http://x", "sk", "pc"))
     assert provider.key == "checkout_com" and provider.display_name == "Checkout.com"
-    assert provider.capabilities == {
-        Capability.HOSTED_CHECKOUT,
-        Capability.LOOKUP,
-        Capability.LIST,
-    }
+    # Everything but the embedded component, which this app has none of for Checkout.com.
+    assert provider.capabilities == set(Capability) - {Capability.EMBEDDED_COMPONENT}
     assert provider.limits.currency == "GBP"
 
 

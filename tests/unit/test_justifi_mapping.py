@@ -166,6 +166,8 @@ def test_checkout_body_carries_our_reference_and_integer_cents() -> None:
         "description": "Donut",
         "origin_url": "http://127.0.0.1:1",
         "metadata": {"pos_reference": "S-20261122-ABC123"},
+        # The payment the checkout makes carries the reference too (find_payment).
+        "payment": {"metadata": {"pos_reference": "S-20261122-ABC123"}},
     }
 
 
@@ -173,6 +175,7 @@ def test_checkout_body_carries_our_reference_and_integer_cents() -> None:
     ("status", "mutating", "error"),
     [
         (401, False, AuthenticationError),
+        (403, False, AuthenticationError),  # the keys may not act for this sub-account
         (404, False, NotFoundError),
         (409, True, IdempotencyConflictError),
         (422, True, InvalidRequestError),

@@ -25,8 +25,8 @@ from pos_app.providers.errors import (
 )
 from pos_app.providers.payfect import mapping
 from pos_app.providers.payfect.adapter import PayfectConfig, PayfectProvider
-from pos_app.providers.payfect.mapping import WebhookSignatureError
 from pos_app.providers.types import Capability, CheckoutRequest
+from pos_app.providers.webhooks import WebhookSignatureError, parse_event, verify_payfect
 
 EXAMPLES = Path(__file__).parents[1] / "fixtures" / "payfect"
 KEY = Fernet.generate_key().decode()
@@ -97,9 +97,45 @@ def test_every_documented_status(status: str, state: PaymentState) -> None:
     assert session.provider_status == status
 
 
-def test_a_complete_checkout_names_its_payment_intent() -> None:
+def test_a_complete_checkout_is_its_own_payment() -> None:
     session = mapping.parse_checkout(with_status("complete"))
-    assert session.payment_ref == "b7c30e83-5439-47b2-ac4d-81c64c1d0174"
+    assert session.payment_ref == session.provider_ref  # what get_payment looks up
+
+
+@pytest.mark.parametrize(
+    ("status", "state", "captured"),
+    [
+        ("open", PaymentState.PENDING, 0),
+        ("complete", PaymentState.CAPTURED, 2000),
+        ("expired", PaymentState.EXPIRED, 0),
+    ],
+)
+def test_every_status_as_a_payment(status: str, state: PaymentState, captured: int) -> None:
+    payment = mapping.payment_from_checkout(with_status(status))
+    assert payment.provider_ref == "ed8d24aa-a860-426b-8e56-87cb9f55a081"
+    assert payment.state is state and payment.provider_status == status
+    assert payment.amount == Money(2000, "USD")
+    assert payment.captured == Money(captured, "USD")
+    assert payment.refunded == Money(0, "USD")
+    assert payment.reference == "5ae50223-e455-4a72-a48d-fe7d85800e64"
+    assert payment.created_at is not None and payment.created_at.tzinfo is UTC
+    if status == "complete":
+        [action] = payment.actions
+        assert action.provider_ref == "b7c30e83-5439-47b2-ac4d-81c64c1d0174"
+        assert action.amount == Money(2000, "USD") and action.approved
+    else:
+        assert payment.actions == ()
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("paymentIntent", None), ("paymentIntent", 7), ("createdAt", "yesterday"), ("status", "paid")],
+)
+def test_malformed_payments_are_response_invalid(field: str, value: object) -> None:
+    data = with_status("complete")
+    data[field] = value
+    with pytest.raises(ResponseInvalidError):
+        mapping.payment_from_checkout(data)
 
 
 def test_status_table_is_exactly_the_documented_statuses() -> None:
@@ -292,54 +328,61 @@ def test_error_without_body_still_says_what_happened() -> None:
     assert "HTTP 502" in mapping.error_from_response(502, None, mutating=False).message
 
 
-# -- callbacks -------------------------------------------------------------------------------
+# -- callbacks (the Fernet scheme, in providers/webhooks.py) ---------------------------------
 
 
-def signed(payload: dict[str, Any], key: str = KEY, at: int | None = None) -> tuple[bytes, str]:
+def signed(
+    payload: dict[str, Any], key: str = KEY, at: int | None = None
+) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(payload, separators=(",", ":")).encode()
     fernet = Fernet(key.encode())
     token = fernet.encrypt(body) if at is None else fernet.encrypt_at_time(body, at)
-    return body, token.decode()
+    return body, {"X-Payfect-Signature": token.decode()}
 
 
-def test_a_signed_documented_callback_verifies() -> None:
+def test_a_signed_documented_callback_verifies_and_names_its_checkout() -> None:
     payload = recorded("callback.payload.example.json")
-    body, signature = signed(payload)
-    assert mapping.verify_callback(body, signature, KEY) == payload
+    body, headers = signed(payload)
+    verified = verify_payfect(body, headers, KEY)
+    assert verified.payload == payload
+    assert verified.event_id == "ed8d24aa-a860-426b-8e56-87cb9f55a081:succeeded"
+    event = parse_event(verified)
+    assert event.object_ref == "ed8d24aa-a860-426b-8e56-87cb9f55a081"
+    assert event.reference == "5ae50223-e455-4a72-a48d-fe7d85800e64"
+    assert event.event_type == "succeeded"
 
 
 def test_tampered_body_wrong_key_and_garbage_are_refused() -> None:
     payload = recorded("callback.payload.example.json")
-    body, signature = signed(payload)
+    body, headers = signed(payload)
+    token = headers["X-Payfect-Signature"]
     with pytest.raises(WebhookSignatureError, match="not what"):
-        mapping.verify_callback(body.replace(b"20.00", b"99.00"), signature, KEY)
+        verify_payfect(body.replace(b"20.00", b"99.00"), headers, KEY)
     with pytest.raises(WebhookSignatureError, match="invalid"):
-        mapping.verify_callback(body, signature, Fernet.generate_key().decode())
+        verify_payfect(body, headers, Fernet.generate_key().decode())
     with pytest.raises(WebhookSignatureError):
-        mapping.verify_callback(body, signature[:-4] + "AAAA", KEY)
+        verify_payfect(body, {"X-Payfect-Signature": token[:-4] + "AAAA"}, KEY)
     with pytest.raises(WebhookSignatureError):
-        mapping.verify_callback(body, "", KEY)
+        verify_payfect(body, {"X-Payfect-Signature": ""}, KEY)
 
 
 def test_old_callbacks_are_refused_only_when_asked() -> None:
-    body, signature = signed({"id": "x"}, at=1_000_000)
-    assert mapping.verify_callback(body, signature, KEY) == {"id": "x"}
+    body, headers = signed({"id": "x", "status": "succeeded"}, at=1_000_000)
+    assert verify_payfect(body, headers, KEY).event_id == "x:succeeded"
     with pytest.raises(WebhookSignatureError, match="too old"):
-        mapping.verify_callback(body, signature, KEY, max_age_s=300, now=1_000_301)
-    assert mapping.verify_callback(body, signature, KEY, max_age_s=300, now=1_000_299) == {
-        "id": "x"
-    }
+        verify_payfect(body, headers, KEY, max_age_s=300, now=1_000_301)
+    assert verify_payfect(body, headers, KEY, max_age_s=300, now=1_000_299).payload["id"] == "x"
     with pytest.raises(WebhookSignatureError):
-        mapping.verify_callback(body, signature, KEY, max_age_s=300)  # the system clock
+        verify_payfect(body, headers, KEY, max_age_s=300)  # the system clock
 
 
-def test_signed_non_object_bodies_are_refused() -> None:
-    for body in (b"[1]", b"not json"):
+def test_signed_bodies_that_are_not_callbacks_are_refused() -> None:
+    for body in (b"[1]", b"not json", b'{"status": "succeeded"}'):
         token = Fernet(KEY.encode()).encrypt(body).decode()
         with pytest.raises(WebhookSignatureError):
-            mapping.verify_callback(body, token, KEY)
+            verify_payfect(body, {"X-Payfect-Signature": token}, KEY)
 
 
 def test_a_key_that_is_not_a_fernet_key_is_a_configuration_error() -> None:
     with pytest.raises(ConfigurationError):
-        mapping.verify_callback(b"{}", "x", "not-a-fernet-key")
+        verify_payfect(b"{}", {"X-Payfect-Signature": "x"}, "not-a-fernet-key")

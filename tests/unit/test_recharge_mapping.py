@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,8 +20,14 @@ from pos_app.providers.errors import (
     RateLimitedError,
     ResponseInvalidError,
 )
-from pos_app.providers.recharge import mapping
-from pos_app.providers.types import CheckoutRequest
+from pos_app.providers.recharge import charges, mapping
+from pos_app.providers.types import (
+    ChargeRequest,
+    CheckoutRequest,
+    DeclineCode,
+    PaymentSource,
+    SourceKind,
+)
 
 # Recorded from the sandbox: POST /checkouts (X-Recharge-Version: 2021-01), then paid.
 OPEN_2021_01: dict[str, Any] = {
@@ -184,7 +191,8 @@ def test_completed_checkout_is_captured_with_its_charge(version: str) -> None:
     session = parse(RECORDED[version][1], version)
     assert session.state is PaymentState.CAPTURED
     assert session.provider_status == "completed"
-    assert session.payment_ref == str(RECORDED[version][1]["checkout"]["charge_id"])
+    # The charged checkout is the payment: its token is what get_payment looks up.
+    assert session.payment_ref == RECORDED[version][1]["checkout"]["token"]
     assert session.card is None  # a ReCharge checkout carries no card details
 
 
@@ -394,3 +402,146 @@ def test_rate_limit_delay_prefers_retry_after_then_the_bucket() -> None:
     assert mapping.rate_limit_delay(None, (40, 40)) == 0.5
     assert mapping.rate_limit_delay("soon", (44, 40)) == 2.5
     assert mapping.rate_limit_delay(None, None) == mapping.DEFAULT_RATE_LIMIT_WAIT
+
+
+# -- charges (recorded from the sandbox: POST /checkouts/{token}/charge) ---------------------
+
+CHARGED: dict[str, Any] = {
+    "checkout_charge": {
+        "charge_id": 468000002,
+        "free": False,
+        "payment_processor": "stripe",
+        "payment_token": "tok_visa",
+        "payment_type": "CREDIT_CARD",
+        "processor_customer_token": "cus_TzKYC69fDWKmtL",
+        "processor_payment_method_token": "pm_JJ78h84Zjcskz01youIXvhcg",
+        "payment_processor_transaction_id": "ch_yPo1K3hiCp58CtMZQ9RFw8F3",
+        "authorization_token": None,
+        "status": "success",
+    }
+}
+DECLINED_402: dict[str, Any] = {"errors": "Your card has insufficient funds."}
+
+
+def test_charge_body_is_the_documented_unwrapped_form() -> None:
+    body = charges.build_charge_body("tok_visa", processor="stripe", payment_type="CREDIT_CARD")
+    assert body == {
+        "payment_processor": "stripe",
+        "payment_token": "tok_visa",
+        "payment_type": "CREDIT_CARD",
+    }
+
+
+def test_a_successful_charge_names_its_charge() -> None:
+    assert charges.parse_charge(copy.deepcopy(CHARGED)) == "468000002"
+
+
+def test_charge_status_table_is_what_recharge_answers_with_200() -> None:
+    assert set(charges.CHARGE_STATUS) == {"success"}
+    assert charges.CHARGE_STATUS["success"] is PaymentState.CAPTURED
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": "pending"},  # no published status list: never guessed as success
+        {"status": None},
+        {"charge_id": None},
+        {"charge_id": True},
+        {"charge_id": ""},
+    ],
+)
+def test_malformed_charge_answers_are_response_invalid(change: dict[str, Any]) -> None:
+    payload = copy.deepcopy(CHARGED)
+    payload["checkout_charge"].update(change)
+    with pytest.raises(ResponseInvalidError):
+        charges.parse_charge(payload)
+
+
+@pytest.mark.parametrize("payload", [{"checkout": {}}, {"checkout_charge": []}, [], "ok", None])
+def test_charge_answers_without_a_checkout_charge_are_response_invalid(payload: object) -> None:
+    with pytest.raises(ResponseInvalidError):
+        charges.parse_charge(payload)
+
+
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        ("Your card was declined.", DeclineCode.DECLINED),
+        ("Your card has insufficient funds.", DeclineCode.INSUFFICIENT_FUNDS),
+        ("Your card has expired.", DeclineCode.EXPIRED_CARD),
+        ("Your card's security code is invalid.", DeclineCode.INCORRECT_CVC),
+        ("Your card has been reported lost.", DeclineCode.LOST_OR_STOLEN),
+        ("Your card has been reported stolen.", DeclineCode.LOST_OR_STOLEN),
+        ("Do not honor", DeclineCode.DECLINED),  # unknown text: a plain decline
+    ],
+)
+def test_decline_messages_map_to_our_codes(message: str, code: DeclineCode) -> None:
+    decline = charges.decline_from({"errors": message})
+    assert decline.code is code
+    assert decline.provider_message == message
+
+
+def test_a_402_without_a_body_is_still_a_decline() -> None:
+    decline = charges.decline_from(None)
+    assert decline.code is DeclineCode.DECLINED and decline.provider_code == "402"
+
+
+def test_a_declined_charge_is_data_with_nothing_taken() -> None:
+    asked = ChargeRequest(
+        reference="S-1",
+        amount=Money(1799, "USD"),
+        description="Donut",
+        idempotency_key="k",
+        source=PaymentSource(SourceKind.TOKEN, "tok_chargeDeclinedInsufficientFunds"),
+        checkout_ref="tok",
+    )
+    payment = charges.declined_payment(asked, "tok", charges.decline_from(DECLINED_402))
+    assert payment.state is PaymentState.DECLINED
+    assert payment.provider_ref == "tok" and payment.reference == "S-1"
+    assert payment.captured == Money(0, "USD") and payment.amount == Money(1799, "USD")
+    assert payment.decline is not None
+    assert payment.decline.code is DeclineCode.INSUFFICIENT_FUNDS
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_an_open_checkout_is_a_pending_payment(version: str) -> None:
+    data = mapping.unwrap(copy.deepcopy(RECORDED[version][0]))
+    payment = charges.payment_from_checkout(data, version=version, currency="USD")
+    assert payment.state is PaymentState.PENDING and payment.provider_status == "open"
+    assert payment.provider_ref == data["token"]
+    assert payment.amount == Money(1799, "USD") and payment.captured == Money(0, "USD")
+    assert payment.reference == "S-1" and payment.actions == ()
+    assert payment.created_at == datetime(2026, 11, 22, 2, 59, 46, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_charged_checkout_is_a_captured_payment_with_its_charge(version: str) -> None:
+    data = mapping.unwrap(copy.deepcopy(RECORDED[version][1]))
+    payment = charges.payment_from_checkout(
+        data, version=version, currency="USD", expected=Money(1799, "USD")
+    )
+    assert payment.state is PaymentState.CAPTURED and payment.provider_status == "completed"
+    assert payment.captured == Money(1799, "USD") and payment.refunded == Money(0, "USD")
+    [action] = payment.actions
+    assert action.kind == "charge" and action.provider_ref == str(data["charge_id"])
+    assert action.amount == Money(1799, "USD") and action.approved
+    assert action.at == datetime(2026, 11, 22, 2, 59, 46, tzinfo=UTC)
+    assert charges.charge_id_of(payment) == str(data["charge_id"])
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_payment_for_another_amount_is_response_invalid(version: str) -> None:
+    data = mapping.unwrap(copy.deepcopy(RECORDED[version][1]))
+    with pytest.raises(ResponseInvalidError):
+        charges.payment_from_checkout(
+            data, version=version, currency="USD", expected=Money(1800, "USD")
+        )
+
+
+@pytest.mark.parametrize(("field", "value"), [("created_at", "today"), ("completed_at", 5)])
+def test_payments_with_unreadable_times_are_response_invalid(field: str, value: object) -> None:
+    data = mapping.unwrap(copy.deepcopy(PAID_2021_11))
+    data[field] = value
+    with pytest.raises(ResponseInvalidError):
+        charges.payment_from_checkout(data, version="2021-11", currency="USD")

@@ -48,6 +48,16 @@ HPP_STATUS: dict[str, PaymentState] = {
     "Expired": PaymentState.EXPIRED,
 }
 
+# GET /payment-links/{id} status -> our state (spec GetPaymentLinkResponse.status). "Active"
+# may follow declined attempts; like a pending page, it is refined by the attempts.
+LINK_STATUS: dict[str, PaymentState] = {
+    "Active": PaymentState.PENDING,
+    "Payment Received": PaymentState.CAPTURED,
+    "Expired": PaymentState.EXPIRED,
+}
+# The status of a page or link the customer can still pay.
+OPEN_STATUSES = frozenset({"Payment Pending", "Active"})
+
 # PaymentDetails.status -> our state (spec nas-2023-10-16 PaymentDetails.status, all 12).
 PAYMENT_STATUS: dict[str, PaymentState] = {
     "Pending": PaymentState.PENDING,  # e.g. waiting for 3-D Secure
@@ -158,15 +168,32 @@ def build_hosted_body(
 # -- responses -----------------------------------------------------------------------------
 
 
-def parse_hosted_created(payload: Any) -> tuple[str, str]:
-    """The 201 of ``POST /hosted-payments``: the page id and the customer's redirect URL."""
-    data = _object(payload, "hosted payment")
-    hpp_id = _string(data, "id")
-    if not hpp_id.startswith("hpp_"):
+def build_link_body(
+    request: CheckoutRequest, *, processing_channel_id: str, billing_country: str
+) -> dict[str, Any]:
+    """A ``POST /payment-links`` body. The customer pays on their own phone, so no return URL
+    to the till is sent; the link lapses after Checkout.com's default ``expires_in``."""
+    return {
+        "amount": request.amount.minor,
+        "currency": request.amount.currency,
+        "reference": request.reference,
+        "description": request.description[:DESCRIPTION_MAX],
+        "billing": {"address": {"country": billing_country}},
+        "processing_channel_id": processing_channel_id,
+        "capture": True,
+    }
+
+
+def parse_hosted_created(payload: Any, prefix: str = "hpp_") -> tuple[str, str]:
+    """The 201 of ``POST /hosted-payments`` (``hpp_``) or ``POST /payment-links`` (``pl_``):
+    the page or link id and the customer's redirect URL."""
+    data = json_object(payload, "hosted payment")
+    hpp_id = required_string(data, "id")
+    if not hpp_id.startswith(prefix):
         raise ResponseInvalidError(
-            f"Checkout.com page id {hpp_id!r} is not hpp_…", provider=PROVIDER
+            f"Checkout.com page id {hpp_id!r} is not {prefix}…", provider=PROVIDER
         )
-    return hpp_id, _redirect_href(data)
+    return hpp_id, redirect_href(data)
 
 
 def parse_hosted(
@@ -177,22 +204,25 @@ def parse_hosted(
     attempts: list[dict[str, Any]] | None = None,
     decline: Decline | None = None,
 ) -> CheckoutSession:
-    """A ``GET /hosted-payments/{id}`` answer, refined by the payment made on it (if any).
+    """A ``GET /hosted-payments/{id}`` or ``GET /payment-links/{id}`` answer, refined by the
+    payment made on it (if any).
 
     ``payment`` is the PaymentDetails of ``payment_id``. ``attempts`` are the payments made
-    for our reference (a declined attempt leaves the page "Payment Pending" and names no
-    payment); ``decline`` is the decline of the newest attempt when it was declined.
+    for our reference (a declined attempt leaves the page "Payment Pending", or the link
+    "Active", and names no payment); ``decline`` is the decline of the newest attempt when
+    it was declined.
     """
-    data = _object(payload, "hosted payment")
-    hpp_id = _string(data, "id")
-    status = _string(data, "status")
-    if status not in HPP_STATUS:
+    data = json_object(payload, "hosted payment")
+    hpp_id = required_string(data, "id")
+    status = required_string(data, "status")
+    table = LINK_STATUS if hpp_id.startswith("pl_") else HPP_STATUS
+    if status not in table:
         raise ResponseInvalidError(
             f"Unknown Checkout.com page status {status!r}", provider=PROVIDER
         )
-    amount = _money(data, "amount", data.get("currency"))
-    _check_amount(hpp_id, amount, expected)
-    state = HPP_STATUS[status]
+    amount = money_field(data, "amount", data.get("currency"))
+    check_amount(hpp_id, amount, expected)
+    state = table[status]
     payment_id = data.get("payment_id")
     if payment_id is not None and not isinstance(payment_id, str):
         raise ResponseInvalidError("Checkout.com payment_id is not text", provider=PROVIDER)
@@ -207,10 +237,10 @@ def parse_hosted(
         if payment.get("id") != payment_id:
             raise ResponseInvalidError("Checkout.com returned another payment", provider=PROVIDER)
         payment_state = payment_status(payment)
-        _check_amount(hpp_id, _money(payment, "amount", payment.get("currency")), amount)
+        check_amount(hpp_id, money_field(payment, "amount", payment.get("currency")), amount)
         state = payment_state
         card = card_of(payment)
-    elif status == "Payment Pending" and tries:
+    elif status in OPEN_STATUSES and tries:
         latest = tries[0]
         latest_state = payment_status(latest)
         if latest_state is PaymentState.DECLINED:
@@ -224,9 +254,9 @@ def parse_hosted(
         state=state,
         provider_status=status,
         amount=amount,
-        reference=_optional_string(data, "reference"),
-        hosted_url=_redirect_href(data),
-        expires_at=_optional_time(data, "expires_on"),
+        reference=optional_string(data, "reference"),
+        hosted_url=redirect_href(data),
+        expires_at=optional_time(data, "expires_on"),
         payment_ref=payment_id or None,
         decline=final_decline,
         card=card,
@@ -238,15 +268,15 @@ def parse_payment_session(
     payment: dict[str, Any], *, decline: Decline | None = None, attempts: int = 1
 ) -> CheckoutSession:
     """A payment found by our reference, as a session whose provider_ref is the ``pay_`` id."""
-    payment_id = _string(payment, "id")
+    payment_id = required_string(payment, "id")
     state = payment_status(payment)
-    status = _string(payment, "status")
+    status = required_string(payment, "status")
     return CheckoutSession(
         provider_ref=payment_id,
         state=state,
         provider_status=status,
-        amount=_money(payment, "amount", payment.get("currency")),
-        reference=_optional_string(payment, "reference"),
+        amount=money_field(payment, "amount", payment.get("currency")),
+        reference=optional_string(payment, "reference"),
         hosted_url=None,
         expires_at=None,
         payment_ref=payment_id,
@@ -259,7 +289,7 @@ def parse_payment_session(
 
 
 def payment_status(payment: dict[str, Any]) -> PaymentState:
-    status = _string(payment, "status")
+    status = required_string(payment, "status")
     if status not in PAYMENT_STATUS:
         raise ResponseInvalidError(
             f"Unknown Checkout.com payment status {status!r}", provider=PROVIDER
@@ -269,7 +299,7 @@ def payment_status(payment: dict[str, Any]) -> PaymentState:
 
 def parse_payment_list(payload: Any) -> list[dict[str, Any]]:
     """``GET /payments?reference=…``: ``{limit, skip, total_count, data: [PaymentDetails]}``."""
-    data = _object(payload, "payment list")
+    data = json_object(payload, "payment list")
     items = data.get("data")
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         raise ResponseInvalidError("Checkout.com payment list has no data", provider=PROVIDER)
@@ -352,7 +382,7 @@ def error_from_response(
 # -- helpers -------------------------------------------------------------------------------
 
 
-def _check_amount(what: str, amount: Money, expected: Money | None) -> None:
+def check_amount(what: str, amount: Money, expected: Money | None) -> None:
     if expected is not None and amount != expected:
         raise ResponseInvalidError(
             f"Checkout.com {what} is for {amount.plain()} {amount.currency}, "
@@ -361,13 +391,13 @@ def _check_amount(what: str, amount: Money, expected: Money | None) -> None:
         )
 
 
-def _object(payload: Any, what: str) -> dict[str, Any]:
+def json_object(payload: Any, what: str) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise ResponseInvalidError(f"Checkout.com {what} is not a JSON object", provider=PROVIDER)
     return payload
 
 
-def _redirect_href(data: dict[str, Any]) -> str:
+def redirect_href(data: dict[str, Any]) -> str:
     links = data.get("_links")
     redirect = links.get("redirect") if isinstance(links, dict) else None
     href = redirect.get("href") if isinstance(redirect, dict) else None
@@ -377,11 +407,6 @@ def _redirect_href(data: dict[str, Any]) -> str:
 
 
 def required_string(data: dict[str, Any], key: str) -> str:
-    """``data[key]`` as non-empty text, or ResponseInvalidError."""
-    return _string(data, key)
-
-
-def _string(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value:
         raise ResponseInvalidError(
@@ -390,7 +415,7 @@ def _string(data: dict[str, Any], key: str) -> str:
     return value
 
 
-def _optional_string(data: dict[str, Any], key: str) -> str | None:
+def optional_string(data: dict[str, Any], key: str) -> str | None:
     value = data.get(key)
     if value is None:
         return None
@@ -399,7 +424,7 @@ def _optional_string(data: dict[str, Any], key: str) -> str | None:
     return value or None
 
 
-def _money(data: dict[str, Any], key: str, currency: Any) -> Money:
+def money_field(data: dict[str, Any], key: str, currency: Any) -> Money:
     value = data.get(key)
     if not isinstance(value, int) or isinstance(value, bool):
         raise ResponseInvalidError(
@@ -417,7 +442,7 @@ def _money(data: dict[str, Any], key: str, currency: Any) -> Money:
         ) from exc
 
 
-def _optional_time(data: dict[str, Any], key: str) -> datetime | None:
+def optional_time(data: dict[str, Any], key: str) -> datetime | None:
     raw = data.get(key)
     if raw is None:
         return None

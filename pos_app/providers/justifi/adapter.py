@@ -1,35 +1,59 @@
-"""JustiFi adapter: the I/O half. Payload shapes live in mapping.py."""
+"""JustiFi adapter: the PaymentProvider the services see. Payload shapes live in the
+*_mapping modules; checkouts, legacy sessions and payments each have their own module."""
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote
+from datetime import UTC, datetime
+from typing import Literal
 
-import httpx
-
-from pos_app.providers.errors import (
-    AuthenticationError,
-    ConfigurationError,
-    ConnectionFailedError,
-    ProviderError,
-    ResponseInvalidError,
-)
-from pos_app.providers.http import ProviderHttpClient, payload_or_raise
+from pos_app.providers.errors import ConfigurationError, NotSupportedError
+from pos_app.providers.http import ProviderHttpClient
 from pos_app.providers.justifi import mapping
+from pos_app.providers.justifi.checkouts import HostedCheckouts
+from pos_app.providers.justifi.client import JustifiClient
 from pos_app.providers.justifi.limits import amount_limits
-from pos_app.providers.types import Capability, CheckoutRequest, CheckoutSession
+from pos_app.providers.justifi.payments import Payments
+from pos_app.providers.justifi.sessions import LegacyCheckouts
+from pos_app.providers.types import (
+    ActionResult,
+    Capability,
+    CaptureRequest,
+    ChargeRequest,
+    CheckoutMode,
+    CheckoutRequest,
+    CheckoutSession,
+    EmbeddedCheckout,
+    ProviderPayment,
+    RefundRequest,
+    VoidRequest,
+)
 
-log = logging.getLogger(__name__)
+LEGACY_SESSION_BASE_URL = "https://checkout.justifi.ai/r"
+HostedFlow = Literal["checkout", "checkout_session"]
 
-# JustiFi access tokens live 24 h; refresh a little early, and on any 401.
-TOKEN_LIFETIME_S = 24 * 3600
-TOKEN_MARGIN_S = 300
-# How far back a reference search reads (checkouts are listed newest first).
-FIND_PAGES = 5
+# What works end to end whichever hosted flow the profile uses. JustiFi's capture takes no
+# amount, so there is no PARTIAL_CAPTURE.
+_PAYMENT_CAPABILITIES = frozenset(
+    {
+        Capability.HOSTED_CHECKOUT,
+        Capability.DIRECT_CHARGE,
+        Capability.AUTHORIZE_CAPTURE,
+        Capability.VOID,
+        Capability.REFUND,
+        Capability.PARTIAL_REFUND,
+        Capability.LOOKUP,
+        Capability.LIST,
+    }
+)
+# Only a checkout (cho_) has a web component and a URL a phone can use as a link.
+_CHECKOUT_ONLY = frozenset({Capability.EMBEDDED_COMPONENT, Capability.PAY_BY_LINK})
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -40,6 +64,9 @@ class JustifiConfig:
     client_secret: str
     sub_account: str
     currency: str = "USD"
+    # "checkout_session": the legacy payment intent + checkout session page.
+    hosted_flow: HostedFlow = "checkout"
+    legacy_session_base_url: str = LEGACY_SESSION_BASE_URL
 
     def check(self) -> None:
         missing = [
@@ -53,16 +80,26 @@ class JustifiConfig:
             )
             if not getattr(self, name)
         ]
+        if self.hosted_flow == "checkout_session" and not self.legacy_session_base_url:
+            missing.append("legacy_session_base_url")
         if missing:
             raise ConfigurationError(
                 f"The JustiFi profile is missing: {', '.join(missing)}", provider=mapping.PROVIDER
             )
+        if self.hosted_flow not in ("checkout", "checkout_session"):
+            raise ConfigurationError(
+                f"Unknown JustiFi hosted flow {self.hosted_flow!r}", provider=mapping.PROVIDER
+            )
+
+    def capabilities(self) -> frozenset[Capability]:
+        if self.hosted_flow == "checkout":
+            return _PAYMENT_CAPABILITIES | _CHECKOUT_ONLY
+        return _PAYMENT_CAPABILITIES
 
 
 class JustifiProvider:
     key = "justifi"
     display_name = "JustiFi"
-    capabilities = frozenset({Capability.HOSTED_CHECKOUT, Capability.LOOKUP, Capability.LIST})
 
     def __init__(
         self,
@@ -70,156 +107,100 @@ class JustifiProvider:
         http: ProviderHttpClient | None = None,
         *,
         monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         config.check()
         self._config = config
+        self.capabilities = config.capabilities()
         self.limits = amount_limits(config.currency)
         self._http = http or ProviderHttpClient(config.api_base_url, provider=self.key)
-        self._monotonic = monotonic
-        self._token: str | None = None
-        self._token_deadline = 0.0
+        self._api = JustifiClient(
+            self._http,
+            client_id=config.client_id,
+            client_secret=config.client_secret,
+            sub_account=config.sub_account,
+            monotonic=monotonic,
+        )
+        self._checkouts = HostedCheckouts(self._api, config.hosted_checkout_base_url, clock)
+        self._sessions = LegacyCheckouts(self._api, config.legacy_session_base_url, clock)
+        self._payments = Payments(self._api, config.currency)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._api.aclose()
 
     def hosted_url(self, checkout_id: str, success_url: str | None = None) -> str:
-        url = f"{self._config.hosted_checkout_base_url.rstrip('/')}/{checkout_id}"
-        if success_url:
-            url += f"?success_redirect_url={quote(success_url, safe='')}"
-        return url
+        return self._checkouts.hosted_url(checkout_id, success_url)
+
+    def _require(self, capability: Capability) -> None:
+        if capability not in self.capabilities:
+            raise NotSupportedError(
+                f"This JustiFi profile does not offer {capability.value}", provider=self.key
+            )
+
+    async def check_connection(self) -> None:
+        # Signs in, then one list read scoped to the profile's sub-account.
+        await self._api.call("GET", "/v1/checkouts", params={"limit": 1}, sub_account=True)
+
+    # -- checkouts -------------------------------------------------------------------------
+
+    @property
+    def _legacy(self) -> bool:
+        return self._config.hosted_flow == "checkout_session"
 
     async def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        self._require(Capability.HOSTED_CHECKOUT)
+        if request.mode is CheckoutMode.LINK:
+            self._require(Capability.PAY_BY_LINK)
         if request.amount.currency != self._config.currency:
             raise ConfigurationError(
                 f"This JustiFi account takes {self._config.currency}, "
                 f"not {request.amount.currency}",
                 provider=self.key,
             )
-        payload = await self._call(
-            "POST",
-            "/v1/checkouts",
-            json=mapping.build_checkout_body(request),
-            idempotency_key=request.idempotency_key,
-            sub_account=True,
-        )
-        data = mapping.unwrap(payload, "checkout")
-        session = mapping.parse_checkout(
-            data, self.hosted_url(str(data.get("id")), request.success_url), expected=request.amount
-        )
-        if session.reference != request.reference:
-            raise ResponseInvalidError(
-                "JustiFi returned a checkout for another sale", provider=self.key
-            )
-        return session
+        if self._legacy:
+            return await self._sessions.create(request)
+        return await self._checkouts.create(request)
 
     async def get_checkout(self, provider_ref: str) -> CheckoutSession:
-        payload = await self._call("GET", f"/v1/checkouts/{quote(provider_ref, safe='')}")
-        data = mapping.unwrap(payload, "checkout")
-        if data.get("id") != provider_ref:
-            raise ResponseInvalidError("JustiFi returned another checkout", provider=self.key)
-        return mapping.parse_checkout(data, self.hosted_url(provider_ref))
+        self._require(Capability.LOOKUP)
+        if self._legacy:
+            return await self._sessions.get(provider_ref)
+        return await self._checkouts.get(provider_ref)
 
     async def find_checkout(self, reference: str) -> CheckoutSession | None:
-        cursor: str | None = None
-        for _ in range(FIND_PAGES):
-            params: dict[str, str | int] = {"limit": 100}
-            if cursor:
-                params["after_cursor"] = cursor
-            payload = await self._call("GET", "/v1/checkouts", params=params, sub_account=True)
-            items = payload.get("data") if isinstance(payload, dict) else None
-            if not isinstance(items, list):
-                raise ResponseInvalidError("JustiFi checkout list has no data", provider=self.key)
-            for item in items:
-                metadata = item.get("metadata") if isinstance(item, dict) else None
-                if (
-                    isinstance(metadata, dict)
-                    and metadata.get(mapping.REFERENCE_METADATA_KEY) == reference
-                ):
-                    return mapping.parse_checkout(item, self.hosted_url(str(item.get("id"))))
-            page_info = payload.get("page_info") or {}
-            if not page_info.get("has_next"):
-                return None
-            cursor = page_info.get("end_cursor")
-        return None
+        self._require(Capability.LIST)
+        if self._legacy:
+            return await self._sessions.find(reference)
+        return await self._checkouts.find(reference)
 
-    # -- plumbing -----------------------------------------------------------------
+    async def embedded_checkout(self, provider_ref: str) -> EmbeddedCheckout:
+        self._require(Capability.EMBEDDED_COMPONENT)
+        return await self._checkouts.embedded(provider_ref)
 
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: dict[str, str | int] | None = None,
-        idempotency_key: str | None = None,
-        sub_account: bool = False,
-    ) -> Any:
-        """One API call; a 401 refreshes the token once and repeats the call."""
-        for attempt in (1, 2):
-            headers = {"Authorization": f"Bearer {await self._signed_in()}"}
-            if sub_account:
-                headers["Sub-Account"] = self._config.sub_account
-            response = await self._http.request(
-                method,
-                path,
-                json=json,
-                params=params,
-                headers=headers,
-                idempotency_key=idempotency_key,
-                safe_to_repeat=method == "GET",
-            )
-            if response.status_code == 401 and attempt == 1:
-                log.info("JustiFi token refused; authenticating again")
-                self._token = None
-                continue
-            return self._payload_or_raise(response, mutating=method != "GET")
-        raise AssertionError("unreachable")
+    # -- payments --------------------------------------------------------------------------
 
-    async def _signed_in(self) -> str:
-        """A token, or an error saying the real request was never sent."""
-        try:
-            return await self._access_token()
-        except ProviderError as error:
-            if not error.maybe_applied:
-                raise
-            # Only the token request was sent; the call it was for never left.
-            raise ConnectionFailedError(
-                f"Could not sign in to JustiFi: {error.message}", provider=self.key
-            ) from error
+    async def charge(self, request: ChargeRequest) -> ProviderPayment:
+        self._require(Capability.DIRECT_CHARGE)
+        if not request.capture:
+            self._require(Capability.AUTHORIZE_CAPTURE)
+        return await self._payments.charge(request)
 
-    async def _access_token(self) -> str:
-        if self._token and self._monotonic() < self._token_deadline:
-            return self._token
-        response = await self._http.request(
-            "POST",
-            "/oauth/token",
-            json={"client_id": self._config.client_id, "client_secret": self._config.client_secret},
-            safe_to_repeat=True,
-        )
-        if response.status_code in (400, 401, 403):
-            raise AuthenticationError(
-                "JustiFi refused the client id and secret of this profile",
-                provider=self.key,
-                status=response.status_code,
-            )
-        payload = self._payload_or_raise(response, mutating=False)
-        token = payload.get("access_token") if isinstance(payload, dict) else None
-        if not isinstance(token, str) or not token:
-            raise ResponseInvalidError(
-                "JustiFi token response has no access_token", provider=self.key
-            )
-        lifetime = payload.get("expires_in")
-        seconds = lifetime if isinstance(lifetime, int) and lifetime > 0 else TOKEN_LIFETIME_S
-        self._token = token
-        self._token_deadline = self._monotonic() + max(seconds - TOKEN_MARGIN_S, 60)
-        return token
+    async def get_payment(self, payment_ref: str) -> ProviderPayment:
+        self._require(Capability.LOOKUP)
+        return await self._payments.get(payment_ref)
 
-    def _payload_or_raise(self, response: httpx.Response, *, mutating: bool) -> Any:
-        return payload_or_raise(
-            response,
-            provider=self.key,
-            name=self.display_name,
-            to_error=lambda r, payload: mapping.error_from_response(
-                r.status_code, payload, mutating=mutating
-            ),
-        )
+    async def find_payment(self, reference: str) -> ProviderPayment | None:
+        self._require(Capability.LIST)
+        return await self._payments.find(reference)
+
+    async def capture(self, request: CaptureRequest) -> ActionResult:
+        self._require(Capability.AUTHORIZE_CAPTURE)
+        return await self._payments.capture(request)
+
+    async def refund(self, request: RefundRequest) -> ActionResult:
+        self._require(Capability.REFUND)
+        return await self._payments.refund(request)
+
+    async def void(self, request: VoidRequest) -> ActionResult:
+        self._require(Capability.VOID)
+        return await self._payments.void(request)

@@ -96,6 +96,8 @@ def build_checkout_body(request: CheckoutRequest) -> dict[str, Any]:
         "amount": request.amount.minor,
         "description": request.description,
         "metadata": {REFERENCE_METADATA_KEY: request.reference},
+        # The payment the checkout creates carries our reference too, so find_payment works.
+        "payment": {"metadata": {REFERENCE_METADATA_KEY: request.reference}},
     }
     if request.origin_url:
         body["origin_url"] = request.origin_url
@@ -118,11 +120,11 @@ def unwrap(payload: Any, expected_type: str) -> dict[str, Any]:
 def parse_checkout(
     data: dict[str, Any], hosted_url: str | None, *, expected: Money | None = None
 ) -> CheckoutSession:
-    checkout_id = _string(data, "id")
-    status = _string(data, "status")
+    checkout_id = text_field(data, "id")
+    status = text_field(data, "status")
     if status not in CHECKOUT_STATUS:
         raise ResponseInvalidError(f"Unknown JustiFi checkout status {status!r}", provider=PROVIDER)
-    amount = _money(data, "payment_amount", data.get("payment_currency") or "USD")
+    amount = money_field(data, "payment_amount", data.get("payment_currency") or "USD")
     if expected is not None and amount != expected:
         raise ResponseInvalidError(
             f"JustiFi checkout {checkout_id} is for {amount.plain()} {amount.currency}, "
@@ -154,7 +156,7 @@ def parse_checkout(
         amount=amount,
         reference=str(reference) if reference else None,
         hosted_url=hosted_url,
-        expires_at=_created_at(data) + CHECKOUT_LIFETIME,
+        expires_at=time_field(data) + CHECKOUT_LIFETIME,
         payment_ref=data.get("successful_payment_id") or None,
         decline=decline if state is PaymentState.DECLINED else None,
         card=card,
@@ -176,7 +178,8 @@ def error_from_response(status: int, payload: Any, *, mutating: bool) -> Provide
         else f"JustiFi answered HTTP {status}"
     )
     kwargs: dict[str, Any] = {"provider": PROVIDER, "status": status, "provider_code": code}
-    if status == 401:
+    if status in (401, 403):
+        # 403: the credentials work but may not act for this sub-account.
         return AuthenticationError(message, **kwargs)
     if status == 404:
         return NotFoundError(message, **kwargs)
@@ -249,7 +252,7 @@ def _card_of(completion: dict[str, Any]) -> CardSummary | None:
     return None
 
 
-def _string(data: dict[str, Any], key: str) -> str:
+def text_field(data: dict[str, Any], key: str) -> str:
     value = data.get(key)
     if not isinstance(value, str) or not value:
         raise ResponseInvalidError(
@@ -258,7 +261,7 @@ def _string(data: dict[str, Any], key: str) -> str:
     return value
 
 
-def _money(data: dict[str, Any], key: str, currency: Any) -> Money:
+def money_field(data: dict[str, Any], key: str, currency: Any) -> Money:
     value = data.get(key)
     if not isinstance(value, int) or isinstance(value, bool):
         raise ResponseInvalidError(
@@ -270,11 +273,29 @@ def _money(data: dict[str, Any], key: str, currency: Any) -> Money:
         raise ResponseInvalidError(f"JustiFi amount is unusable: {exc}", provider=PROVIDER) from exc
 
 
-def _created_at(data: dict[str, Any]) -> datetime:
-    raw = _string(data, "created_at")
+def time_field(data: dict[str, Any], key: str = "created_at") -> datetime:
+    raw = text_field(data, key)
     try:
         return datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError as exc:
         raise ResponseInvalidError(
-            f"JustiFi created_at {raw!r} is not a time", provider=PROVIDER
+            f"JustiFi {key} {raw!r} is not a time", provider=PROVIDER
         ) from exc
+
+
+def decline_from_error(payload: Any, fallback_message: str = "") -> Decline:
+    """A 402 body ``{"error": {code, decline_code, message}}`` as a Decline.
+
+    ``decline_code`` (insufficient_funds, lost_card) is more specific than ``code``
+    (card_declined), so it wins when JustiFi gives one.
+    """
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if not isinstance(error, dict):
+        return decline_from("card_declined", fallback_message)
+    specific = error.get("decline_code")
+    code = specific if isinstance(specific, str) and specific else error.get("code")
+    message = error.get("message")
+    return decline_from(
+        str(code) if isinstance(code, str) and code else "card_declined",
+        str(message) if isinstance(message, str) else fallback_message,
+    )

@@ -8,13 +8,31 @@ from urllib.parse import quote
 
 import httpx
 
-from pos_app.providers.errors import ConfigurationError, ResponseInvalidError
+from pos_app.providers.errors import (
+    ConfigurationError,
+    NotFoundError,
+    NotSupportedError,
+    ResponseInvalidError,
+)
 from pos_app.providers.http import ProviderHttpClient, payload_or_raise
 from pos_app.providers.payfect import mapping
 from pos_app.providers.payfect.limits import amount_limits
-from pos_app.providers.types import Capability, CheckoutRequest, CheckoutSession
+from pos_app.providers.types import (
+    ActionResult,
+    Capability,
+    CaptureRequest,
+    ChargeRequest,
+    CheckoutRequest,
+    CheckoutSession,
+    EmbeddedCheckout,
+    ProviderPayment,
+    RefundRequest,
+    VoidRequest,
+)
 
 CHECKOUTS_PATH = "/api/v1/checkouts/"
+# The nil UUID is never a checkout id: a 404 for it proves the key and URL work.
+CONNECTION_PROBE = "00000000-0000-0000-0000-000000000000"
 
 
 @dataclass(frozen=True)
@@ -62,8 +80,10 @@ class PayfectProvider:
     """Payfect crypto checkouts: the customer pushes USDT to a hosted page or a link.
 
     Capabilities are hosted checkout, pay-by-link (the same hosted ``url`` as a QR code) and
-    lookup. Payfect has no refund, capture or void (a crypto push payment cannot be pulled
-    back or held), no list and no search, so none of those is offered.
+    lookup (``get_checkout``, and ``get_payment`` whose ref is the checkout id, see
+    mapping.py). Payfect has no direct charge, refund, capture or void (a crypto push payment
+    cannot be pulled, pulled back or held), no embedded component, no list and no search:
+    those raise NotSupportedError without sending anything.
 
     Payfect takes no idempotency key, so a create is never retried blindly: the HTTP client
     is built with ``idempotency_header=None`` and no key is passed, so a create that timed out
@@ -131,6 +151,46 @@ class PayfectProvider:
         here and stays ``in_doubt`` for a human to settle from the Payfect dashboard.
         """
         return None
+
+    async def check_connection(self) -> None:
+        """A GET for a checkout that cannot exist: 404 proves the key and URL work."""
+        try:
+            await self._call("GET", f"{CHECKOUTS_PATH}{CONNECTION_PROBE}/")
+        except NotFoundError:
+            return
+
+    async def embedded_checkout(self, provider_ref: str) -> EmbeddedCheckout:
+        raise self._not_supported("an embedded checkout component")
+
+    # -- payments (the payment ref is the checkout id) -----------------------------
+
+    async def get_payment(self, payment_ref: str) -> ProviderPayment:
+        """The checkout ``payment_ref`` as a payment: PENDING while open, CAPTURED once paid."""
+        payload = await self._call("GET", f"{CHECKOUTS_PATH}{quote(payment_ref, safe='')}/")
+        payment = mapping.payment_from_checkout(
+            payload, crypto_currency=self._config.crypto_currency
+        )
+        if payment.provider_ref != payment_ref:
+            raise ResponseInvalidError("Payfect returned another checkout", provider=self.key)
+        return payment
+
+    async def charge(self, request: ChargeRequest) -> ProviderPayment:
+        raise self._not_supported("direct charges (the customer pushes crypto to a checkout)")
+
+    async def find_payment(self, reference: str) -> ProviderPayment | None:
+        raise self._not_supported("searching payments by reference")
+
+    async def capture(self, request: CaptureRequest) -> ActionResult:
+        raise self._not_supported("captures (a crypto payment is final when it arrives)")
+
+    async def refund(self, request: RefundRequest) -> ActionResult:
+        raise self._not_supported("refunds (a crypto push payment cannot be pulled back)")
+
+    async def void(self, request: VoidRequest) -> ActionResult:
+        raise self._not_supported("voids (a crypto payment is final when it arrives)")
+
+    def _not_supported(self, what: str) -> NotSupportedError:
+        return NotSupportedError(f"Payfect does not offer {what}", provider=self.key)
 
     # -- plumbing -----------------------------------------------------------------
 

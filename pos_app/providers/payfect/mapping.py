@@ -5,20 +5,22 @@ sells in USD and USDT is a USD stablecoin, so a sale of ``Money(1799, "USD")`` i
 ``"17.99"`` usdt (1:1, exactly two decimals), and every Payfect amount is read back as USD
 ``Money``. Only USD sales are priced this way; anything else is a ConfigurationError.
 
+**The payment ref is the checkout id.** Payfect documents no payment lookup, only the
+checkout, and a checkout is paid at most once; so a paid checkout *is* the payment, and its
+``paymentIntent`` is kept as the payment's one action. Callbacks are verified in
+``providers/webhooks.py`` (``verify_payfect``).
+
 Every Payfect checkout status maps to exactly one PaymentState through ``CHECKOUT_STATUS``;
 an unknown status is a ResponseInvalidError, never a guess.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-from cryptography.fernet import Fernet, InvalidToken
 
 from pos_app.domain.money import Money, MoneyError
 from pos_app.domain.payment import PaymentState
@@ -33,7 +35,12 @@ from pos_app.providers.errors import (
     RateLimitedError,
     ResponseInvalidError,
 )
-from pos_app.providers.types import CheckoutRequest, CheckoutSession
+from pos_app.providers.types import (
+    CheckoutRequest,
+    CheckoutSession,
+    PaymentAction,
+    ProviderPayment,
+)
 
 PROVIDER = "payfect"
 # The only sale currency we price 1:1 in a stablecoin, and the stablecoins pegged to it.
@@ -42,7 +49,6 @@ USD_STABLECOINS = frozenset({"usdt"})
 # Payfect amounts carry two decimals ("20.00").
 PLACES = 2
 CANCEL_OUTCOME = ("outcome", "cancel")
-SIGNATURE_HEADER = "X-Payfect-Signature"
 
 # Checkout.status -> our state (PROVIDERS.md §4.2: open | complete | expired).
 CHECKOUT_STATUS: dict[str, PaymentState] = {
@@ -54,10 +60,7 @@ CHECKOUT_STATUS: dict[str, PaymentState] = {
 # A plain decimal: digits, optionally a fraction. No sign, exponent, spaces or NaN.
 _DECIMAL_RE = re.compile(r"[0-9]{1,19}(?:\.[0-9]{1,18})?")
 _EPOCH_MS_RE = re.compile(r"[0-9]{1,16}")
-
-
-class WebhookSignatureError(Exception):
-    """A Payfect callback whose ``X-Payfect-Signature`` does not vouch for its body."""
+_EPOCH_S_RE = re.compile(r"[0-9]{1,12}(?:\.[0-9]{1,9})?")
 
 
 # -- requests --------------------------------------------------------------------------------
@@ -168,7 +171,6 @@ def parse_checkout(
     url = data.get("url")
     if url is not None and (not isinstance(url, str) or urlsplit(url).scheme not in _WEB):
         raise ResponseInvalidError(f"Payfect checkout url {url!r} is not a web address", **_kw())
-    payment_intent = data.get("paymentIntent")
     return CheckoutSession(
         provider_ref=checkout_id,
         state=CHECKOUT_STATUS[status],
@@ -177,7 +179,35 @@ def parse_checkout(
         reference=reference or None,
         hosted_url=url,
         expires_at=parse_expires_at(data.get("expiresAt")),
-        payment_ref=payment_intent if status == "complete" and payment_intent else None,
+        # The payment is the paid checkout itself: its ref is the checkout id (see above).
+        payment_ref=checkout_id if status == "complete" else None,
+    )
+
+
+def payment_from_checkout(data: Any, *, crypto_currency: str = "usdt") -> ProviderPayment:
+    """A Payfect checkout as the payment it is, after every check of ``parse_checkout``."""
+    session = parse_checkout(data, crypto_currency=crypto_currency)
+    paid = session.state is PaymentState.CAPTURED
+    intent = data.get("paymentIntent")
+    if paid and (not isinstance(intent, str) or not intent):
+        raise ResponseInvalidError(
+            f"Payfect checkout {session.provider_ref} is complete without a paymentIntent",
+            **_kw(),
+        )
+    zero = Money(0, SALE_CURRENCY)
+    actions = (
+        (PaymentAction("payment", str(intent), session.amount, approved=True),) if paid else ()
+    )
+    return ProviderPayment(
+        provider_ref=session.provider_ref,
+        state=session.state,
+        provider_status=session.provider_status,
+        amount=session.amount,
+        captured=session.amount if paid else zero,
+        refunded=zero,
+        reference=session.reference,
+        created_at=parse_created_at(data.get("createdAt")),
+        actions=actions,
     )
 
 
@@ -197,6 +227,18 @@ def parse_amount(value: Any, field: str) -> Money:
             f"Payfect field {field!r} is unusable: {value!r} ({exc})", **_kw()
         ) from exc
     return money
+
+
+def parse_created_at(value: Any) -> datetime | None:
+    """``createdAt``: epoch seconds as text with a fraction (``"1690532072.288761"``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _EPOCH_S_RE.fullmatch(value):
+        raise ResponseInvalidError(f"Payfect createdAt {value!r} is not a time", **_kw())
+    try:
+        return datetime.fromtimestamp(float(Decimal(value)), UTC)
+    except (OverflowError, ValueError, OSError) as exc:
+        raise ResponseInvalidError(f"Payfect createdAt {value!r} is not a time", **_kw()) from exc
 
 
 def parse_expires_at(value: Any) -> datetime | None:
@@ -269,57 +311,6 @@ def _field_messages(value: Any, path: str) -> list[str]:
             found.extend(_field_messages(item, f"{path}.{index}" if path else str(index)))
         return found
     return []
-
-
-# -- callbacks -------------------------------------------------------------------------------
-
-
-def verify_callback(
-    body: bytes,
-    signature_header: str,
-    key: str,
-    *,
-    max_age_s: int | None = None,
-    now: float | None = None,
-) -> dict[str, Any]:
-    """Check a Payfect callback and return its JSON.
-
-    ``X-Payfect-Signature`` is a Fernet token (AES-128-CBC + HMAC-SHA256, with a timestamp)
-    made with our secret key; it must decrypt to exactly ``body``, byte for byte. With
-    ``max_age_s`` the token must also be at most that old (``now``: epoch seconds to judge
-    by, default the system clock). ``key`` must be a Fernet key (32 url-safe base64 bytes);
-    any other key is a ConfigurationError. Raises WebhookSignatureError otherwise.
-    """
-    try:
-        fernet = Fernet(key.encode())
-    except (ValueError, TypeError) as exc:
-        raise ConfigurationError(
-            "The Payfect callback key is not a Fernet key (32 url-safe base64 bytes)",
-            provider=PROVIDER,
-        ) from exc
-    if not signature_header or not signature_header.strip():
-        raise WebhookSignatureError(f"The Payfect callback has no {SIGNATURE_HEADER}")
-    token = signature_header.strip().encode()
-    try:
-        if max_age_s is not None and now is not None:
-            signed = fernet.decrypt_at_time(token, max_age_s, int(now))
-        else:
-            signed = fernet.decrypt(token, ttl=max_age_s)
-    except InvalidToken as exc:
-        raise WebhookSignatureError(
-            f"The Payfect callback's {SIGNATURE_HEADER} is invalid, forged or too old"
-        ) from exc
-    if signed != body:
-        raise WebhookSignatureError(
-            f"The Payfect callback body is not what its {SIGNATURE_HEADER} signed"
-        )
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise WebhookSignatureError("The signed Payfect callback is not JSON") from exc
-    if not isinstance(payload, dict):
-        raise WebhookSignatureError("The signed Payfect callback is not a JSON object")
-    return payload
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -1,1 +1,3 @@
-"""ReCharge (Recharge Payments) Checkouts API adapter: hosted checkout and lookup."""
+"""ReCharge (Recharge Payments) Checkouts API adapter: hosted checkout, charging a checkout
+with a processor token, and lookup. ``adapter.py`` is the I/O half; ``mapping.py`` (checkouts)
+and ``charges.py`` (charges and payments) are the pure payload halves."""

@@ -190,7 +190,8 @@ def parse_checkout(
         reference=reference_of(data, version),
         hosted_url=hosted_url,
         expires_at=None,  # ReCharge publishes no checkout lifetime
-        payment_ref=str(charge_id) if charge_id is not None else None,
+        # The payment is the charged checkout itself (see charges.py): its ref is the token.
+        payment_ref=token if charged else None,
         decline=None,  # a decline is only in the 402 answer to the charge call
         card=None,  # a checkout carries no card details
         attempts=1 if charged else 0,
@@ -304,8 +305,8 @@ def error_message(payload: Any) -> tuple[str | None, str | None]:
 def error_from_response(status: int, payload: Any, *, mutating: bool) -> ProviderError:
     """Map a non-2xx ReCharge answer onto the error tree.
 
-    402 (a declined charge) is InvalidRequestError here: no call this adapter makes yet can
-    be declined; a charge call must turn it into a Decline instead.
+    402 (a declined charge) is InvalidRequestError here; the charge call turns its 402 into a
+    Decline (charges.py) before this is reached.
     """
     message, code = error_message(payload)
     text = message or f"ReCharge answered HTTP {status}"
