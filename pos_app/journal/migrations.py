@@ -56,6 +56,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX payment_events_payment ON payment_events(payment_id);
     """,
+    # 2: running amounts (what was authorized, captured, refunded) and the customer's
+    # pending-action URL (3-D Secure). Rows from v1 were only ever hosted sales, so a
+    # captured one had its whole amount authorized and captured.
+    """
+    ALTER TABLE payments ADD COLUMN authorized_minor INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE payments ADD COLUMN captured_minor INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE payments ADD COLUMN refunded_minor INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE payments ADD COLUMN action_url TEXT;
+    UPDATE payments SET authorized_minor = amount_minor, captured_minor = amount_minor
+        WHERE state = 'captured';
+    UPDATE payments SET authorized_minor = amount_minor WHERE state = 'authorized';
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from pos_app.domain.money import Money
-from pos_app.domain.payment import PaymentState, can_transition
+from pos_app.domain.payment import PaymentLedger, PaymentState, can_transition
 from pos_app.journal.db import connect
 
 Listener = Callable[[str], None]
@@ -56,6 +56,29 @@ class PaymentRecord:
     attention: str | None
     created_at: datetime
     updated_at: datetime
+    authorized_minor: int = 0
+    captured_minor: int = 0
+    refunded_minor: int = 0
+    action_url: str | None = None
+
+    @property
+    def ledger(self) -> PaymentLedger:
+        """The payment's amounts and state, for the domain's money rules."""
+        return PaymentLedger(
+            currency=self.amount.currency,
+            state=self.state,
+            authorized=self.authorized_minor,
+            captured=self.captured_minor,
+            refunded=self.refunded_minor,
+        )
+
+    @property
+    def captured(self) -> Money:
+        return Money(self.captured_minor, self.amount.currency)
+
+    @property
+    def refunded(self) -> Money:
+        return Money(self.refunded_minor, self.amount.currency)
 
 
 @dataclass(frozen=True)
@@ -162,6 +185,10 @@ class JournalStore:
         card_brand: str | _Unset | None = UNSET,
         card_last4: str | _Unset | None = UNSET,
         attention: str | _Unset | None = UNSET,
+        action_url: str | _Unset | None = UNSET,
+        authorized_minor: int | None = None,
+        captured_minor: int | None = None,
+        refunded_minor: int | None = None,
     ) -> PaymentRecord:
         """Change a payment; a state change must be legal for the state machine."""
         changes: dict[str, Any] = {
@@ -174,9 +201,17 @@ class JournalStore:
                 ("card_brand", card_brand),
                 ("card_last4", card_last4),
                 ("attention", attention),
+                ("action_url", action_url),
             )
             if not isinstance(value, _Unset)
         }
+        for column, minor in (
+            ("authorized_minor", authorized_minor),
+            ("captured_minor", captured_minor),
+            ("refunded_minor", refunded_minor),
+        ):
+            if minor is not None:
+                changes[column] = minor
         with self._transaction():
             current = self._require(reference)
             if state is not None and state is not current.state:
@@ -185,7 +220,9 @@ class JournalStore:
                         f"Payment {reference} cannot move from {current.state} to {state}"
                     )
                 changes["state"] = state.value
-            if not changes:
+            if not changes or all(
+                getattr(current, column, None) == value for column, value in changes.items()
+            ):
                 return current
             changes["updated_at"] = _iso(now)
             assignments = ", ".join(f"{column} = ?" for column in changes)
@@ -197,9 +234,26 @@ class JournalStore:
         self._notify(reference)
         return self._require(reference)
 
+    def add_note(self, reference: str, *, now: datetime, note: str) -> PaymentRecord:
+        """Record something that happened to a payment without changing it."""
+        with self._transaction():
+            current = self._require(reference)
+            self._add_event(current.id, now, current.state, note)
+        self._notify(reference)
+        return current
+
     def get(self, reference: str) -> PaymentRecord | None:
         row = self._conn.execute(
             "SELECT * FROM payments WHERE reference = ?", (reference,)
+        ).fetchone()
+        return _payment(row) if row else None
+
+    def find_by_provider_ref(self, provider: str, provider_ref: str) -> PaymentRecord | None:
+        """The payment a provider's checkout or payment id belongs to."""
+        row = self._conn.execute(
+            "SELECT * FROM payments WHERE provider = ? AND (provider_ref = ?"
+            " OR provider_payment_ref = ?) ORDER BY id DESC LIMIT 1",
+            (provider, provider_ref, provider_ref),
         ).fetchone()
         return _payment(row) if row else None
 
@@ -362,6 +416,10 @@ def _payment(row: sqlite3.Row) -> PaymentRecord:
         attention=row["attention"],
         created_at=_time(row["created_at"]),
         updated_at=_time(row["updated_at"]),
+        authorized_minor=int(row["authorized_minor"]),
+        captured_minor=int(row["captured_minor"]),
+        refunded_minor=int(row["refunded_minor"]),
+        action_url=row["action_url"],
     )
 
 

@@ -40,7 +40,7 @@ class FakeProvider:
 
     key = "justifi"
     display_name = "JustiFi"
-    capabilities = frozenset({Capability.HOSTED_CHECKOUT, Capability.LOOKUP})
+    capabilities = frozenset({Capability.HOSTED_CHECKOUT, Capability.LOOKUP, Capability.LIST})
     limits = AmountLimits("USD", 51, 99_999_999)
 
     def __init__(self, journal: JournalStore) -> None:
@@ -154,17 +154,40 @@ def test_unreachable_provider_fails_the_sale_but_keeps_it(
     assert service.journal.intents_for(payment.reference)[0].outcome is IntentOutcome.NOT_SENT
 
 
-def test_no_answer_leaves_the_sale_in_doubt_for_reconciliation(
+def _unreachable_lookups(provider: FakeProvider) -> None:
+    async def unreachable(reference: str) -> CheckoutSession | None:
+        raise ConnectionFailedError("Could not reach JustiFi", provider="justifi")
+
+    provider.find_checkout = unreachable  # type: ignore[method-assign]
+
+
+def test_no_answer_is_looked_up_at_once_and_the_checkout_found(
     service: CheckoutService, provider: FakeProvider, journal: JournalStore
 ) -> None:
     provider.create_error = OutcomeUnknownError("timed out", provider="justifi")
     provider.apply_before_error = True  # the provider did open it
     with pytest.raises(CheckoutStartError) as caught:
         asyncio.run(service.start_hosted(SALE, success_url=None))
+    payment = caught.value.payment
+    assert payment.state is PaymentState.PENDING
+    assert payment.provider_ref == "cho_1"
+    assert [i.outcome for i in journal.intents_for(payment.reference)] == [IntentOutcome.RESOLVED]
+    assert len(provider.requests) == 1  # found, not re-sent
+
+
+def test_no_answer_and_no_lookup_leaves_the_sale_in_doubt_for_reconciliation(
+    service: CheckoutService, provider: FakeProvider, journal: JournalStore
+) -> None:
+    provider.create_error = OutcomeUnknownError("timed out", provider="justifi")
+    provider.apply_before_error = True  # the provider did open it
+    _unreachable_lookups(provider)
+    with pytest.raises(CheckoutStartError) as caught:
+        asyncio.run(service.start_hosted(SALE, success_url=None))
     reference = caught.value.payment.reference
     assert caught.value.payment.state is PaymentState.IN_DOUBT
     assert caught.value.payment.attention
 
+    del provider.find_checkout  # reachable again
     provider.customer_pays("cho_1")
     report = asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: T0))
     payment = journal.get(reference)
@@ -177,16 +200,16 @@ def test_no_answer_leaves_the_sale_in_doubt_for_reconciliation(
     assert len(provider.requests) == 1  # nothing was re-sent
 
 
-def test_reconciliation_closes_an_intent_that_never_reached_the_provider(
+def test_a_lost_create_that_never_reached_the_provider_fails_the_sale(
     service: CheckoutService, provider: FakeProvider, journal: JournalStore
 ) -> None:
     provider.create_error = OutcomeUnknownError("reset", provider="justifi")
     with pytest.raises(CheckoutStartError) as caught:
         asyncio.run(service.start_hosted(SALE, success_url=None))
-    asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: T0))
-    payment = journal.get(caught.value.payment.reference)
-    assert payment is not None and payment.state is PaymentState.FAILED
+    payment = caught.value.payment
+    assert payment.state is PaymentState.FAILED
     assert journal.intents_for(payment.reference)[0].outcome is IntentOutcome.ABANDONED
+    assert asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: T0)).resolved == []
 
 
 def test_refused_request_fails_without_doubt(
@@ -267,17 +290,14 @@ def test_reconciliation_that_cannot_reach_the_provider_keeps_the_sale_visible(
     service: CheckoutService, provider: FakeProvider, journal: JournalStore
 ) -> None:
     provider.create_error = OutcomeUnknownError("timed out", provider="justifi")
+    _unreachable_lookups(provider)
     with pytest.raises(CheckoutStartError) as caught:
         asyncio.run(service.start_hosted(SALE, success_url=None))
 
-    async def unreachable(reference: str) -> CheckoutSession | None:
-        raise ConnectionFailedError("Could not reach JustiFi", provider="justifi")
-
-    provider.find_checkout = unreachable  # type: ignore[method-assign]
     report = asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: T0))
     payment = journal.get(caught.value.payment.reference)
     assert payment is not None
     assert payment.state is PaymentState.IN_DOUBT
-    assert payment.attention == "Could not check with JustiFi: Could not reach JustiFi"
+    assert payment.attention == "Could not check this payment: Could not reach JustiFi"
     assert [i.outcome for i in journal.unresolved_intents()] == [IntentOutcome.UNKNOWN]
     assert report.needs_attention == [payment.reference]

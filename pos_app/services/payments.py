@@ -1,0 +1,642 @@
+"""The only caller of payment providers.
+
+Every operation runs the same way: guard (capabilities and the money rules, nothing sent when
+they refuse) → write the intent with its idempotency key → call the provider → record the
+outcome → publish a change. An outcome we could not learn leaves the payment IN_DOUBT and
+triggers a lookup; start-up reconciliation is the same lookup run over every open payment.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from pos_app.domain.ids import new_idempotency_key, new_reference
+from pos_app.domain.money import Money
+from pos_app.domain.payment import (
+    PaymentLedger,
+    PaymentRuleError,
+    PaymentState,
+    can_transition,
+)
+from pos_app.journal.store import Intent, IntentOutcome, JournalStore, PaymentRecord, utc_now
+from pos_app.providers.base import PaymentProvider
+from pos_app.providers.errors import ConnectionFailedError, ProviderError
+from pos_app.providers.types import (
+    ActionResult,
+    Capability,
+    CaptureRequest,
+    ChargeRequest,
+    CheckoutMode,
+    CheckoutRequest,
+    CheckoutSession,
+    PaymentSource,
+    ProviderPayment,
+    RefundRequest,
+    VoidRequest,
+)
+from pos_app.providers.webhooks import WebhookEvent
+from pos_app.services.events import ChangeHub, PaymentChange, Subscriber
+from pos_app.services.outcomes import apply_payment, apply_session
+from pos_app.services.sale import Sale
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Operations, as written in the journal's intents.
+CREATE_CHECKOUT = "create_checkout"
+CHARGE = "charge"
+CAPTURE = "capture"
+REFUND = "refund"
+VOID = "void"
+_OPENING = frozenset({CREATE_CHECKOUT, CHARGE})
+
+# Payment methods, as written in the journal's payments.
+HOSTED_CHECKOUT = "hosted_checkout"
+PAY_BY_LINK = "pay_by_link"
+DIRECT_CHARGE = "direct_charge"
+_CHECKOUT_METHODS = {CheckoutMode.HOSTED: HOSTED_CHECKOUT, CheckoutMode.LINK: PAY_BY_LINK}
+
+# Payments whose outcome a lookup may still change.
+OPEN_STATES = frozenset(
+    {
+        PaymentState.CREATED,
+        PaymentState.PENDING,
+        PaymentState.IN_DOUBT,
+        PaymentState.REQUIRES_ACTION,
+    }
+)
+
+
+class PaymentRefused(Exception):
+    """The operation was refused before anything was sent (a rule, a missing capability).
+
+    The message is written for the cashier.
+    """
+
+
+class OperationFailed(Exception):
+    """The provider refused or could not be reached; ``payment`` is the journal's record now."""
+
+    def __init__(self, payment: PaymentRecord, error: ProviderError) -> None:
+        super().__init__(error.message)
+        self.payment = payment
+        self.error = error
+
+
+@dataclass(frozen=True)
+class CheckoutOpened:
+    payment: PaymentRecord
+    session: CheckoutSession
+
+
+@dataclass
+class ReconcileReport:
+    resolved: list[str] = field(default_factory=list)
+    needs_attention: list[str] = field(default_factory=list)
+
+
+class PaymentService:
+    """``providers`` maps a profile name to its adapter; it may change while the app runs."""
+
+    def __init__(
+        self,
+        journal: JournalStore,
+        providers: Mapping[str, PaymentProvider],
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        changes: ChangeHub | None = None,
+    ) -> None:
+        self.journal = journal
+        self._providers = providers
+        self._clock = clock
+        self.changes = changes or ChangeHub()
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        return self.changes.subscribe(subscriber)
+
+    def provider_for(self, profile: str) -> PaymentProvider:
+        provider = self._providers.get(profile)
+        if provider is None:
+            raise PaymentRefused(f"The payment profile '{profile}' is not available.")
+        return provider
+
+    # -- starting payments ----------------------------------------------------------
+
+    async def open_checkout(
+        self,
+        profile: str,
+        sale: Sale,
+        *,
+        mode: CheckoutMode = CheckoutMode.HOSTED,
+        success_url: str | None = None,
+    ) -> CheckoutOpened:
+        """Open a provider page (or pay-by-link) for the sale; the customer pays there."""
+        provider = self.provider_for(profile)
+        needed = (
+            Capability.HOSTED_CHECKOUT if mode is CheckoutMode.HOSTED else Capability.PAY_BY_LINK
+        )
+        self._require(provider, needed)
+        self._require_amount(provider, sale.amount)
+        payment = self._new_payment(profile, provider, _CHECKOUT_METHODS[mode], sale)
+
+        def call(key: str) -> Awaitable[CheckoutSession]:
+            return provider.create_checkout(
+                CheckoutRequest(
+                    reference=payment.reference,
+                    amount=sale.amount,
+                    description=sale.description,
+                    idempotency_key=key,
+                    success_url=success_url,
+                    mode=mode,
+                )
+            )
+
+        intent, session = await self._send(payment, CREATE_CHECKOUT, sale.amount, call)
+        self._finish(intent, session.provider_ref)
+        payment = self.journal.update_payment(
+            payment.reference,
+            now=self._clock(),
+            state=PaymentState.PENDING,
+            provider_ref=session.provider_ref,
+            note=f"Checkout {session.provider_ref} opened at {provider.display_name}",
+        )
+        payment = apply_session(self.journal, payment, session, self._clock())
+        self._publish(payment, CREATE_CHECKOUT)
+        return CheckoutOpened(payment, session)
+
+    async def charge(
+        self,
+        profile: str,
+        sale: Sale,
+        source: PaymentSource,
+        *,
+        capture: bool = True,
+        success_url: str | None = None,
+        failure_url: str | None = None,
+    ) -> PaymentRecord:
+        """Charge (or, with ``capture=False``, only authorize) a token, source or customer."""
+        provider = self.provider_for(profile)
+        self._require(provider, Capability.DIRECT_CHARGE)
+        if not capture:
+            self._require(provider, Capability.AUTHORIZE_CAPTURE)
+        self._require_amount(provider, sale.amount)
+        payment = self._new_payment(profile, provider, DIRECT_CHARGE, sale)
+        return await self._charge(
+            payment, provider, source, capture, None, success_url, failure_url
+        )
+
+    async def complete_checkout(
+        self, reference: str, source: PaymentSource, *, capture: bool = True
+    ) -> PaymentRecord:
+        """Pay an open checkout through the API with a token (no hosted page)."""
+        payment = self._get(reference)
+        provider = self.provider_for(payment.profile)
+        self._require(provider, Capability.DIRECT_CHARGE)
+        if payment.state is not PaymentState.PENDING or payment.provider_ref is None:
+            raise PaymentRefused(
+                f"Only an open checkout can be paid; this one is {payment.state.value}."
+            )
+        return await self._charge(payment, provider, source, capture, payment.provider_ref)
+
+    async def _charge(
+        self,
+        payment: PaymentRecord,
+        provider: PaymentProvider,
+        source: PaymentSource,
+        capture: bool,
+        checkout_ref: str | None,
+        success_url: str | None = None,
+        failure_url: str | None = None,
+    ) -> PaymentRecord:
+        def call(key: str) -> Awaitable[ProviderPayment]:
+            return provider.charge(
+                ChargeRequest(
+                    reference=payment.reference,
+                    amount=payment.amount,
+                    description=payment.description,
+                    idempotency_key=key,
+                    source=source,
+                    capture=capture,
+                    checkout_ref=checkout_ref,
+                    success_url=success_url,
+                    failure_url=failure_url,
+                )
+            )
+
+        intent, reported = await self._send(payment, CHARGE, payment.amount, call)
+        self._finish(intent, reported.provider_ref)
+        payment = apply_payment(self.journal, payment, reported, self._clock())
+        self._publish(payment, CHARGE)
+        return payment
+
+    # -- after the sale ---------------------------------------------------------------
+
+    async def capture(
+        self, reference: str, amount: Money | None = None, *, final: bool = True
+    ) -> PaymentRecord:
+        """Capture an authorization; ``amount`` None takes everything still capturable."""
+        payment, provider, payment_ref = self._for_action(reference, Capability.AUTHORIZE_CAPTURE)
+        ledger = payment.ledger
+        wanted = ledger.capturable if amount is None else amount
+        if wanted != ledger.capturable or not final:
+            self._require(provider, Capability.PARTIAL_CAPTURE)
+        _check_rules(lambda: ledger.capture(wanted, final=final))
+
+        def call(key: str) -> Awaitable[ActionResult]:
+            return provider.capture(
+                CaptureRequest(
+                    payment_ref, key, amount=None if amount is None else wanted, final=final
+                )
+            )
+
+        return await self._act(payment, CAPTURE, wanted, call)
+
+    async def refund(self, reference: str, amount: Money, reason: str) -> PaymentRecord:
+        """Return ``amount`` of what was captured to the customer."""
+        payment, provider, payment_ref = self._for_action(reference, Capability.REFUND)
+        ledger = payment.ledger
+        if amount != ledger.refundable:
+            self._require(provider, Capability.PARTIAL_REFUND)
+        _check_rules(lambda: ledger.refund(amount))
+        refund_reference = f"{reference}-R{len(self._intents(reference, REFUND)) + 1}"
+
+        def call(key: str) -> Awaitable[ActionResult]:
+            return provider.refund(
+                RefundRequest(payment_ref, amount, reason, key, reference=refund_reference)
+            )
+
+        return await self._act(payment, REFUND, amount, call)
+
+    async def void(self, reference: str, reason: str = "") -> PaymentRecord:
+        """Cancel an authorization before anything is captured."""
+        payment, provider, payment_ref = self._for_action(reference, Capability.VOID)
+        # The provider knows its own void window; it refuses a late void itself.
+        _check_rules(lambda: payment.ledger.void(now=self._clock(), window_ends_at=None))
+
+        def call(key: str) -> Awaitable[ActionResult]:
+            return provider.void(VoidRequest(payment_ref, key, reason))
+
+        return await self._act(payment, VOID, None, call)
+
+    async def cancel_checkout(self, reference: str) -> PaymentRecord:
+        """The cashier gives up on a checkout. Look first: the customer may just have paid."""
+        try:
+            payment = await self.refresh(reference)
+        except ProviderError as error:
+            log.warning("Lookup before cancel of %s failed: %s", reference, error)
+            payment = self._get(reference)
+            if not can_transition(payment.state, PaymentState.IN_DOUBT):
+                return payment
+            payment = self.journal.update_payment(
+                reference,
+                now=self._clock(),
+                state=PaymentState.IN_DOUBT,
+                attention="Cancelled while the provider could not be reached; check this payment.",
+                note=f"Cancelled by the cashier; lookup failed: {error.message}",
+            )
+            self._publish(payment, "cancel")
+            return payment
+        if payment.state in (PaymentState.CREATED, PaymentState.PENDING):
+            # No provider we use can close an open checkout; it lapses on its own.
+            payment = self.journal.update_payment(
+                reference,
+                now=self._clock(),
+                state=PaymentState.FAILED,
+                note="Cancelled by the cashier before the customer paid",
+            )
+            self._publish(payment, "cancel")
+        return payment
+
+    # -- lookups ------------------------------------------------------------------------
+
+    async def refresh(self, reference: str) -> PaymentRecord:
+        """Ask the provider what became of a payment and record its answer.
+
+        Settles the payment's intents whose outcome was unknown. Raises ProviderError when
+        the provider cannot be asked (the payment keeps its state).
+        """
+        payment = self._get(reference)
+        provider = self.provider_for(payment.profile)
+        unknown = [
+            i for i in self._intents(reference) if i.outcome in (None, IntentOutcome.UNKNOWN)
+        ]
+        if self._is_payment_level(payment):
+            updated = await self._refresh_payment(payment, provider)
+        else:
+            updated = await self._refresh_checkout(payment, provider)
+        if updated is None:  # the provider has no trace of it
+            return self._never_arrived(payment, provider, unknown)
+        for intent in unknown:
+            self._settle(intent, payment, updated)
+        self._publish(updated, "lookup")
+        return updated
+
+    async def on_webhook(self, event: WebhookEvent) -> PaymentRecord | None:
+        """A provider told us something changed: look the payment up (the event decides nothing).
+
+        None when the event is about nothing this till recorded.
+        """
+        payment = self.journal.get(event.reference) if event.reference else None
+        if payment is None or payment.provider != event.provider:
+            payment = self.journal.find_by_provider_ref(event.provider, event.object_ref)
+        if payment is None:
+            log.info("%s event %s is not about a payment of ours", event.provider, event.event_id)
+            return None
+        return await self.refresh(payment.reference)
+
+    async def reconcile(self) -> ReconcileReport:
+        """Start-up: look up every payment with an open intent or outcome. Never re-sends."""
+        report = ReconcileReport()
+        references = [i.payment_reference for i in self.journal.unresolved_intents()]
+        references += [p.reference for p in self.journal.payments_in_states(OPEN_STATES)]
+        for reference in dict.fromkeys(references):
+            if not self._intents(reference):
+                continue  # nothing was ever sent: nothing to ask about
+            try:
+                payment = await self.refresh(reference)
+            except (ProviderError, PaymentRefused) as error:
+                why = error.message if isinstance(error, ProviderError) else str(error)
+                self._flag(reference, f"Could not check this payment: {why}", report)
+                continue
+            if payment.attention:
+                report.needs_attention.append(reference)
+            elif payment.state is PaymentState.PENDING:
+                self._flag(reference, "Checkout still open at the provider.", report)
+            else:
+                report.resolved.append(reference)
+        return report
+
+    # -- the one path every call takes ---------------------------------------------------
+
+    async def _send(
+        self,
+        payment: PaymentRecord,
+        operation: str,
+        amount: Money | None,
+        call: Callable[[str], Awaitable[T]],
+    ) -> tuple[Intent, T]:
+        """Write the intent, then call. A failure is recorded before it is re-raised."""
+        key = new_idempotency_key()
+        intent = self.journal.begin_intent(
+            payment.reference,
+            operation=operation,
+            idempotency_key=key,
+            amount=amount,
+            now=self._clock(),
+        )
+        try:
+            return intent, await call(key)
+        except ProviderError as error:
+            recorded = await self._record_failure(payment, intent, error)
+            raise OperationFailed(recorded, error) from error
+
+    async def _act(
+        self,
+        payment: PaymentRecord,
+        operation: str,
+        amount: Money | None,
+        call: Callable[[str], Awaitable[ActionResult]],
+    ) -> PaymentRecord:
+        intent, result = await self._send(payment, operation, amount, call)
+        self._finish(intent, result.action_ref)
+        updated = apply_payment(self.journal, payment, result.payment, self._clock())
+        self._publish(updated, operation)
+        return updated
+
+    async def _record_failure(
+        self, payment: PaymentRecord, intent: Intent, error: ProviderError
+    ) -> PaymentRecord:
+        now = self._clock()
+        verb = intent.operation.replace("_", " ")
+        if isinstance(error, ConnectionFailedError) or not error.maybe_applied:
+            outcome = (
+                IntentOutcome.NOT_SENT
+                if isinstance(error, ConnectionFailedError)
+                else IntentOutcome.REJECTED
+            )
+            self.journal.finish_intent(intent.id, outcome, detail=error.message, now=now)
+            what = "Not sent" if outcome is IntentOutcome.NOT_SENT else "Refused"
+            if intent.operation in _OPENING and payment.state is PaymentState.CREATED:
+                recorded = self.journal.update_payment(
+                    payment.reference,
+                    now=now,
+                    state=PaymentState.FAILED,
+                    note=f"{what}: {error.message}",
+                )
+            else:
+                recorded = self.journal.add_note(
+                    payment.reference,
+                    now=now,
+                    note=f"{verb.capitalize()} {what.lower()}: {error.message}",
+                )
+            self._publish(recorded, intent.operation)
+            return recorded
+        self.journal.finish_intent(intent.id, IntentOutcome.UNKNOWN, detail=error.message, now=now)
+        recorded = self.journal.update_payment(
+            payment.reference,
+            now=now,
+            state=PaymentState.IN_DOUBT,
+            attention=f"The {verb} may have reached the provider; it is being checked.",
+            note=f"Outcome of {verb} unknown: {error.message}",
+        )
+        self._publish(recorded, intent.operation)
+        try:
+            return await self.refresh(payment.reference)
+        except (ProviderError, PaymentRefused) as lookup_error:
+            log.warning("Lookup after an unknown %s failed: %s", verb, lookup_error)
+            return self._get(payment.reference)
+
+    def _finish(self, intent: Intent, detail: str) -> None:
+        self.journal.finish_intent(
+            intent.id, IntentOutcome.SUCCEEDED, detail=detail, now=self._clock()
+        )
+
+    # -- lookups, in detail -------------------------------------------------------------
+
+    def _is_payment_level(self, payment: PaymentRecord) -> bool:
+        """Direct charges, and checkouts with captures/refunds/voids, are looked up as payments."""
+        if payment.method == DIRECT_CHARGE:
+            return True
+        actions = {i.operation for i in self._intents(payment.reference)}
+        return bool(payment.provider_payment_ref) and bool(actions & {CAPTURE, REFUND, VOID})
+
+    async def _refresh_payment(
+        self, payment: PaymentRecord, provider: PaymentProvider
+    ) -> PaymentRecord | None:
+        if payment.provider_payment_ref:
+            reported = await provider.get_payment(payment.provider_payment_ref)
+        elif Capability.LIST in provider.capabilities:
+            found = await provider.find_payment(payment.reference)
+            if found is None:
+                return None
+            reported = found
+        else:
+            return self._cannot_search(payment, provider)
+        return apply_payment(self.journal, payment, reported, self._clock())
+
+    async def _refresh_checkout(
+        self, payment: PaymentRecord, provider: PaymentProvider
+    ) -> PaymentRecord | None:
+        if payment.provider_ref:
+            session = await provider.get_checkout(payment.provider_ref)
+        elif Capability.LIST in provider.capabilities:
+            found = await provider.find_checkout(payment.reference)
+            if found is None:
+                return None
+            session = found
+            payment = self.journal.update_payment(
+                payment.reference,
+                now=self._clock(),
+                provider_ref=session.provider_ref,
+                note=f"Found checkout {session.provider_ref} by reference",
+            )
+        else:
+            return self._cannot_search(payment, provider)
+        return apply_session(self.journal, payment, session, self._clock())
+
+    def _cannot_search(self, payment: PaymentRecord, provider: PaymentProvider) -> PaymentRecord:
+        """We lost the provider's id and the provider cannot be searched: a person must look."""
+        why = (
+            f"{provider.display_name} cannot be searched by our reference and its answer was "
+            f"lost. Look for {payment.reference} in the {provider.display_name} dashboard."
+        )
+        if payment.attention == why:
+            return payment
+        return self.journal.update_payment(
+            payment.reference, now=self._clock(), attention=why, note=why
+        )
+
+    def _never_arrived(
+        self, payment: PaymentRecord, provider: PaymentProvider, unknown: list[Intent]
+    ) -> PaymentRecord:
+        for intent in unknown:
+            self.journal.finish_intent(
+                intent.id,
+                IntentOutcome.ABANDONED,
+                detail=f"No trace at {provider.display_name}",
+                now=self._clock(),
+            )
+        if can_transition(payment.state, PaymentState.FAILED):
+            payment = self.journal.update_payment(
+                payment.reference,
+                now=self._clock(),
+                state=PaymentState.FAILED,
+                attention=None,
+                note=f"Never reached {provider.display_name}; nothing was charged",
+            )
+        self._publish(payment, "lookup")
+        return payment
+
+    def _settle(self, intent: Intent, before: PaymentRecord, after: PaymentRecord) -> None:
+        """Mark an unknown intent resolved, saying whether the lookup shows it applied."""
+        applied = _shows_applied(intent, before, after)
+        self.journal.finish_intent(
+            intent.id,
+            IntentOutcome.RESOLVED if applied else IntentOutcome.ABANDONED,
+            detail=f"Lookup shows the {intent.operation} "
+            + ("applied" if applied else "not applied"),
+            now=self._clock(),
+        )
+        if not applied and intent.operation not in _OPENING:
+            self.journal.add_note(
+                after.reference,
+                now=self._clock(),
+                note=f"The {intent.operation} did not happen at the provider; it can be retried.",
+            )
+
+    # -- guards and small helpers ---------------------------------------------------------
+
+    def _for_action(
+        self, reference: str, capability: Capability
+    ) -> tuple[PaymentRecord, PaymentProvider, str]:
+        payment = self._get(reference)
+        provider = self.provider_for(payment.profile)
+        self._require(provider, capability)
+        if payment.state is PaymentState.IN_DOUBT:
+            raise PaymentRefused("This payment is in doubt. Check it with the provider first.")
+        if payment.provider_payment_ref is None:
+            raise PaymentRefused("The provider has not reported a payment for this sale yet.")
+        return payment, provider, payment.provider_payment_ref
+
+    def _require(self, provider: PaymentProvider, capability: Capability) -> None:
+        if capability not in provider.capabilities:
+            raise PaymentRefused(
+                f"{provider.display_name} cannot {_CAPABILITY_VERBS.get(capability, capability)}."
+            )
+
+    def _require_amount(self, provider: PaymentProvider, amount: Money) -> None:
+        reason = provider.limits.check(amount)
+        if reason:
+            raise PaymentRefused(reason)
+
+    def _new_payment(
+        self, profile: str, provider: PaymentProvider, method: str, sale: Sale
+    ) -> PaymentRecord:
+        return self.journal.create_payment(
+            reference=new_reference(self._clock()),
+            profile=profile,
+            provider=provider.key,
+            method=method,
+            amount=sale.amount,
+            description=sale.description,
+            now=self._clock(),
+        )
+
+    def _intents(self, reference: str, operation: str | None = None) -> list[Intent]:
+        intents = self.journal.intents_for(reference)
+        return [i for i in intents if operation is None or i.operation == operation]
+
+    def _get(self, reference: str) -> PaymentRecord:
+        payment = self.journal.get(reference)
+        if payment is None:
+            raise KeyError(reference)
+        return payment
+
+    def _flag(self, reference: str, why: str, report: ReconcileReport) -> None:
+        log.warning("%s needs attention: %s", reference, why)
+        payment = self._get(reference)
+        if payment.attention != why:
+            self.journal.update_payment(reference, now=self._clock(), attention=why, note=why)
+        report.needs_attention.append(reference)
+
+    def _publish(self, payment: PaymentRecord, operation: str) -> None:
+        self.changes.publish(PaymentChange(payment.reference, operation, payment.state))
+
+
+_CAPABILITY_VERBS = {
+    Capability.HOSTED_CHECKOUT: "open a hosted checkout",
+    Capability.PAY_BY_LINK: "take payment by link",
+    Capability.DIRECT_CHARGE: "charge a card directly",
+    Capability.AUTHORIZE_CAPTURE: "capture payments",
+    Capability.PARTIAL_CAPTURE: "capture part of a payment",
+    Capability.VOID: "void payments",
+    Capability.REFUND: "refund payments",
+    Capability.PARTIAL_REFUND: "refund part of a payment",
+}
+
+
+def _check_rules(operation: Callable[[], PaymentLedger]) -> None:
+    """Run the domain's money rules; their message is the cashier's answer."""
+    try:
+        operation()
+    except PaymentRuleError as error:  # IllegalTransition included
+        raise PaymentRefused(str(error)) from error
+
+
+def _shows_applied(intent: Intent, before: PaymentRecord, after: PaymentRecord) -> bool:
+    """Whether the provider's numbers include the operation whose answer we lost."""
+    amount = intent.amount.minor if intent.amount else 0
+    match intent.operation:
+        case "capture":
+            return after.captured_minor >= before.captured_minor + amount
+        case "refund":
+            return after.refunded_minor >= before.refunded_minor + amount
+        case "void":
+            return after.state is PaymentState.VOIDED
+        case _:  # opening a checkout or a charge: the provider has it
+            return True
