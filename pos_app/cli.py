@@ -1,4 +1,5 @@
-"""Command line: `pos-app` starts the till; `pos-app sandbox` runs the simulator alone."""
+"""Command line: `pos-app` starts the till; `pos-app sandbox` runs the simulator alone;
+`pos-app assets fetch` installs the JustiFi payment form's files from npm."""
 
 from __future__ import annotations
 
@@ -33,7 +34,27 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--state", type=Path, required=True, help="folder for the simulator's state"
     )
+    assets = commands.add_parser("assets", help="the JustiFi payment form's files (from npm)")
+    assets_commands = assets.add_subparsers(dest="assets_command", metavar="ACTION")
+    assets_commands.required = True
+    assets_commands.add_parser("fetch", help="download them once and verify their integrity")
     return parser
+
+
+def fetch_assets(basedir: Path | None) -> int:
+    from pos_app.assets import AssetsUnavailable
+    from pos_app.assets import fetch_assets as fetch
+    from pos_app.paths import AppPaths
+
+    paths = AppPaths.resolve(basedir)
+    try:
+        found = fetch(paths.web_assets_dir)
+    except AssetsUnavailable as error:
+        print(f"pos-app: could not fetch the payment form's files: {error}", file=sys.stderr)
+        return 1
+    print(f"JustiFi web components: {found.webcomponents_dir}")
+    print(f"iframe-resizer: {found.iframe_resizer_file}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -42,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         from pos_app.sandbox.server import run_foreground
 
         return run_foreground(args.host, args.port, args.state)
+    if args.command == "assets":
+        return fetch_assets(args.basedir)
     from pos_app.app import StartOptions, run_gui
 
     return run_gui(

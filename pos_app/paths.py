@@ -52,6 +52,11 @@ class AppPaths:
         return self.data_dir / "sandbox"
 
     @property
+    def web_assets_dir(self) -> Path:
+        """npm packages the embedded checkout serves (``pos-app assets fetch``)."""
+        return self.cache_dir / "web-assets"
+
+    @property
     def log_file(self) -> Path:
         return self.log_dir / "pos_app.log"
 

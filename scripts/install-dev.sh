@@ -25,3 +25,9 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
+
+# The JustiFi payment form's files come from npm (verified, cached, never committed). Without
+# npm the app still runs; the embedded form then says how to fetch them later.
+if ! .venv/bin/pos-app assets fetch; then
+  echo "warning: the embedded JustiFi form will be unavailable until 'pos-app assets fetch' succeeds" >&2
+fi

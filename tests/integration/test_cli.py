@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -80,3 +81,38 @@ def test_standalone_sandbox_prints_its_url_and_stops_on_ctrl_c(tmp_path: Path) -
             if stream is not None:
                 stream.close()
     assert (tmp_path / "state" / "sandbox.sqlite3").is_file()
+
+
+def _copy_verified_cache(target: Path) -> None:
+    """The e2e tests' npm cache, as `pos-app assets fetch` would have left it."""
+    from tests.e2e.webcomponent_assets import CACHE_DIR, fetch_assets
+
+    fetch_assets()
+    shutil.copytree(CACHE_DIR, target)
+
+
+def test_assets_fetch_reverifies_a_warm_cache_without_npm(tmp_path: Path) -> None:
+    basedir = tmp_path / "till"
+    cache = basedir / "cache" / "web-assets"
+    _copy_verified_cache(cache)
+    no_npm = dict(os.environ, PATH=str(tmp_path / "empty-bin"))
+    out = pos_app("--basedir", str(basedir), "assets", "fetch", env=no_npm)
+    assert f"JustiFi web components: {cache}" in out
+
+
+def test_assets_fetch_refuses_a_tampered_cache_and_says_how_to_fix_it(tmp_path: Path) -> None:
+    basedir = tmp_path / "till"
+    cache = basedir / "cache" / "web-assets"
+    _copy_verified_cache(cache)
+    for tarball in cache.glob("*/*.tgz"):
+        tarball.write_bytes(tarball.read_bytes() + b"tampered")
+    no_npm = dict(os.environ, PATH=str(tmp_path / "empty-bin"))
+    done = subprocess.run(
+        [sys.executable, "-m", "pos_app", "--basedir", str(basedir), "assets", "fetch"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=no_npm,
+    )
+    assert done.returncode == 1
+    assert "npm is not installed" in done.stderr
