@@ -19,6 +19,7 @@ from pos_app.domain.payment import PaymentLedger, PaymentState, can_transition
 from pos_app.journal.db import connect
 
 Listener = Callable[[str], None]
+IntentGuard = Callable[["PaymentRecord", list["Intent"]], None]
 
 
 class IntentOutcome(StrEnum):
@@ -301,10 +302,17 @@ class JournalStore:
         idempotency_key: str,
         amount: Money | None,
         now: datetime,
+        guard: IntentGuard | None = None,
     ) -> Intent:
-        """Record what we are about to ask the provider, before asking it."""
+        """Record what we are about to ask the provider, before asking it.
+
+        ``guard`` sees the payment and its open intents inside the write transaction and may
+        raise to refuse: two tills on one journal cannot both pass it for the same payment.
+        """
         with self._transaction():
             payment = self._require(reference)
+            if guard is not None:
+                guard(payment, self._open_intents(payment.id))
             cursor = self._conn.execute(
                 "INSERT INTO intents (payment_id, operation, idempotency_key, amount_minor,"
                 " currency,"
@@ -332,6 +340,14 @@ class JournalStore:
     def unresolved_intents(self) -> list[Intent]:
         rows = self._conn.execute(
             "SELECT id FROM intents WHERE outcome IS NULL OR outcome = 'unknown' ORDER BY id"
+        ).fetchall()
+        return [self._intent(int(row["id"])) for row in rows]
+
+    def _open_intents(self, payment_id: int) -> list[Intent]:
+        rows = self._conn.execute(
+            "SELECT id FROM intents WHERE payment_id = ? AND (outcome IS NULL"
+            " OR outcome = 'unknown') ORDER BY id",
+            (payment_id,),
         ).fetchall()
         return [self._intent(int(row["id"])) for row in rows]
 

@@ -22,7 +22,14 @@ from pos_app.domain.payment import (
     PaymentState,
     can_transition,
 )
-from pos_app.journal.store import Intent, IntentOutcome, JournalStore, PaymentRecord, utc_now
+from pos_app.journal.store import (
+    Intent,
+    IntentGuard,
+    IntentOutcome,
+    JournalStore,
+    PaymentRecord,
+    utc_now,
+)
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ConnectionFailedError, ProviderError
 from pos_app.providers.types import (
@@ -245,7 +252,6 @@ class PaymentService:
         wanted = ledger.capturable if amount is None else amount
         if wanted != ledger.capturable or not final:
             self._require(provider, Capability.PARTIAL_CAPTURE)
-        _check_rules(lambda: ledger.capture(wanted, final=final))
 
         def call(key: str) -> Awaitable[ActionResult]:
             return provider.capture(
@@ -254,15 +260,15 @@ class PaymentService:
                 )
             )
 
-        return await self._act(payment, CAPTURE, wanted, call)
+        return await self._act(
+            payment, CAPTURE, wanted, call, lambda ledger: ledger.capture(wanted, final=final)
+        )
 
     async def refund(self, reference: str, amount: Money, reason: str) -> PaymentRecord:
         """Return ``amount`` of what was captured to the customer."""
         payment, provider, payment_ref = self._for_action(reference, Capability.REFUND)
-        ledger = payment.ledger
-        if amount != ledger.refundable:
+        if amount != payment.ledger.refundable:
             self._require(provider, Capability.PARTIAL_REFUND)
-        _check_rules(lambda: ledger.refund(amount))
         refund_reference = f"{reference}-R{len(self._intents(reference, REFUND)) + 1}"
 
         def call(key: str) -> Awaitable[ActionResult]:
@@ -270,18 +276,23 @@ class PaymentService:
                 RefundRequest(payment_ref, amount, reason, key, reference=refund_reference)
             )
 
-        return await self._act(payment, REFUND, amount, call)
+        return await self._act(payment, REFUND, amount, call, lambda ledger: ledger.refund(amount))
 
     async def void(self, reference: str, reason: str = "") -> PaymentRecord:
         """Cancel an authorization before anything is captured."""
         payment, provider, payment_ref = self._for_action(reference, Capability.VOID)
-        # The provider knows its own void window; it refuses a late void itself.
-        _check_rules(lambda: payment.ledger.void(now=self._clock(), window_ends_at=None))
 
         def call(key: str) -> Awaitable[ActionResult]:
             return provider.void(VoidRequest(payment_ref, key, reason))
 
-        return await self._act(payment, VOID, None, call)
+        # The provider knows its own void window; it refuses a late void itself.
+        return await self._act(
+            payment,
+            VOID,
+            None,
+            call,
+            lambda ledger: ledger.void(now=self._clock(), window_ends_at=None),
+        )
 
     async def cancel_checkout(self, reference: str) -> PaymentRecord:
         """The cashier gives up on a checkout. Look first: the customer may just have paid."""
@@ -379,6 +390,7 @@ class PaymentService:
         operation: str,
         amount: Money | None,
         call: Callable[[str], Awaitable[T]],
+        guard: IntentGuard | None = None,
     ) -> tuple[Intent, T]:
         """Write the intent, then call. A failure is recorded before it is re-raised."""
         key = new_idempotency_key()
@@ -388,6 +400,7 @@ class PaymentService:
             idempotency_key=key,
             amount=amount,
             now=self._clock(),
+            guard=guard,
         )
         try:
             return intent, await call(key)
@@ -401,10 +414,27 @@ class PaymentService:
         operation: str,
         amount: Money | None,
         call: Callable[[str], Awaitable[ActionResult]],
+        rules: Callable[[PaymentLedger], PaymentLedger],
     ) -> PaymentRecord:
-        intent, result = await self._send(payment, operation, amount, call)
+        """Capture, refund or void: the money rules run now (a quick answer) and again on the
+        fresh record inside the intent's transaction, so a second till cannot race past them."""
+        _check_rules(lambda: rules(payment.ledger))
+
+        def guard(current: PaymentRecord, open_intents: list[Intent]) -> None:
+            if open_intents:
+                busy = open_intents[0].operation.replace("_", " ")
+                raise PaymentRefused(
+                    f"A {busy} of this payment is still being processed. "
+                    "Wait for it to finish, then look again."
+                )
+            if current.state is PaymentState.IN_DOUBT:
+                raise PaymentRefused("This payment is in doubt. Check it with the provider first.")
+            _check_rules(lambda: rules(current.ledger))
+
+        intent, result = await self._send(payment, operation, amount, call, guard)
         self._finish(intent, result.action_ref)
-        updated = apply_payment(self.journal, payment, result.payment, self._clock())
+        current = self._get(payment.reference)
+        updated = apply_payment(self.journal, current, result.payment, self._clock())
         self._publish(updated, operation)
         return updated
 

@@ -13,7 +13,7 @@ import pytest
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
-from pos_app.journal.store import IntentOutcome, JournalStore
+from pos_app.journal.store import IntentOutcome, JournalStore, PaymentRecord
 from pos_app.providers.errors import (
     ConnectionFailedError,
     InvalidRequestError,
@@ -354,3 +354,46 @@ def test_a_failing_subscriber_does_not_stop_the_others_or_the_payment(
     unsubscribe()
     run(service.charge("Till", SALE, CARD))
     assert len(heard) == 1
+
+
+def test_two_tills_refunding_one_payment_at_once_cause_one_refund(
+    tmp_path: Path, journal: JournalStore, gateway: FakeGateway
+) -> None:
+    """Two app instances on one journal file: the second is refused while the first is in
+    flight, and afterwards its stale view cannot push refunds past what was captured."""
+    first = PaymentService(journal, {"Till": gateway}, clock=lambda: T0)  # type: ignore[dict-item]
+    other_journal = JournalStore.open(tmp_path / "journal.sqlite3")
+    second = PaymentService(other_journal, {"Till": gateway}, clock=lambda: T0)  # type: ignore[dict-item]
+    sale = run(first.charge("Till", SALE, CARD))
+    in_flight = asyncio.Event()
+    release = asyncio.Event()
+    plain_refund = gateway.refund
+
+    async def slow_refund(request: RefundRequest) -> ActionResult:
+        in_flight.set()
+        await release.wait()
+        return await plain_refund(request)
+
+    gateway.refund = slow_refund  # type: ignore[method-assign]
+
+    async def race() -> tuple[PaymentRecord, BaseException | PaymentRecord]:
+        one = asyncio.create_task(first.refund(sale.reference, usd(4000), "Spoiled"))
+        await in_flight.wait()
+        try:
+            two: BaseException | PaymentRecord = await second.refund(
+                sale.reference, usd(4000), "Spoiled"
+            )
+        except PaymentRefused as refused:
+            two = refused
+        release.set()
+        return await one, two
+
+    done, refused = run(race())
+    assert done.refunded == usd(4000)
+    assert isinstance(refused, PaymentRefused)
+    assert "still being processed" in str(refused)
+    # The second till still believes 50.00 is refundable; the journal knows better.
+    with pytest.raises(PaymentRefused, match=r"At most 10\.00 USD can be refunded"):
+        run(second.refund(sale.reference, usd(4000), "Spoiled"))
+    assert gateway.calls.count("refund") == 1
+    other_journal.close()
