@@ -78,7 +78,7 @@ class Harness:
         return self.name
 
 
-def _justifi_token(sandbox: SandboxServer, card: str) -> PaymentSource:
+def justifi_card_token(sandbox: SandboxServer, card: str) -> PaymentSource:
     """Tokenize like JustiFi's card fields do (POST /v1/payment_methods)."""
     api = f"{sandbox.base_url}/justifi"
     auth = httpx.post(
@@ -109,7 +109,7 @@ def _justifi_token(sandbox: SandboxServer, card: str) -> PaymentSource:
     return PaymentSource(SourceKind.TOKEN, answer.json()["data"]["card"]["token"])
 
 
-def _checkout_com_token(sandbox: SandboxServer, card: str) -> PaymentSource:
+def checkout_com_card_token(sandbox: SandboxServer, card: str) -> PaymentSource:
     """Tokenize like Checkout.com's Frames do (POST /tokens with the public key)."""
     answer = httpx.post(
         f"{sandbox.base_url}/checkout-com/tokens",
@@ -185,7 +185,7 @@ HARNESSES = (
         declining_card="4000000000000002",
         checkout_lifetime_s=7 * 24 * 3600,
         idempotent_creates=True,
-        card_source=_justifi_token,
+        card_source=justifi_card_token,
         charge_path="/justifi/v1/payments",
         payment_kind="payment",
         declining_charge_card="4000000000000002",
@@ -204,7 +204,7 @@ HARNESSES = (
         # after a 429: the cashier is told to try again.
         idempotent_creates=False,
         waits_out_rate_limits=False,
-        card_source=_checkout_com_token,
+        card_source=checkout_com_card_token,
         charge_path="/checkout-com/payments",
         payment_kind="cko_payment",
         declining_charge_card="4544249167673670",

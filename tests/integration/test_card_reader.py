@@ -1,0 +1,164 @@
+"""The card-reader port: the simulated reader ends in a journaled sandbox payment; real
+providers say plainly that card-present payments are not available yet."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from pos_app.domain.money import Money
+from pos_app.domain.payment import PaymentState
+from pos_app.journal.store import JournalStore, PaymentRecord
+from pos_app.providers.types import PaymentSource
+from pos_app.sandbox.server import SandboxServer
+from pos_app.services.payments import PaymentService
+from pos_app.services.reader import (
+    Gesture,
+    ReaderError,
+    ReaderState,
+    ReaderStatus,
+    SimulatedReader,
+    UnavailableReader,
+    pay_with_reader,
+)
+from pos_app.services.sale import Sale
+from tests.conformance.harness import HARNESSES, justifi_card_token
+
+T = TypeVar("T")
+SALE = Sale(Money(899, "USD"), "Flat white and a muffin")
+JUSTIFI = next(h for h in HARNESSES if h.name == "justifi")
+
+
+def at_the_till(
+    sandbox: SandboxServer,
+    journal: JournalStore,
+    body: Callable[[PaymentService, SimulatedReader, list[ReaderStatus]], Awaitable[T]],
+) -> T:
+    async def go() -> T:
+        provider = JUSTIFI.build(sandbox.base_url)
+
+        async def tokenize(card: str) -> PaymentSource:
+            return await asyncio.to_thread(justifi_card_token, sandbox, card)
+
+        reader = SimulatedReader(tokenize)
+        seen: list[ReaderStatus] = []
+        reader.on_status(seen.append)
+        try:
+            return await body(PaymentService(journal, {"Till": provider}), reader, seen)
+        finally:
+            await provider.aclose()
+
+    return asyncio.run(go())
+
+
+def customer_does(
+    gesture: Gesture, timeout_s: float = 30
+) -> Callable[[PaymentService, SimulatedReader, list[ReaderStatus]], Awaitable[PaymentRecord]]:
+    async def body(
+        service: PaymentService, reader: SimulatedReader, seen: list[ReaderStatus]
+    ) -> PaymentRecord:
+        def act(status: ReaderStatus) -> None:
+            if status.state is ReaderState.WAITING_FOR_CARD:
+                asyncio.get_running_loop().call_soon(reader.gesture, gesture)
+
+        reader.on_status(act)
+        return await pay_with_reader(service, reader, "Till", SALE, timeout_s=timeout_s)
+
+    return body
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> JournalStore:
+    return JournalStore.open(tmp_path / "journal.sqlite3")
+
+
+@pytest.mark.parametrize("gesture", [Gesture.TAP, Gesture.INSERT, Gesture.SWIPE])
+def test_a_card_presented_to_the_simulated_reader_is_charged_and_journaled(
+    sandbox: SandboxServer, journal: JournalStore, gesture: Gesture
+) -> None:
+    payment = at_the_till(sandbox, journal, customer_does(gesture))
+    assert payment.state is PaymentState.CAPTURED
+    assert payment.method == "direct_charge"
+    assert payment.card_last4 == "4242"
+    assert journal.get(payment.reference) == payment
+
+
+def test_a_declining_card_ends_declined_with_the_reader_showing_the_outcome(
+    sandbox: SandboxServer, journal: JournalStore
+) -> None:
+    seen: list[ReaderStatus] = []
+
+    async def body(
+        service: PaymentService, reader: SimulatedReader, statuses: list[ReaderStatus]
+    ) -> PaymentRecord:
+        payment = await customer_does(Gesture.DECLINING_CARD)(service, reader, statuses)
+        seen.extend(statuses)
+        return payment
+
+    payment = at_the_till(sandbox, journal, body)
+    assert payment.state is PaymentState.DECLINED
+    assert [s.state for s in seen] == [
+        ReaderState.CONNECTING,
+        ReaderState.READY,
+        ReaderState.WAITING_FOR_CARD,
+        ReaderState.PROCESSING,
+        ReaderState.DONE,
+    ]
+    assert seen[2].amount == SALE.amount  # what the customer's display shows
+    assert seen[-1].message == "Payment declined"
+
+
+@pytest.mark.parametrize(
+    ("gesture", "timeout_s", "code"),
+    [(Gesture.REMOVE_EARLY, 30, "removed_early"), (None, 0.05, "timeout")],
+)
+def test_a_read_that_ends_without_a_card_charges_nothing(
+    sandbox: SandboxServer,
+    journal: JournalStore,
+    gesture: Gesture | None,
+    timeout_s: float,
+    code: str,
+) -> None:
+    async def body(
+        service: PaymentService, reader: SimulatedReader, seen: list[ReaderStatus]
+    ) -> ReaderError:
+        with pytest.raises(ReaderError) as caught:
+            if gesture is None:  # the customer walks away
+                await pay_with_reader(service, reader, "Till", SALE, timeout_s=timeout_s)
+            else:
+                await customer_does(gesture, timeout_s)(service, reader, seen)
+        assert reader.status.state is ReaderState.ERROR
+        return caught.value
+
+    error = at_the_till(sandbox, journal, body)
+    assert error.code == code and error.message
+    assert journal.count_payments() == 0
+
+
+def test_the_cashier_can_cancel_the_wait(sandbox: SandboxServer, journal: JournalStore) -> None:
+    async def body(
+        service: PaymentService, reader: SimulatedReader, seen: list[ReaderStatus]
+    ) -> str:
+        def cancel_when_waiting(status: ReaderStatus) -> None:
+            if status.state is ReaderState.WAITING_FOR_CARD:
+                asyncio.get_running_loop().call_soon(reader.cancel)
+
+        reader.on_status(cancel_when_waiting)
+        with pytest.raises(ReaderError) as caught:
+            await pay_with_reader(service, reader, "Till", SALE)
+        return caught.value.code
+
+    assert at_the_till(sandbox, journal, body) == "cancelled"
+    assert journal.count_payments() == 0
+
+
+def test_a_real_provider_says_card_reader_payments_are_not_available_yet() -> None:
+    reader = UnavailableReader("Checkout.com")
+    assert reader.readers() == []
+    with pytest.raises(ReaderError, match=r"not yet available for Checkout\.com"):
+        asyncio.run(reader.read_card(SALE.amount))
+    assert reader.status.state is ReaderState.ERROR
