@@ -17,6 +17,8 @@ from typing import Any, Final
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentLedger, PaymentState, can_transition
 from pos_app.journal.db import connect
+from pos_app.journal.search import PaymentFilter, where_clause
+from pos_app.journal.times import NaiveTimeError, from_db, to_db
 
 Listener = Callable[[str], None]
 IntentGuard = Callable[["PaymentRecord", list["Intent"]], None]
@@ -267,20 +269,30 @@ class JournalStore:
         ).fetchall()
         return [PaymentEvent(_time(r["at"]), PaymentState(r["state"]), r["note"]) for r in rows]
 
-    def count_payments(self) -> int:
-        return int(self._conn.execute("SELECT COUNT(*) FROM payments").fetchone()[0])
+    def count_payments(self, search: PaymentFilter | None = None) -> int:
+        where, params = where_clause(search or PaymentFilter(), now=utc_now())
+        return int(
+            self._conn.execute(f"SELECT COUNT(*) FROM payments {where}", params).fetchone()[0]  # noqa: S608
+        )
 
     def page_payments(
-        self, *, offset: int, limit: int, order_by: str = "created_at", descending: bool = True
+        self,
+        *,
+        offset: int,
+        limit: int,
+        order_by: str = "created_at",
+        descending: bool = True,
+        search: PaymentFilter | None = None,
     ) -> list[PaymentRecord]:
         column = SORTABLE_COLUMNS.get(order_by)
         if column is None:
             raise JournalError(f"Cannot sort payments by {order_by!r}")
         direction = "DESC" if descending else "ASC"
+        where, params = where_clause(search or PaymentFilter(), now=utc_now())
         rows = self._conn.execute(
-            f"SELECT * FROM payments ORDER BY {column} {direction}, id {direction}"  # noqa: S608
+            f"SELECT * FROM payments {where} ORDER BY {column} {direction}, id {direction}"  # noqa: S608 - fixed columns; values are parameters
             " LIMIT ? OFFSET ?",
-            (limit, offset),
+            (*params, limit, offset),
         ).fetchall()
         return [_payment(row) for row in rows]
 
@@ -440,10 +452,11 @@ def _payment(row: sqlite3.Row) -> PaymentRecord:
 
 
 def _iso(moment: datetime) -> str:
-    if moment.tzinfo is None:
-        raise JournalError("Journal times must be timezone-aware")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+    try:
+        return to_db(moment)
+    except NaiveTimeError as error:
+        raise JournalError(str(error)) from error
 
 
 def _time(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+    return from_db(text)
