@@ -31,7 +31,7 @@ from pos_app.journal.store import (
     utc_now,
 )
 from pos_app.providers.base import PaymentProvider
-from pos_app.providers.errors import ConnectionFailedError, ProviderError
+from pos_app.providers.errors import ConnectionFailedError, NotSupportedError, ProviderError
 from pos_app.providers.types import (
     ActionResult,
     Capability,
@@ -40,6 +40,7 @@ from pos_app.providers.types import (
     CheckoutMode,
     CheckoutRequest,
     CheckoutSession,
+    PaymentAction,
     PaymentSource,
     ProviderPayment,
     RefundRequest,
@@ -346,6 +347,24 @@ class PaymentService:
             self._settle(intent, payment, updated)
         self._publish(updated, "lookup")
         return updated
+
+    async def provider_history(self, reference: str) -> tuple[PaymentAction, ...]:
+        """The provider's own history of a payment (authorization, captures, refunds, voids).
+
+        Reads the payment at the provider, records what it says like any lookup, and returns
+        its actions; empty when the provider keeps no payment history or none exists yet.
+        """
+        payment = self._get(reference)
+        provider = self.provider_for(payment.profile)
+        if not payment.provider_payment_ref or Capability.LOOKUP not in provider.capabilities:
+            return ()
+        try:
+            reported = await provider.get_payment(payment.provider_payment_ref)
+        except NotSupportedError:
+            return ()
+        updated = apply_payment(self.journal, payment, reported, self._clock())
+        self._publish(updated, "lookup")
+        return reported.actions
 
     async def on_webhook(self, event: WebhookEvent) -> PaymentRecord | None:
         """A provider told us something changed: look the payment up (the event decides nothing).

@@ -163,3 +163,19 @@ def test_a_lost_charge_answer_leaves_exactly_one_charge(till: Till) -> None:
     assert payment.captured == SALE.amount
     outcomes = {i.outcome for i in till.journal.intents_for(payment.reference)}
     assert outcomes <= {IntentOutcome.SUCCEEDED, IntentOutcome.RESOLVED}
+
+
+def test_the_providers_own_history_lists_each_step(till: Till) -> None:
+    requires(till, Capability.DIRECT_CHARGE, Capability.PARTIAL_REFUND, Capability.LOOKUP)
+    sale = charge(till)
+    refund(till, sale.reference, usd(550))
+
+    async def body(service: PaymentService, _: PaymentProvider) -> list[tuple[str, Money]]:
+        actions = await service.provider_history(sale.reference)
+        return [(a.kind, a.amount) for a in actions]
+
+    assert till.run(body) == [
+        ("authorization", SALE.amount),
+        ("capture", SALE.amount),
+        ("refund", usd(550)),
+    ]
