@@ -27,17 +27,19 @@ from pos_app.journal.store import JournalStore
 from pos_app.log import configure_logging
 from pos_app.paths import AppPaths
 from pos_app.providers.errors import ProviderError
-from pos_app.providers.justifi.limits import amount_limits
+from pos_app.registry import SandboxCredentials, amount_limits, uses_builtin_sandbox
+from pos_app.secrets import NO_KEYRING, SecretStore, SecretStoreError
 from pos_app.settings import (
-    JUSTIFI_LIVE_API,
-    JUSTIFI_LIVE_HOSTED,
-    KEYRING_SERVICE,
     ProviderProfile,
+    Settings,
+    SettingsError,
+    check_settings,
     load_settings,
+    save_settings,
 )
 
 if TYPE_CHECKING:
-    from pos_app.providers.justifi.adapter import JustifiConfig, JustifiProvider
+    from pos_app.providers.base import PaymentProvider
     from pos_app.sandbox.server import SandboxServer
 
 log = logging.getLogger(__name__)
@@ -50,12 +52,40 @@ class StartOptions:
     debug: bool = False
 
 
-class PosApplication:
-    """One running till: journal, provider, services and the main window."""
+def sandbox_credentials() -> SandboxCredentials:
+    """The simulator's published test credentials (only this module may import the sandbox)."""
+    from pos_app.sandbox.checkout_com import SANDBOX_PROCESSING_CHANNEL, SANDBOX_SECRET_KEY
+    from pos_app.sandbox.justifi import (
+        SANDBOX_CLIENT_ID,
+        SANDBOX_CLIENT_SECRET,
+        SANDBOX_SUB_ACCOUNT,
+    )
+    from pos_app.sandbox.payfect import SANDBOX_PAYFECT_API_KEY
+    from pos_app.sandbox.recharge import SANDBOX_RECHARGE_TOKEN
 
-    def __init__(self, paths: AppPaths) -> None:
+    return SandboxCredentials(
+        justifi_client_id=SANDBOX_CLIENT_ID,
+        justifi_client_secret=SANDBOX_CLIENT_SECRET,
+        justifi_sub_account=SANDBOX_SUB_ACCOUNT,
+        checkout_com_secret_key=SANDBOX_SECRET_KEY,
+        checkout_com_processing_channel=SANDBOX_PROCESSING_CHANNEL,
+        recharge_access_token=SANDBOX_RECHARGE_TOKEN,
+        payfect_api_key=SANDBOX_PAYFECT_API_KEY,
+    )
+
+
+class PosApplication:
+    """One running till: journal, providers, services and the main window.
+
+    The cashier sells through the default profile's provider; Settings may change the
+    default while running, and start-up reconciliation reaches every profile that still
+    has open payments.
+    """
+
+    def __init__(self, paths: AppPaths, *, secrets: SecretStore | None = None) -> None:
         self.paths = paths
         self.settings = load_settings(paths.settings_file)
+        self.secrets = secrets if secrets is not None else SecretStore()
         self.profile = self.settings.active_profile()
         self.journal = JournalStore.open(paths.journal_file)
         self.tasks = TaskRunner()
@@ -63,16 +93,18 @@ class PosApplication:
         # pool that must not outlive the QApplication.
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pos-setup")
         self.sandbox: SandboxServer | None = None
-        self.provider: JustifiProvider | None = None
+        self._sandbox_lock: asyncio.Lock | None = None
+        self.provider: PaymentProvider | None = None
         self.window = MainWindow(
             journal=self.journal,
-            limits=amount_limits(self.profile.currency),
+            limits=amount_limits(self.profile),
             locale=self.settings.locale,
             profile_name=self.profile.name,
-            provider_name="JustiFi",
+            provider_name=self.profile.provider_name,
             sandbox=self.profile.is_sandbox,
             store_name=self.settings.store_name,
             tasks=self.tasks,
+            settings_backend=self,
         )
 
     async def connect(self) -> None:
@@ -82,73 +114,154 @@ class PosApplication:
         web server) are deferred to here to keep start-up fast.
         """
         from pos_app.domain.money import Money, format_money
-        from pos_app.providers.justifi.adapter import JustifiProvider
-        from pos_app.services.checkout import CheckoutService
         from pos_app.services.reconcile import reconcile
 
         # Load the locale's number data now, not on the cashier's first keystroke.
         format_money(Money(0, self.profile.currency), self.settings.locale)
 
         try:
-            config = await self._provider_config(self.profile)
-            self.provider = JustifiProvider(config)
-        except (ProviderError, OSError, RuntimeError) as error:
+            self.provider = await self.build_provider(self.profile)
+        except (ProviderError, SecretStoreError, OSError, RuntimeError) as error:
             log.exception("Could not set up the provider")
-            self.window.provider_failed(f"Payments unavailable: {error}")
-            return
-        service = CheckoutService(self.journal, self.provider, profile=self.profile.name)
-        where = "sandbox" if self.profile.is_sandbox else "live"
-        self.window.provider_ready(service, f"Connected to JustiFi ({where})")
+            self.window.provider_failed(f"Payments unavailable: {_message(error)}")
+        else:
+            self._provider_ready()
+        # Earlier payments are looked up even when the default cannot sell right now.
+        providers, extra = await self._providers_for_open_payments()
         try:
-            report = await reconcile(self.journal, {self.profile.name: self.provider})
+            report = await reconcile(self.journal, providers)
         except ProviderError as error:
             self.window.show_status(f"Could not check earlier payments: {error.message}")
             return
+        finally:
+            for provider in extra:
+                await provider.aclose()
         if report.needs_attention:
             self.window.show_status(
                 f"{len(report.needs_attention)} earlier payment(s) need attention — see Payments"
             )
 
-    async def _provider_config(self, profile: ProviderProfile) -> JustifiConfig:
-        from pos_app.providers.justifi.adapter import JustifiConfig
+    def _provider_ready(self) -> None:
+        from pos_app.services.checkout import CheckoutService
 
-        if profile.is_sandbox:
-            from pos_app.sandbox.server import (
-                SANDBOX_CLIENT_ID,
-                SANDBOX_CLIENT_SECRET,
-                SANDBOX_SUB_ACCOUNT,
-                SandboxServer,
-            )
+        assert self.provider is not None
+        service = CheckoutService(self.journal, self.provider, profile=self.profile.name)
+        where = "sandbox" if self.profile.is_sandbox else "live"
+        self.window.provider_ready(service, f"Connected to {self.profile.provider_name} ({where})")
 
-            base = profile.api_base_url
-            if base is None:
-                self.sandbox = SandboxServer(self.paths.sandbox_state_dir)
-                await asyncio.get_running_loop().run_in_executor(self._executor, self.sandbox.start)
-                base = f"{self.sandbox.base_url}/justifi"
-            return JustifiConfig(
-                api_base_url=base,
-                hosted_checkout_base_url=profile.hosted_checkout_base_url
-                or f"{base}/hosted-checkout",
-                client_id=SANDBOX_CLIENT_ID,
-                client_secret=SANDBOX_CLIENT_SECRET,
-                sub_account=profile.sub_account or SANDBOX_SUB_ACCOUNT,
-                currency=profile.currency,
-            )
-        import keyring  # only live profiles need the OS keyring
-        import keyring.errors
+    async def _providers_for_open_payments(
+        self,
+    ) -> tuple[dict[str, PaymentProvider], list[PaymentProvider]]:
+        """Adapters for every profile with payments still open (the default's is shared).
 
-        try:
-            secret = keyring.get_password(KEYRING_SERVICE, profile.secret_key_name())
-        except keyring.errors.KeyringError as error:
-            raise RuntimeError(f"the OS keyring is not available ({error})") from error
-        return JustifiConfig(
-            api_base_url=profile.api_base_url or JUSTIFI_LIVE_API,
-            hosted_checkout_base_url=profile.hosted_checkout_base_url or JUSTIFI_LIVE_HOSTED,
-            client_id=profile.client_id or "",
-            client_secret=secret or "",
-            sub_account=profile.sub_account or "",
-            currency=profile.currency,
+        A profile that cannot be built is left out: reconciliation then flags its payments.
+        """
+        providers: dict[str, PaymentProvider] = {}
+        if self.provider is not None:
+            providers[self.profile.name] = self.provider
+        extra: list[PaymentProvider] = []
+        for name in sorted(self.profiles_with_open_payments() - set(providers)):
+            profile = self.settings.profile(name)
+            if profile is None:
+                continue
+            try:
+                provider = await self.build_provider(profile)
+            except (ProviderError, SecretStoreError, OSError, RuntimeError) as error:
+                log.warning("Cannot reach profile %r to reconcile: %s", name, _message(error))
+                continue
+            providers[name] = provider
+            extra.append(provider)
+        return providers, extra
+
+    def profiles_with_open_payments(self) -> set[str]:
+        from pos_app.services.reconcile import OPEN_STATES
+
+        names = {payment.profile for payment in self.journal.payments_in_states(OPEN_STATES)}
+        for intent in self.journal.unresolved_intents():
+            payment = self.journal.get(intent.payment_reference)
+            if payment is not None:
+                names.add(payment.profile)
+        return names
+
+    async def build_provider(self, profile: ProviderProfile) -> PaymentProvider:
+        """The adapter for ``profile``, starting the built-in sandbox on first need."""
+        from pos_app.registry import build_provider
+
+        if profile.needs_secret and not self.secrets.available:
+            raise SecretStoreError(NO_KEYRING)
+        sandbox_url = await self._sandbox_url() if uses_builtin_sandbox(profile) else None
+        return build_provider(
+            profile,
+            secret=None if profile.is_sandbox else self.secrets.get(profile),
+            sandbox_url=sandbox_url,
+            sandbox_credentials=sandbox_credentials() if profile.is_sandbox else None,
         )
+
+    async def _sandbox_url(self) -> str:
+        """One in-process simulator serves all four providers; started once, lazily."""
+        if self._sandbox_lock is None:
+            self._sandbox_lock = asyncio.Lock()
+        async with self._sandbox_lock:
+            if self.sandbox is None:
+                from pos_app.sandbox.server import SandboxServer
+
+                server = SandboxServer(self.paths.sandbox_state_dir)
+                await asyncio.get_running_loop().run_in_executor(self._executor, server.start)
+                self.sandbox = server
+            return self.sandbox.base_url
+
+    # -- the Settings screen's backend (SettingsBackend) ---------------------------------
+
+    def has_open_payments(self, profile_name: str) -> bool:
+        return profile_name in self.profiles_with_open_payments()
+
+    async def apply(self, settings: Settings) -> None:
+        """Save new settings; when the default profile (or its fields) changed, switch the
+        cashier to it. A default that cannot be built is refused and nothing is saved."""
+        check_settings(settings)
+        new_default = settings.active_profile()
+        switching = new_default != self.profile or self.provider is None
+        if switching and self.window.selling:
+            raise SettingsError(
+                "A sale is in progress: finish it on the Cashier screen (F1) before "
+                "changing the default profile."
+            )
+        provider = None
+        if switching:
+            try:
+                provider = await self.build_provider(new_default)
+            except (ProviderError, SecretStoreError, OSError, RuntimeError) as error:
+                raise SettingsError(
+                    f"“{new_default.name}” cannot take payments: {_message(error)}"
+                ) from error
+        try:
+            save_settings(self.paths.settings_file, settings)
+        except (OSError, SettingsError):
+            if provider is not None:
+                await provider.aclose()
+            raise
+        self.settings = settings
+        if provider is None:
+            return
+        old, self.provider, self.profile = self.provider, provider, new_default
+        self.window.switch_profile(
+            profile_name=new_default.name,
+            provider_name=new_default.provider_name,
+            limits=amount_limits(new_default),
+            sandbox=new_default.is_sandbox,
+        )
+        self._provider_ready()
+        if old is not None:
+            await old.aclose()
+
+    async def check_connection(self, profile: ProviderProfile) -> None:
+        provider = await self.build_provider(profile)
+        try:
+            await provider.check_connection()
+        finally:
+            await provider.aclose()
+
+    # -- shutting down ----------------------------------------------------------------
 
     async def aclose(self) -> None:
         self.window.shutdown()
@@ -163,6 +276,10 @@ class PosApplication:
             self.sandbox.stop()
             self.sandbox = None
         self.journal.close()
+
+
+def _message(error: BaseException) -> str:
+    return error.message if isinstance(error, ProviderError) else str(error)
 
 
 def prepare_qt() -> QApplication:
@@ -189,7 +306,17 @@ def run_gui(options: StartOptions) -> int:
     loop = qasync.QEventLoop(qt_app)
     asyncio.set_event_loop(loop)
     collector = MainThreadGarbageCollector(qt_app)
-    pos = PosApplication(paths)
+    try:
+        pos = PosApplication(paths)
+    except SettingsError as error:
+        # A hand-edited or older settings file we cannot trust: say so, change nothing.
+        log.error("%s", error)
+        print(error, file=sys.stderr)
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "pos_app cannot start", f"{error}\n\nFix or remove the file.")
+        collector.stop()
+        return 2
     pos.window.show()
     pos.window.cashier.focus_amount()
 

@@ -1,7 +1,7 @@
 """User settings: provider profiles and preferences, as JSON in the config folder.
 
-Secrets never live here: a live profile's client secret is in the OS keyring
-under ``keyring_service`` / ``secret_key_name(profile)``.
+Secrets never live here: a live profile's secret is in the OS keyring under
+``KEYRING_SERVICE`` / ``profile.secret_key_name()`` (see pos_app/secrets.py).
 """
 
 from __future__ import annotations
@@ -9,15 +9,120 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pos_app.domain.money import MoneyError, currency_exponent
 
 Environment = Literal["sandbox", "live"]
+ENVIRONMENTS: tuple[Environment, ...] = ("sandbox", "live")
 KEYRING_SERVICE = "pos_app"
+SETTINGS_VERSION = 2  # files without a version are the JustiFi-only format; they still load
 
 JUSTIFI_LIVE_API = "https://api.justifi.ai"
 JUSTIFI_LIVE_HOSTED = "https://components.justifi.ai/hosted-checkout"
+RECHARGE_API_VERSIONS = ("2021-01", "2021-11")
+CHECKOUT_COM_AUTH_STYLES = ("bearer", "raw")
+
+
+@dataclass(frozen=True)
+class ProviderKind:
+    """What a profile of one provider holds, and what the provider accepts.
+
+    ``fields`` are the non-secret profile fields the Settings form shows for this provider
+    (besides name, environment, currency and the URLs). ``currencies`` None: any currency
+    with ``exponent`` decimal places (or any known currency when ``exponent`` is None too).
+    """
+
+    key: str
+    display_name: str
+    credential_label: str
+    credential_field: str
+    live_api: str
+    live_hosted: str | None
+    sandbox_prefix: str
+    default_currency: str
+    fields: tuple[str, ...] = ()
+    live_required: tuple[str, ...] = ()
+    currencies: tuple[str, ...] | None = None
+    exponent: int | None = None
+
+    @property
+    def has_hosted_url(self) -> bool:
+        return self.live_hosted is not None
+
+
+PROVIDER_KINDS: dict[str, ProviderKind] = {
+    kind.key: kind
+    for kind in (
+        ProviderKind(
+            key="justifi",
+            display_name="JustiFi",
+            credential_label="Client secret",
+            credential_field="client_secret",
+            live_api=JUSTIFI_LIVE_API,
+            live_hosted=JUSTIFI_LIVE_HOSTED,
+            sandbox_prefix="justifi",
+            default_currency="USD",
+            fields=("client_id", "sub_account"),
+            live_required=("client_id", "sub_account"),
+            currencies=("USD", "CAD"),  # a sub-account is scoped to one of these (PROVIDERS §1.3)
+        ),
+        ProviderKind(
+            key="checkout_com",
+            display_name="Checkout.com",
+            credential_label="Secret key",
+            credential_field="secret_key",
+            live_api="https://api.checkout.com",
+            live_hosted=None,
+            sandbox_prefix="checkout-com",
+            default_currency="USD",
+            fields=("processing_channel_id", "billing_country", "auth_style"),
+            live_required=("processing_channel_id",),
+        ),
+        ProviderKind(
+            key="recharge",
+            display_name="ReCharge",
+            credential_label="Access token",
+            credential_field="access_token",
+            live_api="https://api.rechargeapps.com",
+            live_hosted="https://checkout.rechargeapps.com",
+            sandbox_prefix="recharge",
+            default_currency="USD",
+            fields=("api_version", "receipt_email"),
+            exponent=2,  # prices are decimal strings with cents
+        ),
+        ProviderKind(
+            key="payfect",
+            display_name="Payfect",
+            credential_label="API key",
+            credential_field="api_key",
+            live_api="https://api.payfect.finance",
+            live_hosted=None,
+            sandbox_prefix="payfect",
+            default_currency="USD",
+            currencies=("USD",),  # USD sales invoiced 1:1 in USDT (providers/payfect/mapping.py)
+        ),
+    )
+}
+
+FIELD_LABELS = {
+    "name": "Name",
+    "provider": "Provider",
+    "environment": "Environment",
+    "api_base_url": "API base URL",
+    "hosted_checkout_base_url": "Hosted checkout URL",
+    "client_id": "Client ID",
+    "sub_account": "Sub-account",
+    "currency": "Currency",
+    "processing_channel_id": "Processing channel",
+    "billing_country": "Billing country",
+    "auth_style": "Account type",
+    "api_version": "API version",
+    "receipt_email": "Receipt email",
+}
 
 
 @dataclass(frozen=True)
@@ -25,7 +130,8 @@ class ProviderProfile:
     """How to reach one provider account.
 
     A sandbox profile with no ``api_base_url`` uses the built-in simulator the app
-    starts itself; one with a URL talks to a standalone ``pos-app sandbox``.
+    starts itself; one with a URL talks to a standalone ``pos-app sandbox``. Empty
+    optional fields fall back to the provider's defaults (see pos_app/registry.py).
     """
 
     name: str
@@ -36,35 +142,225 @@ class ProviderProfile:
     client_id: str | None = None
     sub_account: str | None = None
     currency: str = "USD"
+    processing_channel_id: str | None = None
+    billing_country: str | None = None
+    auth_style: str | None = None
+    api_version: str | None = None
+    receipt_email: str | None = None
 
     @property
     def is_sandbox(self) -> bool:
         return self.environment == "sandbox"
 
+    @property
+    def kind(self) -> ProviderKind | None:
+        return PROVIDER_KINDS.get(self.provider)
+
+    @property
+    def provider_name(self) -> str:
+        kind = self.kind
+        return kind.display_name if kind else self.provider
+
+    @property
+    def needs_secret(self) -> bool:
+        """Sandbox profiles use the simulator's built-in credentials."""
+        return not self.is_sandbox
+
     def secret_key_name(self) -> str:
-        return f"{self.name}:client_secret"
+        kind = self.kind
+        return f"{self.name}:{kind.credential_field if kind else 'client_secret'}"
 
 
-def default_profiles() -> list[ProviderProfile]:
-    return [ProviderProfile(name="Sandbox — JustiFi", provider="justifi")]
+def sandbox_profile(provider: str) -> ProviderProfile:
+    kind = PROVIDER_KINDS[provider]
+    return ProviderProfile(
+        name=f"Sandbox — {kind.display_name}", provider=provider, currency=kind.default_currency
+    )
+
+
+def default_profiles() -> tuple[ProviderProfile, ...]:
+    return tuple(sandbox_profile(key) for key in PROVIDER_KINDS)
 
 
 @dataclass(frozen=True)
 class Settings:
-    profiles: list[ProviderProfile] = field(default_factory=default_profiles)
+    profiles: tuple[ProviderProfile, ...] = field(default_factory=default_profiles)
     default_profile: str = "Sandbox — JustiFi"
     locale: str = "en_US"
     store_name: str = "Corner Bakery"
 
     def active_profile(self) -> ProviderProfile:
-        for profile in self.profiles:
-            if profile.name == self.default_profile:
-                return profile
-        return self.profiles[0]
+        return self.profile(self.default_profile) or self.profiles[0]
+
+    def profile(self, name: str) -> ProviderProfile | None:
+        return next((p for p in self.profiles if p.name == name), None)
+
+    def with_profile(self, profile: ProviderProfile, *, replacing: str | None = None) -> Settings:
+        """Add ``profile``, or put it in the place of the one called ``replacing``."""
+        if replacing is None:
+            return replace(self, profiles=(*self.profiles, profile))
+        profiles = tuple(profile if p.name == replacing else p for p in self.profiles)
+        default = profile.name if self.default_profile == replacing else self.default_profile
+        return replace(self, profiles=profiles, default_profile=default)
+
+    def without_profile(self, name: str) -> Settings:
+        return replace(self, profiles=tuple(p for p in self.profiles if p.name != name))
+
+    def with_default(self, name: str) -> Settings:
+        return replace(self, default_profile=name)
 
 
 class SettingsError(Exception):
     pass
+
+
+# -- validation ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason settings are refused; ``field`` lets the form point at the culprit."""
+
+    profile: str
+    field: str
+    message: str
+
+
+def profile_problems(profile: ProviderProfile) -> list[Problem]:
+    """What is wrong with one profile on its own (names are checked across profiles)."""
+    found: list[Problem] = []
+
+    def problem(name: str, message: str) -> None:
+        found.append(Problem(profile.name, name, message))
+
+    if not profile.name.strip():
+        problem("name", "Give the profile a name.")
+    elif profile.name != profile.name.strip():
+        problem("name", "The name must not start or end with spaces.")
+    kind = profile.kind
+    if kind is None:
+        names = ", ".join(k.display_name for k in PROVIDER_KINDS.values())
+        problem("provider", f"Unknown provider “{profile.provider}” (choose one of {names}).")
+    if profile.environment not in ENVIRONMENTS:
+        problem("environment", f"Environment must be sandbox or live, not “{profile.environment}”.")
+    for name in ("api_base_url", "hosted_checkout_base_url"):
+        message = _url_problem(getattr(profile, name), live=not profile.is_sandbox)
+        if message:
+            problem(name, f"{FIELD_LABELS[name]}: {message}")
+    if kind is None:
+        return found
+    currency_message = _currency_problem(kind, profile.currency)
+    if currency_message:
+        problem("currency", currency_message)
+    if not profile.is_sandbox:
+        for name in kind.live_required:
+            if not (getattr(profile, name) or "").strip():
+                problem(name, f"A live {kind.display_name} profile needs a {FIELD_LABELS[name]}.")
+    found.extend(_provider_field_problems(profile))
+    return found
+
+
+def settings_problems(settings: Settings) -> list[Problem]:
+    found: list[Problem] = []
+    if not settings.profiles:
+        found.append(Problem("", "name", "Keep at least one provider profile."))
+    seen: set[str] = set()
+    for profile in settings.profiles:
+        found.extend(profile_problems(profile))
+        key = profile.name.strip().casefold()
+        if key in seen:
+            found.append(
+                Problem(
+                    profile.name, "name", f"Another profile is already called “{profile.name}”."
+                )
+            )
+        seen.add(key)
+    if settings.profiles and settings.profile(settings.default_profile) is None:
+        found.append(
+            Problem(
+                settings.default_profile,
+                "name",
+                f"The default profile “{settings.default_profile}” does not exist.",
+            )
+        )
+    return found
+
+
+def _url_problem(url: str | None, *, live: bool) -> str | None:
+    if url is None or url == "":
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"“{url}” is not a web address (it should start with https://)."
+    if parts.query or parts.fragment or " " in url:
+        return f"“{url}” must be a plain address, without spaces, ? or #."
+    if live and parts.scheme != "https":
+        return "a live profile must use https:// (secrets and card data travel over it)."
+    return None
+
+
+def _currency_problem(kind: ProviderKind, currency: str) -> str | None:
+    if kind.currencies is not None:
+        if currency in kind.currencies:
+            return None
+        return f"{kind.display_name} takes {' or '.join(kind.currencies)}, not “{currency}”."
+    try:
+        exponent = currency_exponent(currency)
+    except MoneyError:
+        return f"“{currency}” is not a currency code this app knows."
+    if currency != currency.upper():
+        return f"Write the currency code in capitals: {currency.upper()}."
+    if kind.exponent is not None and exponent != kind.exponent:
+        return (
+            f"{kind.display_name} prices in amounts with {kind.exponent} decimal places; "
+            f"{currency} has {exponent}."
+        )
+    return None
+
+
+def _provider_field_problems(profile: ProviderProfile) -> list[Problem]:
+    found: list[Problem] = []
+    if profile.provider == "checkout_com":
+        country = profile.billing_country
+        if country and (len(country) != 2 or not country.isalpha() or not country.isupper()):
+            found.append(
+                Problem(
+                    profile.name,
+                    "billing_country",
+                    f"Billing country must be a two-letter code such as US or GB, not “{country}”.",
+                )
+            )
+        if profile.auth_style and profile.auth_style not in CHECKOUT_COM_AUTH_STYLES:
+            found.append(
+                Problem(profile.name, "auth_style", f"Unknown account type “{profile.auth_style}”.")
+            )
+    if profile.provider == "recharge":
+        if profile.api_version and profile.api_version not in RECHARGE_API_VERSIONS:
+            found.append(
+                Problem(
+                    profile.name,
+                    "api_version",
+                    f"ReCharge API version must be one of {', '.join(RECHARGE_API_VERSIONS)}.",
+                )
+            )
+        email = profile.receipt_email
+        if email and ("@" not in email or " " in email):
+            found.append(
+                Problem(profile.name, "receipt_email", f"“{email}” is not an email address.")
+            )
+    return found
+
+
+def check_settings(settings: Settings) -> None:
+    problems = settings_problems(settings)
+    if problems:
+        raise SettingsError("\n".join(p.message for p in problems))
+
+
+# -- on disk -----------------------------------------------------------------------------
+
+_PROFILE_FIELDS = frozenset(f.name for f in fields(ProviderProfile))
+_SETTINGS_FIELDS = frozenset(f.name for f in fields(Settings)) - {"profiles"}
 
 
 def load_settings(path: Path) -> Settings:
@@ -75,22 +371,38 @@ def load_settings(path: Path) -> Settings:
         return settings
     try:
         raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        profiles = [ProviderProfile(**p) for p in raw.pop("profiles", [])] or default_profiles()
-        settings = Settings(profiles=profiles, **raw)
-    except (ValueError, TypeError) as exc:
+        if not isinstance(raw, dict):
+            raise TypeError("the file does not hold a JSON object")
+        raw.pop("version", None)
+        profiles = tuple(_profile_from(p) for p in raw.pop("profiles", []))
+        unknown = set(raw) - _SETTINGS_FIELDS
+        if unknown:
+            raise TypeError(f"unknown setting(s) {', '.join(sorted(unknown))}")
+        settings = Settings(profiles=profiles or default_profiles(), **raw)
+        check_settings(settings)
+    except (ValueError, TypeError, SettingsError) as exc:
         raise SettingsError(f"{path} is not valid pos_app settings: {exc}") from exc
-    if not settings.profiles:
-        settings = replace(settings, profiles=default_profiles())
     return settings
 
 
+def _profile_from(raw: object) -> ProviderProfile:
+    if not isinstance(raw, dict):
+        raise TypeError("a profile is not a JSON object")
+    unknown = set(raw) - _PROFILE_FIELDS
+    if unknown:
+        raise TypeError(f"unknown profile field(s) {', '.join(sorted(unknown))}")
+    return ProviderProfile(**raw)
+
+
 def save_settings(path: Path, settings: Settings) -> None:
-    """Atomic write, owner-only permissions."""
+    """Validate, then write atomically with owner-only permissions."""
+    check_settings(settings)
+    document = {"version": SETTINGS_VERSION, **asdict(settings)}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".json")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(asdict(settings), handle, indent=2, ensure_ascii=False)
+            json.dump(document, handle, indent=2, ensure_ascii=False)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o600)

@@ -157,6 +157,21 @@ def main() -> None:
         pump_until(lambda: window.payments.model.rowCount() == 2)
         shoot(window, args.out, "payments.png")
 
+        window.settings_button.click()
+        settings = window.settings
+        settings.select("Sandbox — Checkout.com")
+        settings.check_connection()
+        pump_until(lambda: settings.status.text().startswith(("✓", "✗")))
+        shoot(window, args.out, "settings.png")
+        settings.new_profile()
+        form = settings.form
+        form.name.setText("High street")
+        form.provider.setCurrentIndex(form.provider.findData("checkout_com"))
+        form.environment.setCurrentIndex(form.environment.findData("live"))
+        form.api_base_url.setText("http://api.checkout.com")
+        settings.save()
+        shoot(window, args.out, "settings-invalid.png")
+
         done = asyncio.ensure_future(pos.aclose())
         pump_until(done.done)
         assert task.done()

@@ -9,8 +9,12 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-# Keyring: never the developer's real one.
+# Keyring: never the developer's real one (each test gets an in-memory one, below).
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
+
+import keyring
+import keyring.errors
+from keyring.backend import KeyringBackend
 
 from pos_app.gui.webview.chromium_env import prepare_chromium_environment
 
@@ -22,6 +26,36 @@ from PySide6.QtCore import QCoreApplication, Qt  # noqa: E402
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 from pos_app.paths import AppPaths  # noqa: E402
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring that lives as long as one test: what the OS keyring would hold."""
+
+    priority = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.passwords: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.passwords.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.passwords[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.passwords.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError("no such password")
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    """Every test sees an empty, working keyring; tests of the no-keyring case swap it."""
+    backend = MemoryKeyring()
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
 
 
 @pytest.fixture(autouse=True)

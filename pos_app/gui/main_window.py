@@ -27,6 +27,7 @@ from pos_app.services.sale import Sale
 if TYPE_CHECKING:
     from pos_app.gui.screens.checkout import CheckoutScreen
     from pos_app.gui.screens.payments import PaymentsScreen
+    from pos_app.gui.screens.settings import SettingsBackend, SettingsScreen
     from pos_app.services.checkout import CheckoutService
 
 
@@ -50,6 +51,7 @@ class MainWindow(QMainWindow):
         sandbox: bool,
         store_name: str,
         tasks: TaskRunner,
+        settings_backend: SettingsBackend | None = None,
     ) -> None:
         super().__init__()
         self.setWindowTitle(f"{store_name} — pos_app")
@@ -59,8 +61,11 @@ class MainWindow(QMainWindow):
         self._checkout: CheckoutScreen | None = None
         self._journal = journal
         self._locale = locale
-        # Checkout and Payments are built on first use, so start-up only pays for the Cashier.
+        self._selling = False  # a checkout is open: the provider must not change under it
+        # Checkout, Payments and Settings are built on first use: start-up pays for the Cashier.
         self._payments: PaymentsScreen | None = None
+        self._settings: SettingsScreen | None = None
+        self._settings_backend = settings_backend
         self.stack = QStackedWidget()
         self.stack.addWidget(self.cashier)
 
@@ -78,8 +83,11 @@ class MainWindow(QMainWindow):
         self.cashier_button = self._nav_button("Cashier", "F1", side)
         self.payments_button = self._nav_button("Payments", "F2", side)
         side.addStretch(1)
+        self.settings_button = self._nav_button("Settings", "F9", side)
+        self.settings_button.setVisible(settings_backend is not None)
         self.cashier_button.clicked.connect(self.show_cashier)
         self.payments_button.clicked.connect(self.show_payments)
+        self.settings_button.clicked.connect(self.show_settings)
 
         central = QWidget()
         row = QHBoxLayout(central)
@@ -90,11 +98,12 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self.connection_label = _status_label("Connecting…", "Hint")
-        self.statusBar().addWidget(_status_label(f"Profile: {profile_name}", "Hint"))
-        if sandbox:
-            badge = _status_label("SANDBOX · test cards only", "SandboxBadge")
-            badge.setAccessibleName("Sandbox mode: no real money moves")
-            self.statusBar().addWidget(badge)
+        self.profile_label = _status_label(f"Profile: {profile_name}", "Hint")
+        self.statusBar().addWidget(self.profile_label)
+        self.sandbox_badge = _status_label("SANDBOX · test cards only", "SandboxBadge")
+        self.sandbox_badge.setAccessibleName("Sandbox mode: no real money moves")
+        self.statusBar().addWidget(self.sandbox_badge)
+        self.sandbox_badge.setVisible(sandbox)
         self.statusBar().addPermanentWidget(self.connection_label)
 
         self.cashier.hosted_checkout_requested.connect(self._start_hosted)
@@ -130,6 +139,35 @@ class MainWindow(QMainWindow):
         self.connection_label.setText(message)
 
     @property
+    def selling(self) -> bool:
+        """A checkout is open (or its result not yet dismissed)."""
+        return self._selling
+
+    def switch_profile(
+        self, *, profile_name: str, provider_name: str, limits: AmountLimits, sandbox: bool
+    ) -> None:
+        """The cashier now sells through another profile: new limits, labels and hints.
+
+        The Cashier is rebuilt rather than patched: its currency, limits and wording all
+        come from the provider. Selling waits for ``provider_ready``.
+        """
+        old = self.cashier
+        showing = self.stack.currentWidget() is old
+        self.cashier = CashierScreen(
+            limits=limits, locale=self._locale, provider_name=provider_name
+        )
+        self.cashier.hosted_checkout_requested.connect(self._start_hosted)
+        self.cashier.set_ready(False, f"Connecting to {provider_name}…")
+        self.stack.insertWidget(0, self.cashier)
+        if showing:
+            self.stack.setCurrentWidget(self.cashier)
+        self.stack.removeWidget(old)
+        old.deleteLater()
+        self.profile_label.setText(f"Profile: {profile_name}")
+        self.sandbox_badge.setVisible(sandbox)
+        self.connection_label.setText(f"Connecting to {provider_name}…")
+
+    @property
     def checkout(self) -> CheckoutScreen:
         if self._checkout is None:
             from pos_app.gui.screens.checkout import CheckoutScreen
@@ -147,6 +185,16 @@ class MainWindow(QMainWindow):
             self._payments = PaymentsScreen(self._journal, locale=self._locale)
             self.stack.addWidget(self._payments)
         return self._payments
+
+    @property
+    def settings(self) -> SettingsScreen:
+        if self._settings is None:
+            from pos_app.gui.screens.settings import SettingsScreen
+
+            assert self._settings_backend is not None, "no settings backend was given"
+            self._settings = SettingsScreen(self._settings_backend, tasks=self.tasks)
+            self.stack.addWidget(self._settings)
+        return self._settings
 
     def shutdown(self) -> None:
         """Stop everything that could still touch the journal or the network."""
@@ -174,11 +222,19 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.payments)
         self.payments.table.setFocus()
 
+    def show_settings(self) -> None:
+        self.settings_button.setChecked(True)
+        self.settings.refresh()
+        self.stack.setCurrentWidget(self.settings)
+        self.settings.table.setFocus()
+
     def _start_hosted(self, sale: Sale) -> None:
+        self._selling = True
         self.stack.setCurrentWidget(self.checkout)
         self.checkout.start_hosted(sale)
 
     def _checkout_finished(self, sale_over: bool) -> None:
+        self._selling = False
         if sale_over:
             self.cashier.clear()
         self.stack.setCurrentWidget(self.cashier)

@@ -16,4 +16,7 @@ def resource_path(name: str) -> Path:
 
 
 def stylesheet() -> str:
-    return resource_path("style.qss").read_text(encoding="utf-8")
+    """The app's style sheet; ``@RESOURCES@`` stands for the resources folder (Qt style
+    sheets resolve relative URLs against the working directory, not the sheet)."""
+    sheet = resource_path("style.qss")
+    return sheet.read_text(encoding="utf-8").replace("@RESOURCES@", sheet.parent.as_posix())

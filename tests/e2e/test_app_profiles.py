@@ -1,0 +1,133 @@
+"""The whole app with four provider profiles: switching the default, checking, reconciling."""
+
+from __future__ import annotations
+
+import keyring
+from keyring.backends import null
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from pos_app.app import PosApplication
+from pos_app.journal.store import PaymentRecord
+from pos_app.settings import ProviderProfile, Settings, load_settings, save_settings
+from tests.e2e.conftest import Till
+from tests.e2e.test_hosted_checkout import ring_up
+
+CKO = "Sandbox — Checkout.com"
+RECHARGE = "Sandbox — ReCharge"
+
+
+def only_payment(pos: PosApplication) -> PaymentRecord | None:
+    page = pos.journal.page_payments(offset=0, limit=5, order_by="created_at", descending=True)
+    return page[0] if len(page) == 1 else None
+
+
+def open_settings(qtbot: QtBot, pos: PosApplication) -> None:
+    qtbot.keyClick(pos.window, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: pos.window.stack.currentWidget() is pos.window._settings)
+
+
+def test_making_another_profile_default_switches_the_cashier_without_a_restart(
+    qtbot: QtBot, till: Till
+) -> None:
+    pos = till.start()
+    assert pos.provider is not None and pos.provider.key == "justifi"
+    old_cashier = pos.window.cashier
+    open_settings(qtbot, pos)
+    settings_screen = pos.window.settings
+    settings_screen.select(CKO)
+    qtbot.keyClick(settings_screen.table, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+
+    qtbot.waitUntil(lambda: pos.window.cashier is not old_cashier and pos.window.cashier.ready)
+    assert pos.provider.key == "checkout_com"
+    assert pos.window.connection_label.text() == "Connected to Checkout.com (sandbox)"
+    assert pos.window.profile_label.text() == f"Profile: {CKO}"
+    assert "Checkout.com" in pos.window.cashier.hint.text()
+    assert load_settings(pos.paths.settings_file).default_profile == CKO
+
+    qtbot.keyClick(pos.window, Qt.Key.Key_F1)
+    qtbot.waitUntil(lambda: pos.window.stack.currentWidget() is pos.window.cashier)
+    ring_up(qtbot, pos, "12.50", "Birthday cake")
+    qtbot.waitUntil(lambda: (p := only_payment(pos)) is not None and p.provider_ref is not None)
+    payment = only_payment(pos)
+    assert payment is not None
+    assert (payment.provider, payment.profile) == ("checkout_com", CKO)
+    assert payment.provider_ref is not None and payment.provider_ref.startswith("hpp_")
+    till.stop(pos)
+
+    again = till.start()  # the choice outlives the run
+    assert again.provider is not None and again.provider.key == "checkout_com"
+
+
+def test_check_connection_reaches_the_built_in_sandbox(qtbot: QtBot, till: Till) -> None:
+    pos = till.start()
+    open_settings(qtbot, pos)
+    screen = pos.window.settings
+    screen.select("Sandbox — Payfect")
+    screen.check_button.click()
+    qtbot.waitUntil(lambda: screen.status.text().startswith(("✓", "✗")), timeout=20_000)
+    assert screen.status.text() == "✓ Connected: Payfect (sandbox) accepted “Sandbox — Payfect”."
+
+
+def test_a_live_default_without_a_secret_is_refused_and_the_cashier_keeps_selling(
+    qtbot: QtBot, till: Till
+) -> None:
+    pos = till.start()
+    open_settings(qtbot, pos)
+    screen = pos.window.settings
+    form = screen.form
+    screen.new_profile()
+    form.name.setText("Live JustiFi")
+    form.environment.setCurrentIndex(form.environment.findData("live"))
+    form.client_id.setText("live_abc")
+    form.sub_account.setText("acc_live")
+    qtbot.keyClick(form.name, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: screen.status.text() == "Saved “Live JustiFi”.")
+
+    screen.select("Live JustiFi")
+    screen.default_button.click()
+    qtbot.waitUntil(lambda: "cannot take payments" in screen.status.text())
+    assert "No client secret is saved" in screen.status.text()
+    assert load_settings(pos.paths.settings_file).default_profile == "Sandbox — JustiFi"
+    assert pos.provider is not None and pos.provider.key == "justifi"
+    assert pos.window.cashier.ready
+
+
+def test_start_up_looks_up_open_payments_of_a_profile_that_is_not_the_default(
+    qtbot: QtBot, till: Till
+) -> None:
+    paths = till.paths
+    save_settings(paths.settings_file, load_settings(paths.settings_file).with_default(RECHARGE))
+    pos = till.start()
+    assert pos.provider is not None and pos.provider.key == "recharge"
+    ring_up(qtbot, pos, "8.00", "Sourdough loaf")
+    qtbot.waitUntil(lambda: (p := only_payment(pos)) is not None and p.provider_ref is not None)
+    till.stop(pos)  # the customer never paid: the checkout is still open at ReCharge
+
+    settings = load_settings(paths.settings_file)
+    save_settings(paths.settings_file, settings.with_default("Sandbox — JustiFi"))
+    again = till.start()
+    assert again.provider is not None and again.provider.key == "justifi"
+    qtbot.waitUntil(lambda: "need attention" in again.window.connection_label.text())
+    payment = only_payment(again)
+    assert payment is not None and payment.profile == RECHARGE
+    # Looked up at ReCharge (not "profile not available"): the checkout is known to be open.
+    assert payment.attention == "Checkout still open at the provider."
+
+
+def test_a_live_default_on_a_machine_without_a_keyring_says_so(qtbot: QtBot, till: Till) -> None:
+    keyring.set_keyring(null.Keyring())
+    live = ProviderProfile(
+        name="Shop", provider="justifi", environment="live", client_id="live_1", sub_account="a"
+    )
+    paths = till.paths
+    save_settings(paths.settings_file, Settings().with_profile(live).with_default("Shop"))
+    pos = PosApplication(paths)
+    till.running.append(pos)
+    pos.window.show()
+    task = pos.tasks.start(pos.connect())
+    qtbot.waitUntil(task.done, timeout=20_000)
+    assert not pos.window.cashier.ready
+    assert pos.window.connection_label.text().startswith(
+        "Payments unavailable: No system keyring is available"
+    )

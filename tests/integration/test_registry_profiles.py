@@ -1,0 +1,98 @@
+"""Every provider's sandbox profile builds an adapter that really reaches the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import pytest
+
+from pos_app.app import sandbox_credentials
+from pos_app.providers.errors import AuthenticationError, ConfigurationError
+from pos_app.registry import build_provider, endpoints
+from pos_app.sandbox.server import SandboxServer
+from pos_app.settings import PROVIDER_KINDS, ProviderProfile, default_profiles
+
+SANDBOX_PROFILES = {p.provider: p for p in default_profiles()}
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDER_KINDS))
+def test_each_sandbox_profile_connects(sandbox: SandboxServer, provider: str) -> None:
+    profile = SANDBOX_PROFILES[provider]
+
+    async def check() -> str:
+        adapter = build_provider(
+            profile,
+            secret=None,
+            sandbox_url=sandbox.base_url,
+            sandbox_credentials=sandbox_credentials(),
+        )
+        try:
+            await adapter.check_connection()
+            return adapter.key
+        finally:
+            await adapter.aclose()
+
+    assert asyncio.run(check()) == provider
+
+
+@pytest.mark.parametrize("provider", sorted(PROVIDER_KINDS))
+def test_a_wrong_secret_is_reported_as_an_authentication_failure(
+    sandbox: SandboxServer, provider: str
+) -> None:
+    """A live profile aimed at the simulator: the saved credentials are what get sent.
+
+    (The JustiFi simulator takes any secret for a ``test_`` client id, so there the
+    client id is the wrong part.)
+    """
+    kind = PROVIDER_KINDS[provider]
+    credentials = sandbox_credentials()
+    profile = replace(
+        SANDBOX_PROFILES[provider],
+        environment="live",
+        api_base_url=f"{sandbox.base_url}/{kind.sandbox_prefix}",
+        hosted_checkout_base_url=f"{sandbox.base_url}/{kind.sandbox_prefix}",
+        client_id="live_not_known_here",
+        sub_account=credentials.justifi_sub_account,
+        processing_channel_id=credentials.checkout_com_processing_channel,
+    )
+
+    async def check() -> None:
+        adapter = build_provider(profile, secret="not-the-right-secret")
+        try:
+            await adapter.check_connection()
+        finally:
+            await adapter.aclose()
+
+    with pytest.raises(AuthenticationError):
+        asyncio.run(check())
+
+
+def test_a_live_profile_without_a_saved_secret_says_what_is_missing() -> None:
+    profile = ProviderProfile(
+        name="Shop", provider="checkout_com", environment="live", processing_channel_id="pc_1"
+    )
+    with pytest.raises(ConfigurationError, match="No secret key is saved for “Shop”"):
+        build_provider(profile, secret=None)
+
+
+def test_live_profiles_default_to_the_providers_own_hosts() -> None:
+    for provider, api in [
+        ("justifi", "https://api.justifi.ai"),
+        ("checkout_com", "https://api.checkout.com"),
+        ("recharge", "https://api.rechargeapps.com"),
+        ("payfect", "https://api.payfect.finance"),
+    ]:
+        live = ProviderProfile(name="Shop", provider=provider, environment="live")
+        assert endpoints(live, None).api == api
+    justifi = ProviderProfile(name="Shop", provider="justifi", environment="live")
+    assert endpoints(justifi, None).hosted == "https://components.justifi.ai/hosted-checkout"
+
+
+def test_a_sandbox_profile_with_a_url_uses_a_standalone_sandbox() -> None:
+    profile = ProviderProfile(
+        name="Back office", provider="recharge", api_base_url="http://127.0.0.1:8765/recharge/"
+    )
+    where = endpoints(profile, None)
+    assert where.api == "http://127.0.0.1:8765/recharge"
+    assert where.hosted == "http://127.0.0.1:8765/recharge"
