@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ConfigurationError
@@ -142,8 +143,20 @@ def _justifi(
             client_secret=secret,
             sub_account=profile.sub_account or (sandbox.justifi_sub_account if sandbox else ""),
             currency=profile.currency,
+            **_justifi_flow(profile, where),
         )
     )
+
+
+def _justifi_flow(profile: ProviderProfile, where: Endpoints) -> dict[str, Any]:
+    """The legacy session flow, when the profile asks for it (its pages: JustiFi's, or the
+    simulator's under the same prefix)."""
+    if profile.hosted_flow != "checkout_session":
+        return {}
+    flow: dict[str, Any] = {"hosted_flow": "checkout_session"}
+    if profile.is_sandbox:
+        flow["legacy_session_base_url"] = f"{where.api}/r"
+    return flow
 
 
 def _checkout_com(

@@ -66,7 +66,7 @@ PROVIDER_KINDS: dict[str, ProviderKind] = {
             live_hosted=JUSTIFI_LIVE_HOSTED,
             sandbox_prefix="justifi",
             default_currency="USD",
-            fields=("client_id", "sub_account"),
+            fields=("client_id", "sub_account", "hosted_flow"),
             live_required=("client_id", "sub_account"),
             currencies=("USD", "CAD"),  # a sub-account is scoped to one of these (PROVIDERS §1.3)
         ),
@@ -122,7 +122,12 @@ FIELD_LABELS = {
     "auth_style": "Account type",
     "api_version": "API version",
     "receipt_email": "Receipt email",
+    "hosted_flow": "Hosted page",
 }
+
+# JustiFi's two hosted flows (PROVIDERS.md §1): today's hosted checkout, or the legacy
+# payment intent + checkout session page some accounts still use.
+JUSTIFI_HOSTED_FLOWS = ("checkout", "checkout_session")
 
 
 @dataclass(frozen=True)
@@ -147,6 +152,7 @@ class ProviderProfile:
     auth_style: str | None = None
     api_version: str | None = None
     receipt_email: str | None = None
+    hosted_flow: str | None = None  # JustiFi: "checkout" (default) or "checkout_session"
 
     @property
     def is_sandbox(self) -> bool:
@@ -334,6 +340,10 @@ def _provider_field_problems(profile: ProviderProfile) -> list[Problem]:
             found.append(
                 Problem(profile.name, "auth_style", f"Unknown account type “{profile.auth_style}”.")
             )
+    if profile.hosted_flow and profile.hosted_flow not in JUSTIFI_HOSTED_FLOWS:
+        found.append(
+            Problem(profile.name, "hosted_flow", f"Unknown hosted page “{profile.hosted_flow}”.")
+        )
     if profile.provider == "recharge":
         if profile.api_version and profile.api_version not in RECHARGE_API_VERSIONS:
             found.append(

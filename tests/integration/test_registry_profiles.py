@@ -96,3 +96,40 @@ def test_a_sandbox_profile_with_a_url_uses_a_standalone_sandbox() -> None:
     where = endpoints(profile, None)
     assert where.api == "http://127.0.0.1:8765/recharge"
     assert where.hosted == "http://127.0.0.1:8765/recharge"
+
+
+def test_a_justifi_profile_can_use_the_legacy_session_page(sandbox: SandboxServer) -> None:
+    import httpx
+
+    from pos_app.domain.ids import new_idempotency_key, new_reference
+    from pos_app.domain.money import Money
+    from pos_app.providers.types import CheckoutRequest
+
+    profile = replace(SANDBOX_PROFILES["justifi"], hosted_flow="checkout_session")
+
+    async def open_page() -> str:
+        adapter = build_provider(
+            profile,
+            secret=None,
+            sandbox_url=sandbox.base_url,
+            sandbox_credentials=sandbox_credentials(),
+        )
+        try:
+            session = await adapter.create_checkout(
+                CheckoutRequest(
+                    reference=new_reference(),
+                    amount=Money(1250, "USD"),
+                    description="Sourdough loaf",
+                    idempotency_key=new_idempotency_key(),
+                    success_url="https://pos.invalid/done",
+                )
+            )
+            assert session.provider_ref.startswith("pi_")  # the payment intent
+            return session.hosted_url or ""
+        finally:
+            await adapter.aclose()
+
+    url = asyncio.run(open_page())
+    assert url.startswith(f"{sandbox.base_url}/justifi/r/")
+    page = httpx.get(url)
+    assert page.status_code == 200 and "12.50" in page.text

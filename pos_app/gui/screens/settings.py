@@ -124,6 +124,9 @@ class ProfileForm(QFrame):
         for version in RECHARGE_API_VERSIONS:
             self.api_version.addItem(version, version)
         self.receipt_email = self._line("receipt_email", "Where receipts go, optional")
+        self.hosted_flow = QComboBox()
+        self.hosted_flow.addItem("Hosted checkout", "checkout")
+        self.hosted_flow.addItem("Payment intent + session (legacy)", "checkout_session")
         self.secret = QLineEdit()
         self.secret.setObjectName("FormField")
         self.secret.setEchoMode(QLineEdit.EchoMode.Password)
@@ -150,6 +153,7 @@ class ProfileForm(QFrame):
             "auth_style": self.auth_style,
             "api_version": self.api_version,
             "receipt_email": self.receipt_email,
+            "hosted_flow": self.hosted_flow,
         }
         self.labels: dict[str, QLabel] = {}
         grid = QGridLayout()
@@ -219,6 +223,7 @@ class ProfileForm(QFrame):
             widget.setText(getattr(profile, name) or "")
         _select(self.auth_style, profile.auth_style or "bearer")
         _select(self.api_version, profile.api_version or "")
+        _select(self.hosted_flow, profile.hosted_flow or "checkout")
         self.secret.clear()
         self.show_error(None)
         self._update_fields()
@@ -254,6 +259,7 @@ class ProfileForm(QFrame):
             auth_style=value("auth_style"),
             api_version=value("api_version"),
             receipt_email=value("receipt_email"),
+            hosted_flow=None if value("hosted_flow") == "checkout" else value("hosted_flow"),
         )
 
     @staticmethod
