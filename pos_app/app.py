@@ -40,7 +40,10 @@ from pos_app.settings import (
 
 if TYPE_CHECKING:
     from pos_app.providers.base import PaymentProvider
+    from pos_app.providers.webhooks import WebhookEvent
     from pos_app.sandbox.server import SandboxServer
+    from pos_app.services.payments import PaymentService
+    from pos_app.services.webhook_receiver import WebhookReceiver
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +97,11 @@ class PosApplication:
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pos-setup")
         self.sandbox: SandboxServer | None = None
         self._sandbox_lock: asyncio.Lock | None = None
-        self.provider: PaymentProvider | None = None
+        self.provider: PaymentProvider | None = None  # the default profile's, for the cashier
+        # Every profile's adapter (the default's too): Payments and reconciliation reach any.
+        self.providers: dict[str, PaymentProvider] = {}
+        self.payments: PaymentService | None = None
+        self.webhooks: WebhookReceiver | None = None
         self.window = MainWindow(
             journal=self.journal,
             limits=amount_limits(self.profile),
@@ -114,28 +121,28 @@ class PosApplication:
         web server) are deferred to here to keep start-up fast.
         """
         from pos_app.domain.money import Money, format_money
-        from pos_app.services.reconcile import reconcile
+        from pos_app.services.payments import PaymentService
 
         # Load the locale's number data now, not on the cashier's first keystroke.
         format_money(Money(0, self.profile.currency), self.settings.locale)
-
+        self.payments = PaymentService(self.journal, self.providers)
         try:
             self.provider = await self.build_provider(self.profile)
         except (ProviderError, SecretStoreError, OSError, RuntimeError) as error:
             log.exception("Could not set up the provider")
             self.window.provider_failed(f"Payments unavailable: {_message(error)}")
         else:
+            self.providers[self.profile.name] = self.provider
             self._provider_ready()
         # Earlier payments are looked up even when the default cannot sell right now.
-        providers, extra = await self._providers_for_open_payments()
+        await self._sync_providers(self.settings)
+        if self.settings.webhooks:
+            await self._start_webhooks()
         try:
-            report = await reconcile(self.journal, providers)
+            report = await self.payments.reconcile()
         except ProviderError as error:
             self.window.show_status(f"Could not check earlier payments: {error.message}")
             return
-        finally:
-            for provider in extra:
-                await provider.aclose()
         if report.needs_attention:
             self.window.show_status(
                 f"{len(report.needs_attention)} earlier payment(s) need attention — see Payments"
@@ -145,33 +152,69 @@ class PosApplication:
         from pos_app.services.checkout import CheckoutService
 
         assert self.provider is not None
-        service = CheckoutService(self.journal, self.provider, profile=self.profile.name)
+        service = CheckoutService(
+            self.journal, self.provider, profile=self.profile.name, payments=self.payments
+        )
         where = "sandbox" if self.profile.is_sandbox else "live"
         self.window.provider_ready(service, f"Connected to {self.profile.provider_name} ({where})")
 
-    async def _providers_for_open_payments(
-        self,
-    ) -> tuple[dict[str, PaymentProvider], list[PaymentProvider]]:
-        """Adapters for every profile with payments still open (the default's is shared).
+    async def _sync_providers(
+        self, settings: Settings, previous: Settings | None = None, *, keep: str = ""
+    ) -> None:
+        """Give every profile of ``settings`` an adapter; close those of profiles that were
+        removed or changed since ``previous``. ``keep`` names one already placed.
 
-        A profile that cannot be built is left out: reconciliation then flags its payments.
+        Building an adapter sends nothing; a profile that cannot be built (a live one without
+        its secret) is left out, and its payments are flagged when they need a lookup.
         """
-        providers: dict[str, PaymentProvider] = {}
-        if self.provider is not None:
-            providers[self.profile.name] = self.provider
-        extra: list[PaymentProvider] = []
-        for name in sorted(self.profiles_with_open_payments() - set(providers)):
-            profile = self.settings.profile(name)
-            if profile is None:
+        for name, adapter in list(self.providers.items()):
+            now = settings.profile(name)
+            before = previous.profile(name) if previous is not None else now
+            if name != keep and (now is None or now != before):
+                del self.providers[name]
+                await adapter.aclose()
+        for profile in settings.profiles:
+            if profile.name in self.providers:
                 continue
             try:
-                provider = await self.build_provider(profile)
+                self.providers[profile.name] = await self.build_provider(profile)
             except (ProviderError, SecretStoreError, OSError, RuntimeError) as error:
-                log.warning("Cannot reach profile %r to reconcile: %s", name, _message(error))
-                continue
-            providers[name] = provider
-            extra.append(provider)
-        return providers, extra
+                log.warning("Profile %r is not available: %s", profile.name, _message(error))
+
+    async def _start_webhooks(self) -> None:
+        """The loopback receiver, registered with the built-in sandbox for its providers.
+
+        Events only trigger lookups (PaymentService.on_webhook); polling goes on as before.
+        """
+        from pos_app.sandbox.webhooks import DEFAULT_SECRETS
+        from pos_app.services.webhook_receiver import WebhookReceiver
+
+        sandboxed = {p.provider for p in self.settings.profiles if uses_builtin_sandbox(p)}
+        if not sandboxed or self.sandbox is None:
+            log.info("Webhooks on, but no profile uses the built-in sandbox: nothing to receive")
+            return
+        loop = asyncio.get_running_loop()
+        payments = self.payments
+        assert payments is not None
+
+        def on_event(event: WebhookEvent) -> None:  # on the receiver's thread
+            loop.call_soon_threadsafe(lambda: self.tasks.start(payments.on_webhook(event)))
+
+        receiver = WebhookReceiver(
+            {key: DEFAULT_SECRETS[key] for key in sandboxed},
+            on_event,
+            port=self.settings.webhook_port,
+        )
+        receiver.start()
+        self.webhooks = receiver
+        import httpx
+
+        async with httpx.AsyncClient(base_url=f"{self.sandbox.base_url}/_sandbox") as control:
+            for key in sorted(sandboxed):
+                await control.post(
+                    "/webhooks/endpoints", json={"provider": key, "url": receiver.url_for(key)}
+                )
+        log.info("Receiving sandbox webhooks at %s", receiver.base_url)
 
     def profiles_with_open_payments(self) -> set[str]:
         from pos_app.services.reconcile import OPEN_STATES
@@ -228,22 +271,31 @@ class PosApplication:
             )
         provider = None
         if switching:
-            try:
-                provider = await self.build_provider(new_default)
-            except (ProviderError, SecretStoreError, OSError, RuntimeError) as error:
-                raise SettingsError(
-                    f"“{new_default.name}” cannot take payments: {_message(error)}"
-                ) from error
+            unchanged = self.settings.profile(new_default.name) == new_default
+            provider = self.providers.get(new_default.name) if unchanged else None
+            if provider is None:
+                try:
+                    provider = await self.build_provider(new_default)
+                except (ProviderError, SecretStoreError, OSError, RuntimeError) as error:
+                    raise SettingsError(
+                        f"“{new_default.name}” cannot take payments: {_message(error)}"
+                    ) from error
         try:
             save_settings(self.paths.settings_file, settings)
         except (OSError, SettingsError):
-            if provider is not None:
+            if provider is not None and provider not in self.providers.values():
                 await provider.aclose()
             raise
-        self.settings = settings
+        previous, self.settings = self.settings, settings
+        if provider is not None:
+            old = self.providers.get(new_default.name)
+            self.providers[new_default.name] = provider
+            if old is not None and old is not provider:
+                await old.aclose()
+        await self._sync_providers(settings, previous, keep=new_default.name if provider else "")
         if provider is None:
             return
-        old, self.provider, self.profile = self.provider, provider, new_default
+        self.provider, self.profile = provider, new_default
         self.window.switch_profile(
             profile_name=new_default.name,
             provider_name=new_default.provider_name,
@@ -251,8 +303,6 @@ class PosApplication:
             sandbox=new_default.is_sandbox,
         )
         self._provider_ready()
-        if old is not None:
-            await old.aclose()
 
     async def check_connection(self, profile: ProviderProfile) -> None:
         provider = await self.build_provider(profile)
@@ -266,8 +316,12 @@ class PosApplication:
     async def aclose(self) -> None:
         self.window.shutdown()
         self.tasks.cancel_all()
-        if self.provider is not None:
-            await self.provider.aclose()
+        if self.webhooks is not None:
+            self.webhooks.stop()
+            self.webhooks = None
+        for adapter in {id(a): a for a in [*self.providers.values(), self.provider] if a}.values():
+            await adapter.aclose()
+        self.providers.clear()
         self.shutdown_sync()
 
     def shutdown_sync(self) -> None:

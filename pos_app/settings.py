@@ -194,6 +194,10 @@ class Settings:
     default_profile: str = "Sandbox — JustiFi"
     locale: str = "en_US"
     store_name: str = "Corner Bakery"
+    # A loopback receiver for provider webhooks (the built-in sandbox delivers to it); the
+    # checkout screen's polling goes on either way.
+    webhooks: bool = False
+    webhook_port: int = 0  # 0: any free port
 
     def active_profile(self) -> ProviderProfile:
         return self.profile(self.default_profile) or self.profiles[0]

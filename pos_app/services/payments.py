@@ -377,7 +377,9 @@ class PaymentService:
         if payment is None:
             log.info("%s event %s is not about a payment of ours", event.provider, event.event_id)
             return None
-        return await self.refresh(payment.reference)
+        updated = await self.refresh(payment.reference)
+        self._publish(updated, "webhook")
+        return updated
 
     async def reconcile(self) -> ReconcileReport:
         """Start-up: look up every payment with an open intent or outcome. Never re-sends."""

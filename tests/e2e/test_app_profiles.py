@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import keyring
 from keyring.backends import null
 from PySide6.QtCore import Qt
@@ -131,3 +133,39 @@ def test_a_live_default_on_a_machine_without_a_keyring_says_so(qtbot: QtBot, til
     assert pos.window.connection_label.text().startswith(
         "Payments unavailable: No system keyring is available"
     )
+
+
+def test_with_webhooks_on_a_payment_made_elsewhere_reaches_the_screen_without_polling(
+    qtbot: QtBot, till: Till
+) -> None:
+    import httpx
+
+    from pos_app.domain.payment import PaymentState
+    from pos_app.services.events import PaymentChange
+
+    paths = till.paths
+    settings = load_settings(paths.settings_file)
+    save_settings(paths.settings_file, replace(settings, webhooks=True))
+    pos = till.start()
+    qtbot.waitUntil(lambda: pos.webhooks is not None, timeout=20_000)
+    assert pos.payments is not None
+    heard: list[PaymentChange] = []
+    pos.payments.subscribe(heard.append)
+
+    ring_up(qtbot, pos, "6.40", "Two cinnamon buns")
+    checkout = pos.window.checkout
+    qtbot.waitUntil(lambda: checkout.web_view is not None, timeout=20_000)
+    checkout._poll.stop()  # only the webhook may bring the news now
+    payment = only_payment(pos)
+    assert payment is not None and payment.provider_ref
+    assert pos.sandbox is not None
+    paid = httpx.post(
+        f"{pos.sandbox.base_url}/_sandbox/justifi/pay",
+        json={"checkout_id": payment.provider_ref, "card": "4242424242424242"},
+    )
+    assert paid.is_success, paid.text
+    httpx.post(f"{pos.sandbox.base_url}/_sandbox/webhooks/flush", timeout=30)
+
+    qtbot.waitUntil(lambda: checkout.result.isVisible(), timeout=20_000)
+    assert checkout.result.title.text() == "Approved"
+    assert PaymentChange(payment.reference, "webhook", PaymentState.CAPTURED) in heard

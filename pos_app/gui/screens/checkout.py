@@ -27,7 +27,7 @@ from pos_app.gui.messages import decline_message, error_message
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.webview.policy import SUCCESS_RETURN_URL, NavigationPolicy
 from pos_app.gui.widgets.common import announce, label
-from pos_app.journal.store import PaymentRecord
+from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.services.checkout import CheckoutService, CheckoutStartError, HostedCheckout
 from pos_app.services.sale import Sale
 
@@ -111,6 +111,7 @@ class CheckoutScreen(QWidget):
         self._expires_at: datetime | None = None
         self._sale_over = False
         self._generation = 0  # callbacks from an abandoned checkout are ignored
+        self._listening_to: JournalStore | None = None
         self.web_view: CheckoutWebView | None = None
 
         self.amount_label = label("", "CheckoutAmount")
@@ -178,6 +179,27 @@ class CheckoutScreen(QWidget):
 
     def set_service(self, service: CheckoutService) -> None:
         self._service = service
+        if self._listening_to is not service.journal:
+            self._listening_to = service.journal
+            service.journal.add_listener(self._journal_changed)
+
+    def _journal_changed(self, reference: str) -> None:
+        """Something recorded news of the payment on screen — a webhook's lookup, say — so
+        show it now instead of at the next poll (the journal only holds looked-up states)."""
+        if self._checkout is None or reference != self._checkout.payment.reference:
+            return
+        generation = self._generation
+        QTimer.singleShot(0, lambda: self._show_recorded(reference, generation))
+
+    def _show_recorded(self, reference: str, generation: int) -> None:
+        if generation != self._generation or self._sale_over or self._checkout is None:
+            return
+        assert self._listening_to is not None
+        payment = self._listening_to.get(reference)
+        if payment is None or payment.state is self._checkout.payment.state:
+            return
+        self._checkout = HostedCheckout(payment, self._checkout.session)
+        self._show_state(payment)
 
     @property
     def payment(self) -> PaymentRecord | None:
