@@ -22,7 +22,8 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
-    conn.execute("PRAGMA busy_timeout=5000")
+    # Two tills may share one journal: wait for the other's write rather than fail.
+    conn.execute("PRAGMA busy_timeout=15000")
     if new:
         os.chmod(path, 0o600)
     migrate(conn)

@@ -68,6 +68,40 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE state = 'captured';
     UPDATE payments SET authorized_minor = amount_minor WHERE state = 'authorized';
     """,
+    # 3: staff and their PINs (scrypt hashes only), and the hash-chained audit trail with
+    # its head (entry count and last hash) kept in a one-row table written in the same
+    # transaction as each entry. UNIQUE(prev_hash): two writers can never fork the chain.
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        role TEXT NOT NULL CHECK (role IN ('cashier', 'manager', 'admin')),
+        pin_hash TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        failed_pins INTEGER NOT NULL DEFAULT 0,
+        locked_until TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL UNIQUE,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_log_subject ON audit_log(subject, seq);
+    CREATE TABLE audit_head (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        entries INTEGER NOT NULL,
+        last_hash TEXT NOT NULL
+    );
+    INSERT INTO audit_head (id, entries, last_hash) VALUES
+        (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -87,6 +121,10 @@ def migrate(conn: sqlite3.Connection) -> int:
     for number in range(version + 1, SCHEMA_VERSION + 1):
         script = MIGRATIONS[number - 1]
         conn.execute("BEGIN IMMEDIATE")
+        # Another till may have migrated while we waited for the write lock.
+        if int(conn.execute("PRAGMA user_version").fetchone()[0]) >= number:
+            conn.execute("COMMIT")
+            continue
         try:
             for statement in _statements(script):
                 conn.execute(statement)

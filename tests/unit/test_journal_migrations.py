@@ -1,0 +1,178 @@
+"""Migration 3 (users and the audit trail) upgrades a real version-2 journal and loses nothing."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pos_app.domain.money import Money
+from pos_app.domain.payment import PaymentState
+from pos_app.journal import migrations
+from pos_app.journal.audit import AuditAction, AuditLog
+from pos_app.journal.store import IntentOutcome, JournalStore
+from pos_app.journal.users import UserStore
+
+T0 = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
+TABLES = ("payments", "intents", "payment_events")
+
+
+def make_version_2_journal(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A journal written by the app as it was before migration 3, with a day of trading."""
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
+        patch.setattr(migrations, "SCHEMA_VERSION", 2)
+        store = JournalStore.open(path)
+        for n, (state, minor) in enumerate(
+            [
+                (PaymentState.CAPTURED, 1799),
+                (PaymentState.AUTHORIZED, 250_000),
+                (PaymentState.PARTIALLY_REFUNDED, 4200),
+                (PaymentState.DECLINED, 99),
+            ]
+        ):
+            reference = f"S-20261120-00000{n}"
+            at = T0 + timedelta(minutes=n)
+            store.create_payment(
+                reference=reference,
+                profile="shop",
+                provider=("justifi", "checkout_com", "recharge", "payfect")[n],
+                method="direct_charge",
+                amount=Money(minor, "USD"),
+                description=f"Sale № {n} — café",
+                now=at,
+            )
+            intent = store.begin_intent(
+                reference,
+                operation="charge",
+                idempotency_key=f"key-{n}",
+                amount=Money(minor, "USD"),
+                now=at,
+            )
+            store.finish_intent(intent.id, IntentOutcome.SUCCEEDED, detail=f"pay_{n}", now=at)
+            if state is PaymentState.PARTIALLY_REFUNDED:
+                store.update_payment(
+                    reference,
+                    now=at,
+                    state=PaymentState.CAPTURED,
+                    authorized_minor=minor,
+                    captured_minor=minor,
+                    provider_ref=f"pay_{n}",
+                    card_brand="visa",
+                    card_last4="4242",
+                    note="Captured",
+                )
+                store.begin_intent(
+                    reference,
+                    operation="refund",
+                    idempotency_key=f"refund-{n}",
+                    amount=Money(1000, "USD"),
+                    now=at,
+                )  # left without an outcome: must still be unresolved after the upgrade
+            store.update_payment(
+                reference,
+                now=at + timedelta(seconds=5),
+                state=state,
+                authorized_minor=minor if state is not PaymentState.DECLINED else 0,
+                captured_minor=minor if state is not PaymentState.AUTHORIZED else 0,
+                refunded_minor=1000 if state is PaymentState.PARTIALLY_REFUNDED else 0,
+                note=f"Now {state}",
+            )
+        store.close()
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert raw.execute("SELECT name FROM sqlite_master WHERE name = 'users'").fetchone() is None
+    raw.close()
+
+
+def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    raw = sqlite3.connect(path)
+    rows = {t: raw.execute(f"SELECT * FROM {t} ORDER BY id").fetchall() for t in TABLES}
+    raw.close()
+    return rows
+
+
+def test_a_version_2_journal_gains_users_and_an_empty_trail_and_keeps_every_row(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "journal.sqlite3"
+    make_version_2_journal(path, monkeypatch)
+    before = dump(path)
+    assert len(before["payments"]) == 4 and len(before["intents"]) == 5
+
+    store = JournalStore.open(path)
+    assert (
+        store._conn.execute("PRAGMA user_version").fetchone()[0] == 3 == migrations.SCHEMA_VERSION
+    )
+    assert dump(path) == before
+    assert [i.idempotency_key for i in store.unresolved_intents()] == ["refund-2"]
+    partly = store.get("S-20261120-000002")
+    assert partly is not None and partly.refunded == Money(1000, "USD")
+    assert partly.card_last4 == "4242" and partly.description == "Sale № 2 — café"
+
+    audit = AuditLog.open(path)
+    assert audit.entries() == [] and audit.head().entries == 0 and audit.verify().ok
+    assert UserStore(audit.connection).count() == 0  # first start of users: create an admin
+    audit.append(AuditAction.SETTINGS_CHANGED, actor="system", subject="settings")
+    assert audit.verify().ok
+    audit.connection.close()
+
+    # The upgraded journal keeps working for payments too.
+    store.update_payment(
+        "S-20261120-000001",
+        now=T0 + timedelta(hours=1),
+        state=PaymentState.CAPTURED,
+        captured_minor=250_000,
+        note="Captured after upgrade",
+    )
+    store.close()
+    again = JournalStore.open(path)
+    assert again.count_payments() == 4
+    assert again.events("S-20261120-000001")[-1].note == "Captured after upgrade"
+    again.close()
+
+
+def test_a_version_3_journal_opens_without_migrating_again(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite3"
+    audit = AuditLog.open(path)
+    audit.append(AuditAction.REPRINT, actor="1", subject="S-1")
+    audit.connection.close()
+    reopened = AuditLog.open(path)
+    assert reopened.verify().entries == 1
+    reopened.connection.close()
+
+
+def test_two_tills_opening_an_old_journal_at_once_both_get_the_new_schema(
+    tmp_path: Path,
+) -> None:
+    import threading
+
+    from pos_app.journal.db import connect
+    from pos_app.journal.migrations import SCHEMA_VERSION
+
+    path = tmp_path / "shared.sqlite3"
+    first = sqlite3.connect(path)
+    first.execute("PRAGMA journal_mode=WAL")
+    first.close()
+    start = threading.Barrier(2)
+    failures: list[BaseException] = []
+
+    def open_it() -> None:
+        try:
+            start.wait()
+            conn = connect(path)
+            conn.close()
+        except BaseException as error:  # reported below, not lost in the thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=open_it) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    check = sqlite3.connect(path)
+    assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    check.close()

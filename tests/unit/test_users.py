@@ -1,0 +1,325 @@
+"""Staff: PIN rules and hashing, the first administrator, user changes, sign-in and lock-out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from pos_app.domain.pins import (
+    DEFAULT_KDF,
+    KdfParams,
+    PinError,
+    hash_pin,
+    needs_rehash,
+    validate_pin,
+    verify_pin,
+)
+from pos_app.domain.users import Role
+from pos_app.journal.audit import AuditLog
+from pos_app.journal.db import connect
+from pos_app.journal.users import User, UserStore
+from pos_app.services.users import Session, UserRefused, UserService
+
+T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+FAST = KdfParams(n=2**8, r=8, p=1)  # tests only: the real cost is checked separately
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Env:
+    path: Path
+    clock: Clock
+    users: UserService
+    audit: AuditLog
+
+    def reopen(self) -> Env:
+        """A fresh app instance on the same journal (what a restart is)."""
+        self.audit.connection.close()
+        return make_env(self.path, self.clock)
+
+
+def make_env(path: Path, clock: Clock, kdf: KdfParams = FAST) -> Env:
+    conn = connect(path)
+    audit = AuditLog(conn, clock=clock)
+    return Env(path, clock, UserService(UserStore(conn), audit, clock=clock, kdf=kdf), audit)
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> Iterator[Env]:
+    made = make_env(tmp_path / "journal.sqlite3", Clock())
+    yield made
+    made.audit.connection.close()
+
+
+@pytest.fixture
+def admin(env: Env) -> User:
+    return env.users.create_first_admin("Ada", "2468")
+
+
+def actions(env: Env) -> list[str]:
+    return [e.action for e in env.audit.entries()]
+
+
+# -- PINs ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pin", ["1234", "00000000", "9081726"])
+def test_four_to_eight_digits_make_a_pin(pin: str) -> None:
+    assert validate_pin(pin) == pin
+
+
+@pytest.mark.parametrize(
+    ("pin", "message"),
+    [
+        ("123", "4 to 8 digits, not 3"),
+        ("123456789", "4 to 8 digits, not 9"),
+        ("12a4", "digits 0 to 9 only"),
+        ("12 34", "digits 0 to 9 only"),
+        ("١٢٣٤", "digits 0 to 9 only"),  # Arabic-Indic digits: isdigit() says yes
+        ("", "digits 0 to 9 only"),
+    ],
+)
+def test_anything_else_is_refused_with_the_rule(pin: str, message: str) -> None:
+    with pytest.raises(PinError, match=message):
+        validate_pin(pin)
+
+
+def test_a_pin_is_stored_salted_with_its_parameters_and_never_plain() -> None:
+    first, second = hash_pin("4321"), hash_pin("4321")
+    assert first != second  # per-hash salt
+    assert first.startswith(f"scrypt${DEFAULT_KDF.n}$8$1$") and "4321" not in first
+    assert verify_pin("4321", first) and not verify_pin("4322", first)
+    assert not verify_pin("12", first)  # not a PIN at all: simply wrong
+
+
+def test_the_default_cost_is_slow_scrypt() -> None:
+    assert DEFAULT_KDF.n >= 2**14 and DEFAULT_KDF.r >= 8
+
+
+def test_weaker_hashes_are_marked_for_rehashing() -> None:
+    weak = hash_pin("4321", FAST)
+    assert needs_rehash(weak) and not needs_rehash(hash_pin("4321", DEFAULT_KDF))
+
+
+@pytest.mark.parametrize("stored", ["", "plain1234", "scrypt$x$8$1$AA$BB", "md5$1$2$3$4$5"])
+def test_a_damaged_hash_is_an_error_not_a_wrong_pin(stored: str) -> None:
+    with pytest.raises(PinError, match="damaged"):
+        verify_pin("1234", stored)
+
+
+# -- the first administrator ----------------------------------------------------------------
+
+
+def test_first_start_creates_an_administrator_once(env: Env) -> None:
+    assert env.users.needs_first_admin()
+    ada = env.users.create_first_admin("  Ada  ", "2468")
+    assert ada.name == "Ada" and ada.role is Role.ADMIN and ada.active
+    assert not env.users.needs_first_admin()
+    with pytest.raises(UserRefused, match="already been created") as refused:
+        env.users.create_first_admin("Mallory", "1111")
+    assert refused.value.code == "users_exist"
+    assert [u.name for u in env.users.users()] == ["Ada"]
+    assert actions(env) == ["user_added"]
+    assert env.audit.entries()[0].details["first_admin"] is True
+
+
+def test_the_pin_is_never_in_the_database_or_the_audit_trail(env: Env, admin: User) -> None:
+    env.users.add_user(admin, "Cal", Role.CASHIER, "97531")
+    dump = "\n".join(env.audit.connection.iterdump())
+    assert "2468" not in dump and "97531" not in dump
+    assert "97531" not in repr(env.users.users())
+
+
+# -- managing users -----------------------------------------------------------------------
+
+
+def test_an_administrator_adds_users_and_duplicates_are_refused(env: Env, admin: User) -> None:
+    cal = env.users.add_user(admin, "Cal", Role.CASHIER, "1357")
+    assert cal.role is Role.CASHIER
+    with pytest.raises(UserRefused, match="already a user called cal"):
+        env.users.add_user(admin, "cal", Role.MANAGER, "1357")
+    with pytest.raises(UserRefused, match="4 to 8 digits"):
+        env.users.add_user(admin, "Dee", Role.CASHIER, "12")
+    with pytest.raises(UserRefused, match="reserved"):
+        env.users.add_user(admin, "System", Role.CASHIER, "1234")
+    added = [e for e in env.audit.entries() if e.action == "user_added"]
+    assert added[-1].actor == admin.actor and added[-1].details["role"] == "cashier"
+
+
+def test_only_an_administrator_manages_users(env: Env, admin: User) -> None:
+    mona = env.users.add_user(admin, "Mona", Role.MANAGER, "1357")
+    with pytest.raises(UserRefused, match="Only an administrator can add users; Mona is a manager"):
+        env.users.add_user(mona, "Eve", Role.ADMIN, "1234")
+    with pytest.raises(UserRefused, match="Only an administrator can set another user's PIN"):
+        env.users.change_pin(mona, admin.id, "0000")
+    assert [u.name for u in env.users.users()] == ["Ada", "Mona"]
+
+
+def test_a_role_change_applies_at_once(env: Env, admin: User) -> None:
+    bob = env.users.add_user(admin, "Bob", Role.ADMIN, "1357")
+    env.users.set_role(admin, bob.id, Role.CASHIER)
+    # Bob's stale User object still says admin; the database decides.
+    with pytest.raises(UserRefused, match="Bob is a cashier"):
+        env.users.add_user(bob, "Eve", Role.CASHIER, "1234")
+
+
+def test_the_last_administrator_cannot_be_removed(env: Env, admin: User) -> None:
+    with pytest.raises(UserRefused, match="only active administrator") as refused:
+        env.users.set_role(admin, admin.id, Role.MANAGER)
+    assert refused.value.code == "last_admin"
+    with pytest.raises(UserRefused, match="your own account"):
+        env.users.set_active(admin, admin.id, False)
+    bob = env.users.add_user(admin, "Bob", Role.ADMIN, "1357")
+    env.users.set_active(admin, bob.id, False)
+    with pytest.raises(UserRefused, match="only active administrator"):
+        env.users.set_role(admin, admin.id, Role.CASHIER)
+
+
+def test_a_switched_off_user_cannot_sign_in_until_switched_on(env: Env, admin: User) -> None:
+    cal = env.users.add_user(admin, "Cal", Role.CASHIER, "1357")
+    env.users.set_active(admin, cal.id, False)
+    with pytest.raises(UserRefused, match="switched off") as refused:
+        env.users.sign_in(Session(), "Cal", "1357")
+    assert refused.value.code == "inactive"
+    env.users.set_active(admin, cal.id, True)
+    assert env.users.sign_in(Session(), "Cal", "1357").id == cal.id
+    changes = [e.details.get("change") for e in env.audit.entries() if e.action == "user_changed"]
+    assert changes == ["deactivated", "reactivated"]
+
+
+def test_changing_your_own_pin_needs_the_current_one(env: Env, admin: User) -> None:
+    cal = env.users.add_user(admin, "Cal", Role.CASHIER, "1357")
+    with pytest.raises(UserRefused, match="current PIN first"):
+        env.users.change_pin(cal, cal.id, "8642")
+    with pytest.raises(UserRefused, match="Wrong PIN for Cal"):
+        env.users.change_pin(cal, cal.id, "8642", current_pin="0000")
+    env.users.change_pin(cal, cal.id, "8642", current_pin="1357")
+    with pytest.raises(UserRefused, match="Wrong PIN"):
+        env.users.sign_in(Session(), "Cal", "1357")
+    assert env.users.sign_in(Session(), "Cal", "8642").name == "Cal"
+
+
+# -- signing in and lock-out ------------------------------------------------------------------
+
+
+def test_sign_in_sets_the_session_and_is_audited(env: Env, admin: User) -> None:
+    session = Session()
+    heard: list[User | None] = []
+    session.subscribe(heard.append)
+    assert session.actor == "system"
+    user = env.users.sign_in(session, " ada ", "2468")
+    assert session.user == user and session.actor == str(admin.id)
+    env.users.sign_out(session, reason="idle")
+    assert session.user is None and heard == [user, None]
+    assert actions(env)[-2:] == ["sign_in", "sign_out"]
+    assert env.audit.entries()[-1].details == {"name": "Ada", "reason": "idle"}
+
+
+def test_failed_sign_ins_are_audited_without_the_pin(env: Env, admin: User) -> None:
+    with pytest.raises(UserRefused, match="no user called Zed"):
+        env.users.sign_in(Session(), "Zed", "1111")
+    with pytest.raises(UserRefused, match=r"Wrong PIN for Ada\. 9 more wrong PINs"):
+        env.users.sign_in(Session(), "Ada", "1111")
+    with pytest.raises(UserRefused, match="no user called"):
+        env.users.sign_in(Session(), "5555", "1111")  # a PIN typed into the name box
+    failed = [e for e in env.audit.entries() if e.action == "sign_in_failed"]
+    assert [e.details["reason"] for e in failed] == ["unknown_user", "wrong_pin", "unknown_user"]
+    assert failed[1].subject == f"user:{admin.id}"
+    assert failed[2].details["name"] == "(digits withheld)"
+    assert "1111" not in str([e.details for e in env.audit.entries()])
+
+
+def test_ten_wrong_pins_lock_out_for_thirty_minutes_even_across_a_restart(
+    env: Env, admin: User
+) -> None:
+    cal = env.users.add_user(admin, "Cal", Role.CASHIER, "1357")
+    for _ in range(5):
+        with pytest.raises(UserRefused, match="Wrong PIN"):
+            env.users.sign_in(Session(), "Cal", "0000")
+    env = env.reopen()  # the count is on disk
+    for left in range(4, 0, -1):
+        with pytest.raises(UserRefused, match=f"{left} more wrong PIN"):
+            env.users.sign_in(Session(), "Cal", "0000")
+    with pytest.raises(UserRefused, match="locked out for 30 minutes") as refused:
+        env.users.sign_in(Session(), "Cal", "0000")
+    assert refused.value.code == "locked_out"
+    env.clock.now += timedelta(minutes=10)
+    env = env.reopen()
+    # Locked: even the right PIN is refused, and not checked.
+    with pytest.raises(UserRefused, match="Try again in 20 minutes"):
+        env.users.sign_in(Session(), "Cal", "1357")
+    locked = [e for e in env.audit.entries() if e.action == "locked_out"]
+    assert len(locked) == 1 and locked[0].subject == f"user:{cal.id}"
+    env.clock.now += timedelta(minutes=20)
+    assert env.users.sign_in(Session(), "Cal", "1357").failed_pins == 0
+    env.audit.connection.close()
+
+
+def test_a_right_pin_resets_the_count(env: Env, admin: User) -> None:
+    for _ in range(9):
+        with pytest.raises(UserRefused):
+            env.users.sign_in(Session(), "Ada", "0000")
+    env.users.sign_in(Session(), "Ada", "2468")
+    with pytest.raises(UserRefused, match="9 more wrong PINs"):
+        env.users.sign_in(Session(), "Ada", "0000")
+
+
+def test_an_administrator_unlocks_someone_by_setting_a_new_pin(env: Env, admin: User) -> None:
+    cal = env.users.add_user(admin, "Cal", Role.CASHIER, "1357")
+    for _ in range(10):
+        with pytest.raises(UserRefused):
+            env.users.sign_in(Session(), "Cal", "0000")
+    env.users.change_pin(admin, cal.id, "7531")
+    assert env.users.sign_in(Session(), "Cal", "7531").locked_until is None
+
+
+def test_an_old_hash_is_upgraded_on_the_next_sign_in(tmp_path: Path) -> None:
+    clock = Clock()
+    weak = make_env(tmp_path / "j.sqlite3", clock, kdf=FAST)
+    weak.users.create_first_admin("Ada", "2468")
+    weak.audit.connection.close()
+    stronger = KdfParams(n=2**9, r=8, p=1)
+    env = make_env(tmp_path / "j.sqlite3", clock, kdf=stronger)
+    store = UserStore(env.audit.connection)
+    user = env.users.sign_in(Session(), "Ada", "2468")
+    assert store.pin_hash(user.id).startswith("scrypt$512$")
+    assert env.users.sign_in(Session(), "Ada", "2468").id == user.id
+    env.audit.connection.close()
+
+
+def test_a_damaged_pin_record_says_so(env: Env, admin: User) -> None:
+    env.audit.connection.execute("UPDATE users SET pin_hash = 'garbage'")
+    with pytest.raises(UserRefused, match="damaged; an administrator must set a new PIN"):
+        env.users.sign_in(Session(), "Ada", "2468")
+
+
+def test_users_and_audit_must_share_a_connection(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite3"
+    a, b = connect(path), connect(path)
+    with pytest.raises(ValueError, match="share one database connection"):
+        UserService(UserStore(a), AuditLog(b))
+    a.close()
+    b.close()
+
+
+def test_wrong_pins_at_two_tills_add_up_to_one_lock_out(env: Env, admin: User) -> None:
+    other = make_env(env.path, env.clock)  # a second app instance on the same journal
+    for n in range(10):
+        till = env if n % 2 else other
+        with pytest.raises(UserRefused) as refused:
+            till.users.sign_in(Session(), "Ada", "0000")
+    assert refused.value.code == "locked_out"
+    with pytest.raises(UserRefused, match="locked out"):
+        env.users.sign_in(Session(), "Ada", "2468")
+    other.audit.connection.close()
