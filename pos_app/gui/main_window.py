@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from pos_app.gui.screens.payments import PaymentsScreen
     from pos_app.gui.screens.settings import SettingsBackend, SettingsScreen
     from pos_app.services.checkout import CheckoutService
+    from pos_app.services.payments import PaymentService
 
 
 def _status_label(text: str, object_name: str) -> QLabel:
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self._selling = False  # a checkout is open: the provider must not change under it
         # Checkout, Payments and Settings are built on first use: start-up pays for the Cashier.
         self._payments: PaymentsScreen | None = None
+        self._payment_service: PaymentService | None = None
         self._settings: SettingsScreen | None = None
         self._settings_backend = settings_backend
         self.stack = QStackedWidget()
@@ -130,6 +132,10 @@ class MainWindow(QMainWindow):
         self.checkout.set_service(service)
         self.cashier.set_ready(True)
         self.connection_label.setText(message)
+        # Payments acts on any profile's payments through the same service.
+        self._payment_service = service.payments
+        if self._payments is not None:
+            self._payments.set_payment_service(service.payments, self.tasks)
 
     def provider_failed(self, message: str) -> None:
         self.cashier.set_ready(False, message)
@@ -183,6 +189,8 @@ class MainWindow(QMainWindow):
             from pos_app.gui.screens.payments import PaymentsScreen
 
             self._payments = PaymentsScreen(self._journal, locale=self._locale)
+            if self._payment_service is not None:
+                self._payments.set_payment_service(self._payment_service, self.tasks)
             self.stack.addWidget(self._payments)
         return self._payments
 

@@ -17,6 +17,13 @@ from pos_app.providers.errors import (
 )
 from pos_app.providers.types import DeclineCode
 
+PROVIDER_NAMES: dict[str, str] = {
+    "justifi": "JustiFi",
+    "checkout_com": "Checkout.com",
+    "recharge": "ReCharge",
+    "payfect": "Payfect",
+}
+
 DECLINE_MESSAGES: dict[str, str] = {
     DeclineCode.DECLINED: "The card was declined. Ask for another card or another way to pay.",
     DeclineCode.INSUFFICIENT_FUNDS: "The card was declined for insufficient funds.",
@@ -59,7 +66,7 @@ def state_label(state: PaymentState) -> str:
 def error_message(error: BaseException) -> str:
     """One sentence for the cashier; details go to the log."""
     provider = getattr(error, "provider", "") or "the payment provider"
-    name = {"justifi": "JustiFi"}.get(provider, provider)
+    name = PROVIDER_NAMES.get(provider, provider)
     if isinstance(error, ConnectionFailedError):
         return f"Could not reach {name}. Nothing was charged. Check the connection and try again."
     if isinstance(error, OutcomeUnknownError):

@@ -1,7 +1,7 @@
 """The payments table: pages rows from the journal as the view scrolls (fetchMore).
 
 Only the rows on screen (plus a page) are ever loaded, so a year of payments opens
-as fast as a day's.
+as fast as a day's. Filtering and sorting happen in SQL, never over loaded rows.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from pos_app.domain.money import format_money
-from pos_app.gui.messages import state_label
+from pos_app.gui.messages import PROVIDER_NAMES, state_label
+from pos_app.journal.search import PaymentFilter
 from pos_app.journal.store import JournalStore, PaymentRecord
 
 PAGE_SIZE = 200
@@ -34,12 +35,6 @@ COLUMNS = (
     Column("Card", "card"),
     Column("Provider", "provider"),
 )
-PROVIDER_NAMES = {
-    "justifi": "JustiFi",
-    "checkout_com": "Checkout.com",
-    "recharge": "ReCharge",
-    "payfect": "Payfect",
-}
 
 
 class PaymentsTableModel(QAbstractTableModel):
@@ -51,6 +46,7 @@ class PaymentsTableModel(QAbstractTableModel):
         self._total = 0
         self._order_by = "created_at"
         self._descending = True
+        self._filter = PaymentFilter()
         self.reload()
 
     # -- Qt model API ---------------------------------------------------------------
@@ -94,6 +90,7 @@ class PaymentsTableModel(QAbstractTableModel):
             limit=PAGE_SIZE,
             order_by=self._order_by,
             descending=self._descending,
+            search=self._filter,
         )
         if not page:
             self._total = len(self._rows)
@@ -115,16 +112,35 @@ class PaymentsTableModel(QAbstractTableModel):
     def reload(self) -> None:
         """Start again from the first page (after a sort or a journal change)."""
         self.beginResetModel()
-        self._total = self._journal.count_payments()
+        self._total = self._journal.count_payments(self._filter)
         self._rows = self._journal.page_payments(
-            offset=0, limit=PAGE_SIZE, order_by=self._order_by, descending=self._descending
+            offset=0,
+            limit=PAGE_SIZE,
+            order_by=self._order_by,
+            descending=self._descending,
+            search=self._filter,
         )
         self.endResetModel()
 
+    def set_filter(self, search: PaymentFilter) -> None:
+        """Show only the payments ``search`` matches (from the first page, same sort)."""
+        if search == self._filter:
+            return
+        self._filter = search
+        self.reload()
+
+    @property
+    def filter(self) -> PaymentFilter:
+        return self._filter
+
     @property
     def total(self) -> int:
-        """How many payments the journal holds (loaded or not)."""
+        """How many payments match the filter (loaded or not)."""
         return self._total
+
+    def row_of(self, reference: str) -> int:
+        """The row showing ``reference`` among the loaded rows, or -1."""
+        return next((n for n, p in enumerate(self._rows) if p.reference == reference), -1)
 
     def payment_at(self, row: int) -> PaymentRecord:
         return self._rows[row]

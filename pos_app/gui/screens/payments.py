@@ -1,21 +1,44 @@
-"""Payments: every sale the journal holds, newest first."""
+"""Payments: find any sale the journal holds, open it, and capture, refund or void it.
+
+The list and the detail are two pages of one screen, so the detail has the whole width.
+Keyboard: Ctrl+F searches, Enter opens the selected payment, Esc clears the search (on the
+list) or goes back (on the detail).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
     QPushButton,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from pos_app.gui.models.payments_model import PaymentsTableModel
+from pos_app.gui.screens.payment_detail import Approve, PaymentDetail, PaymentsBackend
+from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import label
+from pos_app.gui.widgets.payment_filters import PaymentFilterBar
+from pos_app.journal.search import PaymentFilter
 from pos_app.journal.store import JournalStore
+
+
+def _default_currency(journal: JournalStore, locale: str) -> str:
+    """Amount filters are typed in the journal's newest currency, else the locale's."""
+    newest = journal.page_payments(offset=0, limit=1)
+    if newest:
+        return newest[0].amount.currency
+    import babel.numbers  # imported on first use: it costs start-up time
+
+    territory = locale.partition("_")[2]
+    found = babel.numbers.get_territory_currencies(territory) if territory else []
+    return found[0] if found else "USD"
 
 
 class PaymentsScreen(QWidget):
@@ -24,7 +47,9 @@ class PaymentsScreen(QWidget):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("Screen")
+        self._journal = journal
         self.model = PaymentsTableModel(journal, locale=locale)
+        self.filters = PaymentFilterBar(locale=locale, currency=_default_currency(journal, locale))
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setAccessibleName("Payments")
@@ -36,22 +61,52 @@ class PaymentsScreen(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setAlternatingRowColors(False)
         self.table.setShowGrid(False)
+        self.table.setTabKeyNavigation(False)
+        self.table.setWordWrap(False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.refresh_button = QPushButton("Refresh  F5")
         self.refresh_button.setShortcut("F5")
-        self.refresh_button.clicked.connect(self.model.reload)
+        self.refresh_button.setAccessibleName("Reload the payments list")
+        self.open_button = QPushButton("Open  ⏎")
+        self.open_button.setAccessibleName("Open the selected payment")
         self.summary = label("", "Hint")
+        self.summary.setAccessibleName("Result count")
+        self.detail = PaymentDetail(journal, locale=locale)
 
+        list_page = QWidget()
         top = QHBoxLayout()
         top.addWidget(label("Payments", "ScreenTitle"), 1)
+        top.addWidget(self.open_button)
         top.addWidget(self.refresh_button)
+        list_layout = QVBoxLayout(list_page)
+        list_layout.setContentsMargins(0, 0, 0, 0)
+        list_layout.setSpacing(10)
+        list_layout.addLayout(top)
+        list_layout.addWidget(self.filters)
+        list_layout.addWidget(self.summary)
+        list_layout.addWidget(self.table, 1)
+        self.list_page = list_page
+
+        self.pages = QStackedWidget()
+        self.pages.addWidget(list_page)
+        self.pages.addWidget(self.detail)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 24)
-        layout.addLayout(top)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.pages)
+
+        self.refresh_button.clicked.connect(self.refresh)
+        self.open_button.clicked.connect(self.open_selected)
+        self.table.activated.connect(self._activated)
+        self.filters.changed.connect(self._filter_changed)
+        self.detail.back_requested.connect(self.show_list)
+        self.model.modelReset.connect(self._update_summary)
+        QShortcut(QKeySequence("Ctrl+F"), self, self.focus_search)
+        clear = QShortcut(QKeySequence(Qt.Key.Key_Escape), list_page, self.filters.clear)
+        clear.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        back = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.detail, self.show_list)
+        back.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
 
         # Journal writes arrive in bursts (one sale writes several rows): reload once per burst.
         self._reload_soon = QTimer(self)
@@ -59,20 +114,93 @@ class PaymentsScreen(QWidget):
         self._reload_soon.setInterval(50)
         self._reload_soon.timeout.connect(self._reload)
         journal.add_listener(lambda _ref: self._reload_soon.start())
-        self.model.modelReset.connect(self._update_summary)
         self._update_summary()
+
+    # -- wiring from the main window -------------------------------------------------------
+
+    def set_payment_service(
+        self, service: PaymentsBackend, tasks: TaskRunner, approve: Approve | None = None
+    ) -> None:
+        """Payments are available: refresh, capture, refund and void go through ``service``."""
+        self.detail.set_service(service, tasks, approve)
+
+    def set_approval(self, approve: Approve | None) -> None:
+        """Each action awaits ``approve(action, reference, amount)`` before anything is sent."""
+        self.detail.set_approval(approve)
 
     def shutdown(self) -> None:
         self._reload_soon.stop()
+        self.detail.shutdown()
+
+    # -- public -------------------------------------------------------------------
 
     def refresh(self) -> None:
         """Show the journal as it is now (a pending debounced reload is folded in)."""
         self._reload_soon.stop()
         self._reload()
 
+    def focus_search(self) -> None:
+        self.show_list()
+        self.filters.focus_search()
+
+    def search(self, search: PaymentFilter) -> None:
+        self.model.set_filter(search)
+
+    def open_selected(self) -> None:
+        index = self.table.currentIndex()
+        if index.isValid():
+            self.open_payment(self.model.payment_at(index.row()).reference)
+
+    def open_payment(self, reference: str) -> None:
+        self.detail.show_payment(reference)
+        self.pages.setCurrentWidget(self.detail)
+        self.detail.back_button.setFocus()
+
+    def show_list(self) -> None:
+        reference = self.detail.payment.reference if self.detail.payment else None
+        self.pages.setCurrentWidget(self.list_page)
+        if reference is not None:
+            self._select(reference)
+        self.table.setFocus()
+
+    @property
+    def showing_detail(self) -> bool:
+        return self.pages.currentWidget() is self.detail
+
+    # -- internals -----------------------------------------------------------------
+
+    def _activated(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.open_payment(self.model.payment_at(index.row()).reference)
+
+    def _filter_changed(self, search: PaymentFilter) -> None:
+        self.model.set_filter(search)
+        if self.model.rowCount():
+            self.table.selectRow(0)
+
     def _reload(self) -> None:
+        current = self.table.currentIndex()
+        reference = self.model.payment_at(current.row()).reference if current.isValid() else None
         self.model.reload()
+        if reference is not None:
+            self._select(reference)
+        if self.showing_detail:
+            self.detail.reload()
+
+    def _select(self, reference: str) -> None:
+        row = self.model.row_of(reference)
+        if row < 0:
+            return
+        self.table.selectionModel().setCurrentIndex(
+            self.model.index(row, 0),
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows,
+        )
 
     def _update_summary(self) -> None:
         count = self.model.total
-        self.summary.setText(f"{count} payment{'s' if count != 1 else ''} in the journal")
+        noun = f"payment{'s' if count != 1 else ''}"
+        if self.model.filter.is_empty:
+            self.summary.setText(f"{count:,} {noun} in the journal")
+        else:
+            self.summary.setText(f"{count:,} {noun} match")

@@ -1,0 +1,258 @@
+"""The Payments list: finding a payment by what staff know about it, by keyboard."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from pos_app.domain.money import Money
+from pos_app.domain.payment import PaymentState
+from pos_app.gui.models.payments_model import PAGE_SIZE
+from pos_app.gui.screens.payments import PaymentsScreen
+from pos_app.journal.store import JournalStore
+
+T0 = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
+# reference, provider, amount, day offset, last 4, provider ids, description, state
+SALES = [
+    ("S-20261110-AAAAAA", "justifi", 1799, 0, "4242", "cho_abc123def", "Birthday cake", None),
+    ("S-20261111-BBBBBB", "checkout_com", 5000, 1, "1111", "pay_zzz987yyy", "Coffee beans", None),
+    ("S-20261112-CCCCCC", "recharge", 250, 2, None, None, "Croissant", PaymentState.DECLINED),
+    ("S-20261113-DDDDDD", "payfect", 12000, 3, None, None, "Catering for 20", None),
+    ("S-20261114-EEEEEE", "justifi", 999, 4, "4242", "cho_qqq555www", "Cake slice", None),
+]
+
+
+def day(offset: int) -> str:
+    """The till's local date of sale ``offset``, as typed in the date filters."""
+    return (T0 + timedelta(days=offset)).astimezone().date().isoformat()
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[JournalStore]:
+    store = JournalStore.open(tmp_path / "journal.sqlite3")
+    for reference, provider, minor, offset, last4, ref, words, state in SALES:
+        when = T0 + timedelta(days=offset)
+        store.create_payment(
+            reference=reference,
+            profile="Till",
+            provider=provider,
+            method="hosted_checkout",
+            amount=Money(minor, "USD"),
+            description=words,
+            now=when,
+        )
+        store.update_payment(
+            reference,
+            now=when,
+            state=state or PaymentState.CAPTURED,
+            provider_ref=ref,
+            card_brand="visa" if last4 else None,
+            card_last4=last4,
+            authorized_minor=0 if state else minor,
+            captured_minor=0 if state else minor,
+            note="Paid",
+        )
+    store.update_payment(
+        "S-20261113-DDDDDD", now=T0, attention="Totals differ at the provider.", note="x"
+    )
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def screen(qtbot: QtBot, journal: JournalStore) -> Iterator[PaymentsScreen]:
+    widget = PaymentsScreen(journal, locale="en_US")
+    qtbot.addWidget(widget)
+    widget.resize(1080, 770)
+    widget.show()
+    widget.activateWindow()
+    qtbot.waitUntil(widget.isActiveWindow)
+    yield widget
+    widget.shutdown()
+
+
+def references(screen: PaymentsScreen) -> list[str]:
+    return [screen.model.index(r, 1).data() for r in range(screen.model.rowCount())]
+
+
+def search_now(qtbot: QtBot, screen: PaymentsScreen, text: str) -> None:
+    screen.filters.search.clear()
+    qtbot.keyClicks(screen.filters.search, text)
+    qtbot.keyClick(screen.filters.search, Qt.Key.Key_Return)
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("S-20261111-BBBBBB", ["S-20261111-BBBBBB"]),
+        ("s-20261111-bbbbbb", ["S-20261111-BBBBBB"]),  # typed in lower case
+        ("cho_qqq555www", ["S-20261114-EEEEEE"]),  # the provider's checkout id
+        ("4242", ["S-20261114-EEEEEE", "S-20261110-AAAAAA"]),  # card last four
+        ("cake", ["S-20261114-EEEEEE", "S-20261110-AAAAAA"]),  # words of the description
+        ("no such thing", []),
+    ],
+)
+def test_search_each_way(qtbot: QtBot, screen: PaymentsScreen, text: str, found: list[str]) -> None:
+    search_now(qtbot, screen, text)
+    assert references(screen) == found
+    count = len(found)
+    assert screen.summary.text() == f"{count} payment{'s' if count != 1 else ''} match"
+
+
+def test_typing_searches_after_a_pause(qtbot: QtBot, screen: PaymentsScreen) -> None:
+    qtbot.keyClicks(screen.filters.search, "Croissant")
+    assert screen.model.total == len(SALES)  # not one query per key
+    qtbot.waitUntil(lambda: references(screen) == ["S-20261112-CCCCCC"])
+    assert screen.summary.text() == "1 payment match"
+
+
+def test_status_provider_and_attention_filters(qtbot: QtBot, screen: PaymentsScreen) -> None:
+    filters = screen.filters
+    filters.status.setCurrentIndex(filters.status.findData("declined"))
+    assert references(screen) == ["S-20261112-CCCCCC"]
+    filters.status.setCurrentIndex(0)
+    filters.provider.setCurrentIndex(filters.provider.findData("justifi"))
+    assert references(screen) == ["S-20261114-EEEEEE", "S-20261110-AAAAAA"]
+    filters.provider.setCurrentIndex(0)
+    qtbot.mouseClick(filters.attention, Qt.MouseButton.LeftButton)
+    assert references(screen) == ["S-20261113-DDDDDD"]
+    assert screen.model.index(0, 4).data() == "⚠ Paid"
+
+
+def test_amount_range_is_typed_as_money(qtbot: QtBot, screen: PaymentsScreen) -> None:
+    filters = screen.filters
+    qtbot.keyClicks(filters.amount_from, "9.99")
+    qtbot.keyClicks(filters.amount_to, "50")
+    qtbot.keyClick(filters.amount_to, Qt.Key.Key_Return)
+    assert references(screen) == ["S-20261114-EEEEEE", "S-20261111-BBBBBB", "S-20261110-AAAAAA"]
+    qtbot.keyClicks(filters.amount_to, "0.001")  # "500.001": more decimals than cents
+    qtbot.keyClick(filters.amount_to, Qt.Key.Key_Return)
+    assert "decimal" in filters.error.text()
+    assert filters.amount_to.property("invalid") is True
+    # The last good filter stays in force.
+    assert references(screen) == ["S-20261114-EEEEEE", "S-20261111-BBBBBB", "S-20261110-AAAAAA"]
+
+
+def test_amount_range_the_wrong_way_round_is_explained(
+    qtbot: QtBot, screen: PaymentsScreen
+) -> None:
+    qtbot.keyClicks(screen.filters.amount_from, "100")
+    qtbot.keyClicks(screen.filters.amount_to, "10")
+    qtbot.keyClick(screen.filters.amount_to, Qt.Key.Key_Return)
+    assert screen.filters.error.text() == "The “to” amount is below the “from” amount."
+    assert screen.model.total == len(SALES)
+
+
+def test_date_range_includes_both_days(qtbot: QtBot, screen: PaymentsScreen) -> None:
+    filters = screen.filters
+    qtbot.keyClicks(filters.date_from, day(1))
+    qtbot.keyClicks(filters.date_to, day(3))
+    qtbot.keyClick(filters.date_to, Qt.Key.Key_Return)
+    assert references(screen) == ["S-20261113-DDDDDD", "S-20261112-CCCCCC", "S-20261111-BBBBBB"]
+    filters.date_to.setText("22/11/2026")
+    qtbot.keyClick(filters.date_to, Qt.Key.Key_Return)
+    assert filters.error.text() == "Type dates as YYYY-MM-DD, e.g. 2026-11-22."
+
+
+def test_filters_combine_with_the_search_and_sorting_stays_in_sql(
+    qtbot: QtBot, screen: PaymentsScreen
+) -> None:
+    screen.filters.provider.setCurrentIndex(screen.filters.provider.findData("justifi"))
+    search_now(qtbot, screen, "cake")
+    screen.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)  # amount, smallest first
+    assert references(screen) == ["S-20261114-EEEEEE", "S-20261110-AAAAAA"]
+    assert screen.model.filter.providers == frozenset({"justifi"})
+
+
+def test_escape_clears_search_and_filters(qtbot: QtBot, screen: PaymentsScreen) -> None:
+    screen.filters.attention.setChecked(True)
+    search_now(qtbot, screen, "Catering")
+    assert screen.model.total == 1
+    qtbot.keyClick(screen.filters.search, Qt.Key.Key_Escape)
+    assert screen.filters.search.text() == ""
+    assert not screen.filters.attention.isChecked()
+    assert screen.model.total == len(SALES)
+    assert screen.summary.text() == f"{len(SALES)} payments in the journal"
+
+
+def test_keyboard_ctrl_f_enter_opens_detail_escape_goes_back(
+    qtbot: QtBot, screen: PaymentsScreen
+) -> None:
+    screen.table.setFocus()
+    qtbot.keyClick(screen.table, Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert screen.filters.search.hasFocus()
+    search_now(qtbot, screen, "coffee")
+    screen.table.setFocus()
+    assert screen.table.currentIndex().row() == 0  # the first match is selected
+    qtbot.keyClick(screen.table, Qt.Key.Key_Return)
+    assert screen.showing_detail
+    assert screen.detail.title.text() == "S-20261111-BBBBBB"
+    qtbot.keyClick(screen.detail.back_button, Qt.Key.Key_Escape)
+    assert not screen.showing_detail
+    assert screen.table.hasFocus()
+    assert screen.filters.search.text() == "coffee"  # Esc on the detail only goes back
+
+
+def test_everything_has_an_accessible_name(screen: PaymentsScreen) -> None:
+    filters = screen.filters
+    for widget in (
+        filters.search,
+        filters.status,
+        filters.provider,
+        filters.attention,
+        filters.amount_from,
+        filters.amount_to,
+        filters.date_from,
+        filters.date_to,
+        filters.clear_button,
+        screen.table,
+        screen.refresh_button,
+        screen.open_button,
+        screen.summary,
+    ):
+        assert widget.accessibleName(), widget
+
+
+def test_a_journal_change_shows_up_in_the_list(
+    qtbot: QtBot, screen: PaymentsScreen, journal: JournalStore
+) -> None:
+    journal.update_payment(
+        "S-20261114-EEEEEE",
+        now=T0,
+        state=PaymentState.REFUNDED,
+        refunded_minor=999,
+        note="Refunded",
+    )
+    qtbot.waitUntil(lambda: screen.model.index(0, 4).data() == "Refunded")
+
+
+def test_paging_still_works_when_filtered(qtbot: QtBot, tmp_path: Path) -> None:
+    journal = JournalStore.open(tmp_path / "many.sqlite3")
+    for n in range(PAGE_SIZE + 40):
+        journal.create_payment(
+            reference=f"S-{n:05d}",
+            profile="Till",
+            provider="justifi" if n % 2 else "payfect",
+            method="hosted_checkout",
+            amount=Money(100 + n, "USD"),
+            description=f"Sale {n}",
+            now=T0 + timedelta(seconds=n),
+        )
+    screen = PaymentsScreen(journal, locale="en_US")
+    qtbot.addWidget(screen)
+    screen.resize(1080, 770)
+    screen.show()
+    screen.filters.amount_from.setText("1.20")  # skips the first 20
+    qtbot.keyClick(screen.filters.amount_from, Qt.Key.Key_Return)
+    assert screen.model.total == PAGE_SIZE + 20
+    assert screen.model.rowCount() == PAGE_SIZE
+    screen.table.scrollToBottom()
+    qtbot.waitUntil(lambda: screen.model.rowCount() == PAGE_SIZE + 20)
+    assert screen.model.payment_at(PAGE_SIZE + 19).reference == "S-00020"
+    screen.shutdown()
+    journal.close()
