@@ -132,11 +132,12 @@ def test_checkout_com_partial_capture_then_refunds_in_two_steps(
     assert isinstance(dialog, CaptureDialog)
     assert dialog.final.isVisibleTo(dialog)  # Checkout.com takes non-final captures
     dialog.amount.setText("60.00")
-    # Checkout.com reports a partial capture as "Partially Captured", final or not.
+    # A final partial capture leaves nothing to capture: the payment is paid (60.00).
     assert confirm_and_wait(qtbot, detail) == (
-        "Captured $60.00. Checkout.com confirms the payment is now partly captured. "
+        "Captured $60.00. Checkout.com confirms the payment is now paid. "
         "$60.00 can still be refunded."
     )
+    assert detail.capture_button.isHidden()
     detail.start_refund()
     dialog = detail.dialog
     assert isinstance(dialog, RefundDialog)

@@ -253,6 +253,10 @@ def read_payment(
         if action_url is not None:
             state = PaymentState.REQUIRES_ACTION
     balances = balances_of(data, amount, state, history)
+    if state is PaymentState.PARTIALLY_CAPTURED and balances.available_to_capture == 0:
+        # Checkout.com keeps saying "Partially Captured" after a final partial capture;
+        # nothing is left to capture, so for us the capture is complete.
+        state = PaymentState.CAPTURED
     payment = ProviderPayment(
         provider_ref=payment_id,
         state=state,
