@@ -37,6 +37,18 @@ def refresh(till: Till, reference: str) -> PaymentRecord:
     return till.run(body)
 
 
+def try_to_open_checkout(till: Till) -> PaymentRecord:
+    """The sale as recorded after trying to open its checkout, whatever happened."""
+
+    async def body(service: PaymentService, _: PaymentProvider) -> PaymentRecord:
+        try:
+            return (await service.open_checkout(PROFILE, SALE, success_url=RETURN_URL)).payment
+        except OperationFailed as failure:
+            return failure.payment
+
+    return till.run(body)
+
+
 def test_a_paid_checkout_is_captured_once_looked_up(till: Till) -> None:
     opened = open_checkout(till)
     assert opened.payment.state is PaymentState.PENDING
@@ -95,13 +107,7 @@ def test_a_lost_create_answer_never_makes_a_second_checkout(till: Till) -> None:
         times=1,
     )
 
-    async def body(service: PaymentService, _: PaymentProvider) -> PaymentRecord:
-        try:
-            return (await service.open_checkout(PROFILE, SALE, success_url=RETURN_URL)).payment
-        except OperationFailed as failure:
-            return failure.payment
-
-    payment = till.run(body)
+    payment = try_to_open_checkout(till)
     assert count_objects(till.sandbox, till.harness.checkout_kind) == 1
     intents = till.journal.intents_for(payment.reference)
     assert len(intents) == 1
@@ -156,13 +162,7 @@ def test_a_server_error_on_create_is_retried_only_where_that_is_safe(till: Till)
         times=1,
     )
 
-    async def body(service: PaymentService, _: PaymentProvider) -> PaymentRecord:
-        try:
-            return (await service.open_checkout(PROFILE, SALE, success_url=RETURN_URL)).payment
-        except OperationFailed as failure:
-            return failure.payment
-
-    payment = till.run(body)
+    payment = try_to_open_checkout(till)
     if till.harness.idempotent_creates:
         assert payment.state is PaymentState.PENDING
         assert count_objects(till.sandbox, till.harness.checkout_kind) == 1
@@ -182,13 +182,7 @@ def test_rate_limiting_is_waited_out(till: Till) -> None:
         times=1,
     )
 
-    async def body(service: PaymentService, _: PaymentProvider) -> PaymentRecord:
-        try:
-            return (await service.open_checkout(PROFILE, SALE, success_url=RETURN_URL)).payment
-        except OperationFailed as failure:
-            return failure.payment
-
-    payment = till.run(body)
+    payment = try_to_open_checkout(till)
     if till.harness.waits_out_rate_limits:
         assert payment.state is PaymentState.PENDING
         assert count_objects(till.sandbox, till.harness.checkout_kind) == 1
