@@ -132,14 +132,15 @@ class ProviderHttpClient:
                     f"{self.provider} did not answer {method} {path}: {exc!r}",
                     provider=self.provider,
                 ) from exc
-            log.debug(
-                "%s %s %s -> %s %s",
-                self.provider,
-                method,
-                path,
-                response.status_code,
-                redact(response.text[:2000]),
-            )
+            if log.isEnabledFor(logging.DEBUG):  # redacting a body is not free
+                log.debug(
+                    "%s %s %s -> %s %s",
+                    self.provider,
+                    method,
+                    path,
+                    response.status_code,
+                    redact(response.text[:2000]),
+                )
             if (
                 response.status_code in RETRYABLE_STATUSES
                 and repeatable

@@ -1,9 +1,13 @@
 """Secrets and card numbers never reach a log line."""
 
 import logging
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pos_app.log import RedactingFilter
-from pos_app.redaction import luhn_valid, redact, redact_mapping
+from pos_app.redaction import REDACTED, SECRET_KEYS, luhn_valid, redact, redact_mapping
 
 
 def test_card_numbers_are_masked_to_last_four() -> None:
@@ -49,3 +53,51 @@ def test_log_filter_redacts_arguments_and_exceptions() -> None:
     )
     RedactingFilter().filter(record)
     assert record.getMessage() == "card [CARD ****4242] secret=[REDACTED]"
+
+
+def test_a_secret_named_inside_another_value_is_still_masked() -> None:
+    assert redact('{"note": "secret=hunter2", "phone_number": "555"}') == (
+        '{"note": "secret=[REDACTED]", "phone_number": "[REDACTED]"}'
+    )
+    assert "tok-123" not in redact("X-Recharge-Access-Token: tok-123")
+
+
+# The straightforward patterns redact() was first written with: slow (about 1 ms on a 2 kB
+# response body, paid on every provider response), but obviously right. The fast version
+# must mask exactly what they mask.
+_KEYS = "|".join(sorted((re.escape(k) for k in SECRET_KEYS), key=len, reverse=True))
+_PLAIN_PAIR = re.compile(
+    rf"""(?P<k>["']?(?:{_KEYS})["']?\s*[:=]\s*)(?P<q>["']?)(?P<v>[^"'&,\s}}]+)""", re.IGNORECASE
+)
+_PLAIN_BEARER = re.compile(r"(?i)\b(bearer|api-key)\s+[A-Za-z0-9._~+/=-]{6,}")
+_PLAIN_KEY = re.compile(r"\b(sk|pk)_(sbox_|test_|live_)?[A-Za-z0-9]{8,}\b")
+_PLAIN_DIGITS = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+
+
+def plain_redact(text: str) -> str:
+    def card(match: re.Match[str]) -> str:
+        digits = re.sub(r"\D", "", match.group(0))
+        return f"[CARD ****{digits[-4:]}]" if luhn_valid(digits) else match.group(0)
+
+    text = _PLAIN_BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+    text = _PLAIN_PAIR.sub(lambda m: f"{m.group('k')}{m.group('q')}{REDACTED}", text)
+    text = _PLAIN_KEY.sub(REDACTED, text)
+    return _PLAIN_DIGITS.sub(card, text)
+
+
+_PIECES = st.sampled_from(
+    [
+        *SECRET_KEYS,
+        "Card_Number", "CLIENT_SECRET", "shipping", "phone_", "x.", "-", "_", "id",
+        '"', "'", ":", "=", " ", ",", "&", "{", "}", "\n",
+        "4242", "4242424242424242", "4000 0000 0000 0002", "2026-11-22", "7", "0",
+        "Bearer ", "api-key ", "sk_sbox_", "pk_", "abcdefgh12",
+        "é", "ſ", "\u212a", "\u0664\u0662", "ß",  # case folding and non-ASCII digits
+    ]
+)  # fmt: skip
+
+
+@settings(database=None, deadline=None, max_examples=400)
+@given(st.lists(_PIECES, max_size=30).map("".join))
+def test_fast_redaction_masks_exactly_what_the_plain_patterns_mask(text: str) -> None:
+    assert redact(text) == plain_redact(text)
