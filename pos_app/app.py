@@ -10,9 +10,11 @@ import concurrent.futures
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import QApplication
@@ -21,9 +23,10 @@ from pos_app import __version__
 from pos_app.gui.gc_guard import MainThreadGarbageCollector
 from pos_app.gui.main_window import MainWindow
 from pos_app.gui.resources import stylesheet
+from pos_app.gui.screens.sign_in import Staff
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.webview.chromium_env import prepare_chromium_environment
-from pos_app.journal.store import JournalStore
+from pos_app.journal.store import JournalStore, utc_now
 from pos_app.log import configure_logging
 from pos_app.paths import AppPaths
 from pos_app.providers.errors import ProviderError
@@ -39,13 +42,20 @@ from pos_app.settings import (
 )
 
 if TYPE_CHECKING:
+    import sqlite3
+
+    from pos_app.journal.audit import AuditVerification
     from pos_app.providers.base import PaymentProvider
     from pos_app.providers.webhooks import WebhookEvent
     from pos_app.sandbox.server import SandboxServer
+    from pos_app.services.approvals import ApprovalPolicy
     from pos_app.services.payments import PaymentService
     from pos_app.services.webhook_receiver import WebhookReceiver
 
 log = logging.getLogger(__name__)
+
+Mode = Literal["till", "workstation"]
+MODES: tuple[Mode, ...] = ("till", "workstation")
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,7 @@ class StartOptions:
     basedir: Path | None = None
     exit_when_ready: bool = False
     debug: bool = False
+    mode: Mode = "till"  # "workstation": Payments only, sign-in required
 
 
 def sandbox_credentials() -> SandboxCredentials:
@@ -85,12 +96,25 @@ class PosApplication:
     has open payments.
     """
 
-    def __init__(self, paths: AppPaths, *, secrets: SecretStore | None = None) -> None:
+    def __init__(
+        self,
+        paths: AppPaths,
+        *,
+        secrets: SecretStore | None = None,
+        mode: Mode = "till",
+        clock: Callable[[], datetime] = utc_now,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"Unknown mode {mode!r}: use till or workstation")
         self.paths = paths
+        self.mode = mode
         self.settings = load_settings(paths.settings_file)
         self.secrets = secrets if secrets is not None else SecretStore()
         self.profile = self.settings.active_profile()
         self.journal = JournalStore.open(paths.journal_file)
+        self._staff_db: sqlite3.Connection | None = None
+        self.staff = self._build_staff(clock, monotonic)
         self.tasks = TaskRunner()
         # Our own thread for blocking start-up work; qasync's default executor is a QThread
         # pool that must not outlive the QApplication.
@@ -112,6 +136,41 @@ class PosApplication:
             store_name=self.settings.store_name,
             tasks=self.tasks,
             settings_backend=self,
+            staff=self.staff,
+            workstation=mode == "workstation",
+        )
+
+    def _build_staff(self, clock: Callable[[], datetime], monotonic: Callable[[], float]) -> Staff:
+        """Users, approvals and the audit trail, on one connection of their own (a user
+        change and its audit entry commit together); every payment change is audited with
+        whoever is signed in as its actor."""
+        from pos_app.domain.idle import IdleLock
+        from pos_app.journal.audit import AuditLog, AuditRecorder
+        from pos_app.journal.db import connect
+        from pos_app.journal.users import UserStore
+        from pos_app.services.approvals import ApprovalService
+        from pos_app.services.users import Session, UserService
+
+        self._staff_db = conn = connect(self.paths.journal_file)
+        audit = AuditLog(conn, clock=clock)
+        users = UserService(UserStore(conn), audit, clock=clock)
+        session = Session()
+        AuditRecorder(audit, self.journal, lambda: session.actor).attach()
+        journal_file = self.paths.journal_file
+
+        async def verify_audit() -> AuditVerification:
+            # On our own thread pool: qasync's default one must not outlive the QApplication.
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._executor, verify_audit_trail, journal_file)
+
+        return Staff(
+            users=users,
+            session=session,
+            approvals=ApprovalService(users, audit, _approval_policy(self.settings), clock=clock),
+            audit=audit,
+            idle=IdleLock(timedelta(minutes=self.settings.idle_lock_minutes), clock=monotonic),
+            require_sign_in=self.settings.require_sign_in,
+            verify_audit=verify_audit,
         )
 
     async def connect(self) -> None:
@@ -287,6 +346,7 @@ class PosApplication:
                 await provider.aclose()
             raise
         previous, self.settings = self.settings, settings
+        self._staff_settings_changed(previous, settings)
         if provider is not None:
             old = self.providers.get(new_default.name)
             self.providers[new_default.name] = provider
@@ -304,6 +364,37 @@ class PosApplication:
         )
         self._provider_ready()
 
+    def _staff_settings_changed(self, previous: Settings, settings: Settings) -> None:
+        """Audit the change (who, and which settings) and apply the staff rules at once."""
+        from pos_app.journal.audit import AuditAction
+
+        staff = self.staff
+        changed = sorted(
+            name
+            for name in vars(settings)
+            if name != "profiles" and getattr(settings, name) != getattr(previous, name)
+        )
+        profiles = {p.name: p for p in settings.profiles}
+        before = {p.name: p for p in previous.profiles}
+        staff.audit.append(
+            AuditAction.SETTINGS_CHANGED,
+            actor=staff.session.actor,
+            subject="settings",
+            details={
+                "changed": changed,
+                "profiles_added": sorted(profiles.keys() - before.keys()),
+                "profiles_removed": sorted(before.keys() - profiles.keys()),
+                "profiles_edited": sorted(
+                    n for n in profiles.keys() & before.keys() if profiles[n] != before[n]
+                ),
+                "default_profile": settings.default_profile,
+            },
+        )
+        staff.require_sign_in = settings.require_sign_in
+        staff.idle.timeout = timedelta(minutes=settings.idle_lock_minutes)
+        staff.approvals.policy = _approval_policy(settings)
+        self.window.staff_rules_changed()
+
     async def check_connection(self, profile: ProviderProfile) -> None:
         provider = await self.build_provider(profile)
         try:
@@ -315,6 +406,8 @@ class PosApplication:
 
     async def aclose(self) -> None:
         self.window.shutdown()
+        if self.staff.session.user is not None:  # the trail shows every session's end
+            self.staff.users.sign_out(self.staff.session, reason="app closed")
         self.tasks.cancel_all()
         if self.webhooks is not None:
             self.webhooks.stop()
@@ -330,6 +423,35 @@ class PosApplication:
             self.sandbox.stop()
             self.sandbox = None
         self.journal.close()
+        if self._staff_db is not None:
+            self._staff_db.close()
+            self._staff_db = None
+
+
+def verify_audit_trail(journal_file: Path) -> AuditVerification:
+    """Check the whole chain on a connection of its own: this runs in a worker thread, and a
+    sqlite connection stays on the thread that opened it."""
+    from pos_app.journal.audit import AuditLog
+
+    own = AuditLog.open(journal_file)
+    try:
+        return own.verify()
+    finally:
+        own.connection.close()
+
+
+def _approval_policy(settings: Settings) -> ApprovalPolicy:
+    """The settings' limits, in the default profile's currency (a refund in another
+    currency always needs a manager: ApprovalService compares like with like only)."""
+    from pos_app.domain.money import Money
+    from pos_app.services.approvals import ApprovalPolicy
+
+    currency = settings.active_profile().currency
+    refund, void = settings.refund_approval_limit_minor, settings.void_approval_limit_minor
+    return ApprovalPolicy(
+        refund_limit=None if refund is None else Money(refund, currency),
+        void_limit=None if void is None else Money(void, currency),
+    )
 
 
 def _message(error: BaseException) -> str:
@@ -355,13 +477,15 @@ def run_gui(options: StartOptions) -> int:
     paths = AppPaths.resolve(options.basedir)
     paths.ensure()
     configure_logging(paths.log_file, logging.DEBUG if options.debug else logging.INFO)
-    log.info("pos_app %s starting (data in %s)", __version__, paths.data_dir)
+    log.info(
+        "pos_app %s starting in %s mode (data in %s)", __version__, options.mode, paths.data_dir
+    )
     qt_app = prepare_qt()
     loop = qasync.QEventLoop(qt_app)
     asyncio.set_event_loop(loop)
     collector = MainThreadGarbageCollector(qt_app)
     try:
-        pos = PosApplication(paths)
+        pos = PosApplication(paths, mode=options.mode)
     except SettingsError as error:
         # A hand-edited or older settings file we cannot trust: say so, change nothing.
         log.error("%s", error)
@@ -372,7 +496,7 @@ def run_gui(options: StartOptions) -> int:
         collector.stop()
         return 2
     pos.window.show()
-    pos.window.cashier.focus_amount()
+    pos.window.focus_first()
 
     if options.exit_when_ready:
 

@@ -1,4 +1,5 @@
-"""Command line: `pos-app` starts the till; `pos-app sandbox` runs the simulator alone;
+"""Command line: `pos-app` starts the till (`--mode workstation`: the back office's Payments
+screen, sign-in required); `pos-app sandbox` runs the simulator alone;
 `pos-app assets fetch` installs the JustiFi payment form's files from npm."""
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="start, show the first screen, and quit once it accepts input",
     )
     parser.add_argument("--debug", action="store_true", help="log at DEBUG level (still redacted)")
+    parser.add_argument(
+        "--mode",
+        choices=("till", "workstation"),
+        default="till",
+        help="workstation: open on Payments, no selling, sign-in required (default: till)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     sandbox = commands.add_parser("sandbox", help="run the provider simulator in the foreground")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -68,7 +75,12 @@ def main(argv: list[str] | None = None) -> int:
     from pos_app.app import StartOptions, run_gui
 
     return run_gui(
-        StartOptions(basedir=args.basedir, exit_when_ready=args.exit_when_ready, debug=args.debug)
+        StartOptions(
+            basedir=args.basedir,
+            exit_when_ready=args.exit_when_ready,
+            debug=args.debug,
+            mode=args.mode,
+        )
     )
 
 

@@ -23,6 +23,7 @@ SETTINGS_VERSION = 2  # files without a version are the JustiFi-only format; the
 
 JUSTIFI_LIVE_API = "https://api.justifi.ai"
 JUSTIFI_LIVE_HOSTED = "https://components.justifi.ai/hosted-checkout"
+MAX_IDLE_LOCK_MINUTES = 720  # IdleLock's longest: 12 hours
 RECHARGE_API_VERSIONS = ("2021-01", "2021-11")
 CHECKOUT_COM_AUTH_STYLES = ("bearer", "raw")
 
@@ -198,6 +199,13 @@ class Settings:
     # checkout screen's polling goes on either way.
     webhooks: bool = False
     webhook_port: int = 0  # 0: any free port
+    # Staff (they apply once users exist): sign-in on start, auto-lock after idle minutes,
+    # and refunds / voids above these amounts (minor units of the default profile's
+    # currency; None: no amount rule) need a manager's PIN. Older files lack them: defaults.
+    require_sign_in: bool = True
+    idle_lock_minutes: int = 15
+    refund_approval_limit_minor: int | None = None
+    void_approval_limit_minor: int | None = None
 
     def active_profile(self) -> ProviderProfile:
         return self.profile(self.default_profile) or self.profiles[0]
@@ -285,6 +293,7 @@ def settings_problems(settings: Settings) -> list[Problem]:
                 )
             )
         seen.add(key)
+    found.extend(_staff_problems(settings))
     if settings.profiles and settings.profile(settings.default_profile) is None:
         found.append(
             Problem(
@@ -294,6 +303,33 @@ def settings_problems(settings: Settings) -> list[Problem]:
             )
         )
     return found
+
+
+def _staff_problems(settings: Settings) -> list[Problem]:
+    found: list[Problem] = []
+    minutes = settings.idle_lock_minutes
+    if not _is_int(minutes) or not 1 <= minutes <= MAX_IDLE_LOCK_MINUTES:
+        found.append(
+            Problem(
+                "",
+                "idle_lock_minutes",
+                f"The auto-lock time is 1 to {MAX_IDLE_LOCK_MINUTES} minutes, not “{minutes}”.",
+            )
+        )
+    if not isinstance(settings.require_sign_in, bool):
+        found.append(Problem("", "require_sign_in", "require_sign_in is true or false."))
+    for name in ("refund_approval_limit_minor", "void_approval_limit_minor"):
+        limit = getattr(settings, name)
+        if limit is not None and (not _is_int(limit) or limit < 0):
+            found.append(
+                Problem("", name, f"An approval limit is whole minor units (cents), not “{limit}”.")
+            )
+    return found
+
+
+def _is_int(value: object) -> bool:
+    """Integers only: JSON's true/false are ints to Python, and floats never hold money."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _url_problem(url: str | None, *, live: bool) -> str | None:

@@ -105,6 +105,70 @@ def pay(
     pump_until(lambda: checkout.stack.currentWidget() is checkout.result)
 
 
+def staff_shots(pos: PosApplication, out: Path) -> None:
+    """Set-up, users, audit, a manager's approval and the sign-in screen."""
+    from pos_app.domain.users import Role
+    from pos_app.gui.dialogs.refund import RefundDialog
+
+    window = pos.window
+    window.set_up_staff()
+    screen = window.sign_in_screen
+    assert screen is not None
+    QTest.keyClicks(screen.setup_name, "Ada Lovelace")
+    shoot(window, out, "staff-setup.png")
+    screen.setup_pin.setText("2468")
+    screen.setup_confirm.setText("2468")
+    screen.create_button.click()
+    ada = pos.staff.users.find("Ada Lovelace")
+    assert ada is not None
+    pos.staff.users.add_user(ada, "Max Power", Role.MANAGER, "1111")
+    pos.staff.users.add_user(ada, "Cal Ripken", Role.CASHIER, "1357")
+    window.users_button.click()
+    window.users.select("Cal Ripken")
+    shoot(window, out, "users.png")
+    window.audit_button.click()
+    window.audit.verify()
+    pump_until(lambda: window.audit.outcome.text().startswith(("✓", "✗")))
+    shoot(window, out, "audit.png")
+
+    window.sign_out()
+    screen.name.setText("Cal Ripken")
+    screen.pin.setText("0000")
+    screen.submit()
+    shoot(window, out, "sign-in-refused.png")
+    screen.pin.setText("1357")
+    screen.submit()
+    window.payments_button.click()
+    payments = window.payments
+    pump_until(lambda: payments.model.rowCount() >= 1)
+    approved = next(
+        p
+        for p in pos.journal.page_payments(offset=0, limit=10)
+        if p.refunded_minor == 0 and p.captured_minor
+    )
+    payments.open_payment(approved.reference)
+    pump_until(lambda: not payments.detail.refund_button.isHidden())
+    payments.detail.start_refund()
+    refund = payments.detail.dialog
+    assert isinstance(refund, RefundDialog)
+    refund.reason.setCurrentText("Item returned")
+    refund.confirm_button.click()
+    gate = window.approval_gate
+    assert gate is not None
+    pump_until(lambda: gate.dialog is not None and gate.dialog.isVisible())
+    dialog = gate.dialog
+    assert dialog is not None
+    dialog.manager.setText("Max Power")
+    dialog.pin.setText("9999")
+    dialog.accept()
+    shoot(dialog, out, "approval.png")
+    dialog.reject()
+    pump_until(lambda: payments.detail.outcome.text().startswith("Not approved"))
+    pos.staff.users.sign_out(pos.staff.session, reason="idle")  # what the idle lock does
+    window.lock("Locked after 15 minutes without activity. Sign in to carry on where you left off.")
+    shoot(window, out, "sign-in.png")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
@@ -171,6 +235,7 @@ def main() -> None:
         form.api_base_url.setText("http://api.checkout.com")
         settings.save()
         shoot(window, args.out, "settings-invalid.png")
+        staff_shots(pos, args.out)
 
         done = asyncio.ensure_future(pos.aclose())
         pump_until(done.done)

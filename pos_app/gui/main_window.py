@@ -1,17 +1,28 @@
-"""The main window: a sidebar to move between screens, the screens, a status bar."""
+"""The main window: a sidebar to move between screens, the screens, a status bar.
+
+With staff set up, the window is either locked (the sign-in screen covers everything) or
+used by the signed-in user, whose role decides which screens the sidebar offers. Locking
+only covers the screens: a checkout in progress carries on underneath and is there again
+after sign-in. In workstation mode there is no selling: no Cashier, and sign-in is required.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
     QButtonGroup,
+    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QPushButton,
     QStackedWidget,
     QToolButton,
     QVBoxLayout,
@@ -19,15 +30,20 @@ from PySide6.QtWidgets import (
 )
 
 from pos_app.gui.screens.cashier import CashierScreen
+from pos_app.gui.screens.sign_in import IdleWatcher, SignInScreen, Staff
 from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore
+from pos_app.journal.users import User
 from pos_app.providers.types import AmountLimits
 from pos_app.services.sale import Sale
 
 if TYPE_CHECKING:
+    from pos_app.gui.dialogs.approval import ApprovalGate
+    from pos_app.gui.screens.audit import AuditScreen
     from pos_app.gui.screens.checkout import CheckoutScreen
     from pos_app.gui.screens.payments import PaymentsScreen
     from pos_app.gui.screens.settings import SettingsBackend, SettingsScreen
+    from pos_app.gui.screens.users import UsersScreen
     from pos_app.services.checkout import CheckoutService
     from pos_app.services.payments import PaymentService
 
@@ -53,9 +69,13 @@ class MainWindow(QMainWindow):
         store_name: str,
         tasks: TaskRunner,
         settings_backend: SettingsBackend | None = None,
+        staff: Staff | None = None,
+        workstation: bool = False,
     ) -> None:
         super().__init__()
-        self.setWindowTitle(f"{store_name} — pos_app")
+        self.workstation = workstation
+        kind = "pos_app workstation" if workstation else "pos_app"
+        self.setWindowTitle(f"{store_name} — {kind}")
         self.resize(1280, 800)
         self.tasks = tasks
         self.cashier = CashierScreen(limits=limits, locale=locale, provider_name=provider_name)
@@ -68,6 +88,12 @@ class MainWindow(QMainWindow):
         self._payment_service: PaymentService | None = None
         self._settings: SettingsScreen | None = None
         self._settings_backend = settings_backend
+        self._users: UsersScreen | None = None
+        self._audit: AuditScreen | None = None
+        self.staff = staff
+        self._gate: ApprovalGate | None = None
+        self._hidden_dialogs: list[QDialog] = []
+        self._focus_before_lock: QWidget | None = None
         self.stack = QStackedWidget()
         self.stack.addWidget(self.cashier)
 
@@ -84,12 +110,15 @@ class MainWindow(QMainWindow):
         self.nav.setExclusive(True)
         self.cashier_button = self._nav_button("Cashier", "F1", side)
         self.payments_button = self._nav_button("Payments", "F2", side)
+        self.audit_button = self._nav_button("Audit", "F10", side)
+        self.users_button = self._nav_button("Users", "F11", side)
         side.addStretch(1)
         self.settings_button = self._nav_button("Settings", "F9", side)
-        self.settings_button.setVisible(settings_backend is not None)
         self.cashier_button.clicked.connect(self.show_cashier)
         self.payments_button.clicked.connect(self.show_payments)
         self.settings_button.clicked.connect(self.show_settings)
+        self.audit_button.clicked.connect(self.show_audit)
+        self.users_button.clicked.connect(self.show_users)
 
         central = QWidget()
         row = QHBoxLayout(central)
@@ -97,7 +126,11 @@ class MainWindow(QMainWindow):
         row.setSpacing(0)
         row.addWidget(sidebar)
         row.addWidget(self.stack, 1)
-        self.setCentralWidget(central)
+        # The shell: the screens, or the sign-in screen covering them while locked.
+        self.shell = QStackedWidget()
+        self.shell.addWidget(central)
+        self.app_page = central
+        self.setCentralWidget(self.shell)
 
         self.connection_label = _status_label("Connecting…", "Hint")
         self.profile_label = _status_label(f"Profile: {profile_name}", "Hint")
@@ -107,10 +140,35 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.sandbox_badge)
         self.sandbox_badge.setVisible(sandbox)
         self.statusBar().addPermanentWidget(self.connection_label)
+        self.user_label = _status_label("", "Hint")
+        self.user_label.setAccessibleName("Signed in")
+        self.sign_out_button = QPushButton("Sign out")
+        self.sign_out_button.setAccessibleName("Sign out and lock the till")
+        self.sign_in_button = QPushButton("Sign in")
+        self.setup_staff_button = QPushButton("Set up staff")
+        self.setup_staff_button.setAccessibleName("Set up staff: create the first administrator")
+        for widget in (
+            self.user_label,
+            self.sign_in_button,
+            self.sign_out_button,
+            self.setup_staff_button,
+        ):
+            self.statusBar().addPermanentWidget(widget)
+            widget.setVisible(False)
+            if isinstance(widget, QPushButton):
+                widget.setObjectName("StatusButton")
 
         self.cashier.hosted_checkout_requested.connect(self._start_hosted)
         self.cashier.set_ready(False, f"Connecting to {provider_name}…")
-        self.show_cashier()
+        self.sign_in_screen: SignInScreen | None = None
+        self.idle_watcher: IdleWatcher | None = None
+        if workstation:
+            self.cashier_button.setVisible(False)
+            self.cashier_button.setShortcut(QKeySequence())
+        if staff is not None:
+            self._start_staff(staff)
+        self._update_access()
+        self.show_home()
 
     def _nav_button(self, text: str, key: str, layout: QVBoxLayout) -> QToolButton:
         button = QToolButton()
@@ -128,6 +186,26 @@ class MainWindow(QMainWindow):
 
     # -- wiring from app.py -------------------------------------------------------------
 
+    def _start_staff(self, staff: Staff) -> None:
+        from pos_app.gui.dialogs.approval import ApprovalGate
+
+        self._gate = ApprovalGate(staff, self._journal, locale=self._locale, parent=self)
+        self.sign_in_screen = SignInScreen(staff)
+        self.shell.addWidget(self.sign_in_screen)
+        self.sign_in_screen.signed_in.connect(self._signed_in)
+        self.sign_in_screen.cancelled.connect(self._unlock)
+        self.idle_watcher = IdleWatcher(staff.idle, self)
+        self.idle_watcher.idle.connect(self._idle)
+        self.sign_out_button.clicked.connect(self.sign_out)
+        self.sign_in_button.clicked.connect(lambda: self.lock())
+        self.setup_staff_button.clicked.connect(self.set_up_staff)
+        staff.session.subscribe(lambda _user: self._update_access())
+        if not staff.set_up:
+            if self.workstation:
+                self.lock(setup_needed=True)
+        elif self._sign_in_required:
+            self.lock()
+
     def provider_ready(self, service: CheckoutService, message: str) -> None:
         self.checkout.set_service(service)
         self.cashier.set_ready(True)
@@ -135,7 +213,7 @@ class MainWindow(QMainWindow):
         # Payments acts on any profile's payments through the same service.
         self._payment_service = service.payments
         if self._payments is not None:
-            self._payments.set_payment_service(service.payments, self.tasks)
+            self._payments.set_payment_service(service.payments, self.tasks, self._gate)
 
     def provider_failed(self, message: str) -> None:
         self.cashier.set_ready(False, message)
@@ -189,8 +267,9 @@ class MainWindow(QMainWindow):
             from pos_app.gui.screens.payments import PaymentsScreen
 
             self._payments = PaymentsScreen(self._journal, locale=self._locale)
+            self._payments.set_approval(self._gate)
             if self._payment_service is not None:
-                self._payments.set_payment_service(self._payment_service, self.tasks)
+                self._payments.set_payment_service(self._payment_service, self.tasks, self._gate)
             self.stack.addWidget(self._payments)
         return self._payments
 
@@ -204,8 +283,34 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(self._settings)
         return self._settings
 
+    @property
+    def users(self) -> UsersScreen:
+        if self._users is None:
+            from pos_app.gui.screens.users import UsersScreen
+
+            assert self.staff is not None, "no staff"
+            self._users = UsersScreen(self.staff)
+            self.stack.addWidget(self._users)
+        return self._users
+
+    @property
+    def audit(self) -> AuditScreen:
+        if self._audit is None:
+            from pos_app.gui.screens.audit import AuditScreen
+
+            assert self.staff is not None, "no staff"
+            self._audit = AuditScreen(self.staff, tasks=self.tasks, locale=self._locale)
+            self.stack.addWidget(self._audit)
+        return self._audit
+
+    @property
+    def approval_gate(self) -> ApprovalGate | None:
+        return self._gate
+
     def shutdown(self) -> None:
         """Stop everything that could still touch the journal or the network."""
+        if self.idle_watcher is not None:
+            self.idle_watcher.stop()
         if self._checkout is not None:
             self._checkout.shutdown()
         if self._payments is not None:
@@ -213,7 +318,16 @@ class MainWindow(QMainWindow):
 
     # -- navigation -------------------------------------------------------------------
 
+    def show_home(self) -> None:
+        """The first screen: Payments on a workstation, else the Cashier."""
+        if self.workstation:
+            self.show_payments()
+        else:
+            self.show_cashier()
+
     def show_cashier(self) -> None:
+        if self.workstation:
+            return
         self.cashier_button.setChecked(True)
         in_checkout = (
             self._checkout is not None
@@ -231,12 +345,174 @@ class MainWindow(QMainWindow):
         self.payments.table.setFocus()
 
     def show_settings(self) -> None:
+        if not self._allowed(self.settings_button):
+            return
         self.settings_button.setChecked(True)
         self.settings.refresh()
         self.stack.setCurrentWidget(self.settings)
         self.settings.table.setFocus()
 
+    def show_users(self) -> None:
+        if not self._allowed(self.users_button):
+            return
+        self.users_button.setChecked(True)
+        self.users.refresh()
+        self.stack.setCurrentWidget(self.users)
+        self.users.table.setFocus()
+
+    def show_audit(self) -> None:
+        if not self._allowed(self.audit_button):
+            return
+        self.audit_button.setChecked(True)
+        self.audit.refresh()
+        self.stack.setCurrentWidget(self.audit)
+        self.audit.table.setFocus()
+
+    # -- staff: sign-in, lock, roles ------------------------------------------------
+
+    @property
+    def locked(self) -> bool:
+        return self.shell.currentWidget() is not self.app_page
+
+    @property
+    def _sign_in_required(self) -> bool:
+        return self.staff is not None and (self.workstation or self.staff.require_sign_in)
+
+    def lock(self, message: str = "", *, setup_needed: bool = False) -> None:
+        """Cover the screens with sign-in. Open dialogs are hidden (an approval is cancelled)
+        and come back after sign-in; a checkout underneath carries on."""
+        screen = self.sign_in_screen
+        if screen is None:
+            return
+        if self._gate is not None:
+            self._gate.cancel()
+        focused = QApplication.focusWidget()
+        if focused is not None and self.app_page.isAncestorOf(focused):
+            self._focus_before_lock = focused
+        for dialog in self.findChildren(QDialog):
+            if dialog.isVisible():
+                dialog.hide()
+                self._hidden_dialogs.append(dialog)
+        if setup_needed:
+            screen.show_setup_needed()
+        else:
+            screen.show_sign_in(message, cancellable=not self._sign_in_required)
+        self.shell.setCurrentWidget(screen)
+        self._update_access()
+
+    def focus_first(self) -> None:
+        """Where typing goes once the window shows: sign-in when locked, else the screen."""
+        screen = self.sign_in_screen
+        if self.locked and screen is not None:
+            if screen.page == "sign_in":
+                (screen.pin if screen.name.text() else screen.name).setFocus()
+        elif self.workstation:
+            self.payments.table.setFocus()
+        else:
+            self.cashier.focus_amount()
+
+    def staff_rules_changed(self) -> None:
+        """Settings changed who must sign in: lock now if someone must and nobody has."""
+        staff = self.staff
+        if staff is None:
+            return
+        if self._sign_in_required and staff.set_up and staff.session.user is None:
+            self.lock()
+        else:
+            self._update_access()
+
+    def set_up_staff(self) -> None:
+        """Create the first administrator (the status bar's "Set up staff")."""
+        if self.sign_in_screen is None:
+            return
+        self.lock()
+        self.sign_in_screen.show_setup(cancellable=not self._sign_in_required)
+
+    def sign_out(self) -> None:
+        if self.staff is None:
+            return
+        self.staff.users.sign_out(self.staff.session)
+        if self._sign_in_required:
+            self.lock("Signed out. Sign in to use the till.")
+
+    def _idle(self) -> None:
+        staff = self.staff
+        if staff is None or staff.session.user is None:
+            return
+        staff.users.sign_out(staff.session, reason="idle")
+        minutes = round(staff.idle.timeout.total_seconds() / 60)
+        if self._sign_in_required:
+            self.lock(
+                f"Locked after {minutes} minute{'s' if minutes != 1 else ''} without "
+                "activity. Sign in to carry on where you left off."
+            )
+
+    def _signed_in(self, user: User) -> None:
+        self._unlock()
+
+    def _unlock(self) -> None:
+        self.shell.setCurrentWidget(self.app_page)
+        self._update_access()
+        for dialog in self._hidden_dialogs:
+            dialog.show()
+        self._hidden_dialogs.clear()
+        button = next((b for b in self.nav.buttons() if b.isChecked()), None)
+        focused, self._focus_before_lock = self._focus_before_lock, None
+        if button is None or not self._allowed(button):
+            self.show_home()
+        elif focused is not None and shiboken6.isValid(focused) and focused.isVisible():
+            focused.setFocus()  # typing goes on where it was
+        elif button is self.cashier_button:
+            self.show_cashier()  # the amount field, or the checkout still under way
+
+    def _allowed(self, button: QAbstractButton) -> bool:
+        """Whether the signed-in user may open this button's screen (and the button shows)."""
+        staff = self.staff
+        user = staff.session.user if staff is not None else None
+        staffed = staff is not None and staff.set_up
+        if button is self.cashier_button:
+            return not self.workstation
+        if button is self.payments_button:
+            return True
+        if button is self.settings_button:
+            if self._settings_backend is None:
+                return False
+            return not staffed or (user is not None and user.role.can_manage_users)
+        if button is self.audit_button:
+            return staffed and user is not None and user.role.can_approve
+        if button is self.users_button:
+            return staffed and user is not None and user.role.can_manage_users
+        return False
+
+    def _update_access(self) -> None:
+        """Nav entries for what the user may open; the status bar says who is signed in."""
+        for button in self.nav.buttons():
+            button.setVisible(self._allowed(button))
+        current = next((b for b in self.nav.buttons() if b.isChecked()), None)
+        if current is not None and not self._allowed(current) and not self.locked:
+            self.show_home()
+        staff = self.staff
+        if staff is None:
+            return
+        user, staffed, locked = staff.session.user, staff.set_up, self.locked
+        if user is not None:
+            self.user_label.setText(f"Signed in: {user.name} ({user.role.label})")
+        else:
+            self.user_label.setText("Locked" if locked else "Nobody signed in")
+        self.user_label.setVisible(staffed)
+        self.sign_out_button.setVisible(user is not None and not locked)
+        self.sign_in_button.setVisible(staffed and user is None and not locked)
+        self.setup_staff_button.setVisible(not staffed and not locked)
+        watcher = self.idle_watcher
+        if watcher is not None:
+            if user is not None and not watcher.running:
+                watcher.start()
+            elif user is None:
+                watcher.stop()
+
     def _start_hosted(self, sale: Sale) -> None:
+        if self.workstation:
+            return
         self._selling = True
         self.stack.setCurrentWidget(self.checkout)
         self.checkout.start_hosted(sale)

@@ -1,0 +1,168 @@
+"""Manager approval on the spot: the refund or void, what it is for, a manager's name and PIN.
+
+``ApprovalGate`` is what the Payments screen awaits before every capture, refund and void
+(``PaymentsScreen.set_approval``). It asks ``ApprovalService.required``; when a manager is
+needed it opens ``ApprovalDialog``, whose Approve grants the approval bound to exactly this
+action, payment and amount and uses it at once: the action is sent right after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from PySide6.QtWidgets import QDialog, QLineEdit, QVBoxLayout, QWidget
+
+from pos_app.domain.money import Money, format_money
+from pos_app.gui.dialogs.action_dialog import ActionDialog
+from pos_app.gui.screens.sign_in import Staff
+from pos_app.gui.widgets.common import label
+from pos_app.gui.widgets.pin_field import PinField
+from pos_app.journal.store import JournalStore
+from pos_app.services.approvals import ApprovalAction, ApprovalRefused
+
+# (manager name, PIN) → None when approved and used, else the refusal to show.
+Grant = Callable[[str, str], str | None]
+_NOUNS = {ApprovalAction.REFUND: "Refund", ApprovalAction.VOID: "Void"}
+
+
+class ApprovalDialog(ActionDialog):
+    def __init__(
+        self,
+        *,
+        action: ApprovalAction,
+        reference: str,
+        amount: Money,
+        reasons: str,
+        requested_by: str,
+        locale: str,
+        grant: Grant,
+        parent: QWidget | None = None,
+    ) -> None:
+        shown = format_money(amount, locale)
+        what = f"{_NOUNS[action]} of {shown} on payment {reference}"
+        super().__init__(
+            "Manager approval",
+            f"{reasons} A manager or administrator approves with their own name and PIN.",
+            "Approve  ⏎",
+            parent=parent,
+        )
+        self.setAccessibleName("Manager approval")
+        self.setMinimumWidth(540)
+        self._grant = grant
+        self.approved = False
+        self.what = label(what, "ApprovalWhat")
+        self.what.setAccessibleName("What is approved")
+        outer = self.layout()
+        assert isinstance(outer, QVBoxLayout)
+        outer.insertWidget(1, self.what)  # what is approved, before why
+        self.fields.addWidget(label(f"Asked for by {requested_by}.", "Hint"))
+        self.manager = QLineEdit()
+        self.manager.setObjectName("FormField")
+        self.manager.setAccessibleName("Manager's name")
+        self.manager.setPlaceholderText("Manager's name")
+        self.pin = PinField("Manager's PIN")
+        for caption, field in (("Manager", self.manager), ("PIN", self.pin)):
+            text = label(caption, "FieldLabel")
+            text.setBuddy(field)
+            self.fields.addWidget(text)
+            self.fields.addWidget(field)
+        self.confirm_button.setDefault(False)  # Enter in the name moves on to the PIN
+        self.manager.returnPressed.connect(self.pin.setFocus)
+        self.pin.returnPressed.connect(self.accept)
+        self.manager.setFocus()
+
+    def accept(self) -> None:
+        name = self.manager.text()
+        if not name.strip():
+            self.show_problem(self.manager, "Type the manager's name.")
+            return
+        if not self.pin.text():
+            self.show_problem(self.pin, "The manager types their PIN.")
+            return
+        self.error.setText("Checking…")
+        self.error.repaint()  # the PIN check takes a moment on this thread
+        refusal = self._grant(name, self.pin.take())
+        if refusal is not None:
+            self.show_problem(self.pin, refusal)
+            return
+        self.approved = True
+        super().accept()
+
+
+class ApprovalGate:
+    """Decides, per action, whether it may go ahead: ``await gate(action, reference, amount)``.
+
+    Without staff (no users yet) the till works as before: nothing needs approval.
+    Capture never does. Cancel, or any refusal the manager cannot fix, is False: nothing
+    is sent.
+    """
+
+    def __init__(
+        self, staff: Staff, journal: JournalStore, *, locale: str, parent: QWidget
+    ) -> None:
+        self._staff = staff
+        self._journal = journal
+        self._locale = locale
+        self._parent = parent
+        self.dialog: ApprovalDialog | None = None
+
+    async def __call__(self, action: str, reference: str, amount: Money | None) -> bool:
+        if action == "capture" or not self._staff.set_up:
+            return True
+        try:
+            kind = ApprovalAction(action)
+        except ValueError:
+            return False  # an action this gate does not know is never waved through
+        if amount is None:  # a void: the rule is about the payment's amount
+            payment = self._journal.get(reference)
+            if payment is None:
+                return False
+            amount = payment.amount
+        user = self._staff.session.user
+        requirement = self._staff.approvals.required(kind, amount, user)
+        if not requirement.needed:
+            return True
+        return await self._ask(kind, reference, amount, requirement.reason)
+
+    def cancel(self) -> None:
+        """Close an open request unapproved (the till is being locked)."""
+        if self.dialog is not None:
+            self.dialog.reject()
+
+    async def _ask(self, kind: ApprovalAction, reference: str, amount: Money, why: str) -> bool:
+        staff = self._staff
+        user = staff.session.user
+
+        def grant(name: str, pin: str) -> str | None:
+            try:
+                approval = staff.approvals.grant(
+                    name, pin, kind, reference, amount, requested_by=user
+                )
+                staff.approvals.consume(approval, kind, reference, amount, used_by=user)
+            except ApprovalRefused as refusal:
+                return refusal.message
+            return None
+
+        dialog = ApprovalDialog(
+            action=kind,
+            reference=reference,
+            amount=amount,
+            reasons=why,
+            requested_by=user.name if user else "nobody signed in",
+            locale=self._locale,
+            grant=grant,
+            parent=self._parent,
+        )
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def closed(result: int) -> None:
+            self.dialog = None
+            if not answer.done():
+                answer.set_result(result == QDialog.DialogCode.Accepted and dialog.approved)
+            dialog.deleteLater()
+
+        dialog.finished.connect(closed)
+        self.dialog = dialog
+        dialog.open()
+        return await answer

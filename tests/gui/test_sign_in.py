@@ -1,0 +1,251 @@
+"""Sign-in: the first administrator, signing in by keyboard, refusals, lock-out, idle lock.
+
+The staff objects are the real ones on a temporary journal, with a cheap PIN hash and
+clocks the tests move by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QLineEdit
+from pytestqt.qtbot import QtBot
+
+from pos_app.app import verify_audit_trail
+from pos_app.domain.idle import IdleLock
+from pos_app.domain.pins import KdfParams
+from pos_app.domain.users import Role
+from pos_app.gui.screens.sign_in import IdleWatcher, SignInScreen, Staff
+from pos_app.gui.widgets.pin_field import PinField
+from pos_app.journal.audit import AuditLog
+from pos_app.journal.db import connect
+from pos_app.journal.users import User, UserStore
+from pos_app.services.approvals import ApprovalPolicy, ApprovalService
+from pos_app.services.users import Session, UserService
+
+T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
+FAST = KdfParams(n=2**8, r=8, p=1)  # tests only: the real cost is the back end's business
+
+
+class Clock:
+    """Wall time for lock-outs and audit entries."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Ticks:
+    """Monotonic seconds for the idle lock."""
+
+    def __init__(self) -> None:
+        self.value = 1000.0
+
+    def __call__(self) -> float:
+        return self.value
+
+
+def make_staff(
+    path: Path,
+    clock: Clock,
+    ticks: Ticks,
+    *,
+    policy: ApprovalPolicy | None = None,
+    require_sign_in: bool = True,
+) -> Staff:
+    """Wired as app.py wires them, on one connection."""
+    conn = connect(path)
+    audit = AuditLog(conn, clock=clock)
+    users = UserService(UserStore(conn), audit, clock=clock, kdf=FAST)
+    return Staff(
+        users=users,
+        session=Session(),
+        approvals=ApprovalService(users, audit, policy, clock=clock),
+        audit=audit,
+        idle=IdleLock(timedelta(minutes=15), clock=ticks),
+        require_sign_in=require_sign_in,
+        verify_audit=lambda: asyncio.to_thread(verify_audit_trail, path),
+    )
+
+
+@pytest.fixture(name="clock")
+def clock_fixture() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(name="ticks")
+def ticks_fixture() -> Ticks:
+    return Ticks()
+
+
+@pytest.fixture(name="staff")
+def staff_fixture(tmp_path: Path, clock: Clock, ticks: Ticks) -> Iterator[Staff]:
+    made = make_staff(tmp_path / "journal.sqlite3", clock, ticks)
+    yield made
+    made.audit.connection.close()
+
+
+def add_crew(staff: Staff) -> tuple[User, User, User]:
+    """Ada (administrator), Max (manager) and Cal (cashier)."""
+    ada = staff.users.create_first_admin("Ada", "2468")
+    max_ = staff.users.add_user(ada, "Max", Role.MANAGER, "1111")
+    cal = staff.users.add_user(ada, "Cal", Role.CASHIER, "1357")
+    return ada, max_, cal
+
+
+def actions(staff: Staff) -> list[str]:
+    return [entry.action for entry in staff.audit.entries()]
+
+
+@pytest.fixture
+def screen(qtbot: QtBot, staff: Staff) -> SignInScreen:
+    widget = SignInScreen(staff)
+    qtbot.addWidget(widget)
+    widget.resize(1080, 760)
+    widget.show()
+    return widget
+
+
+def type_in(qtbot: QtBot, field: QLineEdit, text: str) -> None:
+    field.setFocus()
+    qtbot.keyClicks(field, text)
+
+
+def test_the_first_administrator_is_created_and_signed_in(
+    qtbot: QtBot, screen: SignInScreen, staff: Staff
+) -> None:
+    screen.show_setup(cancellable=True)
+    type_in(qtbot, screen.setup_name, "  Ada  ")
+    type_in(qtbot, screen.setup_pin, "2468")
+    type_in(qtbot, screen.setup_confirm, "2468")
+    with qtbot.waitSignal(screen.signed_in) as signal:
+        qtbot.keyClick(screen.setup_confirm, Qt.Key.Key_Return)
+    user = signal.args[0]
+    assert (user.name, user.role) == ("Ada", Role.ADMIN)
+    assert staff.session.user == user
+    assert actions(staff) == ["user_added", "sign_in"]
+    assert screen.setup_pin.text() == screen.setup_confirm.text() == ""
+
+
+def test_two_different_pins_create_nobody(qtbot: QtBot, screen: SignInScreen, staff: Staff) -> None:
+    screen.show_setup(cancellable=False)
+    assert screen.setup_cancel.isHidden()
+    type_in(qtbot, screen.setup_name, "Ada")
+    type_in(qtbot, screen.setup_pin, "2468")
+    type_in(qtbot, screen.setup_confirm, "2469")
+    screen.create_button.click()
+    assert screen.setup_error.text() == "The two PINs differ; type them again."
+    assert staff.users.needs_first_admin()
+    type_in(qtbot, screen.setup_pin, "12")
+    type_in(qtbot, screen.setup_confirm, "12")
+    screen.create_button.click()
+    assert screen.setup_error.text() == "A PIN has 4 to 8 digits, not 2."
+    assert staff.users.needs_first_admin() and staff.session.user is None
+
+
+def test_sign_in_by_keyboard_alone(qtbot: QtBot, screen: SignInScreen, staff: Staff) -> None:
+    add_crew(staff)
+    screen.show_sign_in()
+    assert screen.name.hasFocus()
+    qtbot.keyClicks(screen.name, "cal")
+    qtbot.keyClick(screen.name, Qt.Key.Key_Return)
+    assert screen.pin.hasFocus()
+    qtbot.keyClicks(screen.pin, "1357")
+    with qtbot.waitSignal(screen.signed_in) as signal:
+        qtbot.keyClick(screen.pin, Qt.Key.Key_Return)
+    assert signal.args[0].name == "Cal"
+    assert staff.session.user is not None and staff.session.user.role is Role.CASHIER
+
+
+def test_refusals_are_explained_and_the_pin_is_not_left_behind(
+    qtbot: QtBot, screen: SignInScreen, staff: Staff
+) -> None:
+    add_crew(staff)
+    screen.show_sign_in()
+    screen.sign_in_button.click()
+    assert screen.error.text() == "Type your name first."
+    type_in(qtbot, screen.name, "Cal")
+    screen.sign_in_button.click()
+    assert screen.error.text() == "Type your PIN."
+    type_in(qtbot, screen.pin, "9999")
+    with qtbot.assertNotEmitted(screen.signed_in):
+        qtbot.keyClick(screen.pin, Qt.Key.Key_Return)
+    assert screen.error.text() == (
+        "Wrong PIN for Cal. 9 more wrong PINs will lock this account for 30 minutes."
+    )
+    assert screen.pin.text() == "" and screen.pin.hasFocus()
+    assert screen.pin.property("invalid") is True
+    screen.name.setText("Zed")
+    type_in(qtbot, screen.pin, "1357")
+    screen.sign_in_button.click()
+    assert screen.error.text() == "There is no user called Zed."
+    assert staff.session.user is None
+    assert actions(staff)[-2:] == ["sign_in_failed", "sign_in_failed"]
+
+
+def test_ten_wrong_pins_lock_the_account_with_the_minutes_left(
+    qtbot: QtBot, screen: SignInScreen, staff: Staff, clock: Clock
+) -> None:
+    add_crew(staff)
+    screen.show_sign_in()
+    type_in(qtbot, screen.name, "Cal")
+    for _ in range(10):
+        type_in(qtbot, screen.pin, "0000")
+        qtbot.keyClick(screen.pin, Qt.Key.Key_Return)
+    assert screen.error.text() == (
+        "Wrong PIN. That was 10 wrong PINs in a row: Cal is locked out for 30 minutes."
+    )
+    clock.now += timedelta(minutes=12)
+    type_in(qtbot, screen.pin, "1357")  # the right PIN, but locked
+    qtbot.keyClick(screen.pin, Qt.Key.Key_Return)
+    assert screen.error.text() == (
+        "Cal is locked out after 10 wrong PINs. Try again in 18 minutes, or ask an "
+        "administrator to set a new PIN."
+    )
+    assert staff.session.user is None
+    clock.now += timedelta(minutes=18)
+    type_in(qtbot, screen.pin, "1357")
+    with qtbot.waitSignal(screen.signed_in):
+        qtbot.keyClick(screen.pin, Qt.Key.Key_Return)
+    assert "locked_out" in actions(staff)
+
+
+def test_a_pin_field_takes_up_to_eight_digits_and_nothing_else(qtbot: QtBot) -> None:
+    field = PinField()
+    qtbot.addWidget(field)
+    qtbot.keyClicks(field, "12a3-4 567890")
+    assert field.text() == "12345678"
+    assert field.echoMode() is QLineEdit.EchoMode.Password
+    assert field.take() == "12345678" and field.text() == ""
+
+
+def test_the_idle_lock_counts_from_the_last_key_or_click(
+    qtbot: QtBot, screen: SignInScreen, staff: Staff, ticks: Ticks
+) -> None:
+    watcher = IdleWatcher(staff.idle, screen, interval_ms=10)
+    watcher.start()
+    qtbot.waitExposed(screen)
+    window = screen.windowHandle()
+    ticks.value += 14 * 60
+    QTest.keyClick(window, Qt.Key.Key_A)  # as the platform delivers it: to the window
+    ticks.value += 14 * 60
+    with qtbot.assertNotEmitted(watcher.idle, wait=50):
+        pass
+    button = screen.sign_in_button
+    where = button.mapTo(screen, button.rect().center())
+    QTest.mouseClick(window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, where)
+    ticks.value += 14 * 60
+    with qtbot.assertNotEmitted(watcher.idle, wait=50):
+        pass
+    ticks.value += 60
+    with qtbot.waitSignal(watcher.idle, timeout=2000):
+        pass
+    assert not watcher.running  # once: the window decides what locking means

@@ -1,0 +1,101 @@
+"""The main window with staff: locking covers the screens and any open dialog, and gives
+them back after sign-in; an approval being asked for is cancelled by the lock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QDialog
+from pytestqt.qtbot import QtBot
+
+from pos_app.domain.money import Money
+from pos_app.gui.main_window import MainWindow
+from pos_app.gui.screens.sign_in import Staff
+from pos_app.gui.tasks import TaskRunner
+from pos_app.journal.store import JournalStore
+from pos_app.providers.types import AmountLimits
+from tests.e2e.conftest import qloop  # noqa: F401 - the gate awaits on the Qt loop
+from tests.gui.test_sign_in import (  # noqa: F401 - the fixtures
+    Ticks,
+    add_crew,
+    clock_fixture,
+    staff_fixture,
+    ticks_fixture,
+)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, tmp_path: Path, staff: Staff) -> Iterator[MainWindow]:
+    add_crew(staff)
+    journal = JournalStore.open(tmp_path / "journal.sqlite3")
+    made = MainWindow(
+        journal=journal,
+        limits=AmountLimits("USD", 50, 1_000_000),
+        locale="en_US",
+        profile_name="Till",
+        provider_name="JustiFi",
+        sandbox=True,
+        store_name="Corner Bakery",
+        tasks=TaskRunner(),
+        staff=staff,
+    )
+    qtbot.addWidget(made)
+    made.show()
+    qtbot.waitExposed(made)
+    yield made
+    made.shutdown()
+    journal.close()
+
+
+def sign_in(window: MainWindow, name: str, pin: str) -> None:
+    screen = window.sign_in_screen
+    assert screen is not None and window.locked
+    screen.name.setText(name)
+    screen.pin.setText(pin)
+    screen.submit()
+
+
+def test_the_window_opens_locked_and_shows_what_the_role_allows(window: MainWindow) -> None:
+    assert window.locked and window.sign_out_button.isHidden()
+    assert window.user_label.text() == "Locked"
+    sign_in(window, "Max", "1111")
+    assert not window.locked and window.stack.currentWidget() is window.cashier
+    assert window.user_label.text() == "Signed in: Max (manager)"
+    visible = [b.accessibleName() for b in window.nav.buttons() if not b.isHidden()]
+    assert visible == ["Cashier", "Payments", "Audit"]
+    window.show_users()  # not for a manager, whichever way it is asked for
+    assert window.stack.currentWidget() is window.cashier
+
+
+def test_a_dialog_open_when_the_till_locks_is_hidden_and_comes_back(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    sign_in(window, "Cal", "1357")
+    dialog = QDialog(window)
+    dialog.open()
+    qtbot.waitUntil(dialog.isVisible)
+    window.sign_out()
+    assert window.locked and not dialog.isVisible()
+    sign_in(window, "Cal", "1357")
+    assert not window.locked and dialog.isVisible()
+    dialog.reject()
+
+
+@pytest.mark.usefixtures("qloop")
+def test_locking_cancels_an_approval_being_asked_for(
+    qtbot: QtBot, window: MainWindow, ticks: Ticks
+) -> None:
+    sign_in(window, "Cal", "1357")
+    gate = window.approval_gate
+    assert gate is not None
+    asked = asyncio.ensure_future(gate("refund", "R-1", Money(500, "USD")))
+    qtbot.waitUntil(lambda: gate.dialog is not None and gate.dialog.isVisible())
+    ticks.value += 15 * 60  # the idle lock
+    qtbot.waitUntil(lambda: window.locked, timeout=3_000)
+    qtbot.waitUntil(asked.done)
+    assert asked.result() is False and gate.dialog is None
+    assert window.sign_in_screen is not None
+    assert window.sign_in_screen.hint.text().startswith("Locked after 15 minutes")
