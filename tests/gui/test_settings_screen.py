@@ -329,3 +329,25 @@ def test_check_connection_shows_success_and_failure(
         "✗ Connection failed: Checkout.com refused the secret key (401)"
     )
     assert screen.check_button.isEnabled()
+
+
+def test_till_options_set_approval_limits_and_sign_in(
+    qtbot: QtBot, screen: SettingsScreen, fake_app: FakeApp
+) -> None:
+    screen.till_button.click()
+    dialog = screen.till_dialog
+    assert dialog is not None
+    assert dialog.require_sign_in.isChecked() and dialog.refund_limit.text() == ""
+    dialog.refund_limit.setText("abc")
+    dialog.save_button.click()
+    assert dialog.isVisible()  # nothing applied from a typo
+    assert "Refund limit" in dialog.error.text()
+    dialog.refund_limit.setText("50.00")
+    dialog.void_limit.setText("1,000")
+    dialog.require_sign_in.setChecked(False)
+    dialog.idle_minutes.setValue(5)
+    dialog.save_button.click()
+    qtbot.waitUntil(lambda: screen.status.text() == "Saved the till options.")
+    saved = fake_app.settings
+    assert (saved.refund_approval_limit_minor, saved.void_approval_limit_minor) == (5000, 100_000)
+    assert (saved.require_sign_in, saved.idle_lock_minutes) == (False, 5)

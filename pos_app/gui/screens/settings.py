@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pos_app.gui.dialogs.till_options import TillOptionsDialog
 from pos_app.gui.models.profiles_model import ProfilesTableModel
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import announce, label, set_invalid
@@ -386,6 +387,11 @@ class SettingsScreen(QWidget):
         self.check_button = self._button(
             "Check connection  Ctrl+K", "Check the selected profile's connection", "Ctrl+K"
         )
+        self.till_button = self._button(
+            "Till options…", "Sign-in, idle lock, approval limits and webhooks", None
+        )
+        self.till_button.clicked.connect(self.open_till_options)
+        self.till_dialog: TillOptionsDialog | None = None
         self.status = label("", "Hint")
         self.status.setAccessibleName("Settings status")
         self.form = ProfileForm()
@@ -406,6 +412,7 @@ class SettingsScreen(QWidget):
         left.addLayout(row1)
         row2 = QHBoxLayout()
         row2.addWidget(self.check_button)
+        row2.addWidget(self.till_button)
         row2.addStretch(1)
         left.addLayout(row2)
         left.addWidget(self.status)
@@ -603,6 +610,21 @@ class SettingsScreen(QWidget):
             f"✓ Connected: {profile.provider_name} ({where}) accepted “{profile.name}”.",
             failure_prefix="✗ Connection failed: ",
         )
+
+    def open_till_options(self) -> None:
+        settings = self._backend.settings
+        dialog = TillOptionsDialog(settings, locale=settings.locale, parent=self)
+        self.till_dialog = dialog
+
+        def closed() -> None:
+            self.till_dialog = None
+            chosen = dialog.result_settings
+            if chosen is not None and chosen != self._backend.settings:
+                self._run(self._backend.apply(chosen), "Saved the till options.")
+            dialog.deleteLater()
+
+        dialog.finished.connect(closed)
+        dialog.open()
 
     # -- helpers ----------------------------------------------------------------------
 
