@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from pos_app.gui.screens.checkout import CheckoutScreen
     from pos_app.gui.screens.payments import PaymentsScreen
     from pos_app.gui.screens.settings import SettingsBackend, SettingsScreen
+    from pos_app.gui.screens.shift_summary import ShiftSummaryScreen
     from pos_app.gui.screens.users import UsersScreen
     from pos_app.services.checkout import CheckoutService
     from pos_app.services.payments import PaymentService
@@ -85,6 +86,7 @@ class MainWindow(QMainWindow):
         self._selling = False  # a checkout is open: the provider must not change under it
         # Checkout, Payments and Settings are built on first use: start-up pays for the Cashier.
         self._payments: PaymentsScreen | None = None
+        self._shift: ShiftSummaryScreen | None = None
         self._payment_service: PaymentService | None = None
         self._settings: SettingsScreen | None = None
         self._settings_backend = settings_backend
@@ -110,12 +112,14 @@ class MainWindow(QMainWindow):
         self.nav.setExclusive(True)
         self.cashier_button = self._nav_button("Cashier", "F1", side)
         self.payments_button = self._nav_button("Payments", "F2", side)
+        self.shift_button = self._nav_button("End of shift", "F3", side)
         self.audit_button = self._nav_button("Audit", "F10", side)
         self.users_button = self._nav_button("Users", "F11", side)
         side.addStretch(1)
         self.settings_button = self._nav_button("Settings", "F9", side)
         self.cashier_button.clicked.connect(self.show_cashier)
         self.payments_button.clicked.connect(self.show_payments)
+        self.shift_button.clicked.connect(self.show_shift)
         self.settings_button.clicked.connect(self.show_settings)
         self.audit_button.clicked.connect(self.show_audit)
         self.users_button.clicked.connect(self.show_users)
@@ -315,6 +319,8 @@ class MainWindow(QMainWindow):
             self._checkout.shutdown()
         if self._payments is not None:
             self._payments.shutdown()
+        if self._shift is not None:
+            self._shift.shutdown()
 
     # -- navigation -------------------------------------------------------------------
 
@@ -343,6 +349,23 @@ class MainWindow(QMainWindow):
         self.payments.refresh()
         self.stack.setCurrentWidget(self.payments)
         self.payments.table.setFocus()
+
+    @property
+    def shift(self) -> ShiftSummaryScreen:
+        if self._shift is None:
+            from pos_app.gui.screens.shift_summary import ShiftSummaryScreen
+
+            self._shift = ShiftSummaryScreen(self._journal, locale=self._locale)
+            self.stack.addWidget(self._shift)
+        return self._shift
+
+    def show_shift(self) -> None:
+        if not self._allowed(self.shift_button):
+            return
+        self.shift_button.setChecked(True)
+        self.shift.refresh()
+        self.stack.setCurrentWidget(self.shift)
+        self.shift.date_from.setFocus()
 
     def show_settings(self) -> None:
         if not self._allowed(self.settings_button):
@@ -474,6 +497,8 @@ class MainWindow(QMainWindow):
             return not self.workstation
         if button is self.payments_button:
             return True
+        if button is self.shift_button:
+            return not staffed or (user is not None and user.role.can_approve)
         if button is self.settings_button:
             if self._settings_backend is None:
                 return False

@@ -22,6 +22,8 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
     conn.execute("PRAGMA foreign_keys=ON")
+    # Reads of a year of payments (search, reports) go faster memory-mapped.
+    conn.execute("PRAGMA mmap_size=268435456")
     # Two tills may share one journal: wait for the other's write rather than fail.
     conn.execute("PRAGMA busy_timeout=15000")
     if new:

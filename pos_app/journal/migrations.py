@@ -102,6 +102,38 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO audit_head (id, entries, last_hash) VALUES
         (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')
     """,
+    # 4: a year of payments must search fast. An index per filter, each ending in created_at
+    # (the list's order), so a filter's first page is read in order, not sorted; a trigram
+    # full-text index over description and reference (kept in step by triggers) so a word or
+    # a fragment of a reference is found without reading every row; and the intents' outcome
+    # time for the end-of-shift refunds and voids.
+    """
+    CREATE INDEX payments_provider_payment_ref ON payments(provider_payment_ref);
+    CREATE INDEX payments_provider_created ON payments(provider, created_at);
+    CREATE INDEX payments_state_created ON payments(state, created_at);
+    CREATE INDEX payments_amount_created ON payments(amount_minor, created_at);
+    CREATE INDEX payments_card_last4 ON payments(card_last4);
+    CREATE INDEX payments_flagged ON payments(created_at) WHERE attention IS NOT NULL;
+    CREATE INDEX intents_resolved_at ON intents(resolved_at);
+    CREATE VIRTUAL TABLE payments_text USING fts5(
+        description, reference, content='payments', content_rowid='id', tokenize='trigram'
+    );
+    CREATE TRIGGER payments_text_insert AFTER INSERT ON payments BEGIN
+        INSERT INTO payments_text (rowid, description, reference)
+            VALUES (new.id, new.description, new.reference);
+    END;
+    CREATE TRIGGER payments_text_delete AFTER DELETE ON payments BEGIN
+        INSERT INTO payments_text (payments_text, rowid, description, reference)
+            VALUES ('delete', old.id, old.description, old.reference);
+    END;
+    CREATE TRIGGER payments_text_update AFTER UPDATE OF description, reference ON payments BEGIN
+        INSERT INTO payments_text (payments_text, rowid, description, reference)
+            VALUES ('delete', old.id, old.description, old.reference);
+        INSERT INTO payments_text (rowid, description, reference)
+            VALUES (new.id, new.description, new.reference);
+    END;
+    INSERT INTO payments_text (payments_text) VALUES ('rebuild')
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -137,4 +169,18 @@ def migrate(conn: sqlite3.Connection) -> int:
 
 
 def _statements(script: str) -> list[str]:
-    return [part.strip() for part in script.split(";") if part.strip()]
+    """Split ``script`` into statements at the semicolons that end one.
+
+    A semicolon inside a trigger's BEGIN…END or a string literal does not: SQLite's own
+    ``complete_statement`` decides where each statement is whole.
+    """
+    statements: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            statement = pending.strip().removesuffix(";").strip()
+            if statement:
+                statements.append(statement)
+            pending = ""
+    return statements

@@ -269,11 +269,20 @@ class JournalStore:
         ).fetchall()
         return [PaymentEvent(_time(r["at"]), PaymentState(r["state"]), r["note"]) for r in rows]
 
-    def count_payments(self, search: PaymentFilter | None = None) -> int:
+    @property
+    def connection(self) -> sqlite3.Connection:
+        """For read-only reports on the same database (journal/reports.py)."""
+        return self._conn
+
+    def count_payments(self, search: PaymentFilter | None = None, *, cap: int | None = None) -> int:
+        """How many payments match; with ``cap``, counting stops at ``cap + 1`` (a big
+        match is then "more than cap", which is all a screen needs, and stays fast)."""
         where, params = where_clause(search or PaymentFilter(), now=utc_now())
-        return int(
-            self._conn.execute(f"SELECT COUNT(*) FROM payments {where}", params).fetchone()[0]  # noqa: S608
-        )
+        query = f"SELECT COUNT(*) FROM payments {where}"  # noqa: S608 - values are parameters
+        if cap is not None:
+            query = f"SELECT COUNT(*) FROM (SELECT 1 FROM payments {where} LIMIT ?)"  # noqa: S608
+            params = [*params, cap + 1]
+        return int(self._conn.execute(query, params).fetchone()[0])
 
     def page_payments(
         self,
@@ -283,12 +292,15 @@ class JournalStore:
         order_by: str = "created_at",
         descending: bool = True,
         search: PaymentFilter | None = None,
+        many_matches: bool = False,
     ) -> list[PaymentRecord]:
         column = SORTABLE_COLUMNS.get(order_by)
         if column is None:
             raise JournalError(f"Cannot sort payments by {order_by!r}")
         direction = "DESC" if descending else "ASC"
-        where, params = where_clause(search or PaymentFilter(), now=utc_now())
+        where, params = where_clause(
+            search or PaymentFilter(), now=utc_now(), many_matches=many_matches
+        )
         rows = self._conn.execute(
             f"SELECT * FROM payments {where} ORDER BY {column} {direction}, id {direction}"  # noqa: S608 - fixed columns; values are parameters
             " LIMIT ? OFFSET ?",

@@ -109,7 +109,7 @@ def test_staff_set_up_then_a_refund_over_the_limit_needs_a_managers_pin(
     window = pos.window
     # No staff yet: the till sells as before, and offers to set staff up.
     assert not window.locked and not window.setup_staff_button.isHidden()
-    assert visible_nav(window) == ["Cashier", "Payments", "Settings"]
+    assert visible_nav(window) == ["Cashier", "Payments", "End of shift", "Settings"]
     window.setup_staff_button.click()
     screen = window.sign_in_screen
     assert screen is not None and screen.page == "setup"
@@ -121,7 +121,14 @@ def test_staff_set_up_then_a_refund_over_the_limit_needs_a_managers_pin(
     qtbot.keyClick(screen.setup_confirm, Qt.Key.Key_Return)
     assert not window.locked
     assert window.user_label.text() == "Signed in: Ada (administrator)"
-    assert visible_nav(window) == ["Cashier", "Payments", "Audit", "Users", "Settings"]
+    assert visible_nav(window) == [
+        "Cashier",
+        "Payments",
+        "End of shift",
+        "Audit",
+        "Users",
+        "Settings",
+    ]
 
     press(qtbot, window, Qt.Key.Key_F11, lambda: window.users)
     users = window.users
@@ -298,6 +305,13 @@ def test_with_sign_in_optional_the_till_opens_and_sign_in_can_be_cancelled(
     assert not window.locked and pos.staff.session.user is None
     window.sign_in_button.click()
     sign_in(qtbot, window, "Ada", "2468")
-    assert visible_nav(window) == ["Cashier", "Payments", "Audit", "Users", "Settings"]
+    assert visible_nav(window) == [
+        "Cashier",
+        "Payments",
+        "End of shift",
+        "Audit",
+        "Users",
+        "Settings",
+    ]
     window.sign_out_button.click()
     assert not window.locked and visible_nav(window) == ["Cashier", "Payments"]

@@ -31,7 +31,7 @@ def test_without_staff_a_workstation_asks_for_an_administrator_first(
     screen.create_button.click()
     assert not window.locked
     assert window.stack.currentWidget() is window.payments
-    assert visible_nav(window) == ["Payments", "Audit", "Users", "Settings"]
+    assert visible_nav(window) == ["Payments", "End of shift", "Audit", "Users", "Settings"]
 
 
 def test_a_workstation_opens_on_sign_in_then_payments_and_never_sells(
@@ -44,7 +44,7 @@ def test_a_workstation_opens_on_sign_in_then_payments_and_never_sells(
     sign_in(qtbot, window, "Max", "1111")
     assert not window.locked
     assert window.stack.currentWidget() is window.payments
-    assert visible_nav(window) == ["Payments", "Audit"]
+    assert visible_nav(window) == ["Payments", "End of shift", "Audit"]
     assert window.cashier_button.isHidden()
     qtbot.keyClick(window, Qt.Key.Key_F1)  # the Cashier's key does nothing here
     qtbot.keyClick(window, Qt.Key.Key_F10)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
@@ -129,3 +130,36 @@ def test_history_model_is_a_well_behaved_qt_model_in_time_order(
     ]
     assert model.index(1, 3).data() == "$5.00"
     assert model.index(2, 0).data() == "—"
+
+
+def test_a_search_matching_more_than_the_cap_says_so_and_still_pages(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    from pos_app.gui.models import payments_model
+    from pos_app.journal.search import PaymentFilter
+
+    journal = JournalStore.open(tmp_path / "journal.sqlite3")
+    for n in range(450):
+        journal.create_payment(
+            reference=f"S-20261122-{n:06d}".replace("0", "A"),
+            profile="p",
+            provider="justifi",
+            method="hosted_checkout",
+            amount=Money(100 + n, "USD"),
+            description="Croissant" if n % 3 else "Bagel",
+            now=datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
+        )
+    model = PaymentsTableModel(journal, locale="en_US")
+    old_cap = payments_model.COUNT_CAP
+    payments_model.COUNT_CAP = 200
+    try:
+        model.set_filter(PaymentFilter(text="croissant"))
+        assert model.total_is_capped and model.total == 200
+        while model.canFetchMore():
+            model.fetchMore()
+        assert model.rowCount() == 300  # every match, page by page
+        model.set_filter(PaymentFilter(text="bagel"))
+        assert not model.total_is_capped and model.total == 150
+    finally:
+        payments_model.COUNT_CAP = old_cap
+    journal.close()

@@ -65,7 +65,7 @@ def test_the_window_opens_locked_and_shows_what_the_role_allows(window: MainWind
     assert not window.locked and window.stack.currentWidget() is window.cashier
     assert window.user_label.text() == "Signed in: Max (manager)"
     visible = [b.accessibleName() for b in window.nav.buttons() if not b.isHidden()]
-    assert visible == ["Cashier", "Payments", "Audit"]
+    assert visible == ["Cashier", "Payments", "End of shift", "Audit"]
     window.show_users()  # not for a manager, whichever way it is asked for
     assert window.stack.currentWidget() is window.cashier
 

@@ -103,9 +103,8 @@ def test_a_version_2_journal_gains_users_and_an_empty_trail_and_keeps_every_row(
     assert len(before["payments"]) == 4 and len(before["intents"]) == 5
 
     store = JournalStore.open(path)
-    assert (
-        store._conn.execute("PRAGMA user_version").fetchone()[0] == 3 == migrations.SCHEMA_VERSION
-    )
+    # Migration 3 and everything after it ran.
+    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
     assert dump(path) == before
     assert [i.idempotency_key for i in store.unresolved_intents()] == ["refund-2"]
     partly = store.get("S-20261120-000002")
@@ -176,3 +175,81 @@ def test_two_tills_opening_an_old_journal_at_once_both_get_the_new_schema(
     check = sqlite3.connect(path)
     assert check.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     check.close()
+
+
+# -- migration 4: search indexes and the full-text table, from a real version-3 file ----------
+
+
+def make_version_3_journal(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+        patch.setattr(migrations, "SCHEMA_VERSION", 3)
+        make_version_2_journal(path, monkeypatch)
+        JournalStore.open(path).close()  # the app as it was: up to 3
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert (
+        raw.execute("SELECT name FROM sqlite_master WHERE name = 'payments_text'").fetchone()
+        is None
+    )
+    raw.close()
+
+
+def test_a_version_3_journal_gains_search_indexes_and_finds_its_old_payments_by_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pos_app.journal.search import PaymentFilter
+
+    path = tmp_path / "journal.sqlite3"
+    make_version_3_journal(path, monkeypatch)
+    before = dump(path)
+
+    store = JournalStore.open(path)
+    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert dump(path) == before
+    names = {r[0] for r in store._conn.execute("SELECT name FROM sqlite_master")}
+    assert {
+        "payments_provider_payment_ref",
+        "payments_state_created",
+        "payments_amount_created",
+        "intents_resolved_at",
+        "payments_text",
+        "payments_text_insert",
+    } <= names
+    # Rows written before the upgrade are in the full-text index…
+    found = store.page_payments(offset=0, limit=10, search=PaymentFilter(text="№ 2 — CAFÉ"))
+    assert [p.reference for p in found] == ["S-20261120-000002"]
+    # …and so is a sale made after it.
+    store.create_payment(
+        reference="S-20261121-000009",
+        profile="shop",
+        provider="payfect",
+        method="pay_by_link",
+        amount=Money(500, "EUR"),
+        description="Croissants for the office",
+        now=T0 + timedelta(days=1),
+    )
+    assert store.count_payments(PaymentFilter(text="croissant")) == 1
+    assert store.count_payments(PaymentFilter(text="café")) == 4
+    store.close()
+
+
+def test_trigger_bodies_are_split_whole_and_older_scripts_exactly_as_before() -> None:
+    script = """
+    CREATE TABLE t (a TEXT);
+    CREATE TRIGGER t_log AFTER INSERT ON t BEGIN
+        INSERT INTO t (a) VALUES ('x;y');
+        SELECT 1;
+    END;
+    INSERT INTO t (a) VALUES ('semi;colon')
+    """
+    statements = migrations._statements(script)
+    assert len(statements) == 3
+    assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END")
+    assert statements[2] == "INSERT INTO t (a) VALUES ('semi;colon')"
+
+    def naive(text: str) -> list[str]:  # the splitter migrations 1-3 shipped with
+        return [part.strip() for part in text.split(";") if part.strip()]
+
+    for shipped in migrations.MIGRATIONS[:3]:
+        assert migrations._statements(shipped) == naive(shipped)

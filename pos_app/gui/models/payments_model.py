@@ -17,6 +17,7 @@ from pos_app.journal.search import PaymentFilter
 from pos_app.journal.store import JournalStore, PaymentRecord
 
 PAGE_SIZE = 200
+COUNT_CAP = 1000  # a filtered count stops here ("1,000+ match")
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -44,6 +45,8 @@ class PaymentsTableModel(QAbstractTableModel):
         self._locale = locale
         self._rows: list[PaymentRecord] = []
         self._total = 0
+        self._capped = False
+        self._exhausted = True
         self._order_by = "created_at"
         self._descending = True
         self._filter = PaymentFilter()
@@ -80,7 +83,7 @@ class PaymentsTableModel(QAbstractTableModel):
         return None
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
-        return not parent.isValid() and len(self._rows) < self._total
+        return not parent.isValid() and not self._exhausted
 
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid():
@@ -91,9 +94,10 @@ class PaymentsTableModel(QAbstractTableModel):
             order_by=self._order_by,
             descending=self._descending,
             search=self._filter,
+            many_matches=self._capped,
         )
+        self._exhausted = len(page) < PAGE_SIZE
         if not page:
-            self._total = len(self._rows)
             return
         first = len(self._rows)
         self.beginInsertRows(QModelIndex(), first, first + len(page) - 1)
@@ -112,14 +116,22 @@ class PaymentsTableModel(QAbstractTableModel):
     def reload(self) -> None:
         """Start again from the first page (after a sort or a journal change)."""
         self.beginResetModel()
-        self._total = self._journal.count_payments(self._filter)
+        if self._filter.is_empty:
+            self._total, self._capped = self._journal.count_payments(), False
+        else:
+            # A search matching most of a year is counted only up to the cap: fast.
+            counted = self._journal.count_payments(self._filter, cap=COUNT_CAP)
+            self._capped = counted > COUNT_CAP
+            self._total = min(counted, COUNT_CAP)
         self._rows = self._journal.page_payments(
             offset=0,
             limit=PAGE_SIZE,
             order_by=self._order_by,
             descending=self._descending,
             search=self._filter,
+            many_matches=self._capped,
         )
+        self._exhausted = len(self._rows) < PAGE_SIZE
         self.endResetModel()
 
     def set_filter(self, search: PaymentFilter) -> None:
@@ -135,8 +147,14 @@ class PaymentsTableModel(QAbstractTableModel):
 
     @property
     def total(self) -> int:
-        """How many payments match the filter (loaded or not)."""
+        """How many payments match the filter (loaded or not); at most COUNT_CAP when
+        ``total_is_capped``."""
         return self._total
+
+    @property
+    def total_is_capped(self) -> bool:
+        """More than COUNT_CAP payments match (the count stopped there)."""
+        return self._capped
 
     def row_of(self, reference: str) -> int:
         """The row showing ``reference`` among the loaded rows, or -1."""

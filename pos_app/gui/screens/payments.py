@@ -202,5 +202,7 @@ class PaymentsScreen(QWidget):
         noun = f"payment{'s' if count != 1 else ''}"
         if self.model.filter.is_empty:
             self.summary.setText(f"{count:,} {noun} in the journal")
+        elif self.model.total_is_capped:
+            self.summary.setText(f"More than {count:,} payments match")
         else:
             self.summary.setText(f"{count:,} {noun} match")

@@ -1,0 +1,360 @@
+"""End of shift: per-currency cards, totals by provider/method/status, refunds and voids,
+payments that need attention, for a range of days (default today), and a CSV export.
+
+The journal does the sums (pos_app.services.shift); this screen only shows them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, tzinfo
+from pathlib import Path
+
+from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDateEdit,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from pos_app.domain.money import Money, format_money
+from pos_app.domain.payment import PaymentState
+from pos_app.gui.messages import PROVIDER_NAMES, state_label
+from pos_app.gui.widgets.common import announce, label
+from pos_app.journal.store import JournalStore
+from pos_app.services.shift import (
+    ShiftSummary,
+    attention_reason,
+    day_range,
+    export_csv,
+    summarize,
+    today_range,
+)
+
+METHOD_NAMES = {
+    "hosted_checkout": "Hosted checkout",
+    "pay_by_link": "Pay by link",
+    "direct_charge": "Card, direct",
+}
+TOTAL_COLUMNS = ("Provider", "Method", "Status", "Payments", "Amount", "Captured", "Refunded")
+REVERSAL_COLUMNS = ("Time", "Reference", "Action", "Provider", "Amount")
+ATTENTION_COLUMNS = ("Time", "Reference", "Provider", "Status", "Amount", "Why")
+AUTO_REFRESH_DAYS = 7
+ChooseFile = Callable[[QWidget, str], Path | None]
+
+
+def choose_csv_file(parent: QWidget, suggested: str) -> Path | None:
+    """Ask where to save (a modal dialog); None when the user cancels."""
+    chosen, _ = QFileDialog.getSaveFileName(
+        parent, "Export shift summary", suggested, "CSV files (*.csv)"
+    )
+    if not chosen:
+        return None
+    path = Path(chosen)
+    return path if path.suffix.lower() == ".csv" else path.with_name(path.name + ".csv")
+
+
+def _table(columns: Sequence[str], name: str, stretch: int) -> QTableWidget:
+    table = QTableWidget(0, len(columns))
+    table.setHorizontalHeaderLabels(list(columns))
+    table.setAccessibleName(name)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.verticalHeader().setVisible(False)
+    table.setShowGrid(False)
+    table.setWordWrap(False)
+    table.setTabKeyNavigation(False)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    # A text column takes the spare width, so amounts stay next to their labels.
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[tuple[str, ...]], right: frozenset[int]) -> None:
+    table.setRowCount(len(rows))
+    for r, cells in enumerate(rows):
+        for c, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            if c in right:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            table.setItem(r, c, item)
+    # Show every row: the screen scrolls, not each table.
+    height = table.horizontalHeader().sizeHint().height() + 4
+    height += sum(table.rowHeight(r) for r in range(len(rows)))
+    table.setFixedHeight(max(height, 40))
+
+
+def _state(value: str) -> str:
+    try:
+        return state_label(PaymentState(value))
+    except ValueError:
+        return value
+
+
+class ShiftSummaryScreen(QWidget):
+    def __init__(
+        self,
+        journal: JournalStore,
+        *,
+        locale: str,
+        parent: QWidget | None = None,
+        zone: tzinfo | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("Screen")
+        self._journal = journal
+        self._locale = locale
+        self._zone = zone  # None: the till's local time
+        self.choose_file: ChooseFile = choose_csv_file
+        self.summary: ShiftSummary | None = None
+
+        today = today_range(zone=zone)[0].date()
+        self.date_from = self._date_field("First day", today)
+        self.date_to = self._date_field("Last day", today)
+        self.today_button = QPushButton("Today")
+        self.today_button.setAccessibleName("Show today")
+        self.refresh_button = QPushButton("Refresh  F5")
+        self.refresh_button.setShortcut("F5")
+        self.refresh_button.setAccessibleName("Recalculate the summary")
+        self.export_button = QPushButton("Export CSV…")
+        self.export_button.setObjectName("Primary")
+        self.export_button.setAccessibleName("Export the summary as a CSV file")
+        self.period = label("", "Hint")
+        self.period.setAccessibleName("Period shown")
+        self.status = label("", "Hint")
+        self.status.setAccessibleName("Export result")
+        self.empty = label("No payments, refunds or voids in this period.", "Hint")
+        self.cards = QHBoxLayout()
+        self.cards.setSpacing(12)
+        self.totals = _table(TOTAL_COLUMNS, "Totals by provider, method and status", 2)
+        self.reversals = _table(REVERSAL_COLUMNS, "Refunds and voids", 3)
+        self.attention = _table(ATTENTION_COLUMNS, "Payments that need attention", 5)
+        self.attention_title = label("Needs attention", "SectionTitle")
+
+        top = QHBoxLayout()
+        top.addWidget(label("End of shift", "ScreenTitle"), 1)
+        top.addWidget(self.refresh_button)
+        top.addWidget(self.export_button)
+        dates = QHBoxLayout()
+        dates.setSpacing(10)
+        dates.addWidget(label("From", "FieldLabel"))
+        dates.addWidget(self.date_from)
+        dates.addWidget(label("to", "FieldLabel"))
+        dates.addWidget(self.date_to)
+        dates.addWidget(self.today_button)
+        dates.addWidget(self.period, 1)
+
+        body = QWidget()
+        body.setObjectName("Screen")
+        content = QVBoxLayout(body)
+        content.setContentsMargins(0, 0, 0, 0)
+        content.setSpacing(10)
+        content.addWidget(self.empty)
+        content.addLayout(self.cards)
+        content.addWidget(label("By provider, method and status", "SectionTitle"))
+        content.addWidget(self.totals)
+        content.addWidget(label("Refunds and voids", "SectionTitle"))
+        content.addWidget(self.reversals)
+        content.addWidget(self.attention_title)
+        content.addWidget(self.attention)
+        content.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(body)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(28, 24, 28, 24)
+        layout.setSpacing(10)
+        layout.addLayout(top)
+        layout.addLayout(dates)
+        layout.addWidget(self.status)
+        layout.addWidget(scroll, 1)
+
+        self.refresh_button.clicked.connect(self.refresh)
+        self.export_button.clicked.connect(self.export)
+        self.today_button.clicked.connect(self.show_today)
+        self.date_from.dateChanged.connect(self._dates_changed)
+        self.date_to.dateChanged.connect(self._dates_changed)
+        # Journal writes come in bursts (one sale writes several rows): recalculate once.
+        self._reload_soon = QTimer(self)
+        self._reload_soon.setSingleShot(True)
+        self._reload_soon.setInterval(200)
+        self._reload_soon.timeout.connect(self.refresh)
+        journal.add_listener(lambda _ref: self._journal_changed())
+        self.refresh()
+
+    # -- public -------------------------------------------------------------------
+
+    def show_days(self, first: date, last: date) -> None:
+        """Show ``first`` to ``last`` inclusive (local days)."""
+        self.date_from.blockSignals(True)
+        self.date_to.blockSignals(True)
+        self.date_from.setDate(QDate(first.year, first.month, first.day))
+        self.date_to.setDate(QDate(last.year, last.month, last.day))
+        self.date_from.blockSignals(False)
+        self.date_to.blockSignals(False)
+        self.refresh()
+
+    def show_today(self) -> None:
+        today = today_range(zone=self._zone)[0].date()
+        self.show_days(today, today)
+
+    def refresh(self) -> None:
+        self._reload_soon.stop()
+        start, end = self._range()
+        self.summary = summarize(self._journal, start, end)
+        self._show(self.summary)
+
+    def export(self) -> None:
+        if self.summary is None:
+            return
+        first, last = self._days()
+        suggested = f"shift-{first.isoformat()}" + (
+            f"-to-{last.isoformat()}.csv" if last != first else ".csv"
+        )
+        path = self.choose_file(self, suggested)
+        if path is None:
+            return
+        try:
+            export_csv(self.summary, path, self._zone)
+        except OSError as error:
+            self._say(f"Could not save {path.name}: {error.strerror or error}")
+            return
+        self._say(f"Saved to {path}")
+
+    def shutdown(self) -> None:
+        self._reload_soon.stop()
+
+    # -- internals -----------------------------------------------------------------
+
+    def _date_field(self, name: str, day: date) -> QDateEdit:
+        field = QDateEdit(QDate(day.year, day.month, day.day))
+        field.setDisplayFormat("yyyy-MM-dd")
+        field.setCalendarPopup(True)
+        field.setAccessibleName(name)
+        return field
+
+    def _days(self) -> tuple[date, date]:
+        first = self.date_from.date().toPython()
+        last = self.date_to.date().toPython()
+        assert isinstance(first, date) and isinstance(last, date)
+        return (first, last) if first <= last else (last, first)
+
+    def _range(self) -> tuple[datetime, datetime]:
+        first, last = self._days()
+        return day_range(first, self._zone)[0], day_range(last, self._zone)[1]
+
+    def _journal_changed(self) -> None:
+        # Summing months takes seconds on a busy journal: only a shift or a week follows
+        # each sale; longer ranges wait for Refresh.
+        first, last = self._days()
+        if (last - first).days < AUTO_REFRESH_DAYS:
+            self._reload_soon.start()
+
+    def _dates_changed(self) -> None:
+        self.status.setText("")
+        self.refresh()
+
+    def _say(self, text: str) -> None:
+        self.status.setText(text)
+        announce(self.status, text)
+
+    def _money(self, minor: int, currency: str) -> str:
+        return format_money(Money(minor, currency), self._locale)
+
+    def _time(self, moment: datetime) -> str:
+        local = moment.astimezone(self._zone) if self._zone else moment.astimezone()
+        return local.strftime("%Y-%m-%d %H:%M")
+
+    def _show(self, summary: ShiftSummary) -> None:
+        first, last = self._days()
+        days = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
+        count = sum(t.count for t in summary.currencies)
+        self.period.setText(f"{days}: {count:,} payment{'s' if count != 1 else ''}")
+        self.empty.setVisible(summary.is_empty)
+        self.export_button.setEnabled(not summary.is_empty)
+        self._show_cards(summary)
+        _fill(
+            self.totals,
+            [
+                (
+                    PROVIDER_NAMES.get(t.provider, t.provider),
+                    METHOD_NAMES.get(t.method, t.method),
+                    _state(t.state),
+                    f"{t.count:,}",
+                    self._money(t.amount_minor, t.currency),
+                    self._money(t.captured_minor, t.currency),
+                    self._money(t.refunded_minor, t.currency),
+                )
+                for t in summary.rows
+            ],
+            frozenset({3, 4, 5, 6}),
+        )
+        _fill(
+            self.reversals,
+            [
+                (
+                    self._time(r.at),
+                    r.reference,
+                    "Refund" if r.operation == "refund" else "Void",
+                    PROVIDER_NAMES.get(r.provider, r.provider),
+                    self._money(r.amount_minor, r.currency),
+                )
+                for r in summary.reversals
+            ],
+            frozenset({4}),
+        )
+        _fill(
+            self.attention,
+            [
+                (
+                    self._time(p.created_at),
+                    p.reference,
+                    PROVIDER_NAMES.get(p.provider, p.provider),
+                    state_label(p.state),
+                    format_money(p.amount, self._locale),
+                    attention_reason(p),
+                )
+                for p in summary.attention
+            ],
+            frozenset({4}),
+        )
+        shown, total = len(summary.attention), summary.attention_total
+        more = f" (first {shown:,} of {total:,})" if total > shown else ""
+        self.attention_title.setText(f"Needs attention: {total:,}{more}")
+
+    def _show_cards(self, summary: ShiftSummary) -> None:
+        while self.cards.count():
+            item = self.cards.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.deleteLater()
+        for total in summary.currencies:
+            card = QFrame()
+            card.setObjectName("Card")
+            card.setAccessibleName(f"{total.currency} totals")
+            layout = QVBoxLayout(card)
+            layout.setContentsMargins(20, 16, 20, 16)
+            layout.setSpacing(4)
+            noun = "payment" if total.count == 1 else "payments"
+            layout.addWidget(label(f"{total.currency} · {total.count:,} {noun}", "SectionTitle"))
+            net = label(format_money(total.net, self._locale), "ShiftNet")
+            net.setAccessibleName(f"Net {total.currency}")
+            layout.addWidget(net)
+            for name, money in (("Captured", total.captured), ("Refunded", total.refunded)):
+                line = label(f"{name} {format_money(money, self._locale)}", "Hint")
+                line.setAccessibleName(f"{name} {total.currency}")
+                layout.addWidget(line)
+            self.cards.addWidget(card)
+        self.cards.addStretch(1)

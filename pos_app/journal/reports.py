@@ -1,0 +1,108 @@
+"""Shift reports: totals and refund/void lists over a time range, computed in SQL.
+
+Every amount stays an integer of minor units per currency: SQLite sums INTEGER columns
+exactly, and nothing here ever becomes a float.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from pos_app.journal.store import JournalStore
+from pos_app.journal.times import from_db, to_db
+
+# Intents whose action the provider confirmed: at once, or by a later lookup.
+CONFIRMED_OUTCOMES = ("succeeded", "resolved")
+REVERSALS = ("refund", "void")
+
+
+@dataclass(frozen=True)
+class TotalRow:
+    """Payments started in the range with one provider, method, state and currency."""
+
+    provider: str
+    method: str
+    state: str
+    currency: str
+    count: int
+    amount_minor: int  # what was asked
+    captured_minor: int
+    refunded_minor: int
+
+
+@dataclass(frozen=True)
+class ReversalRow:
+    """A confirmed refund or void whose outcome was recorded in the range."""
+
+    at: datetime
+    operation: str
+    reference: str
+    provider: str
+    method: str
+    state: str  # the payment's state now
+    currency: str
+    amount_minor: int
+
+
+def connection_of(journal: JournalStore) -> sqlite3.Connection:
+    # Reports are read-only SQL over the journal's own connection (same thread, same file).
+    return journal.connection
+
+
+def totals(conn: sqlite3.Connection, start: datetime, end: datetime) -> list[TotalRow]:
+    """Counts and sums per provider, method, state and currency; ``start`` ≤ created < ``end``."""
+    rows = conn.execute(
+        "SELECT provider, method, state, currency, COUNT(*) AS n,"
+        " SUM(amount_minor) AS amount, SUM(captured_minor) AS captured,"
+        " SUM(refunded_minor) AS refunded"
+        " FROM payments WHERE created_at >= ? AND created_at < ?"
+        " GROUP BY provider, method, state, currency"
+        " ORDER BY provider, method, state, currency",
+        (to_db(start), to_db(end)),
+    ).fetchall()
+    return [
+        TotalRow(
+            provider=str(r["provider"]),
+            method=str(r["method"]),
+            state=str(r["state"]),
+            currency=str(r["currency"]),
+            count=int(r["n"]),
+            amount_minor=int(r["amount"]),
+            captured_minor=int(r["captured"]),
+            refunded_minor=int(r["refunded"]),
+        )
+        for r in rows
+    ]
+
+
+def reversals(conn: sqlite3.Connection, start: datetime, end: datetime) -> list[ReversalRow]:
+    """Confirmed refunds and voids, oldest first, by when their outcome was recorded.
+
+    A void's intent carries no amount (it releases the whole authorization), so its amount
+    is the payment's authorized amount.
+    """
+    rows = conn.execute(
+        "SELECT i.resolved_at, i.operation, p.reference, p.provider, p.method, p.state,"
+        " COALESCE(i.currency, p.currency) AS currency,"
+        " COALESCE(i.amount_minor, p.authorized_minor) AS amount"
+        " FROM intents i JOIN payments p ON p.id = i.payment_id"
+        " WHERE i.operation IN (?, ?) AND i.outcome IN (?, ?)"
+        " AND i.resolved_at >= ? AND i.resolved_at < ?"
+        " ORDER BY i.resolved_at, i.id",
+        (*REVERSALS, *CONFIRMED_OUTCOMES, to_db(start), to_db(end)),
+    ).fetchall()
+    return [
+        ReversalRow(
+            at=from_db(str(r["resolved_at"])),
+            operation=str(r["operation"]),
+            reference=str(r["reference"]),
+            provider=str(r["provider"]),
+            method=str(r["method"]),
+            state=str(r["state"]),
+            currency=str(r["currency"]),
+            amount_minor=int(r["amount"]),
+        )
+        for r in rows
+    ]
