@@ -44,6 +44,7 @@ from pos_app.settings import (
 if TYPE_CHECKING:
     import sqlite3
 
+    from pos_app.gui.screens.customer_display import CustomerDisplay
     from pos_app.journal.audit import AuditVerification
     from pos_app.providers.base import PaymentProvider
     from pos_app.providers.webhooks import WebhookEvent
@@ -126,6 +127,7 @@ class PosApplication:
         self.providers: dict[str, PaymentProvider] = {}
         self.payments: PaymentService | None = None
         self.webhooks: WebhookReceiver | None = None
+        self.customer_display: CustomerDisplay | None = None
         self.window = MainWindow(
             journal=self.journal,
             limits=amount_limits(self.profile),
@@ -215,7 +217,28 @@ class PosApplication:
             self.journal, self.provider, profile=self.profile.name, payments=self.payments
         )
         where = "sandbox" if self.profile.is_sandbox else "live"
-        self.window.provider_ready(service, f"Connected to {self.profile.provider_name} ({where})")
+        # The card form is hosted by the built-in sandbox only (no CDN host page for live yet).
+        host = None
+        if uses_builtin_sandbox(self.profile) and self.sandbox is not None:
+            from pos_app.gui.screens.embedded_checkout import sandbox_component_host
+
+            host = sandbox_component_host(self.sandbox.base_url)
+        self.window.provider_ready(
+            service,
+            f"Connected to {self.profile.provider_name} ({where})",
+            card_form=host is not None,
+        )
+        checkout = self.window.checkout
+        if self.customer_display is None:
+            from pos_app.gui.screens.customer_display import CustomerDisplay
+
+            self.customer_display = CustomerDisplay(
+                self.paths.config_dir, store_name=self.settings.store_name
+            )
+            # Closing the main window ends the app even while the customer's window is up.
+            self.customer_display.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
+            checkout.set_customer_display(self.customer_display)
+        checkout.set_card_form(assets_dir=self.paths.web_assets_dir, host=host)
 
     async def _sync_providers(
         self, settings: Settings, previous: Settings | None = None, *, keep: str = ""
@@ -310,7 +333,28 @@ class PosApplication:
                 server = SandboxServer(self.paths.sandbox_state_dir)
                 await asyncio.get_running_loop().run_in_executor(self._executor, server.start)
                 self.sandbox = server
+                await self._serve_card_form_assets(server.base_url)
             return self.sandbox.base_url
+
+    async def _serve_card_form_assets(self, sandbox_url: str) -> None:
+        """Point the sandbox's card-form host at the verified npm files, when fetched."""
+        from pos_app.assets import cached_assets
+
+        found = await asyncio.get_running_loop().run_in_executor(
+            self._executor, cached_assets, self.paths.web_assets_dir
+        )
+        if found is None:
+            return  # the card form says how to fetch them
+        import httpx
+
+        async with httpx.AsyncClient() as client:
+            await client.post(
+                f"{sandbox_url}/_sandbox/justifi/assets",
+                json={
+                    "webcomponents_dir": str(found.webcomponents_dir),
+                    "iframe_resizer_file": str(found.iframe_resizer_file),
+                },
+            )
 
     # -- the Settings screen's backend (SettingsBackend) ---------------------------------
 
@@ -406,6 +450,8 @@ class PosApplication:
 
     async def aclose(self) -> None:
         self.window.shutdown()
+        if self.customer_display is not None:
+            self.customer_display.close()
         if self.staff.session.user is not None:  # the trail shows every session's end
             self.staff.users.sign_out(self.staff.session, reason="app closed")
         self.tasks.cancel_all()

@@ -34,7 +34,7 @@ from pos_app.gui.screens.sign_in import IdleWatcher, SignInScreen, Staff
 from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore
 from pos_app.journal.users import User
-from pos_app.providers.types import AmountLimits
+from pos_app.providers.types import AmountLimits, Capability
 from pos_app.services.sale import Sale
 
 if TYPE_CHECKING:
@@ -162,7 +162,7 @@ class MainWindow(QMainWindow):
             if isinstance(widget, QPushButton):
                 widget.setObjectName("StatusButton")
 
-        self.cashier.hosted_checkout_requested.connect(self._start_hosted)
+        self.cashier.checkout_requested.connect(self._start_checkout)
         self.cashier.set_ready(False, f"Connecting to {provider_name}…")
         self.sign_in_screen: SignInScreen | None = None
         self.idle_watcher: IdleWatcher | None = None
@@ -210,8 +210,19 @@ class MainWindow(QMainWindow):
         elif self._sign_in_required:
             self.lock()
 
-    def provider_ready(self, service: CheckoutService, message: str) -> None:
+    def provider_ready(
+        self,
+        service: CheckoutService,
+        message: str,
+        *,
+        card_form: bool = True,
+    ) -> None:
+        """``card_form``: whether the embedded card form can be hosted for this profile."""
         self.checkout.set_service(service)
+        methods = set(service.provider.capabilities)
+        if not card_form:
+            methods.discard(Capability.EMBEDDED_COMPONENT)
+        self.cashier.set_capabilities(methods)
         self.cashier.set_ready(True)
         self.connection_label.setText(message)
         # Payments acts on any profile's payments through the same service.
@@ -244,7 +255,7 @@ class MainWindow(QMainWindow):
         self.cashier = CashierScreen(
             limits=limits, locale=self._locale, provider_name=provider_name
         )
-        self.cashier.hosted_checkout_requested.connect(self._start_hosted)
+        self.cashier.checkout_requested.connect(self._start_checkout)
         self.cashier.set_ready(False, f"Connecting to {provider_name}…")
         self.stack.insertWidget(0, self.cashier)
         if showing:
@@ -535,12 +546,12 @@ class MainWindow(QMainWindow):
             elif user is None:
                 watcher.stop()
 
-    def _start_hosted(self, sale: Sale) -> None:
+    def _start_checkout(self, sale: Sale, method: str) -> None:
         if self.workstation:
             return
         self._selling = True
         self.stack.setCurrentWidget(self.checkout)
-        self.checkout.start_hosted(sale)
+        self.checkout.start(sale, method)
 
     def _checkout_finished(self, sale_over: bool) -> None:
         self._selling = False

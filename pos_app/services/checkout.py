@@ -14,7 +14,12 @@ from datetime import datetime
 from pos_app.journal.store import JournalStore, PaymentRecord, utc_now
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ProviderError
-from pos_app.providers.types import CheckoutMode, CheckoutSession
+from pos_app.providers.types import (
+    CheckoutMode,
+    CheckoutSession,
+    EmbeddedCheckout,
+    PaymentSource,
+)
 from pos_app.services.payments import (
     CREATE_CHECKOUT,
     HOSTED_CHECKOUT,
@@ -34,12 +39,22 @@ __all__ = [
 
 @dataclass(frozen=True)
 class HostedCheckout:
+    """A payment the customer finishes on a provider page: a hosted checkout or link
+    (``session`` set), or a direct charge waiting on 3-D Secure (``session`` None, the
+    challenge in ``payment.action_url``)."""
+
     payment: PaymentRecord
-    session: CheckoutSession
+    session: CheckoutSession | None
 
     @property
     def url(self) -> str:
-        return self.session.hosted_url or ""
+        if self.session is not None:
+            return self.session.hosted_url or ""
+        return self.payment.action_url or ""
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self.session.expires_at if self.session is not None else None
 
 
 class CheckoutStartError(Exception):
@@ -67,15 +82,48 @@ class CheckoutService:
         self.payments = payments or PaymentService(journal, {profile: provider}, clock=clock)
 
     async def start_hosted(
-        self, sale: Sale, *, success_url: str | None, mode: CheckoutMode = CheckoutMode.HOSTED
+        self,
+        sale: Sale,
+        *,
+        success_url: str | None,
+        mode: CheckoutMode = CheckoutMode.HOSTED,
+        origin_url: str | None = None,
     ) -> HostedCheckout:
         try:
             opened = await self.payments.open_checkout(
-                self.profile, sale, mode=mode, success_url=success_url
+                self.profile, sale, mode=mode, success_url=success_url, origin_url=origin_url
             )
         except OperationFailed as failure:
             raise CheckoutStartError(failure.payment, failure.error) from failure.error
         return HostedCheckout(opened.payment, opened.session)
+
+    async def start_embedded(
+        self, sale: Sale, *, origin_url: str | None = None
+    ) -> tuple[HostedCheckout, EmbeddedCheckout]:
+        """Open a checkout (for the page the card form is rendered from, ``origin_url``) and
+        mint the card form's narrowly scoped token for it."""
+        opened = await self.start_hosted(sale, success_url=None, origin_url=origin_url)
+        assert opened.session is not None
+        try:
+            embedded = await self.provider.embedded_checkout(opened.session.provider_ref)
+        except ProviderError as error:
+            # No card form can pay it now: close it at our end (after a look) and say why.
+            payment = await self.cancel(opened.payment.reference)
+            raise CheckoutStartError(payment, error) from error
+        return opened, embedded
+
+    async def charge(
+        self, sale: Sale, source: PaymentSource, *, success_url: str, failure_url: str
+    ) -> HostedCheckout:
+        """Charge a card token; the return URLs ask for 3-D Secure where the provider has it.
+        A payment answering REQUIRES_ACTION carries the challenge in ``action_url``."""
+        try:
+            payment = await self.payments.charge(
+                self.profile, sale, source, success_url=success_url, failure_url=failure_url
+            )
+        except OperationFailed as failure:
+            raise CheckoutStartError(failure.payment, failure.error) from failure.error
+        return HostedCheckout(payment, None)
 
     async def verify(self, reference: str) -> PaymentRecord:
         """Ask the provider what happened and record its answer."""

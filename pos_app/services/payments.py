@@ -142,6 +142,7 @@ class PaymentService:
         *,
         mode: CheckoutMode = CheckoutMode.HOSTED,
         success_url: str | None = None,
+        origin_url: str | None = None,
     ) -> CheckoutOpened:
         """Open a provider page (or pay-by-link) for the sale; the customer pays there."""
         provider = self.provider_for(profile)
@@ -160,6 +161,7 @@ class PaymentService:
                     description=sale.description,
                     idempotency_key=key,
                     success_url=success_url,
+                    origin_url=origin_url,
                     mode=mode,
                 )
             )

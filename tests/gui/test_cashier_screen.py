@@ -7,8 +7,9 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
-from pos_app.gui.screens.cashier import CashierScreen
+from pos_app.gui.screens.cashier import CashierScreen, PayMethod
 from pos_app.providers.justifi.limits import amount_limits
+from pos_app.providers.types import Capability
 from pos_app.services.sale import Sale
 
 
@@ -99,3 +100,66 @@ def test_escape_clears_the_sale(qtbot: QtBot, cashier: CashierScreen) -> None:
     qtbot.keyClick(cashier.description_field, Qt.Key.Key_Escape)
     assert cashier.amount_field.text() == "" and cashier.description_field.text() == ""
     assert cashier.amount_field.hasFocus()
+
+
+def test_only_the_providers_methods_are_offered(qtbot: QtBot, cashier: CashierScreen) -> None:
+    assert cashier.methods == (PayMethod.HOSTED, PayMethod.READER)
+    cashier.set_capabilities(
+        {Capability.HOSTED_CHECKOUT, Capability.PAY_BY_LINK, Capability.EMBEDDED_COMPONENT}
+    )
+    shown = [m for m, b in cashier.method_buttons.items() if b.isVisible()]
+    assert shown == [PayMethod.HOSTED, PayMethod.LINK, PayMethod.CARD_FORM, PayMethod.READER]
+    cashier.set_capabilities({Capability.HOSTED_CHECKOUT, Capability.PAY_BY_LINK})
+    assert not cashier.method_buttons[PayMethod.CARD_FORM].isVisible()
+    type_sale(qtbot, cashier, "17.99", "Donut")
+    # F7 (card form) does nothing for a provider without an embedded component.
+    with qtbot.assertNotEmitted(cashier.checkout_requested):
+        qtbot.keyClick(cashier.description_field, Qt.Key.Key_F7)
+
+
+@pytest.mark.parametrize(
+    ("key", "method"),
+    [
+        (Qt.Key.Key_Return, PayMethod.HOSTED),
+        (Qt.Key.Key_F6, PayMethod.LINK),
+        (Qt.Key.Key_F7, PayMethod.CARD_FORM),
+        (Qt.Key.Key_F8, PayMethod.READER),
+    ],
+)
+def test_each_method_has_a_key(
+    qtbot: QtBot, cashier: CashierScreen, key: Qt.Key, method: PayMethod
+) -> None:
+    cashier.set_capabilities(
+        {Capability.HOSTED_CHECKOUT, Capability.PAY_BY_LINK, Capability.EMBEDDED_COMPONENT}
+    )
+    type_sale(qtbot, cashier, "17.99", "Donut")
+    with qtbot.waitSignal(cashier.checkout_requested) as sent:
+        qtbot.keyClick(cashier.description_field, key)
+    assert sent.args == [Sale(Money(1799, "USD"), "Donut"), method.value]
+
+
+def test_method_buttons_are_named_for_screen_readers_and_wait_for_a_good_sale(
+    qtbot: QtBot, cashier: CashierScreen
+) -> None:
+    cashier.set_capabilities({Capability.HOSTED_CHECKOUT, Capability.PAY_BY_LINK})
+    link = cashier.method_buttons[PayMethod.LINK]
+    assert "QR code" in link.accessibleName()
+    assert not link.isEnabled()
+    type_sale(qtbot, cashier, "17.99", "Donut")
+    assert link.isEnabled()
+    with qtbot.waitSignal(cashier.checkout_requested) as sent:
+        link.click()
+    assert sent.args[1] == "link"
+
+
+def test_enter_takes_the_first_method_when_there_is_no_secure_page(
+    qtbot: QtBot, cashier: CashierScreen
+) -> None:
+    cashier.set_capabilities({Capability.PAY_BY_LINK})
+    type_sale(qtbot, cashier, "17.99", "Donut")
+    with (
+        qtbot.assertNotEmitted(cashier.hosted_checkout_requested),
+        qtbot.waitSignal(cashier.checkout_requested) as sent,
+    ):
+        qtbot.keyClick(cashier.description_field, Qt.Key.Key_Return)
+    assert sent.args[1] == "link"

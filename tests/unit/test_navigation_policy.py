@@ -3,6 +3,7 @@
 import pytest
 
 from pos_app.gui.webview.policy import (
+    FAILURE_RETURN_URL,
     SUCCESS_RETURN_URL,
     NavigationPolicy,
     Origin,
@@ -75,3 +76,16 @@ def test_origin_defaults_ports_by_scheme() -> None:
     assert Origin.of("https://a.example/x") == Origin("https", "a.example", 443)
     assert Origin.of("http://a.example") == Origin("http", "a.example", 80)
     assert Origin.of("mailto:x@y") is None
+
+
+def test_a_three_ds_challenge_may_use_its_own_origin_and_frames_but_not_wander() -> None:
+    challenge = NavigationPolicy.for_urls("https://acs.bank.example:8443/3ds/sid_abc")
+    assert challenge.decide("https://acs.bank.example:8443/3ds/sid_abc/step2", main_frame=True) is (
+        Verdict.ALLOW
+    )
+    assert challenge.decide("https://acs.bank.example/3ds/", main_frame=True) is Verdict.BLOCK
+    assert challenge.decide("https://other-acs.example/3ds", main_frame=True) is Verdict.BLOCK
+    assert challenge.decide("https://other-acs.example/3ds", main_frame=False) is Verdict.ALLOW
+    failure = f"{FAILURE_RETURN_URL}?cko-session-id=sid_abc"
+    assert challenge.decide(failure, main_frame=True) is Verdict.INTERCEPT
+    assert challenge.decide(failure, main_frame=False) is Verdict.BLOCK

@@ -1,6 +1,15 @@
-"""Cashier: type an amount and a description, choose how the customer pays."""
+"""Cashier: type an amount and a description, choose how the customer pays.
+
+Only the methods the active provider can really do are offered (its ``capabilities``).
+Keyboard first: Enter takes the default method (the secure page), F6–F8 the others (F5 is
+refresh elsewhere in the app).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -8,11 +17,63 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLineEdit, QPushButton, QVBox
 
 from pos_app.domain.money import format_money
 from pos_app.gui.widgets.common import label, set_invalid
-from pos_app.providers.types import AmountLimits
+from pos_app.providers.types import AmountLimits, Capability
 from pos_app.services.sale import Sale, SaleInputError, parse_description, parse_sale_amount
 
 
+class PayMethod(StrEnum):
+    HOSTED = "hosted"  # the provider's secure page in the till's web view
+    LINK = "link"  # a pay-by-link URL as a QR code for the customer's phone
+    CARD_FORM = "card_form"  # the provider's embedded card component (JustiFi)
+    READER = "reader"  # card-present: a placeholder until issue 6
+
+
+@dataclass(frozen=True)
+class _MethodSpec:
+    method: PayMethod
+    text: str
+    key: str
+    accessible: str
+    needs: Capability | None
+
+
+_METHODS = (
+    _MethodSpec(
+        PayMethod.HOSTED,
+        "&Secure page  ⏎",
+        "",
+        "Take payment on the provider's secure page",
+        Capability.HOSTED_CHECKOUT,
+    ),
+    _MethodSpec(
+        PayMethod.LINK,
+        "Pay by &link (QR)  F6",
+        "F6",
+        "Take payment by link: the customer scans a QR code",
+        Capability.PAY_BY_LINK,
+    ),
+    _MethodSpec(
+        PayMethod.CARD_FORM,
+        "Card &form  F7",
+        "F7",
+        "Take payment with the card form",
+        Capability.EMBEDDED_COMPONENT,
+    ),
+    _MethodSpec(
+        PayMethod.READER, "Card &reader  F8", "F8", "Take payment with a card reader", None
+    ),
+)
+
+
+def methods_for(capabilities: Iterable[Capability]) -> tuple[PayMethod, ...]:
+    """The methods a provider with these capabilities can take, in the order shown."""
+    have = frozenset(capabilities)
+    return tuple(spec.method for spec in _METHODS if spec.needs is None or spec.needs in have)
+
+
 class CashierScreen(QWidget):
+    checkout_requested = Signal(object, str)  # Sale, PayMethod value — every method
+    # Kept for a main window that only knows hosted checkout; emitted for HOSTED only.
     hosted_checkout_requested = Signal(object)  # Sale
 
     def __init__(
@@ -21,6 +82,7 @@ class CashierScreen(QWidget):
         limits: AmountLimits,
         locale: str,
         provider_name: str,
+        capabilities: Iterable[Capability] = (Capability.HOSTED_CHECKOUT,),
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -28,6 +90,7 @@ class CashierScreen(QWidget):
         self._limits = limits
         self._locale = locale
         self._ready = False
+        self._methods: tuple[PayMethod, ...] = ()
 
         self.amount_field = QLineEdit()
         self.amount_field.setObjectName("AmountField")
@@ -40,11 +103,21 @@ class CashierScreen(QWidget):
         self.description_field.setAccessibleName("Description")
         self.description_field.setMaxLength(400)
         self.description_error = label("", "FieldError")
-        self.hosted_button = QPushButton("Hosted checkout  ⏎")
+        self.method_buttons: dict[PayMethod, QPushButton] = {}
+        buttons = QHBoxLayout()
+        buttons.setSpacing(8)
+        for spec in _METHODS:
+            button = QPushButton(spec.text)
+            button.setAccessibleName(spec.accessible)
+            button.setEnabled(False)
+            button.clicked.connect(lambda _=False, m=spec.method: self.submit(m))
+            if spec.key:
+                QShortcut(QKeySequence(spec.key), self, lambda m=spec.method: self.submit(m))
+            buttons.addWidget(button)
+            self.method_buttons[spec.method] = button
+        self.hosted_button = self.method_buttons[PayMethod.HOSTED]
         self.hosted_button.setObjectName("Primary")
-        self.hosted_button.setAccessibleName("Take payment with hosted checkout")
         self.hosted_button.setToolTip("Opens the provider's secure payment page (Enter)")
-        self.hosted_button.setEnabled(False)
         self._hint_text = f"The customer pays on {provider_name}'s secure page, shown here."
         self.hint = label(self._hint_text, "Hint")
         self.preview = label("", "Hint")
@@ -63,7 +136,7 @@ class CashierScreen(QWidget):
         form.addWidget(self.description_error)
         form.addSpacing(10)
         form.addWidget(label("How does the customer pay?", "FieldLabel"))
-        form.addWidget(self.hosted_button)
+        form.addLayout(buttons)
         form.addWidget(self.hint)
         form.addWidget(self.preview)
 
@@ -82,14 +155,25 @@ class CashierScreen(QWidget):
         self.description_field.textChanged.connect(self._revalidate)
         self.amount_field.returnPressed.connect(self._amount_entered)
         self.description_field.returnPressed.connect(self.submit)
-        self.hosted_button.clicked.connect(self.submit)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.clear)
+        self.set_capabilities(capabilities)
 
     # -- public -------------------------------------------------------------------
 
     @property
     def ready(self) -> bool:
         return self._ready
+
+    @property
+    def methods(self) -> tuple[PayMethod, ...]:
+        return self._methods
+
+    def set_capabilities(self, capabilities: Iterable[Capability]) -> None:
+        """Offer only what the active provider can do (its adapter's ``capabilities``)."""
+        self._methods = methods_for(capabilities)
+        for method, button in self.method_buttons.items():
+            button.setVisible(method in self._methods)
+        self._revalidate()
 
     def set_ready(self, ready: bool, why: str = "") -> None:
         """The provider connection is (not) available; selling waits for it."""
@@ -106,7 +190,7 @@ class CashierScreen(QWidget):
         self.description_field.clear()
         self._show_errors(None, None)
         self.preview.clear()
-        self.hosted_button.setEnabled(False)
+        self._enable_methods(False)
         self.focus_amount()
 
     def current_sale(self) -> Sale:
@@ -116,7 +200,15 @@ class CashierScreen(QWidget):
         )
         return Sale(amount, parse_description(self.description_field.text()))
 
-    def submit(self) -> None:
+    @property
+    def default_method(self) -> PayMethod | None:
+        """What Enter takes: the secure page, or the first method the provider has."""
+        return self._methods[0] if self._methods else None
+
+    def submit(self, method: PayMethod | None = None) -> None:
+        method = method or self.default_method
+        if method is None or method not in self._methods:
+            return
         try:
             sale = self.current_sale()
         except SaleInputError as error:
@@ -125,7 +217,9 @@ class CashierScreen(QWidget):
             return
         if not self._ready:
             return
-        self.hosted_checkout_requested.emit(sale)
+        self.checkout_requested.emit(sale, method.value)
+        if method is PayMethod.HOSTED:
+            self.hosted_checkout_requested.emit(sale)
 
     # -- validation -----------------------------------------------------------------
 
@@ -143,7 +237,7 @@ class CashierScreen(QWidget):
             # Nothing typed: nothing to parse (and no locale data to load at start-up).
             self._show_errors(None, None)
             self.preview.clear()
-            self.hosted_button.setEnabled(False)
+            self._enable_methods(False)
             return
         amount_problem, description_problem, preview = self._problems()
         self._show_errors(
@@ -151,9 +245,11 @@ class CashierScreen(QWidget):
             description_problem if self.description_field.text() else None,
         )
         self.preview.setText(preview)
-        self.hosted_button.setEnabled(
-            self._ready and not amount_problem and not description_problem
-        )
+        self._enable_methods(self._ready and not amount_problem and not description_problem)
+
+    def _enable_methods(self, enabled: bool) -> None:
+        for button in self.method_buttons.values():
+            button.setEnabled(enabled)
 
     def _show_all_errors(self, *, description: bool = True) -> None:
         amount_problem, description_problem, _ = self._problems()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -24,19 +26,28 @@ from PySide6.QtWidgets import (
 from pos_app.domain.money import format_money
 from pos_app.domain.payment import PaymentState
 from pos_app.gui.messages import decline_message, error_message
+from pos_app.gui.screens.cashier import PayMethod
 from pos_app.gui.tasks import TaskRunner
-from pos_app.gui.webview.policy import SUCCESS_RETURN_URL, NavigationPolicy
+from pos_app.gui.webview.policy import FAILURE_RETURN_URL, SUCCESS_RETURN_URL, NavigationPolicy
 from pos_app.gui.widgets.common import announce, label
+from pos_app.gui.widgets.qr import LinkPanel
 from pos_app.journal.store import JournalStore, PaymentRecord
+from pos_app.providers.types import CheckoutMode, EmbeddedCheckout, PaymentSource
 from pos_app.services.checkout import CheckoutService, CheckoutStartError, HostedCheckout
 from pos_app.services.sale import Sale
 
 if TYPE_CHECKING:
+    from pos_app.gui.screens.customer_display import CustomerDisplay
+    from pos_app.gui.screens.embedded_checkout import ComponentHost
     from pos_app.gui.webview.view import CheckoutWebView
 
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_MS = 3000
+_NO_CARD_FORM = (
+    "This profile has no page to host the card form. Choose another way to pay. Nothing "
+    "was charged."
+)
 
 
 def _clock_text(seconds: int) -> str:
@@ -112,6 +123,13 @@ class CheckoutScreen(QWidget):
         self._sale_over = False
         self._generation = 0  # callbacks from an abandoned checkout are ignored
         self._listening_to: JournalStore | None = None
+        self._sale: Sale | None = None
+        self._method = PayMethod.HOSTED
+        self._link_expired = False
+        self._expiry_noticed = False
+        self._display: CustomerDisplay | None = None
+        self._assets_dir: Path | None = None
+        self._component_host: ComponentHost | None = None
         self.web_view: CheckoutWebView | None = None
 
         self.amount_label = label("", "CheckoutAmount")
@@ -149,6 +167,10 @@ class CheckoutScreen(QWidget):
         self._waiting_layout.addWidget(bar)
         self.page_host = QVBoxLayout()
         self._waiting_layout.addLayout(self.page_host, 1)
+        self.link_panel = LinkPanel()
+        self.link_panel.setVisible(False)
+        self.link_panel.new_link_button.clicked.connect(self.new_link)
+        self.page_host.addWidget(self.link_panel)
 
         self.result = ResultPanel()
         self.result.done.connect(self._leave)
@@ -169,6 +191,7 @@ class CheckoutScreen(QWidget):
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self._escape)
         for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             QShortcut(QKeySequence(key), self.result, self.result.button.click)
+        QShortcut(QKeySequence(Qt.Key.Key_F6), self.link_panel, self.new_link)
 
     def shutdown(self) -> None:
         """Stop timers and drop the web view (the app is closing)."""
@@ -176,6 +199,16 @@ class CheckoutScreen(QWidget):
         self._poll.stop()
         self._tick.stop()
         self._dispose_view()
+        if self._display is not None:
+            self._display.close()
+
+    def set_customer_display(self, display: CustomerDisplay | None) -> None:
+        """The window facing the customer; pay-by-link shows its QR code there too."""
+        self._display = display
+
+    @property
+    def method(self) -> PayMethod:
+        return self._method
 
     def set_service(self, service: CheckoutService) -> None:
         self._service = service
@@ -207,13 +240,156 @@ class CheckoutScreen(QWidget):
 
     # -- flow -------------------------------------------------------------------------
 
+    def start(self, sale: Sale, method: str) -> None:
+        """Take the sale the way the cashier chose (a ``PayMethod`` value)."""
+        chosen = PayMethod(method)
+        if chosen is PayMethod.READER:
+            self.show_reader_placeholder(sale)
+        elif chosen is PayMethod.CARD_FORM:
+            self.start_embedded(sale)
+        else:
+            self._open(sale, chosen)
+
     def start_hosted(self, sale: Sale) -> None:
+        self._open(sale, PayMethod.HOSTED)
+
+    def start_link(self, sale: Sale) -> None:
+        self._open(sale, PayMethod.LINK)
+
+    def new_link(self) -> None:
+        """Only after the lookup said the old link expired: never two live links at once."""
+        if self._link_expired and self._sale is not None:
+            self._open(self._sale, PayMethod.LINK)
+
+    def set_card_form(self, *, assets_dir: Path | None, host: ComponentHost | None) -> None:
+        """Where the card form's files are cached, and which page hosts the component."""
+        self._assets_dir = assets_dir
+        self._component_host = host
+
+    def start_embedded(self, sale: Sale) -> None:
+        from pos_app.assets import MISSING_HINT, cached_assets
+
         assert self._service is not None, "checkout started before the provider was ready"
         self._reset(sale)
-        self.status_label.setText(f"Opening {self._service.provider.display_name} checkout…")
+        self._method = PayMethod.CARD_FORM
+        if self._component_host is None:
+            self._finish(
+                "warn", "!", "Card form not available", _NO_CARD_FORM, "", "Back to sale",
+                over=False,
+            )  # fmt: skip
+            return
+        if self._assets_dir is None or cached_assets(self._assets_dir) is None:
+            self._finish(
+                "warn", "!", "Card form not installed", MISSING_HINT, "", "Back to sale",
+                over=False,
+            )  # fmt: skip
+            return
+        self.status_label.setText("Opening the card form…")
         generation = self._generation
         self._tasks.start(
-            self._service.start_hosted(sale, success_url=SUCCESS_RETURN_URL),
+            self._service.start_embedded(sale, origin_url=_origin_of(self._component_host)),
+            lambda opened: self._embedded_opened(*opened, generation),
+            lambda error: self._open_failed(error, generation),
+        )
+
+    def _embedded_opened(
+        self, checkout: HostedCheckout, embedded: EmbeddedCheckout, generation: int
+    ) -> None:
+        from pos_app.gui.screens.embedded_checkout import EmbeddedCheckoutView
+
+        if generation != self._generation:
+            assert self._service is not None
+            self._tasks.start(self._service.cancel(checkout.payment.reference))
+            return
+        assert self._component_host is not None
+        self._checkout = checkout
+        self._expires_at = checkout.expires_at
+        self._update_timers()
+        self.description_label.setText(
+            f"{checkout.payment.description} · {checkout.payment.reference}"
+        )
+        self.status_label.setText("The customer enters their card in the form below…")
+        announce(self.status_label, "Card form ready")
+        view = EmbeddedCheckoutView(self._component_host(embedded.checkout_ref, embedded.token))
+        view.setAccessibleName("Card form")
+        view.bridge.submitted.connect(self._card_form_submitted)
+        view.bridge.failed.connect(self._card_form_failed)
+        view.bridge.changed.connect(self.verify)
+        view.checkout_page.intercepted.connect(lambda _url: self.verify())
+        self.web_view = view
+        self.page_host.addWidget(view)
+        view.load(view.host_url)
+        view.setFocus()
+        self._poll.start()
+
+    def _card_form_submitted(self, payment_status: str) -> None:
+        self.status_label.setText("Checking the payment with the provider…")
+        self.verify()
+
+    def _card_form_failed(self, code: str, sentence: str) -> None:
+        self.status_label.setText(sentence)
+        announce(self.status_label, sentence)
+        self.verify()
+
+    def show_reader_placeholder(self, sale: Sale) -> None:
+        self._reset(sale)
+        self._finish(
+            "warn",
+            "i",
+            "Card reader not available yet",
+            "Card-present payments are not yet available for this provider. A later version "
+            "adds a card-reader screen (tap, insert or swipe, with the reader's status and the "
+            "amount the customer sees) and a simulated reader for sandbox profiles. "
+            "Nothing was charged: go back and choose another way to pay.",
+            "",
+            "Back to sale",
+            over=False,
+        )
+
+    def start_card_charge(self, sale: Sale, source: PaymentSource) -> None:
+        """Charge a card token (from a card form or reader). If the bank asks for 3-D Secure,
+        its challenge opens in the hardened view; the return URL only triggers a lookup."""
+        assert self._service is not None, "charge started before the provider was ready"
+        self._reset(sale)
+        self.status_label.setText(f"Charging the card with {self._service.provider.display_name}…")
+        generation = self._generation
+        self._tasks.start(
+            self._service.charge(
+                sale, source, success_url=SUCCESS_RETURN_URL, failure_url=FAILURE_RETURN_URL
+            ),
+            lambda checkout: self._charged(checkout, generation),
+            lambda error: self._open_failed(error, generation),
+        )
+
+    def _charged(self, checkout: HostedCheckout, generation: int) -> None:
+        if generation != self._generation:
+            return  # nothing to close: an unfinished challenge lapses at the bank
+        self._checkout = checkout
+        payment = checkout.payment
+        self.description_label.setText(f"{payment.description} · {payment.reference}")
+        if payment.state is PaymentState.REQUIRES_ACTION and checkout.url:
+            self.status_label.setText("The customer confirms the payment with their bank…")
+            announce(self.status_label, "Waiting for the customer's bank check")
+            self._show_page(checkout)
+            self._poll.start()
+        else:
+            self._show_state(payment)
+
+    def _open(self, sale: Sale, method: PayMethod) -> None:
+        assert self._service is not None, "checkout started before the provider was ready"
+        self._reset(sale)
+        self._method = method
+        link = method is PayMethod.LINK
+        what = "payment link" if link else "checkout"
+        self.status_label.setText(f"Opening {self._service.provider.display_name} {what}…")
+        generation = self._generation
+        self._tasks.start(
+            self._service.start_hosted(
+                sale,
+                # A phone paying by link must never be sent to our intercept-only return URL.
+                success_url=None if link else SUCCESS_RETURN_URL,
+                mode=CheckoutMode.LINK if link else CheckoutMode.HOSTED,
+            ),
             lambda checkout: self._opened(checkout, generation),
             lambda error: self._open_failed(error, generation),
         )
@@ -246,21 +422,39 @@ class CheckoutScreen(QWidget):
     # -- callbacks --------------------------------------------------------------------
 
     def _opened(self, checkout: HostedCheckout, generation: int) -> None:
-        from pos_app.gui.webview.view import CheckoutWebView  # QtWebEngine loads only now
-
         if generation != self._generation:
             # The cashier left while it was opening: close it at our end too.
             assert self._service is not None
             self._tasks.start(self._service.cancel(checkout.payment.reference))
             return
         self._checkout = checkout
-        self._expires_at = checkout.session.expires_at
+        self._expires_at = checkout.expires_at
         self._update_timers()
         self.description_label.setText(
             f"{checkout.payment.description} · {checkout.payment.reference}"
         )
-        self.status_label.setText("Waiting for the customer to pay on the secure page…")
-        announce(self.status_label, "Waiting for the customer to pay")
+        if self._method is PayMethod.LINK:
+            self._show_link(checkout)
+        else:
+            self.status_label.setText("Waiting for the customer to pay on the secure page…")
+            announce(self.status_label, "Waiting for the customer to pay")
+            self._show_page(checkout)
+        self._poll.start()
+
+    def _show_link(self, checkout: HostedCheckout) -> None:
+        self.status_label.setText("Waiting for the customer to scan the code and pay…")
+        announce(self.status_label, "Waiting for the customer to pay by link")
+        self.link_panel.show_link(checkout.url)
+        self.link_panel.setVisible(True)
+        self.cancel_button.setFocus()
+        if self._display is not None:
+            self._display.show_link(
+                self.amount_label.text(), checkout.payment.description, checkout.url
+            )
+
+    def _show_page(self, checkout: HostedCheckout) -> None:
+        from pos_app.gui.webview.view import CheckoutWebView  # QtWebEngine loads only now
+
         policy = NavigationPolicy.for_urls(checkout.url)
         self.web_view = CheckoutWebView(policy, self.waiting)
         self.web_view.setAccessibleName("Provider checkout page")
@@ -269,7 +463,6 @@ class CheckoutScreen(QWidget):
         self.page_host.addWidget(self.web_view)
         self.web_view.load(checkout.url)
         self.web_view.setFocus()
-        self._poll.start()
 
     def _open_failed(self, error: BaseException, generation: int) -> None:
         if generation != self._generation:
@@ -304,7 +497,17 @@ class CheckoutScreen(QWidget):
         )
 
     def _cancelled(self, payment: PaymentRecord) -> None:
-        if payment.state is PaymentState.FAILED:
+        if payment.state is PaymentState.REQUIRES_ACTION:
+            # A charge's bank check cannot be called off; unfinished, it is never authorized.
+            self._finish(
+                "warn",
+                "!",
+                "Payment not completed",
+                "The bank check was not finished, so the card was not charged.",
+                payment.reference,
+                "New sale",
+            )
+        elif payment.state is PaymentState.FAILED:
             self._finish(
                 "warn",
                 "✕",
@@ -338,6 +541,8 @@ class CheckoutScreen(QWidget):
                 "New sale",
                 amount=amount,
             )
+        elif payment.state is PaymentState.EXPIRED and self._method is PayMethod.LINK:
+            self._show_link_expired()
         elif payment.state is PaymentState.EXPIRED:
             self._finish(
                 "warn",
@@ -361,6 +566,17 @@ class CheckoutScreen(QWidget):
         elif payment.attention:
             self.status_label.setText(payment.attention)
 
+    def _show_link_expired(self) -> None:
+        """The provider says the link is dead (nothing was paid): offer a fresh one."""
+        self._link_expired = True
+        self._poll.stop()
+        self.expiry_label.setText("Link expired")
+        self.status_label.setText("The link expired unpaid. Make a new link (F6) or cancel.")
+        announce(self.status_label, "The payment link expired")
+        self.link_panel.show_expired()
+        if self._display is not None:
+            self._display.show_expired()
+
     def _finish(
         self,
         tone: str,
@@ -377,6 +593,12 @@ class CheckoutScreen(QWidget):
         self._poll.stop()
         self._tick.stop()
         self._dispose_view()
+        self.link_panel.setVisible(False)
+        if self._display is not None and self._display.isVisible():
+            self._display.show_outcome(
+                "Thank you" if tone == "good" else title,
+                "Payment received." if tone == "good" else detail,
+            )
         self.result.show_result(
             tone, symbol, title, amount or self.amount_label.text(), detail, reference, button
         )
@@ -385,6 +607,8 @@ class CheckoutScreen(QWidget):
     def _leave(self) -> None:
         self._generation += 1
         self._dispose_view()
+        if self._display is not None:
+            self._display.hide()
         self._poll.stop()
         self._tick.stop()
         self.finished.emit(self._sale_over)
@@ -400,6 +624,11 @@ class CheckoutScreen(QWidget):
     def _reset(self, sale: Sale) -> None:
         self._generation += 1
         self._dispose_view()
+        self.link_panel.setVisible(False)
+        self._sale = sale
+        self._method = PayMethod.HOSTED
+        self._link_expired = False
+        self._expiry_noticed = False
         self._checkout = None
         self._sale_over = False
         self._verifying = False
@@ -414,9 +643,18 @@ class CheckoutScreen(QWidget):
 
     def _update_timers(self) -> None:
         self.elapsed_label.setText(f"Waiting {_clock_text(self._elapsed.elapsed() // 1000)}")
+        if self._link_expired:
+            return
         if self._expires_at is not None:
             left = int((self._expires_at - datetime.now(UTC)).total_seconds())
-            self.expiry_label.setText(f"Link expires in {_clock_text(left)}")
+            what = "Link" if self._method is PayMethod.LINK else "Checkout"
+            text = f"{what} expires in {_clock_text(left)}"
+            self.expiry_label.setText(text)
+            if self._display is not None and self._method is PayMethod.LINK:
+                self._display.set_expiry(text)
+            if left <= 0 and self._method is PayMethod.LINK and not self._expiry_noticed:
+                self._expiry_noticed = True
+                self.verify()  # our clock says expired; only the provider's answer decides
         else:
             self.expiry_label.setText("")
 
@@ -425,3 +663,11 @@ class CheckoutScreen(QWidget):
             self.page_host.removeWidget(self.web_view)
             self.web_view.dispose()
             self.web_view = None
+
+
+def _origin_of(host: ComponentHost | None) -> str | None:
+    """The origin the card form is served from (JustiFi checks a checkout's origin_url)."""
+    if host is None:
+        return None
+    parts = urlsplit(host("", ""))
+    return f"{parts.scheme}://{parts.netloc}"

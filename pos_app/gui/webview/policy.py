@@ -42,6 +42,7 @@ class Origin:
 RETURN_HOST = "pos-app.invalid"
 SUCCESS_RETURN_URL = f"https://{RETURN_HOST}/checkout/success"
 CANCEL_RETURN_URL = f"https://{RETURN_HOST}/checkout/cancel"
+FAILURE_RETURN_URL = f"https://{RETURN_HOST}/checkout/failure"  # 3-D Secure failed
 
 # Blank documents that browsers create for frames on their own.
 _BLANK = frozenset({"about:blank", "about:srcdoc"})

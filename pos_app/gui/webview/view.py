@@ -137,6 +137,20 @@ class CheckoutWebView(QWebEngineView):
         self.profile_ = new_private_profile(self)
         self.checkout_page = CheckoutPage(self.profile_, policy, self.profile_)
         self.setPage(self.checkout_page)
+        self._last_allowed: QUrl | None = None
+        self.urlChanged.connect(self._check_landing)
+
+    def _check_landing(self, url: QUrl) -> None:
+        """Chromium commits some documents (about:blank) without asking
+        ``acceptNavigationRequest``; a page that got away that way is sent back."""
+        text = url.toString()
+        if not text or self.checkout_page.policy.decide(text, main_frame=True) is Verdict.ALLOW:
+            self._last_allowed = url
+            return
+        log.warning("Checkout page landed on %s without asking; sent back", text[:200])
+        self.checkout_page.blocked.emit(text)
+        if self._last_allowed is not None:
+            self.load(self._last_allowed)
 
     def dispose(self) -> None:
         """Pages must die before their profile, or QtWebEngine warns and may crash."""

@@ -1,0 +1,109 @@
+"""The embedded JustiFi card form: the real ``<justifi-checkout>`` in the hardened view.
+
+The host page renders the component; a script of ours, in an isolated world the page's own
+scripts cannot see, relays the component's DOM events to one ``CheckoutBridge`` over
+QWebChannel. Sub-resources may only come from the host page's origin (no calls home).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from PySide6.QtCore import QFile, QIODevice, QObject
+from PySide6.QtWebChannel import QWebChannel
+from PySide6.QtWebEngineCore import (
+    QWebEngineScript,
+    QWebEngineUrlRequestInfo,
+    QWebEngineUrlRequestInterceptor,
+)
+from PySide6.QtWidgets import QWidget
+
+from pos_app.gui.webview.bridge import BRIDGE_NAME, CheckoutBridge
+from pos_app.gui.webview.policy import NavigationPolicy, Origin
+from pos_app.gui.webview.view import CheckoutWebView
+
+log = logging.getLogger(__name__)
+
+# (checkout id, web component token) -> the URL of the page hosting the component
+ComponentHost = Callable[[str, str], str]
+
+_RELAY = """
+(function () {
+  new QWebChannel(qt.webChannelTransport, function (channel) {
+    var bridge = channel.objects.BRIDGE_NAME;
+    function send(slot, value) {
+      var text = 'null';
+      try { text = JSON.stringify(value); } catch (e) {}
+      bridge[slot](text);
+    }
+    document.addEventListener('submit-event', function (event) {
+      var detail = event.detail || {};
+      var checkout = detail.checkout || {};
+      send('submit', {checkout: {payment_status: checkout.payment_status}});
+    }, true);
+    document.addEventListener('error-event', function (event) {
+      var detail = event.detail || {};
+      send('error', {errorCode: detail.errorCode, message: detail.message});
+    }, true);
+    document.addEventListener('checkout-changed', function () {
+      send('checkout_changed', {});
+    }, true);
+  });
+})();
+""".replace("BRIDGE_NAME", BRIDGE_NAME)
+
+
+def sandbox_component_host(sandbox_base_url: str) -> ComponentHost:
+    """The sandbox's host page (it serves the component's files from the assets cache)."""
+    base = sandbox_base_url.rstrip("/")
+    return lambda checkout_id, token: f"{base}/justifi/component-host/{checkout_id}?token={token}"
+
+
+def _qwebchannel_js() -> str:
+    source = QFile(":/qtwebchannel/qwebchannel.js")
+    if not source.open(QIODevice.OpenModeFlag.ReadOnly):
+        raise RuntimeError("qwebchannel.js is missing from QtWebChannel's resources")
+    try:
+        return bytes(source.readAll().data()).decode("utf-8")
+    finally:
+        source.close()
+
+
+class SameOriginResources(QWebEngineUrlRequestInterceptor):
+    """Loads only from the allowed origins: the component's version check and analytics
+    calls home are blocked, and so is anything a compromised bundle would fetch."""
+
+    def __init__(self, allowed: frozenset[Origin], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._allowed = allowed
+        self.blocked: list[str] = []
+
+    def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
+        url = info.requestUrl().toString()
+        origin = Origin.of(url)
+        if origin is not None and origin not in self._allowed:
+            self.blocked.append(url)
+            info.block(True)
+
+
+class EmbeddedCheckoutView(CheckoutWebView):
+    def __init__(self, host_url: str, parent: QWidget | None = None) -> None:
+        policy = NavigationPolicy.for_urls(host_url)
+        super().__init__(policy, parent)
+        self.bridge = CheckoutBridge(self)
+        self.resources = SameOriginResources(policy.allowed_origins, self.profile_)
+        self.profile_.setUrlRequestInterceptor(self.resources)
+        self.channel = QWebChannel(self.checkout_page)
+        self.channel.registerObject(BRIDGE_NAME, self.bridge)
+        # Our world, not the page's: the component's scripts never see ``qt``.
+        world = QWebEngineScript.ScriptWorldId.ApplicationWorld
+        self.checkout_page.setWebChannel(self.channel, world)
+        relay = QWebEngineScript()
+        relay.setName("pos-app-relay")
+        relay.setSourceCode(_qwebchannel_js() + _RELAY)
+        relay.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
+        relay.setWorldId(world)
+        relay.setRunsOnSubFrames(False)  # the card iframes are the provider's, never ours
+        self.checkout_page.scripts().insert(relay)
+        self.host_url = host_url

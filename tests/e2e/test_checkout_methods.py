@@ -1,0 +1,150 @@
+"""Each way to pay on the checkout screen, against the sandbox with the real adapters.
+
+``ScreenTill`` is the checkout screen on its own (the main window's wiring is not under
+test here): a real CheckoutService over a real adapter, the real journal, the sandbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+import shiboken6
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from pos_app.domain.money import Money
+from pos_app.domain.payment import PaymentState
+from pos_app.gui.screens.cashier import PayMethod
+from pos_app.gui.screens.checkout import CheckoutScreen
+from pos_app.gui.screens.customer_display import CustomerDisplay
+from pos_app.gui.tasks import TaskRunner
+from pos_app.journal.store import JournalStore
+from pos_app.providers.base import PaymentProvider
+from pos_app.sandbox.server import SandboxServer
+from pos_app.services.checkout import CheckoutService
+from pos_app.services.sale import Sale
+from tests.conformance.harness import APPROVED_CARD, HARNESSES, Harness
+
+T = TypeVar("T")
+BUILD = {h.name: h for h in HARNESSES}
+RESULT_TIMEOUT_MS = 30_000
+
+
+class ScreenTill:
+    def __init__(
+        self, qtbot: QtBot, sandbox: SandboxServer, journal: JournalStore, tmp_path: Path, name: str
+    ) -> None:
+        self.qtbot = qtbot
+        self.sandbox = sandbox
+        self.journal = journal
+        self.harness: Harness = BUILD[name]
+        self.provider: PaymentProvider = self.harness.build(sandbox.base_url)
+        self.service = CheckoutService(journal, self.provider, profile="Till")
+        self.tasks = TaskRunner()
+        self.screen = CheckoutScreen(locale="en_US", tasks=self.tasks)
+        self.screen.set_service(self.service)
+        self.display = CustomerDisplay(tmp_path / "config", store_name="Donut Shop")
+        self.screen.set_customer_display(self.display)
+        qtbot.addWidget(self.screen)
+        qtbot.addWidget(self.display)
+        self.screen.resize(1280, 800)
+        self.screen.show()
+        # Shortcuts (Enter, Esc, F5) only reach the active window, as on a real till.
+        self.screen.activateWindow()
+        qtbot.waitUntil(self.screen.isActiveWindow)
+
+    def wait(self, coro: Coroutine[Any, Any, T]) -> T:
+        task = self.tasks.start(coro)
+        self.qtbot.waitUntil(task.done, timeout=20_000)
+        return task.result()
+
+    def wait_for_result(self) -> str:
+        screen = self.screen
+        self.qtbot.waitUntil(
+            lambda: screen.stack.currentWidget() is screen.result, timeout=RESULT_TIMEOUT_MS
+        )
+        return screen.result.title.text()
+
+    def close(self) -> None:
+        if shiboken6.isValid(self.screen):  # a test may already have torn the window down
+            self.screen.shutdown()
+        self.tasks.cancel_all()
+        self.wait(self.provider.aclose())
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
+    with SandboxServer(tmp_path / "sandbox-state") as server:
+        yield server
+
+
+@pytest.fixture
+def journal(tmp_path: Path) -> Iterator[JournalStore]:
+    store = JournalStore.open(tmp_path / "journal.sqlite3")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def make_till(
+    qtbot: QtBot,
+    qloop: asyncio.AbstractEventLoop,
+    sandbox: SandboxServer,
+    journal: JournalStore,
+    tmp_path: Path,
+) -> Iterator[Any]:
+    made: list[ScreenTill] = []
+
+    def make(name: str) -> ScreenTill:
+        till = ScreenTill(qtbot, sandbox, journal, tmp_path, name)
+        made.append(till)
+        return till
+
+    yield make
+    for till in made:
+        till.close()
+
+
+def test_the_card_reader_choice_says_what_is_coming_and_charges_nothing(
+    qtbot: QtBot, make_till: Any
+) -> None:
+    till = make_till("justifi")
+    till.screen.start(Sale(Money(1799, "USD"), "Donut"), PayMethod.READER.value)
+    assert till.wait_for_result() == "Card reader not available yet"
+    assert "not yet available" in till.screen.result.detail.text()
+    assert "Nothing was charged" in till.screen.result.detail.text()
+    assert till.journal.page_payments(offset=0, limit=5) == []
+    with qtbot.waitSignal(till.screen.finished) as finished:
+        qtbot.keyClick(till.screen.result.button, Qt.Key.Key_Return)
+    assert finished.args == [False]  # back to the sale, still typed in
+
+
+def test_the_secure_page_is_still_what_start_hosted_opens(qtbot: QtBot, make_till: Any) -> None:
+    till = make_till("checkout_com")
+    till.screen.start(Sale(Money(525, "USD"), "Coffee"), PayMethod.HOSTED.value)
+    qtbot.waitUntil(lambda: till.screen.web_view is not None, timeout=20_000)
+    [payment] = till.journal.page_payments(offset=0, limit=5)
+    assert payment.state is PaymentState.PENDING
+    assert not till.screen.link_panel.isVisible()
+    assert not till.display.isVisible()  # the customer display is for links only
+
+
+@pytest.mark.parametrize("name", [h.name for h in HARNESSES])
+def test_every_provider_with_a_secure_page_ends_on_the_looked_up_outcome(
+    qtbot: QtBot, make_till: Any, name: str
+) -> None:
+    till: ScreenTill = make_till(name)
+    till.screen.start(Sale(Money(2500, "USD"), "Layer cake"), PayMethod.HOSTED.value)
+    qtbot.waitUntil(lambda: till.screen.web_view is not None, timeout=20_000)
+    [payment] = till.journal.page_payments(offset=0, limit=5)
+    assert payment.provider_ref is not None
+    # The customer pays on the page (headless here); only the lookup tells the till.
+    paid = till.harness.pay(till.sandbox, payment.provider_ref, APPROVED_CARD)
+    assert paid.is_success, paid.text
+    assert till.wait_for_result() == "Approved"
+    [payment] = till.journal.page_payments(offset=0, limit=5)
+    assert payment.state is PaymentState.CAPTURED and payment.amount == Money(2500, "USD")
