@@ -105,6 +105,29 @@ def pay(
     pump_until(lambda: checkout.stack.currentWidget() is checkout.result)
 
 
+def link_shots(pos: PosApplication, out: Path) -> None:
+    """Pay by link: the QR on the till, and the customer's own window."""
+    window = pos.window
+    window.cashier_button.click()
+    cashier = window.cashier
+    cashier.clear()
+    QTest.keyClicks(cashier.amount_field, "12.50")
+    QTest.keyClicks(cashier.description_field, "Sourdough loaf")
+    from pos_app.gui.screens.cashier import PayMethod
+
+    before = pos.journal.count_payments()
+    cashier.method_buttons[PayMethod.LINK].click()
+    checkout = window.checkout
+    pump_until(lambda: pos.journal.count_payments() > before and checkout.link_panel.isVisible())
+    settle(600)
+    shoot(window, out, "pay-by-link.png")
+    if pos.customer_display is not None and pos.customer_display.isVisible():
+        shoot(pos.customer_display, out, "customer-display.png")
+    checkout.cancel()
+    pump_until(lambda: checkout.result.isVisible())
+    QTest.keyClick(checkout.result.button, Qt.Key.Key_Return)
+
+
 def staff_shots(pos: PosApplication, out: Path) -> None:
     """Set-up, users, audit, a manager's approval and the sign-in screen."""
     from pos_app.domain.users import Role
@@ -220,6 +243,20 @@ def main() -> None:
         window.payments_button.click()
         pump_until(lambda: window.payments.model.rowCount() == 2)
         shoot(window, args.out, "payments.png")
+        approved = window.payments.model.payment_at(1).reference
+        window.payments.open_payment(approved)
+        settle()
+        shoot(window, args.out, "payment-detail.png")
+        window.payments.detail.start_refund()
+        settle()
+        dialog = window.payments.detail.dialog
+        if dialog is not None:
+            shoot(dialog, args.out, "refund-dialog.png")
+            dialog.reject()
+        window.shift_button.click()
+        settle()
+        shoot(window, args.out, "end-of-shift.png")
+        link_shots(pos, args.out)
 
         window.settings_button.click()
         settings = window.settings
