@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from pos_app.domain.ids import new_idempotency_key, new_reference
@@ -68,6 +68,11 @@ HOSTED_CHECKOUT = "hosted_checkout"
 PAY_BY_LINK = "pay_by_link"
 DIRECT_CHARGE = "direct_charge"
 _CHECKOUT_METHODS = {CheckoutMode.HOSTED: HOSTED_CHECKOUT, CheckoutMode.LINK: PAY_BY_LINK}
+
+# A request whose answer was lost may still be applied by the provider for a while (held,
+# queued or slow): until this long after it was sent, "no trace of it" proves nothing.
+SETTLE_AFTER = timedelta(minutes=10)
+STILL_PROCESSING = "may still be processing"
 
 # Payments whose outcome a lookup may still change.
 OPEN_STATES = frozenset(
@@ -344,9 +349,23 @@ class PaymentService:
         else:
             updated = await self._refresh_checkout(payment, provider)
         if updated is None:  # the provider has no trace of it
+            if any(not self._settleable(i) for i in unknown):
+                return self._no_trace_yet(payment, provider)
             return self._never_arrived(payment, provider, unknown)
+        waiting: list[Intent] = []
         for intent in unknown:
-            self._settle(intent, payment, updated)
+            # A lost capture/refund/void the lookup does not show yet may still be under way:
+            # it stays open (and blocks another one) until it shows or its time is up.
+            if _shows_applied(intent, payment, updated) or self._settleable(intent):
+                self._settle(intent, payment, updated)
+            else:
+                waiting.append(intent)
+        if waiting:
+            updated = self._still_waiting(updated, provider, waiting[0])
+        elif updated.attention and STILL_PROCESSING in updated.attention:
+            updated = self.journal.update_payment(
+                reference, now=self._clock(), attention=None, note="Settled by a lookup"
+            )
         self._publish(updated, "lookup")
         return updated
 
@@ -563,6 +582,42 @@ class PaymentService:
         return self.journal.update_payment(
             payment.reference, now=self._clock(), attention=why, note=why
         )
+
+    def _settleable(self, intent: Intent) -> bool:
+        """Whether "no trace at the provider" now proves the request was never applied."""
+        return self._clock() - intent.created_at >= SETTLE_AFTER
+
+    def _still_waiting(
+        self, payment: PaymentRecord, provider: PaymentProvider, intent: Intent
+    ) -> PaymentRecord:
+        verb = intent.operation.replace("_", " ")
+        why = (
+            f"A {verb} whose answer was lost does not show at {provider.display_name} yet; it "
+            f"{STILL_PROCESSING}. It will be checked again; until then no new one is sent."
+        )
+        if payment.attention == why:
+            return payment
+        return self.journal.update_payment(
+            payment.reference, now=self._clock(), attention=why, note=why
+        )
+
+    def _no_trace_yet(self, payment: PaymentRecord, provider: PaymentProvider) -> PaymentRecord:
+        why = (
+            f"No answer from {provider.display_name} about {payment.reference} yet, and no "
+            f"trace of it there: it {STILL_PROCESSING}. It will be checked again."
+        )
+        if payment.attention == why:
+            return payment
+        doubt = can_transition(payment.state, PaymentState.IN_DOUBT)
+        payment = self.journal.update_payment(
+            payment.reference,
+            now=self._clock(),
+            state=PaymentState.IN_DOUBT if doubt else None,
+            attention=why,
+            note=why,
+        )
+        self._publish(payment, "lookup")
+        return payment
 
     def _never_arrived(
         self, payment: PaymentRecord, provider: PaymentProvider, unknown: list[Intent]

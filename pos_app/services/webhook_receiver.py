@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -36,12 +37,26 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 256 * 1024
 PATH_PREFIX = "/webhooks/"
 
+# Signed deliveries older than this are refused where the scheme carries a time (JustiFi's
+# timestamp, Payfect's Fernet token): longer than any redelivery, shorter than forever.
+MAX_EVENT_AGE = timedelta(days=3)
+
 Verifier = Callable[[bytes, Mapping[str, str], str], VerifiedEvent]
+
+
+def _justifi(body: bytes, headers: Mapping[str, str], secret: str) -> VerifiedEvent:
+    return verify_justifi(body, headers, secret, now=datetime.now(UTC), tolerance=MAX_EVENT_AGE)
+
+
+def _payfect(body: bytes, headers: Mapping[str, str], key: str) -> VerifiedEvent:
+    return verify_payfect(body, headers, key, max_age_s=int(MAX_EVENT_AGE.total_seconds()))
+
+
 VERIFIERS: Mapping[str, Verifier] = {
-    "justifi": verify_justifi,
+    "justifi": _justifi,
     "checkout_com": verify_checkout_com,
     "recharge": verify_recharge,
-    "payfect": verify_payfect,
+    "payfect": _payfect,
 }
 
 

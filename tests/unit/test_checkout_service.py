@@ -28,6 +28,7 @@ from pos_app.providers.types import (
     DeclineCode,
 )
 from pos_app.services.checkout import CheckoutService, CheckoutStartError
+from pos_app.services.payments import SETTLE_AFTER
 from pos_app.services.reconcile import reconcile
 from pos_app.services.sale import Sale, SaleInputError, parse_description, parse_sale
 
@@ -200,16 +201,24 @@ def test_no_answer_and_no_lookup_leaves_the_sale_in_doubt_for_reconciliation(
     assert len(provider.requests) == 1  # nothing was re-sent
 
 
-def test_a_lost_create_that_never_reached_the_provider_fails_the_sale(
+def test_a_lost_create_with_no_trace_is_in_doubt_then_failed_once_its_time_is_up(
     service: CheckoutService, provider: FakeProvider, journal: JournalStore
 ) -> None:
     provider.create_error = OutcomeUnknownError("reset", provider="justifi")
     with pytest.raises(CheckoutStartError) as caught:
         asyncio.run(service.start_hosted(SALE, success_url=None))
     payment = caught.value.payment
-    assert payment.state is PaymentState.FAILED
+    # It may still be on its way to the provider: not "failed" yet.
+    assert payment.state is PaymentState.IN_DOUBT
+    assert payment.attention and "may still be processing" in payment.attention
+    report = asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: T0))
+    assert report.needs_attention == [payment.reference]
+
+    later = T0 + SETTLE_AFTER
+    asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: later))
+    payment = journal.get(payment.reference)  # type: ignore[assignment]
+    assert payment is not None and payment.state is PaymentState.FAILED
     assert journal.intents_for(payment.reference)[0].outcome is IntentOutcome.ABANDONED
-    assert asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: T0)).resolved == []
 
 
 def test_refused_request_fails_without_doubt(

@@ -33,7 +33,12 @@ from pos_app.providers.types import (
     VoidRequest,
 )
 from pos_app.services.events import PaymentChange
-from pos_app.services.payments import OperationFailed, PaymentRefused, PaymentService
+from pos_app.services.payments import (
+    SETTLE_AFTER,
+    OperationFailed,
+    PaymentRefused,
+    PaymentService,
+)
 from pos_app.services.sale import Sale
 
 T = TypeVar("T")
@@ -279,7 +284,7 @@ def test_lost_refund_answer_is_looked_up_and_found_applied(
     assert gateway.calls.count("refund") == 1  # looked up, never re-sent
 
 
-def test_lost_refund_that_never_happened_can_be_retried(
+def test_a_lost_refund_with_no_trace_stays_open_until_its_time_is_up_then_can_be_retried(
     service: PaymentService, gateway: FakeGateway, journal: JournalStore
 ) -> None:
     payment = run(service.charge("Till", SALE, CARD))
@@ -287,9 +292,22 @@ def test_lost_refund_that_never_happened_can_be_retried(
     with pytest.raises(OperationFailed) as caught:
         run(service.refund(payment.reference, usd(700), "Wrong size"))
     assert caught.value.payment.state is PaymentState.CAPTURED
+    # No trace yet, but the provider may still be working on it: no second refund now.
+    assert journal.intents_for(payment.reference)[-1].outcome is IntentOutcome.UNKNOWN
+    with pytest.raises(PaymentRefused, match="still being processed"):
+        run(service.refund(payment.reference, usd(700), "Wrong size"))
+
+    later = PaymentService(
+        journal,
+        {"Till": gateway},  # type: ignore[dict-item]
+        clock=lambda: T0 + SETTLE_AFTER,
+    )
+    run(later.refresh(payment.reference))
     assert journal.intents_for(payment.reference)[-1].outcome is IntentOutcome.ABANDONED
-    assert "can be retried" in journal.events(payment.reference)[-1].note
-    assert run(service.refund(payment.reference, usd(700), "Wrong size")).refunded == usd(700)
+    assert any("can be retried" in e.note for e in journal.events(payment.reference))
+    assert journal.get(payment.reference).attention is None  # type: ignore[union-attr]
+    assert run(later.refund(payment.reference, usd(700), "Wrong size")).refunded == usd(700)
+    assert gateway.calls.count("refund") == 2
 
 
 def test_unreachable_lookup_keeps_the_payment_in_doubt_and_blocks_actions(
@@ -306,7 +324,12 @@ def test_unreachable_lookup_keeps_the_payment_in_doubt_and_blocks_actions(
         run(service.capture(held.reference))
 
     gateway.lookup_error = None
-    report = run(service.reconcile())
+    later = PaymentService(
+        journal,
+        {"Till": gateway},  # type: ignore[dict-item]
+        clock=lambda: T0 + SETTLE_AFTER,
+    )
+    report = run(later.reconcile())
     payment = journal.get(held.reference)
     assert payment is not None and payment.state is PaymentState.AUTHORIZED
     assert payment.attention is None
@@ -397,3 +420,31 @@ def test_two_tills_refunding_one_payment_at_once_cause_one_refund(
         run(second.refund(sale.reference, usd(4000), "Spoiled"))
     assert gateway.calls.count("refund") == 1
     other_journal.close()
+
+
+def test_a_lost_refund_that_shows_later_settles_and_clears_the_note(
+    service: PaymentService, gateway: FakeGateway, journal: JournalStore
+) -> None:
+    payment = run(service.charge("Till", SALE, CARD))
+    plain_refund = gateway.refund
+    held: list[RefundRequest] = []
+
+    async def lost(request: RefundRequest) -> ActionResult:  # never reaches the provider yet
+        held.append(request)
+        raise OutcomeUnknownError("connection reset", provider="fake")
+
+    gateway.refund = lost  # type: ignore[method-assign]
+    with pytest.raises(OperationFailed) as caught:
+        run(service.refund(payment.reference, usd(700), "Wrong size"))
+    assert caught.value.payment.attention and "may still be processing" in (
+        caught.value.payment.attention
+    )
+    gateway.refund = plain_refund  # type: ignore[method-assign]
+    run(gateway.refund(held[0]))  # the provider gets round to it
+    after = run(service.refresh(payment.reference))
+    assert (after.state, after.refunded, after.attention) == (
+        PaymentState.PARTIALLY_REFUNDED,
+        usd(700),
+        None,
+    )
+    assert journal.intents_for(payment.reference)[-1].outcome is IntentOutcome.RESOLVED

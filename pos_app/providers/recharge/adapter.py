@@ -226,12 +226,13 @@ class RechargeProvider:
         """Charge an open checkout with a processor token (``source.value``)."""
         token = self._check_charge(request)
         before = await self._lookup(token, expected=None)
+        # The checkout is ReCharge's answer: one for another sale or amount is not to be trusted.
         if before.reference != request.reference:
-            raise InvalidRequestError(
+            raise ResponseInvalidError(
                 f"ReCharge checkout {token} belongs to another sale", provider=self.key
             )
         if before.amount != request.amount:
-            raise InvalidRequestError(
+            raise ResponseInvalidError(
                 f"ReCharge checkout {token} is for {before.amount.plain()}, not the "
                 f"{request.amount.plain()} {request.amount.currency} asked for",
                 provider=self.key,
