@@ -1,0 +1,106 @@
+"""A till in its own process, for the crash battery to SIGKILL at chosen points.
+
+Run as ``python -m tests.reliability.crash_child JOURNAL SANDBOX_URL``. Reads one JSON command
+per line on stdin and answers one JSON line on stdout:
+
+* ``{"do": "op", "op": [provider, name, path], "reference": ..., "token": ..., "kill_at": ...}``
+  runs one operation through PaymentService; answers ``{"done": outcome}``;
+* ``{"do": "reconcile", "kill_at": ...}`` runs start-up reconciliation; answers ``{"done": ...}``.
+
+At the named kill point the till says ``{"at": point}`` and stops dead, waiting to be killed:
+``before_intent`` / ``after_intent`` (around writing the intent), ``after_apply`` (the provider
+answered, the outcome is not yet written), ``reconcile`` (reconciliation about to record what
+it found).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from pos_app.journal.db import connect
+from pos_app.journal.store import Intent, IntentOutcome, JournalStore
+from pos_app.providers.types import PaymentSource, SourceKind
+from pos_app.services.payments import OperationFailed, PaymentRefused, PaymentService
+from tests.reliability.network import Operation, perform
+from tests.reliability.tills import build
+
+PROVIDERS = ("justifi", "checkout_com", "recharge", "payfect")
+
+
+def say(message: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+def halt(point: str) -> None:
+    """Announce the kill point, then wait for the SIGKILL that is coming."""
+    say({"at": point})
+    threading.Event().wait()
+
+
+class HookedJournal(JournalStore):
+    """The real journal, stopping dead at the kill point it is given."""
+
+    kill_at: str | None = None
+
+    def begin_intent(self, reference: str, **kwargs: Any) -> Intent:
+        if self.kill_at == "before_intent":
+            halt("before_intent")
+        intent = super().begin_intent(reference, **kwargs)
+        if self.kill_at == "after_intent":
+            halt("after_intent")
+        return intent
+
+    def finish_intent(self, intent_id: int, outcome: IntentOutcome, **kwargs: Any) -> None:
+        if self.kill_at in ("after_apply", "reconcile"):
+            halt(self.kill_at)
+        super().finish_intent(intent_id, outcome, **kwargs)
+
+
+async def serve(journal: HookedJournal, sandbox_url: str) -> None:
+    built = {name: build(name, sandbox_url) for name in PROVIDERS}
+    service = PaymentService(journal, {name: b.provider for name, b in built.items()})
+    try:
+        for line in sys.stdin:
+            command = json.loads(line)
+            journal.kill_at = command.get("kill_at")
+            if command["do"] == "reconcile":
+                report = await service.reconcile()
+                say(
+                    {
+                        "done": {
+                            "resolved": len(report.resolved),
+                            "attention": len(report.needs_attention),
+                        }
+                    }
+                )
+                continue
+            op = Operation(*command["op"])
+            token = command.get("token")
+            source = PaymentSource(SourceKind.TOKEN, token) if token else None
+            try:
+                payment = await perform(service, op, command.get("reference"), source)
+                say({"done": f"ok:{payment.state.value}", "reference": payment.reference})
+            except OperationFailed as failure:
+                say({"done": "failed", "reference": failure.payment.reference})
+            except PaymentRefused as refusal:
+                say({"done": f"refused:{refusal}", "reference": command.get("reference")})
+    finally:
+        for b in built.values():
+            await b.provider.aclose()
+
+
+def main() -> None:
+    logging.disable(logging.CRITICAL)
+    journal = HookedJournal(connect(Path(sys.argv[1])))
+    asyncio.run(serve(journal, sys.argv[2]))
+
+
+if __name__ == "__main__":
+    main()

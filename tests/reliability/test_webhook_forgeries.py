@@ -1,0 +1,228 @@
+"""Forged, tampered, expired and replayed webhook deliveries never reach the till; a valid
+event delivered ten times, shuffled among others, reaches it once.
+
+Deliveries are signed here exactly as each provider signs them (PROVIDERS.md §5), with the
+sandbox's published test secrets, then spoiled one way at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from cryptography.fernet import Fernet
+
+from pos_app.providers.webhooks import WebhookEvent
+from pos_app.sandbox.webhooks import DEFAULT_SECRETS
+from pos_app.services.webhook_receiver import WebhookReceiver
+
+Headers = dict[str, str]
+STAMP = "2026-11-22T09:00:00Z"
+
+
+def body_for(provider: str, n: int) -> bytes:
+    """The n-th event body in the provider's own shape, about sale S-…-n."""
+    reference = f"S-20261122-WEBH{n:02d}"
+    payload: dict[str, object]
+    if provider == "justifi":
+        payload = {
+            "id": f"evt_{n}",
+            "event_name": "checkout.completed",
+            "data": {"id": f"cho_{n}", "metadata": {"pos_reference": reference}},
+        }
+    elif provider == "checkout_com":
+        payload = {
+            "id": f"evt_{n}",
+            "type": "payment_captured",
+            "data": {"id": f"pay_{n}", "reference": reference, "amount": 2050},
+        }
+    elif provider == "recharge":
+        payload = {
+            "checkout": {
+                "token": f"tok{n}",
+                "order_attributes": [{"name": "pos_reference", "value": reference}],
+                "total_price": "20.50",
+            }
+        }
+    else:
+        payload = {"id": f"pf-{n}", "status": "paid", "client_reference_id": reference}
+    return json.dumps(payload).encode()
+
+
+def sign(
+    provider: str, body: bytes, secret: str | None = None, *, at: int | None = None
+) -> Headers:
+    key = secret if secret is not None else DEFAULT_SECRETS[provider]
+    if provider == "justifi":
+        mac = hmac.new(key.encode(), STAMP.encode() + b"." + body, hashlib.sha256)
+        return {"JUSTIFI-TIMESTAMP": STAMP, "JUSTIFI-SIGNATURE": mac.hexdigest()}
+    if provider == "checkout_com":
+        return {"Cko-Signature": hmac.new(key.encode(), body, hashlib.sha256).hexdigest()}
+    if provider == "recharge":
+        digest = hashlib.sha256(key.encode() + body).hexdigest()
+        return {"X-Recharge-Hmac-Sha256": digest, "X-Recharge-Topic": "checkout/processed"}
+    fernet = Fernet(key.encode())
+    token = fernet.encrypt_at_time(body, at) if at is not None else fernet.encrypt(body)
+    return {"X-Payfect-Signature": token.decode()}
+
+
+SIGNATURE_HEADER = {
+    "justifi": "JUSTIFI-SIGNATURE",
+    "checkout_com": "Cko-Signature",
+    "recharge": "X-Recharge-Hmac-Sha256",
+    "payfect": "X-Payfect-Signature",
+}
+OTHER_KEY = {
+    p: (Fernet.generate_key().decode() if p == "payfect" else "not-the-secret")
+    for p in SIGNATURE_HEADER
+}
+
+
+@dataclass(frozen=True)
+class Forgery:
+    name: str
+    make: Callable[[str], tuple[bytes, Headers]]  # provider -> (body, headers)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _tampered(provider: str) -> tuple[bytes, Headers]:
+    body = body_for(provider, 1)
+    return body.replace(b"WEBH01", b"WEBH99"), sign(provider, body)
+
+
+def _other_body(provider: str) -> tuple[bytes, Headers]:
+    return body_for(provider, 1), sign(provider, body_for(provider, 2))
+
+
+def _truncated(provider: str) -> tuple[bytes, Headers]:
+    body = body_for(provider, 1)
+    headers = sign(provider, body)
+    name = SIGNATURE_HEADER[provider]
+    headers[name] = headers[name][:-6]
+    return body, headers
+
+
+def _flipped(provider: str) -> tuple[bytes, Headers]:
+    body = body_for(provider, 1)
+    headers = sign(provider, body)
+    name = SIGNATURE_HEADER[provider]
+    # In the middle: a Fernet token's last base64 characters may carry only padding bits.
+    middle = len(headers[name]) // 2
+    swapped = "0" if headers[name][middle] != "0" else "1"
+    headers[name] = headers[name][:middle] + swapped + headers[name][middle + 1 :]
+    return body, headers
+
+
+def _wrong_scheme(provider: str) -> tuple[bytes, Headers]:
+    """Signed correctly, but with another provider's scheme and header."""
+    other = "checkout_com" if provider != "checkout_com" else "justifi"
+    body = body_for(provider, 1)
+    return body, sign(other, body, DEFAULT_SECRETS[provider])
+
+
+def _body_appended(provider: str) -> tuple[bytes, Headers]:
+    body = body_for(provider, 1)
+    return body + b" ", sign(provider, body)
+
+
+FORGERIES = [
+    Forgery("unsigned", lambda p: (body_for(p, 1), {})),
+    Forgery("empty signature", lambda p: (body_for(p, 1), {SIGNATURE_HEADER[p]: ""})),
+    Forgery(
+        "signed with another key", lambda p: (body_for(p, 1), sign(p, body_for(p, 1), OTHER_KEY[p]))
+    ),
+    Forgery("body tampered after signing", _tampered),
+    Forgery("signature of another event", _other_body),
+    Forgery("signature cut short", _truncated),
+    Forgery("one signature character changed", _flipped),
+    Forgery("another provider's scheme", _wrong_scheme),
+    Forgery("a byte added to the body", _body_appended),
+    Forgery("not JSON, correctly signed", lambda p: (b"<xml/>", sign(p, b"<xml/>"))),
+]
+
+
+Receivers = Callable[[str, list[WebhookEvent]], WebhookReceiver]
+
+
+@pytest.fixture
+def receiver_for() -> Iterator[Receivers]:
+    """Receivers (not serving: deliveries are handed to ``receive``), closed after the test."""
+    made: list[WebhookReceiver] = []
+
+    def make(provider: str, events: list[WebhookEvent]) -> WebhookReceiver:
+        made.append(WebhookReceiver({provider: DEFAULT_SECRETS[provider]}, events.append))
+        return made[-1]
+
+    yield make
+    for receiver in made:
+        receiver.stop()
+
+
+@pytest.mark.parametrize("forgery", FORGERIES, ids=str)
+@pytest.mark.parametrize("provider", list(SIGNATURE_HEADER))
+def test_a_forged_or_tampered_delivery_is_refused(
+    receiver_for: Receivers, provider: str, forgery: Forgery
+) -> None:
+    events: list[WebhookEvent] = []
+    receiver = receiver_for(provider, events)
+    body, headers = forgery.make(provider)
+    assert receiver.receive(provider, body, headers) == 401
+    assert events == []
+    # The genuine delivery still goes through afterwards: the refusal poisoned nothing.
+    genuine = body_for(provider, 1)
+    assert receiver.receive(provider, genuine, sign(provider, genuine)) == 200
+    assert len(events) == 1
+
+
+@pytest.mark.parametrize("provider", list(SIGNATURE_HEADER))
+def test_a_replayed_delivery_is_acknowledged_but_not_passed_on(
+    receiver_for: Receivers, provider: str
+) -> None:
+    events: list[WebhookEvent] = []
+    receiver = receiver_for(provider, events)
+    body = body_for(provider, 1)
+    assert receiver.receive(provider, body, sign(provider, body)) == 200
+    # Re-signed later (a new timestamp or token): still the same event.
+    assert receiver.receive(provider, body, sign(provider, body)) == 200
+    assert [e.reference for e in events] == ["S-20261122-WEBH01"]
+
+
+@pytest.mark.parametrize("provider", ["justifi", "payfect"])
+def test_a_delivery_signed_long_ago_is_refused(receiver_for: Receivers, provider: str) -> None:
+    events: list[WebhookEvent] = []
+    receiver = receiver_for(provider, events)
+    body = body_for(provider, 1)
+    if provider == "justifi":
+        old = "2020-01-01T00:00:00Z"
+        digest = hmac.new(
+            DEFAULT_SECRETS[provider].encode(), old.encode() + b"." + body, hashlib.sha256
+        )
+        headers = {"JUSTIFI-TIMESTAMP": old, "JUSTIFI-SIGNATURE": digest.hexdigest()}
+    else:
+        headers = sign(provider, body, at=1_577_836_800)  # 2020-01-01
+    assert receiver.receive(provider, body, headers) == 401
+    assert events == []
+
+
+@pytest.mark.parametrize("provider", list(SIGNATURE_HEADER))
+def test_each_event_delivered_ten_times_shuffled_is_passed_on_once(
+    receiver_for: Receivers, provider: str
+) -> None:
+    events: list[WebhookEvent] = []
+    receiver = receiver_for(provider, events)
+    deliveries = [(n, body_for(provider, n)) for n in range(1, 4) for _ in range(10)]
+    random.Random(7).shuffle(deliveries)
+    for _, body in deliveries:
+        assert receiver.receive(provider, body, sign(provider, body)) == 200
+    assert sorted(e.reference or "" for e in events) == [
+        "S-20261122-WEBH01",
+        "S-20261122-WEBH02",
+        "S-20261122-WEBH03",
+    ]
