@@ -39,23 +39,16 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from pos_app.app import sandbox_credentials
 from pos_app.domain.ids import new_idempotency_key, new_reference
 from pos_app.domain.money import Money
-from pos_app.providers.checkout_com.adapter import CheckoutComConfig, CheckoutComProvider
 from pos_app.providers.http import ProviderHttpClient
-from pos_app.providers.justifi.adapter import JustifiConfig, JustifiProvider
-from pos_app.providers.payfect.adapter import PayfectConfig, PayfectProvider
-from pos_app.providers.recharge.adapter import RechargeConfig, RechargeProvider
 from pos_app.providers.types import CheckoutRequest
-from pos_app.sandbox.checkout_com import SANDBOX_PROCESSING_CHANNEL, SANDBOX_SECRET_KEY
-from pos_app.sandbox.payfect import SANDBOX_PAYFECT_API_KEY
-from pos_app.sandbox.recharge import SANDBOX_RECHARGE_TOKEN
+from pos_app.registry import build_provider
 from pos_app.sandbox.server import (
-    SANDBOX_CLIENT_ID,
-    SANDBOX_CLIENT_SECRET,
-    SANDBOX_SUB_ACCOUNT,
     SandboxServer,
 )
+from pos_app.settings import sandbox_profile
 
 SUCCESS_URL = "https://pos-app.invalid/checkout/success"
 # httpx derives these from the URL and the body.
@@ -74,46 +67,22 @@ class Case:
 
 
 def cases() -> list[Case]:
-    def justifi(base: str) -> JustifiProvider:
-        api = f"{base}/justifi"
-        return JustifiProvider(
-            JustifiConfig(
-                api_base_url=api,
-                hosted_checkout_base_url=f"{api}/hosted-checkout",
-                client_id=SANDBOX_CLIENT_ID,
-                client_secret=SANDBOX_CLIENT_SECRET,
-                sub_account=SANDBOX_SUB_ACCOUNT,
-            )
-        )
+    """Each provider's default sandbox profile, built the way the app builds it."""
 
-    def checkout_com(base: str) -> CheckoutComProvider:
-        return CheckoutComProvider(
-            CheckoutComConfig(
-                api_base_url=f"{base}/checkout-com",
-                secret_key=SANDBOX_SECRET_KEY,
-                processing_channel_id=SANDBOX_PROCESSING_CHANNEL,
+    def make(provider: str) -> Callable[[str], Any]:
+        def build(base: str) -> Any:
+            return build_provider(
+                sandbox_profile(provider),
+                secret=None,
+                sandbox_url=base,
+                sandbox_credentials=sandbox_credentials(),
             )
-        )
 
-    def recharge(base: str) -> RechargeProvider:
-        api = f"{base}/recharge"
-        return RechargeProvider(
-            RechargeConfig(
-                api_base_url=api,
-                access_token=SANDBOX_RECHARGE_TOKEN,
-                hosted_base_url=api,
-                receipt_email="receipts@shop.example",
-            )
-        )
-
-    def payfect(base: str) -> PayfectProvider:
-        return PayfectProvider(PayfectConfig(f"{base}/payfect", SANDBOX_PAYFECT_API_KEY))
+        return build
 
     return [
-        Case("justifi", "USD", justifi),
-        Case("checkout_com", "GBP", checkout_com),
-        Case("recharge", "USD", recharge),
-        Case("payfect", "USD", payfect),
+        Case(key, sandbox_profile(key).currency, make(key))
+        for key in ("justifi", "checkout_com", "recharge", "payfect")
     ]
 
 

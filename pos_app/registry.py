@@ -179,6 +179,9 @@ def _checkout_com(
     return CheckoutComProvider(config)
 
 
+SANDBOX_RECEIPT_EMAIL = "receipts@sandbox.pos-app.invalid"
+
+
 def _recharge(
     profile: ProviderProfile, where: Endpoints, secret: str, sandbox: SandboxCredentials | None
 ) -> PaymentProvider:
@@ -189,7 +192,9 @@ def _recharge(
         access_token=secret,
         currency=profile.currency,
         hosted_base_url=where.hosted or "",
-        receipt_email=profile.receipt_email or None,
+        # ReCharge will not charge a checkout without an email; a sandbox till needs none set.
+        receipt_email=profile.receipt_email
+        or (SANDBOX_RECEIPT_EMAIL if profile.is_sandbox else None),
     )
     if profile.api_version:  # else the adapter's default
         config = replace(config, api_version=profile.api_version)

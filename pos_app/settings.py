@@ -93,6 +93,7 @@ PROVIDER_KINDS: dict[str, ProviderKind] = {
             sandbox_prefix="recharge",
             default_currency="USD",
             fields=("api_version", "receipt_email"),
+            live_required=("receipt_email",),  # ReCharge charges no checkout without an email
             exponent=2,  # prices are decimal strings with cents
         ),
         ProviderKind(

@@ -13,20 +13,14 @@ from dataclasses import dataclass
 
 import httpx
 
+from pos_app.app import sandbox_credentials
 from pos_app.domain.ids import new_idempotency_key
 from pos_app.providers.base import PaymentProvider
-from pos_app.providers.checkout_com.adapter import CheckoutComConfig, CheckoutComProvider
-from pos_app.providers.justifi.adapter import JustifiConfig, JustifiProvider
-from pos_app.providers.payfect.adapter import PayfectConfig, PayfectProvider
-from pos_app.providers.recharge.adapter import RechargeConfig, RechargeProvider
 from pos_app.providers.types import PaymentSource, SourceKind
+from pos_app.registry import build_provider
 from pos_app.sandbox.checkout_com import (
-    SANDBOX_PROCESSING_CHANNEL,
     SANDBOX_PUBLIC_KEY,
-    SANDBOX_SECRET_KEY,
 )
-from pos_app.sandbox.payfect import SANDBOX_PAYFECT_API_KEY
-from pos_app.sandbox.recharge import SANDBOX_RECHARGE_TOKEN
 from pos_app.sandbox.server import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
@@ -34,6 +28,7 @@ from pos_app.sandbox.server import (
     SandboxServer,
 )
 from pos_app.sandbox.state import DB_FILENAME
+from pos_app.settings import sandbox_profile
 
 APPROVED_CARD = "4242424242424242"
 
@@ -134,44 +129,24 @@ def _recharge_token(sandbox: SandboxServer, card: str) -> PaymentSource:
     return PaymentSource(SourceKind.TOKEN, _RECHARGE_TOKENS[card])
 
 
-def _justifi(base: str) -> PaymentProvider:
-    api = f"{base}/justifi"
-    return JustifiProvider(
-        JustifiConfig(
-            api_base_url=api,
-            hosted_checkout_base_url=f"{api}/hosted-checkout",
-            client_id=SANDBOX_CLIENT_ID,
-            client_secret=SANDBOX_CLIENT_SECRET,
-            sub_account=SANDBOX_SUB_ACCOUNT,
+def _from_registry(provider: str) -> Callable[[str], PaymentProvider]:
+    """The adapter the app itself builds for the provider's default sandbox profile."""
+
+    def build(base: str) -> PaymentProvider:
+        return build_provider(
+            sandbox_profile(provider),
+            secret=None,
+            sandbox_url=base,
+            sandbox_credentials=sandbox_credentials(),
         )
-    )
+
+    return build
 
 
-def _checkout_com(base: str) -> PaymentProvider:
-    return CheckoutComProvider(
-        CheckoutComConfig(
-            api_base_url=f"{base}/checkout-com",
-            secret_key=SANDBOX_SECRET_KEY,
-            processing_channel_id=SANDBOX_PROCESSING_CHANNEL,
-            currency="USD",
-        )
-    )
-
-
-def _recharge(base: str) -> PaymentProvider:
-    api = f"{base}/recharge"
-    return RechargeProvider(
-        RechargeConfig(
-            api_base_url=api,
-            access_token=SANDBOX_RECHARGE_TOKEN,
-            hosted_base_url=api,
-            receipt_email="receipts@shop.example",
-        )
-    )
-
-
-def _payfect(base: str) -> PaymentProvider:
-    return PayfectProvider(PayfectConfig(f"{base}/payfect", SANDBOX_PAYFECT_API_KEY))
+_justifi = _from_registry("justifi")
+_checkout_com = _from_registry("checkout_com")
+_recharge = _from_registry("recharge")
+_payfect = _from_registry("payfect")
 
 
 HARNESSES = (
