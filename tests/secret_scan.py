@@ -55,7 +55,9 @@ SANDBOX_SECRETS: dict[str, str] = {
 # Kinds of sandbox state objects whose id is a bearer credential it handed out.
 ISSUED_TOKEN_KINDS = ("access_token", "web_component_token")
 
-_DIGIT_RUN = re.compile(r"(?<![0-9])[0-9](?:[ -]?[0-9]){12,18}(?![0-9])")
+# A card number stands alone: never glued to letters, digits or hyphens on either side, so
+# the all-digit stretches of UUIDs and hex ids (request ids, idempotency keys) are not one.
+_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z-])[0-9](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z-])")
 _CVC = re.compile(
     r"""(?i)\b(?:card_)?(?:cvc2?|cvv2?|cvn|csc|security_code|verification(?:_value)?)["'\]]?"""
     r"""\s*[:=]\s*["']?([0-9]{3,4})(?![0-9])"""

@@ -160,3 +160,12 @@ def test_the_plugin_fails_a_test_that_leaks(
     assert "WARNING  pos_app.demo" in done.stdout
     assert "DEBUG    pos_app.demo" not in done.stdout
     assert "a card number (a provider test card) in a log record of 'pos_app.demo'" in done.stdout
+
+
+def test_digit_stretches_inside_uuids_are_not_card_numbers() -> None:
+    from tests.secret_scan import _DIGIT_RUN
+
+    # A request id whose digits across hyphens pass Luhn with a Visa prefix.
+    assert _DIGIT_RUN.search("cko-request-id: 9f0720e1-4111-1111-1111-11111111111a") is None
+    assert _DIGIT_RUN.search("card 4111 1111 1111 1111 used") is not None
+    assert _DIGIT_RUN.search("pan=4111-1111-1111-1111;") is not None
