@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     import sqlite3
 
     from pos_app.gui.screens.customer_display import CustomerDisplay
+    from pos_app.gui.webview.card_form_hosts import ComponentHost, LiveComponentHost
     from pos_app.journal.audit import AuditVerification
     from pos_app.providers.base import PaymentProvider
     from pos_app.providers.webhooks import WebhookEvent
@@ -121,6 +122,7 @@ class PosApplication:
         # pool that must not outlive the QApplication.
         self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="pos-setup")
         self.sandbox: SandboxServer | None = None
+        self._live_card_form: LiveComponentHost | None = None  # started on first use
         self._sandbox_lock: asyncio.Lock | None = None
         self.provider: PaymentProvider | None = None  # the default profile's, for the cashier
         # Every profile's adapter (the default's too): Payments and reconciliation reach any.
@@ -217,12 +219,7 @@ class PosApplication:
             self.journal, self.provider, profile=self.profile.name, payments=self.payments
         )
         where = "sandbox" if self.profile.is_sandbox else "live"
-        # The card form is hosted by the built-in sandbox only (no CDN host page for live yet).
-        host = None
-        if uses_builtin_sandbox(self.profile) and self.sandbox is not None:
-            from pos_app.gui.screens.embedded_checkout import sandbox_component_host
-
-            host = sandbox_component_host(self.sandbox.base_url)
+        host = self._card_form_host()
         self.window.provider_ready(
             service,
             f"Connected to {self.profile.provider_name} ({where})",
@@ -239,6 +236,21 @@ class PosApplication:
             self.customer_display.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
             checkout.set_customer_display(self.customer_display)
         checkout.set_card_form(assets_dir=self.paths.web_assets_dir, host=host)
+
+    def _card_form_host(self) -> ComponentHost | None:
+        """The built-in sandbox hosts the card form itself; a live JustiFi profile gets a page
+        from the till's loopback server that loads the component from JustiFi's CDN."""
+        from pos_app.gui.webview.card_form_hosts import LiveComponentHost, sandbox_component_host
+
+        if self.profile.provider != "justifi":
+            return None
+        if uses_builtin_sandbox(self.profile):
+            return sandbox_component_host(self.sandbox.base_url) if self.sandbox else None
+        if self.profile.is_sandbox:
+            return None  # a sandbox of its own URL: its host page is not ours to guess
+        if self._live_card_form is None:
+            self._live_card_form = LiveComponentHost()
+        return self._live_card_form
 
     async def _sync_providers(
         self, settings: Settings, previous: Settings | None = None, *, keep: str = ""
@@ -465,6 +477,9 @@ class PosApplication:
 
     def shutdown_sync(self) -> None:
         self._executor.shutdown(wait=True)
+        if self._live_card_form is not None:
+            self._live_card_form.close()
+            self._live_card_form = None
         if self.sandbox is not None:
             self.sandbox.stop()
             self.sandbox = None

@@ -24,6 +24,20 @@ PROVIDER_NAMES: dict[str, str] = {
     "payfect": "Payfect",
 }
 
+# How each journal payment method reads on screen and in exports.
+METHOD_NAMES: dict[str, str] = {
+    "hosted_checkout": "Hosted checkout",
+    "pay_by_link": "Pay by link",
+    "embedded_checkout": "Card form",
+    "direct_charge": "Card charged directly",
+    "card_reader": "Card reader",
+}
+
+
+def method_name(method: str) -> str:
+    return METHOD_NAMES.get(method, method)
+
+
 DECLINE_MESSAGES: dict[str, str] = {
     DeclineCode.DECLINED: "The card was declined. Ask for another card or another way to pay.",
     DeclineCode.INSUFFICIENT_FUNDS: "The card was declined for insufficient funds.",

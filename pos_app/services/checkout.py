@@ -22,6 +22,7 @@ from pos_app.providers.types import (
 )
 from pos_app.services.payments import (
     CREATE_CHECKOUT,
+    EMBEDDED_CHECKOUT,
     HOSTED_CHECKOUT,
     OperationFailed,
     PaymentService,
@@ -88,10 +89,16 @@ class CheckoutService:
         success_url: str | None,
         mode: CheckoutMode = CheckoutMode.HOSTED,
         origin_url: str | None = None,
+        method: str | None = None,
     ) -> HostedCheckout:
         try:
             opened = await self.payments.open_checkout(
-                self.profile, sale, mode=mode, success_url=success_url, origin_url=origin_url
+                self.profile,
+                sale,
+                mode=mode,
+                success_url=success_url,
+                origin_url=origin_url,
+                method=method,
             )
         except OperationFailed as failure:
             raise CheckoutStartError(failure.payment, failure.error) from failure.error
@@ -102,7 +109,9 @@ class CheckoutService:
     ) -> tuple[HostedCheckout, EmbeddedCheckout]:
         """Open a checkout (for the page the card form is rendered from, ``origin_url``) and
         mint the card form's narrowly scoped token for it."""
-        opened = await self.start_hosted(sale, success_url=None, origin_url=origin_url)
+        opened = await self.start_hosted(
+            sale, success_url=None, origin_url=origin_url, method=EMBEDDED_CHECKOUT
+        )
         assert opened.session is not None
         try:
             embedded = await self.provider.embedded_checkout(opened.session.provider_ref)

@@ -67,6 +67,10 @@ _OPENING = frozenset({CREATE_CHECKOUT, CHARGE})
 HOSTED_CHECKOUT = "hosted_checkout"
 PAY_BY_LINK = "pay_by_link"
 DIRECT_CHARGE = "direct_charge"
+EMBEDDED_CHECKOUT = "embedded_checkout"  # the provider's card form inside the till
+CARD_READER = "card_reader"
+# Paid by a charge of ours (not a page): looked up as a payment.
+_CHARGE_METHODS = frozenset({DIRECT_CHARGE, CARD_READER})
 _CHECKOUT_METHODS = {CheckoutMode.HOSTED: HOSTED_CHECKOUT, CheckoutMode.LINK: PAY_BY_LINK}
 
 # A request whose answer was lost may still be applied by the provider for a while (held,
@@ -148,15 +152,18 @@ class PaymentService:
         mode: CheckoutMode = CheckoutMode.HOSTED,
         success_url: str | None = None,
         origin_url: str | None = None,
+        method: str | None = None,
     ) -> CheckoutOpened:
-        """Open a provider page (or pay-by-link) for the sale; the customer pays there."""
+        """Open a provider page (or pay-by-link) for the sale; the customer pays there.
+        ``method`` names how it is paid in the journal when it is not the mode's own (the
+        card form pays a hosted checkout)."""
         provider = self.provider_for(profile)
         needed = (
             Capability.HOSTED_CHECKOUT if mode is CheckoutMode.HOSTED else Capability.PAY_BY_LINK
         )
         self._require(provider, needed)
         self._require_amount(provider, sale.amount)
-        payment = self._new_payment(profile, provider, _CHECKOUT_METHODS[mode], sale)
+        payment = self._new_payment(profile, provider, method or _CHECKOUT_METHODS[mode], sale)
 
         def call(key: str) -> Awaitable[CheckoutSession]:
             return provider.create_checkout(
@@ -193,14 +200,16 @@ class PaymentService:
         capture: bool = True,
         success_url: str | None = None,
         failure_url: str | None = None,
+        method: str = DIRECT_CHARGE,
     ) -> PaymentRecord:
-        """Charge (or, with ``capture=False``, only authorize) a token, source or customer."""
+        """Charge (or, with ``capture=False``, only authorize) a token, source or customer;
+        ``method`` says where the card came from (``CARD_READER`` for a reader)."""
         provider = self.provider_for(profile)
         self._require(provider, Capability.DIRECT_CHARGE)
         if not capture:
             self._require(provider, Capability.AUTHORIZE_CAPTURE)
         self._require_amount(provider, sale.amount)
-        payment = self._new_payment(profile, provider, DIRECT_CHARGE, sale)
+        payment = self._new_payment(profile, provider, method, sale)
         return await self._charge(
             payment, provider, source, capture, None, success_url, failure_url
         )
@@ -532,7 +541,7 @@ class PaymentService:
 
     def _is_payment_level(self, payment: PaymentRecord) -> bool:
         """Direct charges, and checkouts with captures/refunds/voids, are looked up as payments."""
-        if payment.method == DIRECT_CHARGE:
+        if payment.method in _CHARGE_METHODS:
             return True
         actions = {i.operation for i in self._intents(payment.reference)}
         return bool(payment.provider_payment_ref) and bool(actions & {CAPTURE, REFUND, VOID})

@@ -191,6 +191,7 @@ def test_an_approved_card_in_the_card_form_is_verified(qtbot: QtBot, make_till: 
     assert till.wait_for_result() == "Approved"
     [payment] = till.journal.page_payments(offset=0, limit=5)
     assert payment.state is PaymentState.CAPTURED and payment.amount == Money(1799, "USD")
+    assert payment.method == "embedded_checkout"  # reports tell card-form sales apart
     # Nothing left the machine: the component's calls home were blocked.
     assert all(url.startswith("http") for url in view.resources.blocked)
 

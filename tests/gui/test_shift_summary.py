@@ -55,8 +55,8 @@ def test_the_day_reads_as_totals_per_currency_and_group(screen: ShiftSummaryScre
     assert text_of(screen, "Refunded USD") == "Refunded $2.50"
     assert text_of(screen, "Net EUR") == "€0.00"
     assert cells(screen.totals) == [
-        ("Checkout.com", "Card, direct", "Authorized", "1", "$25.00", "$0.00", "$0.00"),
-        ("Checkout.com", "Card, direct", "Voided", "1", "€50.00", "€0.00", "€0.00"),
+        ("Checkout.com", "Card charged directly", "Authorized", "1", "$25.00", "$0.00", "$0.00"),
+        ("Checkout.com", "Card charged directly", "Voided", "1", "€50.00", "€0.00", "€0.00"),
         ("JustiFi", "Hosted checkout", "Paid", "2", "$23.49", "$23.49", "$0.00"),
         ("JustiFi", "Hosted checkout", "Partly refunded", "1", "$10.00", "$10.00", "$2.50"),
         ("Payfect", "Hosted checkout", "Checking…", "1", "$120.00", "$0.00", "$0.00"),

@@ -89,3 +89,13 @@ def test_a_three_ds_challenge_may_use_its_own_origin_and_frames_but_not_wander()
     failure = f"{FAILURE_RETURN_URL}?cko-session-id=sid_abc"
     assert challenge.decide(failure, main_frame=True) is Verdict.INTERCEPT
     assert challenge.decide(failure, main_frame=False) is Verdict.BLOCK
+
+
+def test_card_input_origins_load_only_in_sub_frames() -> None:
+    iframes = Origin("http", "127.0.0.1", 50000)
+    policy = NavigationPolicy(POLICY.allowed_origins, frame_origins=frozenset({iframes}))
+    card_field = "http://127.0.0.1:50000/justifi/iframe/v2/cardNumber"
+    assert policy.decide(card_field, main_frame=False) is Verdict.ALLOW
+    assert policy.decide(card_field, main_frame=True) is Verdict.BLOCK
+    # Without it, a plain-http frame from another origin stays blocked.
+    assert POLICY.decide(card_field, main_frame=False) is Verdict.BLOCK

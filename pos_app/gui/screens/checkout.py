@@ -10,7 +10,6 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -278,7 +277,8 @@ class CheckoutScreen(QWidget):
                 over=False,
             )  # fmt: skip
             return
-        if self._assets_dir is None or cached_assets(self._assets_dir) is None:
+        needs_files = self._component_host.needs_local_assets
+        if needs_files and (self._assets_dir is None or cached_assets(self._assets_dir) is None):
             self._finish(
                 "warn", "!", "Card form not installed", MISSING_HINT, "", "Back to sale",
                 over=False,
@@ -287,7 +287,7 @@ class CheckoutScreen(QWidget):
         self.status_label.setText("Opening the card form…")
         generation = self._generation
         self._tasks.start(
-            self._service.start_embedded(sale, origin_url=_origin_of(self._component_host)),
+            self._service.start_embedded(sale, origin_url=self._component_host.origin),
             lambda opened: self._embedded_opened(*opened, generation),
             lambda error: self._open_failed(error, generation),
         )
@@ -310,7 +310,11 @@ class CheckoutScreen(QWidget):
         )
         self.status_label.setText("The customer enters their card in the form below…")
         announce(self.status_label, "Card form ready")
-        view = EmbeddedCheckoutView(self._component_host(embedded.checkout_ref, embedded.token))
+        host = self._component_host
+        view = EmbeddedCheckoutView(
+            host.page_url(embedded.checkout_ref, embedded.token),
+            resource_origins=host.resource_origins,
+        )
         view.setAccessibleName("Card form")
         view.bridge.submitted.connect(self._card_form_submitted)
         view.bridge.failed.connect(self._card_form_failed)
@@ -660,14 +664,9 @@ class CheckoutScreen(QWidget):
 
     def _dispose_view(self) -> None:
         if self.web_view is not None:
+            host_url = getattr(self.web_view, "host_url", None)  # a card form's page
+            if self._component_host is not None and host_url:
+                self._component_host.forget(host_url)
             self.page_host.removeWidget(self.web_view)
             self.web_view.dispose()
             self.web_view = None
-
-
-def _origin_of(host: ComponentHost | None) -> str | None:
-    """The origin the card form is served from (JustiFi checks a checkout's origin_url)."""
-    if host is None:
-        return None
-    parts = urlsplit(host("", ""))
-    return f"{parts.scheme}://{parts.netloc}"

@@ -2,13 +2,14 @@
 
 The host page renders the component; a script of ours, in an isolated world the page's own
 scripts cannot see, relays the component's DOM events to one ``CheckoutBridge`` over
-QWebChannel. Sub-resources may only come from the host page's origin (no calls home).
+QWebChannel. Sub-resources may only come from the host page's origin, or for a live page the
+CDN and JustiFi's hosts (no version check or analytics calls home).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtCore import QFile, QIODevice, QObject
 from PySide6.QtWebChannel import QWebChannel
@@ -20,13 +21,24 @@ from PySide6.QtWebEngineCore import (
 from PySide6.QtWidgets import QWidget
 
 from pos_app.gui.webview.bridge import BRIDGE_NAME, CheckoutBridge
+from pos_app.gui.webview.card_form_hosts import (
+    ComponentHost,
+    LiveComponentHost,
+    SandboxComponentHost,
+    sandbox_component_host,
+)
 from pos_app.gui.webview.policy import NavigationPolicy, Origin
 from pos_app.gui.webview.view import CheckoutWebView
 
 log = logging.getLogger(__name__)
 
-# (checkout id, web component token) -> the URL of the page hosting the component
-ComponentHost = Callable[[str, str], str]
+__all__ = [
+    "ComponentHost",
+    "EmbeddedCheckoutView",
+    "LiveComponentHost",
+    "SandboxComponentHost",
+    "sandbox_component_host",
+]
 
 _RELAY = """
 (function () {
@@ -52,12 +64,6 @@ _RELAY = """
   });
 })();
 """.replace("BRIDGE_NAME", BRIDGE_NAME)
-
-
-def sandbox_component_host(sandbox_base_url: str) -> ComponentHost:
-    """The sandbox's host page (it serves the component's files from the assets cache)."""
-    base = sandbox_base_url.rstrip("/")
-    return lambda checkout_id, token: f"{base}/justifi/component-host/{checkout_id}?token={token}"
 
 
 def _qwebchannel_js() -> str:
@@ -88,11 +94,20 @@ class SameOriginResources(QWebEngineUrlRequestInterceptor):
 
 
 class EmbeddedCheckoutView(CheckoutWebView):
-    def __init__(self, host_url: str, parent: QWidget | None = None) -> None:
-        policy = NavigationPolicy.for_urls(host_url)
+    def __init__(
+        self,
+        host_url: str,
+        parent: QWidget | None = None,
+        *,
+        resource_origins: frozenset[Origin] = frozenset(),
+    ) -> None:
+        """``resource_origins``: where the page may load from besides its own origin (a
+        live page's CDN, API and card iframes); never a navigation target."""
+        policy = replace(NavigationPolicy.for_urls(host_url), frame_origins=resource_origins)
         super().__init__(policy, parent)
         self.bridge = CheckoutBridge(self)
-        self.resources = SameOriginResources(policy.allowed_origins, self.profile_)
+        allowed = policy.allowed_origins | resource_origins
+        self.resources = SameOriginResources(allowed, self.profile_)
         self.profile_.setUrlRequestInterceptor(self.resources)
         self.channel = QWebChannel(self.checkout_page)
         self.channel.registerObject(BRIDGE_NAME, self.bridge)

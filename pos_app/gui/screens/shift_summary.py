@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import Money, format_money
 from pos_app.domain.payment import PaymentState
-from pos_app.gui.messages import PROVIDER_NAMES, state_label
+from pos_app.gui.messages import PROVIDER_NAMES, method_name, state_label
 from pos_app.gui.widgets.common import announce, label
 from pos_app.journal.store import JournalStore
 from pos_app.services.shift import (
@@ -40,11 +40,6 @@ from pos_app.services.shift import (
     today_range,
 )
 
-METHOD_NAMES = {
-    "hosted_checkout": "Hosted checkout",
-    "pay_by_link": "Pay by link",
-    "direct_charge": "Card, direct",
-}
 TOTAL_COLUMNS = ("Provider", "Method", "Status", "Payments", "Amount", "Captured", "Refunded")
 REVERSAL_COLUMNS = ("Time", "Reference", "Action", "Provider", "Amount")
 ATTENTION_COLUMNS = ("Time", "Reference", "Provider", "Status", "Amount", "Why")
@@ -290,7 +285,7 @@ class ShiftSummaryScreen(QWidget):
             [
                 (
                     PROVIDER_NAMES.get(t.provider, t.provider),
-                    METHOD_NAMES.get(t.method, t.method),
+                    method_name(t.method),
                     _state(t.state),
                     f"{t.count:,}",
                     self._money(t.amount_minor, t.currency),

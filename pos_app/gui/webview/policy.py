@@ -52,6 +52,8 @@ _BLANK = frozenset({"about:blank", "about:srcdoc"})
 class NavigationPolicy:
     allowed_origins: frozenset[Origin]
     return_host: str = RETURN_HOST
+    # Origins only sub-frames may load (a card form's input iframes), never the main frame.
+    frame_origins: frozenset[Origin] = frozenset()
 
     @classmethod
     def for_urls(cls, *urls: str) -> NavigationPolicy:
@@ -66,6 +68,6 @@ class NavigationPolicy:
             return Verdict.INTERCEPT if main_frame else Verdict.BLOCK
         if origin in self.allowed_origins:
             return Verdict.ALLOW
-        if not main_frame and origin.scheme == "https":
+        if not main_frame and (origin.scheme == "https" or origin in self.frame_origins):
             return Verdict.ALLOW
         return Verdict.BLOCK
