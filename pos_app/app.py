@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from pos_app.journal.audit import AuditVerification
     from pos_app.providers.base import PaymentProvider
     from pos_app.providers.webhooks import WebhookEvent
+    from pos_app.reader_setup import Reader
     from pos_app.sandbox.server import SandboxServer
     from pos_app.services.approvals import ApprovalPolicy
     from pos_app.services.payments import PaymentService
@@ -225,6 +226,7 @@ class PosApplication:
             f"Connected to {self.profile.provider_name} ({where})",
             card_form=host is not None,
         )
+        self.window.set_reader(self._reader())
         checkout = self.window.checkout
         if self.customer_display is None:
             from pos_app.gui.screens.customer_display import CustomerDisplay
@@ -236,6 +238,26 @@ class PosApplication:
             self.customer_display.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
             checkout.set_customer_display(self.customer_display)
         checkout.set_card_form(assets_dir=self.paths.web_assets_dir, host=host)
+        self._apply_browser_choice()
+
+    def _apply_browser_choice(self) -> None:
+        from pos_app.gui.widgets.browser_panel import system_browser
+
+        in_browser = self.settings.secure_page_in_browser
+        self.window.checkout.set_browser(system_browser if in_browser else None)
+
+    def _reader(self) -> Reader:
+        """The built-in sandbox gets a simulated reader to practise with; everything else a
+        reader that says card-present payments are not available yet."""
+        from pos_app.reader_setup import build_reader
+
+        assert self.provider is not None
+        return build_reader(
+            self.profile,
+            self.provider,
+            sandbox_url=self.sandbox.base_url if self.sandbox is not None else None,
+            credentials=sandbox_credentials() if self.profile.is_sandbox else None,
+        )
 
     def _card_form_host(self) -> ComponentHost | None:
         """The built-in sandbox hosts the card form itself; a live JustiFi profile gets a page
@@ -403,6 +425,7 @@ class PosApplication:
             raise
         previous, self.settings = self.settings, settings
         self._staff_settings_changed(previous, settings)
+        self._apply_browser_choice()
         if provider is not None:
             old = self.providers.get(new_default.name)
             self.providers[new_default.name] = provider

@@ -200,6 +200,9 @@ class Settings:
     # checkout screen's polling goes on either way.
     webhooks: bool = False
     webhook_port: int = 0  # 0: any free port
+    # Providers' secure pages open in the system browser instead of the till's own view
+    # (the till then polls: it cannot see the browser's return URLs).
+    secure_page_in_browser: bool = False
     # Staff (they apply once users exist): sign-in on start, auto-lock after idle minutes,
     # and refunds / voids above these amounts (minor units of the default profile's
     # currency; None: no amount rule) need a manager's PIN. Older files lack them: defaults.
@@ -317,8 +320,9 @@ def _staff_problems(settings: Settings) -> list[Problem]:
                 f"The auto-lock time is 1 to {MAX_IDLE_LOCK_MINUTES} minutes, not “{minutes}”.",
             )
         )
-    if not isinstance(settings.require_sign_in, bool):
-        found.append(Problem("", "require_sign_in", "require_sign_in is true or false."))
+    for name in ("require_sign_in", "secure_page_in_browser", "webhooks"):
+        if not isinstance(getattr(settings, name), bool):
+            found.append(Problem("", name, f"{name} is true or false."))
     for name in ("refund_approval_limit_minor", "void_approval_limit_minor"):
         limit = getattr(settings, name)
         if limit is not None and (not _is_int(limit) or limit < 0):

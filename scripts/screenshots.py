@@ -128,6 +128,52 @@ def link_shots(pos: PosApplication, out: Path) -> None:
     QTest.keyClick(checkout.result.button, Qt.Key.Key_Return)
 
 
+def reader_shots(pos: PosApplication, out: Path) -> None:
+    """The card reader: the sandbox's simulated reader waiting for the card, its approval,
+    and a provider without card-present payments (empty reader list)."""
+    from pos_app.app import sandbox_credentials
+    from pos_app.gui.screens.cashier import PayMethod
+    from pos_app.reader_setup import build_reader
+    from pos_app.services.reader import Gesture, ReaderState, UnavailableReader
+
+    window = pos.window
+    assert pos.provider is not None and pos.sandbox is not None
+    # What app.py hands the window for the default profile (harmless if it already did).
+    window.set_reader(
+        build_reader(
+            pos.profile,
+            pos.provider,
+            sandbox_url=pos.sandbox.base_url,
+            credentials=sandbox_credentials(),
+        )
+    )
+
+    def start(amount: str, description: str) -> None:
+        window.cashier_button.click()
+        cashier = window.cashier
+        cashier.clear()
+        QTest.keyClicks(cashier.amount_field, amount)
+        QTest.keyClicks(cashier.description_field, description)
+        cashier.method_buttons[PayMethod.READER].click()
+
+    screen = window.card_reader
+    start("6.40", "Cappuccino and a croissant")
+    reader = screen.reader
+    assert reader is not None
+    pump_until(lambda: reader.status.state is ReaderState.WAITING_FOR_CARD)
+    shoot(window, out, "card-reader.png")
+    screen.customer_does(Gesture.TAP)
+    pump_until(lambda: screen.stack.currentWidget() is screen.result)
+    shoot(window, out, "card-reader-approved.png")
+    QTest.keyClick(screen.result.button, Qt.Key.Key_Return)
+
+    window.set_reader(UnavailableReader("Checkout.com"))
+    start("3.00", "Espresso")
+    shoot(screen, out, "card-reader-unavailable.png")  # the screen only: the profile differs
+    screen.back_to_sale()
+    window.cashier.clear()
+
+
 def staff_shots(pos: PosApplication, out: Path) -> None:
     """Set-up, users, audit, a manager's approval and the sign-in screen."""
     from pos_app.domain.users import Role
@@ -257,6 +303,7 @@ def main() -> None:
         settle()
         shoot(window, args.out, "end-of-shift.png")
         link_shots(pos, args.out)
+        reader_shots(pos, args.out)
 
         window.settings_button.click()
         settings = window.settings

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pos_app.gui.screens.cashier import CashierScreen
+from pos_app.gui.screens.cashier import CashierScreen, PayMethod
 from pos_app.gui.screens.sign_in import IdleWatcher, SignInScreen, Staff
 from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore
@@ -40,6 +40,7 @@ from pos_app.services.sale import Sale
 if TYPE_CHECKING:
     from pos_app.gui.dialogs.approval import ApprovalGate
     from pos_app.gui.screens.audit import AuditScreen
+    from pos_app.gui.screens.card_reader import CardReaderScreen, Reader
     from pos_app.gui.screens.checkout import CheckoutScreen
     from pos_app.gui.screens.payments import PaymentsScreen
     from pos_app.gui.screens.settings import SettingsBackend, SettingsScreen
@@ -81,6 +82,9 @@ class MainWindow(QMainWindow):
         self.tasks = tasks
         self.cashier = CashierScreen(limits=limits, locale=locale, provider_name=provider_name)
         self._checkout: CheckoutScreen | None = None
+        self._card_reader: CardReaderScreen | None = None
+        self._reader: Reader | None = None  # from set_reader; else "not yet available"
+        self._provider_name = provider_name
         self._journal = journal
         self._locale = locale
         self._selling = False  # a checkout is open: the provider must not change under it
@@ -88,6 +92,7 @@ class MainWindow(QMainWindow):
         self._payments: PaymentsScreen | None = None
         self._shift: ShiftSummaryScreen | None = None
         self._payment_service: PaymentService | None = None
+        self._checkout_service: CheckoutService | None = None
         self._settings: SettingsScreen | None = None
         self._settings_backend = settings_backend
         self._users: UsersScreen | None = None
@@ -219,6 +224,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         """``card_form``: whether the embedded card form can be hosted for this profile."""
         self.checkout.set_service(service)
+        self._checkout_service = service
         methods = set(service.provider.capabilities)
         if not card_form:
             methods.discard(Capability.EMBEDDED_COMPONENT)
@@ -229,6 +235,10 @@ class MainWindow(QMainWindow):
         self._payment_service = service.payments
         if self._payments is not None:
             self._payments.set_payment_service(service.payments, self.tasks, self._gate)
+
+    def set_reader(self, reader: Reader) -> None:
+        """The card reader for the default profile (pos_app/reader_setup.py builds it)."""
+        self._reader = reader
 
     def provider_failed(self, message: str) -> None:
         self.cashier.set_ready(False, message)
@@ -263,6 +273,8 @@ class MainWindow(QMainWindow):
         self.stack.removeWidget(old)
         old.deleteLater()
         self.profile_label.setText(f"Profile: {profile_name}")
+        self._provider_name = provider_name
+        self._reader = None  # the new profile's comes with set_reader
         self.sandbox_badge.setVisible(sandbox)
         self.connection_label.setText(f"Connecting to {provider_name}…")
 
@@ -275,6 +287,16 @@ class MainWindow(QMainWindow):
             self._checkout.finished.connect(self._checkout_finished)
             self.stack.addWidget(self._checkout)
         return self._checkout
+
+    @property
+    def card_reader(self) -> CardReaderScreen:
+        if self._card_reader is None:
+            from pos_app.gui.screens.card_reader import CardReaderScreen
+
+            self._card_reader = CardReaderScreen(locale=self._locale, tasks=self.tasks)
+            self._card_reader.finished.connect(self._checkout_finished)
+            self.stack.addWidget(self._card_reader)
+        return self._card_reader
 
     @property
     def payments(self) -> PaymentsScreen:
@@ -328,6 +350,8 @@ class MainWindow(QMainWindow):
             self.idle_watcher.stop()
         if self._checkout is not None:
             self._checkout.shutdown()
+        if self._card_reader is not None:
+            self._card_reader.shutdown()
         if self._payments is not None:
             self._payments.shutdown()
         if self._shift is not None:
@@ -346,6 +370,11 @@ class MainWindow(QMainWindow):
         if self.workstation:
             return
         self.cashier_button.setChecked(True)
+        reader = self._card_reader
+        if reader is not None and self.stack.currentWidget() is reader:
+            if not reader.busy:
+                reader.back_to_sale()  # its finished signal brings the cashier back
+            return
         in_checkout = (
             self._checkout is not None
             and self._checkout.payment is not None
@@ -550,8 +579,22 @@ class MainWindow(QMainWindow):
         if self.workstation:
             return
         self._selling = True
+        if method == PayMethod.READER.value:
+            self._start_reader(sale)
+            return
         self.stack.setCurrentWidget(self.checkout)
         self.checkout.start(sale, method)
+
+    def _start_reader(self, sale: Sale) -> None:
+        from pos_app.services.reader import UnavailableReader
+
+        screen = self.card_reader
+        screen.set_reader(self._reader or UnavailableReader(self._provider_name))
+        service = self._checkout_service
+        if service is not None:
+            screen.set_payments(service.payments, service.profile)
+        self.stack.setCurrentWidget(screen)
+        screen.start(sale)
 
     def _checkout_finished(self, sale_over: bool) -> None:
         self._selling = False

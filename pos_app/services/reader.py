@@ -18,7 +18,7 @@ from enum import StrEnum
 from pos_app.domain.money import Money
 from pos_app.journal.store import PaymentRecord
 from pos_app.providers.types import PaymentSource
-from pos_app.services.payments import PaymentService
+from pos_app.services.payments import CARD_READER, PaymentService
 from pos_app.services.sale import Sale
 
 log = logging.getLogger(__name__)
@@ -96,13 +96,13 @@ class UnavailableReader(_StatusMixin):
     def __init__(self, provider_name: str) -> None:
         super().__init__()
         self.name = f"{provider_name} card reader"
-        self._provider_name = provider_name
+        self.provider_name = provider_name
 
     def readers(self) -> list[str]:
         return []
 
     async def connect(self) -> None:
-        message = f"Card reader payments are not yet available for {self._provider_name}."
+        message = f"Card reader payments are not yet available for {self.provider_name}."
         self._set(ReaderState.ERROR, message)
         raise ReaderError("not_available", message)
 
@@ -119,9 +119,19 @@ class SimulatedReader(_StatusMixin):
 
     available = True
 
-    def __init__(self, tokenize: Tokenizer, *, name: str = "Sandbox reader") -> None:
+    def __init__(
+        self,
+        tokenize: Tokenizer,
+        *,
+        name: str = "Sandbox reader",
+        declining_card: str = DECLINING_CARD,
+        pays_open_checkout: bool = False,
+    ) -> None:
         super().__init__()
         self.name = name
+        self.declining_card = declining_card  # the provider's own test card for a decline
+        # The provider charges a token only against an open checkout (ReCharge).
+        self.pays_open_checkout = pays_open_checkout
         self._tokenize = tokenize
         self._gesture: asyncio.Future[Gesture] | None = None
 
@@ -163,7 +173,7 @@ class SimulatedReader(_StatusMixin):
                 "removed_early", "The card was removed too soon. Insert it again.", amount
             )
         self._set(ReaderState.PROCESSING, "Reading card… do not remove it", amount)
-        card = DECLINING_CARD if gesture is Gesture.DECLINING_CARD else APPROVED_CARD
+        card = self.declining_card if gesture is Gesture.DECLINING_CARD else APPROVED_CARD
         try:
             return await self._tokenize(card)
         except Exception as error:
@@ -188,10 +198,24 @@ async def pay_with_reader(
     sale: Sale,
     *,
     timeout_s: float = READ_TIMEOUT_S,
+    method: str = CARD_READER,
 ) -> PaymentRecord:
-    """Read a card, then charge it through the payments service (intent → call → outcome)."""
+    """Read a card, then charge it through the payments service (intent → call → outcome).
+
+    Nothing is recorded until a card was read: a cancelled, timed-out or early-removed read
+    leaves no payment anywhere. ``method`` is what the journal calls the sale.
+    """
     source = await reader.read_card(sale.amount, timeout_s)
-    payment = await service.charge(profile, sale, source)
+    try:
+        if isinstance(reader, SimulatedReader) and reader.pays_open_checkout:
+            opened = await service.open_checkout(profile, sale, method=method)
+            payment = await service.complete_checkout(opened.payment.reference, source)
+        else:
+            payment = await service.charge(profile, sale, source, method=method)
+    except Exception:
+        if isinstance(reader, SimulatedReader):
+            reader.finish("Payment not completed", sale.amount)
+        raise
     if isinstance(reader, SimulatedReader):
         reader.finish(f"Payment {payment.state.value}", sale.amount)
     return payment

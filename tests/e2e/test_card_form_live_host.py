@@ -34,7 +34,7 @@ class _CdnHandler(SimpleHTTPRequestHandler):
         self.send_header("Access-Control-Allow-Origin", "*")  # as jsDelivr answers
         super().end_headers()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         return None
 
 

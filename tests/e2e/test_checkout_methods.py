@@ -13,7 +13,6 @@ from typing import Any, TypeVar
 
 import pytest
 import shiboken6
-from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
@@ -27,7 +26,7 @@ from pos_app.providers.base import PaymentProvider
 from pos_app.sandbox.server import SandboxServer
 from pos_app.services.checkout import CheckoutService
 from pos_app.services.sale import Sale
-from tests.conformance.harness import APPROVED_CARD, HARNESSES, Harness
+from tests.conformance.harness import APPROVED_CARD, HARNESSES, Harness, control
 
 T = TypeVar("T")
 BUILD = {h.name: h for h in HARNESSES}
@@ -109,20 +108,6 @@ def make_till(
         till.close()
 
 
-def test_the_card_reader_choice_says_what_is_coming_and_charges_nothing(
-    qtbot: QtBot, make_till: Any
-) -> None:
-    till = make_till("justifi")
-    till.screen.start(Sale(Money(1799, "USD"), "Donut"), PayMethod.READER.value)
-    assert till.wait_for_result() == "Card reader not available yet"
-    assert "not yet available" in till.screen.result.detail.text()
-    assert "Nothing was charged" in till.screen.result.detail.text()
-    assert till.journal.page_payments(offset=0, limit=5) == []
-    with qtbot.waitSignal(till.screen.finished) as finished:
-        qtbot.keyClick(till.screen.result.button, Qt.Key.Key_Return)
-    assert finished.args == [False]  # back to the sale, still typed in
-
-
 def test_the_secure_page_is_still_what_start_hosted_opens(qtbot: QtBot, make_till: Any) -> None:
     till = make_till("checkout_com")
     till.screen.start(Sale(Money(525, "USD"), "Coffee"), PayMethod.HOSTED.value)
@@ -148,3 +133,45 @@ def test_every_provider_with_a_secure_page_ends_on_the_looked_up_outcome(
     assert till.wait_for_result() == "Approved"
     [payment] = till.journal.page_payments(offset=0, limit=5)
     assert payment.state is PaymentState.CAPTURED and payment.amount == Money(2500, "USD")
+
+
+@pytest.mark.parametrize("name", ["justifi", "checkout_com", "recharge", "payfect"])
+def test_a_secure_page_opened_in_the_system_browser_ends_on_the_looked_up_outcome(
+    qtbot: QtBot, make_till: Any, name: str
+) -> None:
+    till: ScreenTill = make_till(name)
+    opened: list[str] = []
+    till.screen.set_browser(lambda url: opened.append(url) is None)
+    till.screen.start(Sale(Money(2500, "USD"), "Layer cake"), PayMethod.HOSTED.value)
+    qtbot.waitUntil(lambda: bool(opened), timeout=20_000)
+    [payment] = till.journal.page_payments(offset=0, limit=5)
+    assert payment.provider_ref is not None and payment.method == "hosted_checkout"
+    # The till shows no page of its own: it says where the page is and keeps polling.
+    assert till.screen.web_view is None
+    assert till.screen.browser_panel.isVisible()
+    assert till.screen.browser_panel.url.text() == opened[0]
+    assert "web browser" in till.screen.status_label.text()
+    till.screen.browser_panel.open_again_button.click()
+    assert opened == [opened[0], opened[0]]
+    if name == "checkout_com":  # its link page: a hosted page needing no return URL
+        body = {"link_id": payment.provider_ref, "card": APPROVED_CARD}
+        paid = control(till.sandbox, "checkout-com/pay", body)
+    else:
+        paid = till.harness.pay(till.sandbox, payment.provider_ref, APPROVED_CARD)
+    assert paid.is_success, paid.text
+    assert till.wait_for_result() == "Approved"
+    [payment] = till.journal.page_payments(offset=0, limit=5)
+    assert payment.state is PaymentState.CAPTURED
+    assert not till.screen.browser_panel.isVisible()
+
+
+def test_when_no_browser_opens_the_address_is_shown_to_open_by_hand(
+    qtbot: QtBot, make_till: Any
+) -> None:
+    till: ScreenTill = make_till("justifi")
+    till.screen.set_browser(lambda url: False)
+    till.screen.start(Sale(Money(900, "USD"), "Bagels"), PayMethod.HOSTED.value)
+    qtbot.waitUntil(till.screen.browser_panel.isVisible, timeout=20_000)
+    assert till.screen.browser_panel.title.text() == "The web browser could not be opened"
+    assert till.screen.browser_panel.url.text().startswith(till.sandbox.base_url)
+    assert till.screen.web_view is None

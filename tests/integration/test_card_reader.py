@@ -10,10 +10,12 @@ from typing import TypeVar
 
 import pytest
 
+from pos_app.app import sandbox_credentials
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import JournalStore, PaymentRecord
-from pos_app.providers.types import PaymentSource
+from pos_app.reader_setup import build_reader
+from pos_app.registry import build_provider
 from pos_app.sandbox.server import SandboxServer
 from pos_app.services.payments import PaymentService
 from pos_app.services.reader import (
@@ -26,25 +28,35 @@ from pos_app.services.reader import (
     pay_with_reader,
 )
 from pos_app.services.sale import Sale
-from tests.conformance.harness import HARNESSES, justifi_card_token
+from pos_app.settings import sandbox_profile
 
 T = TypeVar("T")
 SALE = Sale(Money(899, "USD"), "Flat white and a muffin")
-JUSTIFI = next(h for h in HARNESSES if h.name == "justifi")
+# The providers whose sandbox profiles get the simulated reader (they take direct charges).
+READER_PROVIDERS = ["justifi", "checkout_com", "recharge"]
 
 
 def at_the_till(
     sandbox: SandboxServer,
     journal: JournalStore,
     body: Callable[[PaymentService, SimulatedReader, list[ReaderStatus]], Awaitable[T]],
+    provider_key: str = "justifi",
 ) -> T:
+    """``body`` runs with the adapter and reader the app builds for the provider's sandbox
+    profile (pos_app/registry.py, pos_app/reader_setup.py)."""
+
     async def go() -> T:
-        provider = JUSTIFI.build(sandbox.base_url)
-
-        async def tokenize(card: str) -> PaymentSource:
-            return await asyncio.to_thread(justifi_card_token, sandbox, card)
-
-        reader = SimulatedReader(tokenize)
+        profile = sandbox_profile(provider_key)
+        provider = build_provider(
+            profile,
+            secret=None,
+            sandbox_url=sandbox.base_url,
+            sandbox_credentials=sandbox_credentials(),
+        )
+        reader = build_reader(
+            profile, provider, sandbox_url=sandbox.base_url, credentials=sandbox_credentials()
+        )
+        assert isinstance(reader, SimulatedReader)
         seen: list[ReaderStatus] = []
         reader.on_status(seen.append)
         try:
@@ -82,9 +94,33 @@ def test_a_card_presented_to_the_simulated_reader_is_charged_and_journaled(
 ) -> None:
     payment = at_the_till(sandbox, journal, customer_does(gesture))
     assert payment.state is PaymentState.CAPTURED
-    assert payment.method == "direct_charge"
+    assert payment.method == "card_reader"
     assert payment.card_last4 == "4242"
     assert journal.get(payment.reference) == payment
+
+
+@pytest.mark.parametrize("provider_key", READER_PROVIDERS)
+@pytest.mark.parametrize(
+    ("gesture", "state"),
+    [(Gesture.TAP, PaymentState.CAPTURED), (Gesture.DECLINING_CARD, PaymentState.DECLINED)],
+)
+def test_every_direct_charge_sandbox_takes_reader_payments_that_a_lookup_confirms(
+    sandbox: SandboxServer,
+    journal: JournalStore,
+    provider_key: str,
+    gesture: Gesture,
+    state: PaymentState,
+) -> None:
+    async def body(
+        service: PaymentService, reader: SimulatedReader, seen: list[ReaderStatus]
+    ) -> tuple[PaymentRecord, PaymentRecord]:
+        payment = await customer_does(gesture)(service, reader, seen)
+        return payment, await service.refresh(payment.reference)
+
+    payment, looked_up = at_the_till(sandbox, journal, body, provider_key)
+    assert (payment.state, payment.method, payment.amount) == (state, "card_reader", SALE.amount)
+    assert looked_up.state is state and looked_up.attention is None
+    assert journal.count_payments() == 1
 
 
 def test_a_declining_card_ends_declined_with_the_reader_showing_the_outcome(

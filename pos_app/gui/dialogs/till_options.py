@@ -1,4 +1,5 @@
-"""Till options: sign-in, idle lock, which refunds and voids need a manager, webhooks.
+"""Till options: sign-in, idle lock, which refunds and voids need a manager, where secure
+pages open, webhooks.
 
 The dialog only reads and checks what was typed; the Settings screen applies the result
 through the app (which saves it, audits it and applies the staff rules at once).
@@ -52,6 +53,9 @@ class TillOptionsDialog(QDialog):
         self.webhooks = QCheckBox("Receive provider webhooks on this till (from the next start)")
         self.webhooks.setChecked(settings.webhooks)
         self.webhooks.setAccessibleName("Receive provider webhooks on this till")
+        self.in_browser = QCheckBox("Open providers' secure pages in the web browser")
+        self.in_browser.setChecked(settings.secure_page_in_browser)
+        self.in_browser.setAccessibleName("Open providers' secure pages in the web browser")
         self.error = label("", "FieldError")
         self.error.setAccessibleName("Problem")
 
@@ -65,6 +69,14 @@ class TillOptionsDialog(QDialog):
             label(
                 "…need a manager's PIN. Leave empty for no amount rule; a cashier's refund "
                 "always needs one once staff are set up.",
+                "Hint",
+            )
+        )
+        form.addRow(self.in_browser)
+        form.addRow(
+            label(
+                "Instead of inside the till. The till then checks with the provider every few "
+                "seconds; card forms and bank checks (3-D Secure) stay in the till.",
                 "Hint",
             )
         )
@@ -133,5 +145,6 @@ class TillOptionsDialog(QDialog):
             refund_approval_limit_minor=refund,
             void_approval_limit_minor=void,
             webhooks=self.webhooks.isChecked(),
+            secure_page_in_browser=self.in_browser.isChecked(),
         )
         self.accept()

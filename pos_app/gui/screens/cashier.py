@@ -25,7 +25,7 @@ class PayMethod(StrEnum):
     HOSTED = "hosted"  # the provider's secure page in the till's web view
     LINK = "link"  # a pay-by-link URL as a QR code for the customer's phone
     CARD_FORM = "card_form"  # the provider's embedded card component (JustiFi)
-    READER = "reader"  # card-present: a placeholder until issue 6
+    READER = "reader"  # card-present: the card-reader screen (a simulated reader on sandbox)
 
 
 @dataclass(frozen=True)

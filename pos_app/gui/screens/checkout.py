@@ -28,11 +28,17 @@ from pos_app.gui.messages import decline_message, error_message
 from pos_app.gui.screens.cashier import PayMethod
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.webview.policy import FAILURE_RETURN_URL, SUCCESS_RETURN_URL, NavigationPolicy
+from pos_app.gui.widgets.browser_panel import BrowserOpener, BrowserPanel
 from pos_app.gui.widgets.common import announce, label
 from pos_app.gui.widgets.qr import LinkPanel
 from pos_app.journal.store import JournalStore, PaymentRecord
-from pos_app.providers.types import CheckoutMode, EmbeddedCheckout, PaymentSource
-from pos_app.services.checkout import CheckoutService, CheckoutStartError, HostedCheckout
+from pos_app.providers.types import Capability, CheckoutMode, EmbeddedCheckout, PaymentSource
+from pos_app.services.checkout import (
+    HOSTED_CHECKOUT,
+    CheckoutService,
+    CheckoutStartError,
+    HostedCheckout,
+)
 from pos_app.services.sale import Sale
 
 if TYPE_CHECKING:
@@ -130,6 +136,7 @@ class CheckoutScreen(QWidget):
         self._assets_dir: Path | None = None
         self._component_host: ComponentHost | None = None
         self.web_view: CheckoutWebView | None = None
+        self._browser: BrowserOpener | None = None  # None: secure pages open in the till
 
         self.amount_label = label("", "CheckoutAmount")
         self.description_label = label("", "Hint")
@@ -170,6 +177,10 @@ class CheckoutScreen(QWidget):
         self.link_panel.setVisible(False)
         self.link_panel.new_link_button.clicked.connect(self.new_link)
         self.page_host.addWidget(self.link_panel)
+        self.browser_panel = BrowserPanel()
+        self.browser_panel.setVisible(False)
+        self.browser_panel.open_again_button.clicked.connect(self.open_page_again)
+        self.page_host.addWidget(self.browser_panel)
 
         self.result = ResultPanel()
         self.result.done.connect(self._leave)
@@ -191,6 +202,7 @@ class CheckoutScreen(QWidget):
         for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             QShortcut(QKeySequence(key), self.result, self.result.button.click)
         QShortcut(QKeySequence(Qt.Key.Key_F6), self.link_panel, self.new_link)
+        QShortcut(QKeySequence(Qt.Key.Key_F6), self.browser_panel, self.open_page_again)
 
     def shutdown(self) -> None:
         """Stop timers and drop the web view (the app is closing)."""
@@ -243,11 +255,20 @@ class CheckoutScreen(QWidget):
         """Take the sale the way the cashier chose (a ``PayMethod`` value)."""
         chosen = PayMethod(method)
         if chosen is PayMethod.READER:
-            self.show_reader_placeholder(sale)
-        elif chosen is PayMethod.CARD_FORM:
+            raise ValueError("card-reader sales have their own screen")
+        if chosen is PayMethod.CARD_FORM:
             self.start_embedded(sale)
         else:
             self._open(sale, chosen)
+
+    def set_browser(self, opener: BrowserOpener | None) -> None:
+        """Open providers' secure pages with ``opener`` (the system browser) instead of the
+        till's own view. 3-D Secure challenges and the card form stay in the till."""
+        self._browser = opener
+
+    def open_page_again(self) -> None:
+        if self._browser is not None and self._checkout is not None and self._checkout.url:
+            self._show_in_browser(self._checkout)
 
     def start_hosted(self, sale: Sale) -> None:
         self._open(sale, PayMethod.HOSTED)
@@ -335,21 +356,6 @@ class CheckoutScreen(QWidget):
         announce(self.status_label, sentence)
         self.verify()
 
-    def show_reader_placeholder(self, sale: Sale) -> None:
-        self._reset(sale)
-        self._finish(
-            "warn",
-            "i",
-            "Card reader not available yet",
-            "Card-present payments are not yet available for this provider. A later version "
-            "adds a card-reader screen (tap, insert or swipe, with the reader's status and the "
-            "amount the customer sees) and a simulated reader for sandbox profiles. "
-            "Nothing was charged: go back and choose another way to pay.",
-            "",
-            "Back to sale",
-            over=False,
-        )
-
     def start_card_charge(self, sale: Sale, source: PaymentSource) -> None:
         """Charge a card token (from a card form or reader). If the bank asks for 3-D Secure,
         its challenge opens in the hardened view; the return URL only triggers a lookup."""
@@ -384,19 +390,31 @@ class CheckoutScreen(QWidget):
         self._reset(sale)
         self._method = method
         link = method is PayMethod.LINK
+        # A phone paying by link, or a page in the system browser, must never be sent to
+        # our intercept-only return URL: only the till's own view can catch it.
+        outside = link or self._browser is not None
         what = "payment link" if link else "checkout"
         self.status_label.setText(f"Opening {self._service.provider.display_name} {what}…")
         generation = self._generation
         self._tasks.start(
             self._service.start_hosted(
                 sale,
-                # A phone paying by link must never be sent to our intercept-only return URL.
-                success_url=None if link else SUCCESS_RETURN_URL,
-                mode=CheckoutMode.LINK if link else CheckoutMode.HOSTED,
+                success_url=None if outside else SUCCESS_RETURN_URL,
+                mode=self._checkout_mode(link),
+                method=None if link else HOSTED_CHECKOUT,
             ),
             lambda checkout: self._opened(checkout, generation),
             lambda error: self._open_failed(error, generation),
         )
+
+    def _checkout_mode(self, link: bool) -> CheckoutMode:
+        """A page for the system browser is the provider's link page where it has one: it
+        needs no return URL (a hosted page may insist on one only the till's view can catch)."""
+        assert self._service is not None
+        can_link = Capability.PAY_BY_LINK in self._service.provider.capabilities
+        if link or (self._browser is not None and can_link):
+            return CheckoutMode.LINK
+        return CheckoutMode.HOSTED
 
     def verify(self) -> None:
         """Ask the provider what happened (never trust the page)."""
@@ -439,6 +457,8 @@ class CheckoutScreen(QWidget):
         )
         if self._method is PayMethod.LINK:
             self._show_link(checkout)
+        elif self._browser is not None:
+            self._show_in_browser(checkout)
         else:
             self.status_label.setText("Waiting for the customer to pay on the secure page…")
             announce(self.status_label, "Waiting for the customer to pay")
@@ -455,6 +475,20 @@ class CheckoutScreen(QWidget):
             self._display.show_link(
                 self.amount_label.text(), checkout.payment.description, checkout.url
             )
+
+    def _show_in_browser(self, checkout: HostedCheckout) -> None:
+        assert self._browser is not None
+        opened = bool(checkout.url) and self._browser(checkout.url)
+        status = (
+            "Waiting for the customer to pay on the secure page in the web browser…"
+            if opened
+            else "The web browser could not be opened: open the address below for the customer."
+        )
+        self.status_label.setText(status)
+        announce(self.status_label, status)
+        self.browser_panel.show_url(checkout.url, opened=opened)
+        self.browser_panel.setVisible(True)
+        self.browser_panel.open_again_button.setFocus()
 
     def _show_page(self, checkout: HostedCheckout) -> None:
         from pos_app.gui.webview.view import CheckoutWebView  # QtWebEngine loads only now
@@ -598,6 +632,7 @@ class CheckoutScreen(QWidget):
         self._tick.stop()
         self._dispose_view()
         self.link_panel.setVisible(False)
+        self.browser_panel.setVisible(False)
         if self._display is not None and self._display.isVisible():
             self._display.show_outcome(
                 "Thank you" if tone == "good" else title,
@@ -629,6 +664,7 @@ class CheckoutScreen(QWidget):
         self._generation += 1
         self._dispose_view()
         self.link_panel.setVisible(False)
+        self.browser_panel.setVisible(False)
         self._sale = sale
         self._method = PayMethod.HOSTED
         self._link_expired = False
