@@ -105,6 +105,30 @@ def pay(
     pump_until(lambda: checkout.stack.currentWidget() is checkout.result)
 
 
+def browser_shot(pos: PosApplication, out: Path) -> None:
+    """Till option "secure pages in the web browser": the till waits and polls."""
+    window = pos.window
+    window.cashier_button.click()
+    cashier = window.cashier
+    cashier.clear()
+    QTest.keyClicks(cashier.amount_field, "8.75")
+    QTest.keyClicks(cashier.description_field, "Rye bread")
+    from pos_app.gui.screens.cashier import PayMethod
+
+    checkout = window.checkout
+    checkout.set_browser(lambda url: True)  # no real browser here; pretend it opened
+    try:
+        cashier.method_buttons[PayMethod.HOSTED].click()
+        pump_until(checkout.browser_panel.isVisible)
+        settle(300)
+        shoot(window, out, "hosted-in-browser.png")
+        checkout.cancel()
+        pump_until(lambda: checkout.result.isVisible())
+        QTest.keyClick(checkout.result.button, Qt.Key.Key_Return)
+    finally:
+        checkout.set_browser(None)
+
+
 def link_shots(pos: PosApplication, out: Path) -> None:
     """Pay by link: the QR on the till, and the customer's own window."""
     window = pos.window
@@ -303,6 +327,7 @@ def main() -> None:
         settle()
         shoot(window, args.out, "end-of-shift.png")
         link_shots(pos, args.out)
+        browser_shot(pos, args.out)
         reader_shots(pos, args.out)
 
         window.settings_button.click()

@@ -346,8 +346,11 @@ def test_till_options_set_approval_limits_and_sign_in(
     dialog.void_limit.setText("1,000")
     dialog.require_sign_in.setChecked(False)
     dialog.idle_minutes.setValue(5)
+    assert not dialog.in_browser.isChecked()  # secure pages open in the till by default
+    dialog.in_browser.setChecked(True)
     dialog.save_button.click()
     qtbot.waitUntil(lambda: screen.status.text() == "Saved the till options.")
     saved = fake_app.settings
     assert (saved.refund_approval_limit_minor, saved.void_approval_limit_minor) == (5000, 100_000)
     assert (saved.require_sign_in, saved.idle_lock_minutes) == (False, 5)
+    assert saved.secure_page_in_browser is True
