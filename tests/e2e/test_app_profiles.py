@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import keyring
+import pytest
 from keyring.backends import null
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from pos_app.app import PosApplication
+from pos_app.gui.widgets import browser_panel
 from pos_app.journal.store import PaymentRecord
 from pos_app.settings import ProviderProfile, Settings, load_settings, save_settings
 from tests.e2e.conftest import Till
@@ -169,3 +171,19 @@ def test_with_webhooks_on_a_payment_made_elsewhere_reaches_the_screen_without_po
     qtbot.waitUntil(lambda: checkout.result.isVisible(), timeout=20_000)
     assert checkout.result.title.text() == "Approved"
     assert PaymentChange(payment.reference, "webhook", PaymentState.CAPTURED) in heard
+
+
+def test_with_the_till_option_set_the_secure_page_opens_in_the_system_browser(
+    qtbot: QtBot, till: Till, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr(browser_panel, "system_browser", lambda url: opened.append(url) is None)
+    paths = till.paths
+    settings = load_settings(paths.settings_file)
+    save_settings(paths.settings_file, replace(settings, secure_page_in_browser=True))
+    pos = till.start()
+    ring_up(qtbot, pos, "6.00", "Two scones")
+    qtbot.waitUntil(lambda: bool(opened), timeout=20_000)
+    payment = only_payment(pos)
+    assert payment is not None and payment.provider_ref and payment.provider_ref in opened[0]
+    assert pos.window.checkout.web_view is None  # nothing shown in the till's own view
