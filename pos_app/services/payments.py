@@ -338,6 +338,15 @@ class PaymentService:
                 note="Cancelled by the cashier before the customer paid",
             )
             self._publish(payment, "cancel")
+        elif payment.state is PaymentState.REQUIRES_ACTION:
+            # A bank check (3-D Secure) cannot be called off: unfinished, it lapses at the
+            # provider. It stays open here so later lookups record how it ended.
+            payment = self.journal.add_note(
+                reference,
+                now=self._clock(),
+                note="Abandoned by the cashier during the bank check; it lapses at the provider",
+            )
+            self._publish(payment, "cancel")
         return payment
 
     # -- lookups ------------------------------------------------------------------------

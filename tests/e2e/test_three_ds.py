@@ -104,3 +104,6 @@ def test_escape_during_the_challenge_ends_unpaid(qtbot: QtBot, make_till: Any) -
     assert "not charged" in till.screen.result.detail.text()
     [payment] = till.journal.page_payments(offset=0, limit=5)
     assert payment.state is PaymentState.REQUIRES_ACTION  # never authorized at the provider
+    # The history says who gave up and that it stays open for a later lookup.
+    notes = [event.note for event in till.journal.events(payment.reference)]
+    assert any("Abandoned by the cashier during the bank check" in note for note in notes)
