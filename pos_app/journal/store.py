@@ -308,11 +308,17 @@ class JournalStore:
         ).fetchall()
         return [_payment(row) for row in rows]
 
-    def payments_in_states(self, states: frozenset[PaymentState]) -> list[PaymentRecord]:
+    def payments_in_states(
+        self, states: frozenset[PaymentState], *, created_since: datetime | None = None
+    ) -> list[PaymentRecord]:
         marks = ",".join("?" for _ in states)
+        since = "" if created_since is None else " AND created_at >= ?"
+        arguments: tuple[str, ...] = tuple(s.value for s in states)
+        if created_since is not None:
+            arguments += (_iso(created_since),)
         rows = self._conn.execute(
-            f"SELECT * FROM payments WHERE state IN ({marks}) ORDER BY id",  # noqa: S608
-            tuple(s.value for s in states),
+            f"SELECT * FROM payments WHERE state IN ({marks}){since} ORDER BY id",  # noqa: S608
+            arguments,
         ).fetchall()
         return [_payment(row) for row in rows]
 

@@ -13,6 +13,7 @@ from pos_app.providers.types import (
     CheckoutRequest,
     CheckoutSession,
     EmbeddedCheckout,
+    PaymentAction,
     ProviderPayment,
     RefundRequest,
     VoidRequest,
@@ -89,3 +90,11 @@ class PaymentProvider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class BalanceLedger(Protocol):
+    """A provider that keeps a money ledger per payment (JustiFi's balance transactions):
+    the payment, its fees, refunds and fees returned. Read only for the detail page."""
+
+    async def balance_transactions(self, payment_ref: str) -> tuple[PaymentAction, ...]: ...

@@ -34,6 +34,7 @@ from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import cards
+from .justifi_balance import FEE_TYPES, collected_balance, payment_fees, record_collected
 from .state import Sandbox, iso, new_id, parse_iso
 from .webhooks import record_webhook, webhook_secret
 
@@ -182,6 +183,33 @@ def _optional_object(body: dict[str, Any], name: str) -> dict[str, Any] | None:
     return value
 
 
+def validate_fees(raw: Any, amount: int) -> list[dict[str, Any]] | None:
+    """A request's ``fees`` array, checked by the spec's "Enhanced Fee Management" rules."""
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(fee, dict) for fee in raw):
+        raise ApiError(422, "fees_invalid", "Fee type must be processing_fee or platform_fee")
+    types = [fee.get("type") for fee in raw]
+    if any(kind not in FEE_TYPES for kind in types):
+        raise ApiError(422, "fees_invalid", "Fee type must be processing_fee or platform_fee")
+    if len(set(types)) != len(types):
+        raise ApiError(422, "multiple_of_same_fee_type", "Only one fee per type is allowed")
+    amounts = [fee.get("amount") for fee in raw]
+    if not all(_is_int(value) and value > 0 for value in amounts):
+        raise ApiError(
+            422,
+            "fee_amount_greater_than_zero",
+            "Fee amount must be an integer greater than 0",
+        )
+    if sum(amounts) > amount:
+        raise ApiError(
+            422,
+            "fee_amount_greater_than_payment_amount",
+            "Total fees cannot exceed the payment amount",
+        )
+    return [{"type": fee["type"], "amount": fee["amount"]} for fee in raw]
+
+
 def validate_checkout_request(body: dict[str, Any]) -> dict[str, Any]:
     """The checkout fields of a create request, checked; raises ApiError(422)."""
     amount = _checkout_amount(body)
@@ -201,6 +229,7 @@ def validate_checkout_request(body: dict[str, Any]) -> dict[str, Any]:
     if payment is not None:
         _optional_str(payment, "description")
         _optional_object(payment, "metadata")
+        validate_fees(payment.get("fees"), amount)
     return {
         "amount": amount,
         "description": description,
@@ -488,6 +517,8 @@ def complete_checkout(
     stamp = iso(now)
     payment = _new_payment(checkout, payment_method, charge_mode, decline, stamp)
     store.put("payment", payment["id"], payment)
+    if payment["captured"] and payment["status"] == "succeeded":
+        record_collected(sandbox, payment)
     attempt: dict[str, Any] = {
         "id": new_id("chc_"),
         "payment_mode": payment_mode,
@@ -573,6 +604,7 @@ def _new_payment(
         statement_descriptor=checkout["statement_descriptor"],
         metadata=override.get("metadata"),
         payment_mode="ecom" if payment_mode in CARD_PAYMENT_MODES else payment_mode,
+        fees=override.get("fees"),
     )
 
 
@@ -638,6 +670,7 @@ def build_payment(
     statement_descriptor: str | None,
     metadata: dict[str, Any] | None,
     payment_mode: str,
+    fees: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A new Payment object (spec CardPayment / BankAccountPayment).
 
@@ -652,7 +685,8 @@ def build_payment(
         status = "authorized"
     else:
         status = "pending" if payment_mode == "ach" else "succeeded"
-    return {
+    fee_objects = payment_fees(fees if succeeded else None, currency)
+    payment = {
         "id": new_id("py_"),
         "account_id": account_id,
         "amount": amount,
@@ -662,7 +696,7 @@ def build_payment(
         "amount_returned": 0,
         "application_fee_rate_id": None,
         "application_fee": None,
-        "balance": amount if captured else 0,
+        "balance": 0,
         "capture_strategy": capture_strategy,
         "captured": captured,
         "checkout_id": checkout_id,
@@ -675,8 +709,8 @@ def build_payment(
         "error_code": decline.code if decline else None,
         "error_description": decline.message if decline else None,
         "expedited": None,
-        "fee_amount": 0,
-        "fees": [],
+        "fee_amount": sum(fee["amount"] for fee in fee_objects),
+        "fees": fee_objects,
         "financial_transaction_id": new_id("ft_") if succeeded else None,
         "is_test": True,
         "metadata": metadata,
@@ -691,6 +725,9 @@ def build_payment(
         "transaction_hold": None,
         "updated_at": stamp,
     }
+    if captured:
+        payment["balance"] = collected_balance(payment)
+    return payment
 
 
 # -- pagination ----------------------------------------------------------------------------

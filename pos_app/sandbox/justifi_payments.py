@@ -34,6 +34,14 @@ from .justifi import (
     paginate,
     publish_event,
     validate_checkout_request,
+    validate_fees,
+)
+from .justifi_balance import (
+    FEE_TYPES,
+    collected_balance,
+    record,
+    record_collected,
+    return_fees,
 )
 from .state import Sandbox, iso, new_id, parse_iso
 
@@ -66,26 +74,6 @@ def payment_view(payment: dict[str, Any], now: datetime) -> dict[str, Any]:
     return payment
 
 
-def _balance_transaction(
-    sandbox: Sandbox, payment: dict[str, Any], kind: str, amount: int, source_id: str
-) -> None:
-    stamp = iso(sandbox.now())
-    txn = {
-        "id": new_id("pbt_"),
-        "amount": amount,
-        "balance": payment["balance"],
-        "currency": payment["currency"],
-        "financial_transaction_id": new_id("ft_"),
-        "payment_id": payment["id"],
-        "payment_balance_txn_type": kind,
-        "source_id": source_id,
-        "source_type": {"payment": "Payment", "refund": "Refund"}.get(kind, kind.title()),
-        "created_at": stamp,
-        "updated_at": stamp,
-    }
-    sandbox.store.put("payment_balance_transaction", txn["id"], txn)
-
-
 def refund_payment(
     sandbox: Sandbox,
     payment_id: str,
@@ -95,8 +83,11 @@ def refund_payment(
     description: str | None,
     metadata: dict[str, Any] | None,
     idempotency_key: str | None = None,
+    fees: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Refund (part of) a payment: returns the Refund; raises ApiError on the documented rules."""
+    """Refund (part of) a payment: returns the Refund; raises ApiError on the documented rules.
+
+    ``fees`` (type, amount) are the payment's fees given back to the merchant with it."""
     store = sandbox.store
     stored = store.get("payment", payment_id)
     if stored is None:
@@ -124,6 +115,7 @@ def refund_payment(
             "refund_exceeds_amount_available",
             "The refund cannot be processed because the refund amount exceeds the available funds",
         )
+    returned = _fees_to_return(payment, fees)
     stamp = iso(sandbox.now())
     refund_id = new_id("re_")
     refund: dict[str, Any] = {
@@ -138,20 +130,23 @@ def refund_payment(
         "created_at": stamp,
         "updated_at": stamp,
     }
-    store.put("refund", refund_id, refund)
     refunded_total = payment["amount_refunded"] + refund_amount
+    balance = stored["balance"] - refund_amount
+    record(sandbox, stored, "refund", -refund_amount, refund_id, balance)
+    fee_objects, refund["returned_fees"], balance = return_fees(sandbox, stored, returned, balance)
+    store.put("refund", refund_id, refund)
     updated = {
         **stored,
         "amount_refunded": refunded_total,
         "amount_refundable": payment["amount_refundable"] - refund_amount,
-        "balance": stored["balance"] - refund_amount,
+        "balance": balance,
+        "fees": fee_objects,
         "refunded": True,
         "refunds": [*stored["refunds"], refund],
         "status": "fully_refunded" if refunded_total >= payment["amount"] else "partially_refunded",
         "updated_at": stamp,
     }
     store.put("payment", payment_id, updated)
-    _balance_transaction(sandbox, updated, "refund", -refund_amount, refund_id)
     publish_event(
         sandbox,
         "payment.refunded",
@@ -251,6 +246,13 @@ class JustifiPayments(JustifiApi):
             is_bank = "bank_account" in payment_method
             if is_bank and strategy == "manual":
                 raise invalid("capture_strategy")
+            fees = validate_fees(body.get("fees"), amount)
+            if fees is not None and body.get("application_fee_amount") is not None:
+                raise ApiError(
+                    422,
+                    "fee_and_application_fee_declared",
+                    "Cannot use both fees and application_fee_amount",
+                )
             decline = charge_decline(self.sandbox, token)
             payment = build_payment(
                 account_id=account_id,
@@ -265,6 +267,7 @@ class JustifiPayments(JustifiApi):
                 statement_descriptor=_optional_text(body, "statement_descriptor"),
                 metadata=_optional_metadata(body),
                 payment_mode="ach" if is_bank else "ecom",
+                fees=fees,
             )
             self.sandbox.store.put("payment", payment["id"], payment)
             publish_event(
@@ -281,12 +284,13 @@ class JustifiPayments(JustifiApi):
                 # The failed payment exists (listable); the caller gets JustiFi's 402 body.
                 return 402, decline_error(decline, payment_method)
             if payment["captured"] and payment["status"] == "succeeded":
-                _balance_transaction(self.sandbox, payment, "payment", amount, payment["id"])
+                record_collected(self.sandbox, payment)
             event = {"authorized": "payment.authorized", "pending": "payment.pending"}.get(
                 payment["status"], "payment.succeeded"
             )
             publish_event(self.sandbox, event, payment, account_id=account_id, idempotency_key=key)
-            return 201, envelope("payment", payment)
+            # The spec: fees are processed asynchronously, so the create answer lists none.
+            return 201, envelope("payment", {**payment, "fees": []})
 
         return await self._apply(request, client_id, body, apply, key_required=True)
 
@@ -402,11 +406,11 @@ class JustifiPayments(JustifiApi):
                 "captured": True,
                 "status": "succeeded",
                 "amount_refundable": stored["amount"],
-                "balance": stored["amount"],
+                "balance": collected_balance(stored),
                 "updated_at": stamp,
             }
             store.put("payment", payment_id, updated)
-            _balance_transaction(self.sandbox, updated, "payment", stored["amount"], payment_id)
+            record_collected(self.sandbox, updated)
             publish_event(
                 self.sandbox,
                 "payment.captured",
@@ -436,6 +440,7 @@ class JustifiPayments(JustifiApi):
                 description=_optional_text(body, "description"),
                 metadata=_optional_metadata(body),
                 idempotency_key=key,
+                fees=_refund_fees(body),
             )
             return 201, envelope("refund", refund)
 
@@ -461,16 +466,22 @@ class JustifiPayments(JustifiApi):
                     "The void cannot be processed because the associated payment is outside "
                     "the void window. Try a refund instead.",
                 )
+            fees = stored["fees"]
+            if stored["captured"] and stored["status"] == "succeeded":
+                # The money goes back, and (the spec's fee lifecycle) every fee with it.
+                balance = stored["balance"] - stored["amount"]
+                record(self.sandbox, stored, "refund", -stored["amount"], payment_id, balance)
+                left = {fee["type"]: fee["remaining_amount"] for fee in fees}
+                fees, _, balance = return_fees(self.sandbox, stored, left, balance)
             updated = {
                 **stored,
                 "status": "canceled",
                 "amount_refundable": 0,
                 "balance": 0,
+                "fees": fees,
                 "updated_at": iso(now),
             }
             store.put("payment", payment_id, updated)
-            if stored["captured"]:
-                _balance_transaction(self.sandbox, updated, "refund", -stored["amount"], payment_id)
             publish_event(
                 self.sandbox,
                 "payment.canceled",
@@ -623,12 +634,17 @@ class JustifiPayments(JustifiApi):
                     description=None,
                     metadata=None,
                     idempotency_key=key,
+                    fees=_refund_fees(body),
                 )
             except ApiError as exc:
                 # The spec: a failed checkout refund is data, with the error in refund_response.
                 result.update(status="failed", refund_response=exc.code)
             else:
                 result["refund_response"] = refund["id"]
+                result["returned_fees"] = [
+                    {"type": fee["type"], "amount": fee["returned_amount"]}
+                    for fee in refund["returned_fees"]
+                ]
             store.put("checkout_refund", result["id"], result)
             # The spec's example gives this envelope type "checkout_completion".
             return 200, envelope("checkout_completion", result)
@@ -648,6 +664,44 @@ def _refund_fields(body: dict[str, Any]) -> tuple[int | None, str | None]:
             "Refund reason must be one of the following: duplicate, fraudulent, customer_request",
         )
     return amount, reason
+
+
+def _refund_fees(body: dict[str, Any]) -> list[dict[str, Any]] | None:
+    raw = body.get("fees")
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(
+        isinstance(fee, dict) and fee.get("type") in FEE_TYPES for fee in raw
+    ):
+        raise ApiError(422, "fees_invalid", "Fee type must be processing_fee or platform_fee")
+    if not all(_is_int(fee.get("amount")) and fee["amount"] > 0 for fee in raw):
+        raise ApiError(
+            422, "fee_amount_greater_than_zero", "Fee amount must be an integer greater than 0"
+        )
+    if len({fee["type"] for fee in raw}) != len(raw):
+        raise ApiError(422, "multiple_of_same_fee_type", "Only one fee per type is allowed")
+    return [{"type": fee["type"], "amount": fee["amount"]} for fee in raw]
+
+
+def _fees_to_return(payment: dict[str, Any], fees: list[dict[str, Any]] | None) -> dict[str, int]:
+    """Fee type -> amount to give back, checked against what each fee has left."""
+    remaining = {fee["type"]: fee["remaining_amount"] for fee in payment["fees"]}
+    returned: dict[str, int] = {}
+    for fee in fees or []:
+        if fee["type"] not in remaining:
+            raise ApiError(
+                422,
+                "fee_type_must_exist_on_payment_fees",
+                "Refund fee type must exist on the original payment",
+            )
+        if fee["amount"] > remaining[fee["type"]]:
+            raise ApiError(
+                422,
+                "returned_fee_exceeds_remaining_amount",
+                "Refund amount cannot exceed the fee's remaining amount",
+            )
+        returned[fee["type"]] = fee["amount"]
+    return returned
 
 
 def _query_time(raw: str | None, name: str) -> datetime | None:

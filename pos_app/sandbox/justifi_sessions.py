@@ -35,6 +35,7 @@ from .justifi import (
     publish_event,
     tokenize_card,
 )
+from .justifi_balance import record_collected
 from .pages import CardForm, render_form, render_outcome, safe_redirect_url
 from .state import Sandbox, iso, new_id, parse_iso
 
@@ -85,6 +86,8 @@ def capture_intent(
     )
     payment["payment_intent_id"] = intent_id
     store.put("payment", payment["id"], payment)
+    if payment["captured"] and payment["status"] == "succeeded":
+        record_collected(sandbox, payment)
     account = intent["account_id"]
     publish_event(sandbox, "payment.created", payment, account_id=account)
     method_view = {k: v for k, v in payment["payment_method"].items() if k != "account_id"}

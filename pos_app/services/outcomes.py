@@ -93,6 +93,9 @@ def apply_payment(
     )
 
 
+_MONEY_TAKEN = frozenset({PaymentState.AUTHORIZED, PaymentState.CAPTURED})
+
+
 def _apply(
     journal: JournalStore,
     payment: PaymentRecord,
@@ -111,6 +114,18 @@ def _apply(
     if payment.state is PaymentState.DECLINED and target in _STILL_OPEN:
         # The attempt was declined; the provider keeps the checkout open for another card.
         return payment
+    if payment.state is PaymentState.FAILED and target not in _MONEY_TAKEN:
+        return payment  # cancelled here; open or lapsed there: no money moved either way
+    if payment.state is PaymentState.FAILED:
+        # The cashier cancelled, the customer still had the page and paid: never silent.
+        return _conflict(
+            journal,
+            payment,
+            now,
+            f"Paid at the provider ('{provider_status}') after it was cancelled at the till. "
+            "Refund it at the provider, or keep the sale and give the customer their goods.",
+            f"Paid at the provider after the cancel ({provider_status})",
+        )
     if not can_transition(payment.state, target):
         log.error(
             "%s: provider says %s but the journal has %s", payment.reference, target, payment.state

@@ -30,7 +30,7 @@ from pos_app.journal.store import (
     PaymentRecord,
     utc_now,
 )
-from pos_app.providers.base import PaymentProvider
+from pos_app.providers.base import BalanceLedger, PaymentProvider
 from pos_app.providers.errors import ConnectionFailedError, NotSupportedError, ProviderError
 from pos_app.providers.types import (
     ActionResult,
@@ -72,6 +72,9 @@ CARD_READER = "card_reader"
 # Paid by a charge of ours (not a page): looked up as a payment.
 _CHARGE_METHODS = frozenset({DIRECT_CHARGE, CARD_READER})
 _CHECKOUT_METHODS = {CheckoutMode.HOSTED: HOSTED_CHECKOUT, CheckoutMode.LINK: PAY_BY_LINK}
+_CHECKOUT_PAGE_METHODS = frozenset({HOSTED_CHECKOUT, PAY_BY_LINK, EMBEDDED_CHECKOUT})
+# The longest a provider keeps a checkout payable (JustiFi: one week; links: up to 7 days).
+CHECKOUT_LIFETIME = timedelta(days=7)
 
 # A request whose answer was lost may still be applied by the provider for a while (held,
 # queued or slow): until this long after it was sent, "no trace of it" proves nothing.
@@ -405,6 +408,43 @@ class PaymentService:
         self._publish(updated, "lookup")
         return reported.actions
 
+    async def provider_balance(self, reference: str) -> tuple[PaymentAction, ...]:
+        """The provider's ledger of a payment (JustiFi's balance transactions: the payment,
+        its fees, refunds, fees returned), oldest first; empty where the provider keeps none.
+
+        Read-only and separate from ``provider_history`` so only the detail page pays the
+        extra request, never a lookup, a confirmation or a reconciliation.
+        """
+        payment = self._get(reference)
+        provider = self.provider_for(payment.profile)
+        if not payment.provider_payment_ref or not isinstance(provider, BalanceLedger):
+            return ()
+        try:
+            return await provider.balance_transactions(payment.provider_payment_ref)
+        except NotSupportedError:
+            return ()
+
+    async def checkout_expiry(self, reference: str) -> datetime | None:
+        """When an open checkout or payment link stops taking payment, from the provider.
+
+        Looks the checkout up and records what it says like ``refresh``; None when the
+        payment is not an open checkout or the provider's checkouts never expire.
+        """
+        payment = self._get(reference)
+        if (
+            payment.method not in (HOSTED_CHECKOUT, PAY_BY_LINK, EMBEDDED_CHECKOUT)
+            or payment.state not in (PaymentState.CREATED, PaymentState.PENDING)
+            or not payment.provider_ref
+        ):
+            return None
+        provider = self.provider_for(payment.profile)
+        if Capability.LOOKUP not in provider.capabilities:
+            return None
+        session = await provider.get_checkout(payment.provider_ref)
+        updated = apply_session(self.journal, payment, session, self._clock())
+        self._publish(updated, "lookup")
+        return session.expires_at
+
     async def on_webhook(self, event: WebhookEvent) -> PaymentRecord | None:
         """A provider told us something changed: look the payment up (the event decides nothing).
 
@@ -420,11 +460,29 @@ class PaymentService:
         self._publish(updated, "webhook")
         return updated
 
+    def _cancelled_checkouts_still_payable(self) -> list[str]:
+        """Checkouts the cashier cancelled that the provider may still take payment on.
+
+        No provider we use can close a checkout, so a customer holding the link (a phone
+        that scanned the QR) may pay after the till gave up. Until the longest checkout
+        lifetime has passed, each start-up looks again; a late payment then conflicts with
+        the journal and is flagged for a person (refund it, or keep the sale).
+        """
+        since = self._clock() - CHECKOUT_LIFETIME
+        return [
+            p.reference
+            for p in self.journal.payments_in_states(
+                frozenset({PaymentState.FAILED}), created_since=since
+            )
+            if p.method in _CHECKOUT_PAGE_METHODS and p.provider_ref
+        ]
+
     async def reconcile(self) -> ReconcileReport:
         """Start-up: look up every payment with an open intent or outcome. Never re-sends."""
         report = ReconcileReport()
         references = [i.payment_reference for i in self.journal.unresolved_intents()]
         references += [p.reference for p in self.journal.payments_in_states(OPEN_STATES)]
+        references += self._cancelled_checkouts_still_payable()
         for reference in dict.fromkeys(references):
             if not self._intents(reference):
                 continue  # nothing was ever sent: nothing to ask about
@@ -436,6 +494,8 @@ class PaymentService:
                 continue
             if payment.attention:
                 report.needs_attention.append(reference)
+            elif payment.state is PaymentState.FAILED:
+                continue  # a cancelled checkout nobody paid: nothing to report
             elif payment.state is PaymentState.PENDING:
                 self._flag(reference, "Checkout still open at the provider.", report)
             else:

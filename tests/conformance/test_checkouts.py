@@ -14,7 +14,12 @@ from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import IntentOutcome, PaymentRecord
 from pos_app.providers.base import PaymentProvider
-from pos_app.services.payments import CheckoutOpened, OperationFailed, PaymentService
+from pos_app.services.payments import (
+    CheckoutOpened,
+    OperationFailed,
+    PaymentService,
+    ReconcileReport,
+)
 from pos_app.services.sale import Sale
 from tests.conformance.conftest import PROFILE, Till
 from tests.conformance.harness import APPROVED_CARD, add_fault, control, count_objects
@@ -87,6 +92,44 @@ def test_the_cashier_cancels_before_the_customer_pays(till: Till) -> None:
 
     assert till.run(cancel).state is PaymentState.FAILED
     assert "Cancelled by the cashier" in till.journal.events(opened.payment.reference)[-1].note
+
+
+def test_a_checkout_paid_after_the_cashier_cancelled_is_flagged_at_the_next_start(
+    till: Till,
+) -> None:
+    """The customer still held the page (a phone that scanned the link) and paid anyway."""
+    opened = open_checkout(till)
+    reference = opened.payment.reference
+
+    async def cancel(service: PaymentService, _: PaymentProvider) -> PaymentRecord:
+        return await service.cancel_checkout(reference)
+
+    assert till.run(cancel).state is PaymentState.FAILED
+    assert opened.payment.provider_ref is not None
+    paid = till.harness.pay(till.sandbox, opened.session.provider_ref, APPROVED_CARD)
+    assert paid.is_success, paid.text
+
+    async def start_up(service: PaymentService, _: PaymentProvider) -> ReconcileReport:
+        return await service.reconcile()
+
+    report = till.run(start_up)
+    assert report.needs_attention == [reference]
+    payment = till.journal.get(reference)
+    assert payment is not None and payment.attention is not None
+    assert "after it was cancelled" in payment.attention
+    # Looked at again at every start until someone deals with it; never silently "failed".
+    assert till.run(start_up).needs_attention == [reference]
+
+
+def test_a_cancelled_checkout_nobody_paid_is_not_reported(till: Till) -> None:
+    opened = open_checkout(till)
+
+    async def cancel_then_start(service: PaymentService, _: PaymentProvider) -> ReconcileReport:
+        await service.cancel_checkout(opened.payment.reference)
+        return await service.reconcile()
+
+    report = till.run(cancel_then_start)
+    assert report.needs_attention == [] and report.resolved == []
 
 
 def test_an_unpaid_checkout_expires(till: Till) -> None:

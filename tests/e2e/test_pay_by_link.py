@@ -105,13 +105,15 @@ def test_an_expired_link_offers_a_new_one_and_never_two_at_once(
     assert newest.state is PaymentState.PENDING and newest.amount == Money(1799, "USD")
 
 
-def test_cancelling_a_link_closes_it_and_clears_the_customers_code(
+def test_cancelling_a_link_clears_the_customers_code_and_says_the_link_stays_open(
     qtbot: QtBot, make_till: Any
 ) -> None:
     till: ScreenTill = make_till("checkout_com")
     open_link(qtbot, till)
     qtbot.keyClick(till.screen.cancel_button, Qt.Key.Key_Escape)
     assert till.wait_for_result() == "Payment cancelled"
+    # No provider can close a link: the cashier is told, not promised it is dead.
+    assert "stays open at the provider" in till.screen.result.detail.text()
     [payment] = till.journal.page_payments(offset=0, limit=5)
     assert payment.state is PaymentState.FAILED
     assert till.display.heading.text() == "Payment cancelled"

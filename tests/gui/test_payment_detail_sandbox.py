@@ -16,11 +16,13 @@ from pos_app.domain.payment import PaymentState
 from pos_app.gui.dialogs.capture import CaptureDialog
 from pos_app.gui.dialogs.refund import RefundDialog
 from pos_app.gui.dialogs.void import VoidDialog
+from pos_app.gui.messages import state_label
 from pos_app.gui.screens.payment_detail import PaymentDetail
 from pos_app.gui.screens.payments import PaymentsScreen
 from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore
 from pos_app.providers.base import PaymentProvider
+from pos_app.providers.types import CheckoutMode
 from pos_app.sandbox.server import SandboxServer
 from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
@@ -190,3 +192,46 @@ def test_a_provider_outage_is_explained_and_nothing_changes(
     assert record is not None
     assert (record.state, record.captured_minor) == (PaymentState.AUTHORIZED, 0)
     assert not detail.capture_button.isHidden()
+
+
+def test_justifi_ledger_after_a_refund(
+    qtbot: QtBot, justifi: SandboxTill, journal: JournalStore
+) -> None:
+    assert justifi.harness.card_source is not None
+    source = justifi.harness.card_source(justifi.sandbox, APPROVED_CARD)
+    sale = Sale(Money(8_000, "USD"), "Birthday cake")
+    reference = justifi.wait(justifi.service.charge("Till", sale, source)).reference
+    detail = justifi.open(reference)
+    detail.start_refund()
+    dialog = detail.dialog
+    assert isinstance(dialog, RefundDialog)
+    dialog.amount.setText("30.00")
+    dialog.reason.setCurrentText("Item returned")
+    assert "$50.00 can still be refunded." in confirm_and_wait(qtbot, detail)
+    qtbot.mouseClick(detail.refresh_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "reports this payment" in detail.outcome.text(), timeout=20_000)
+    model = detail.history_model
+    ledger = [
+        (model.index(r, 2).data(), model.index(r, 3).data())
+        for r in range(model.rowCount())
+        if str(model.index(r, 2).data()).startswith("Ledger:")
+    ]
+    assert ledger[0] == ("Ledger: payment credited · balance after 80.00 USD", "$80.00")
+    assert ledger[1][0].startswith("Ledger: refund debited · Refund re_")
+    assert ledger[1][0].endswith(" · balance after 50.00 USD") and ledger[1][1] == "-$30.00"
+    assert "and ledger" in detail.history_hint.text()
+    facts = {n: v.text() for n, v in detail.amounts.values.items() if v.isVisibleTo(detail)}
+    assert (facts["Fees"], facts["Kept after fees"]) == ("$0.00", "$50.00")
+
+
+def test_justifi_pay_by_link_counts_down_to_its_expiry(justifi: SandboxTill) -> None:
+    sale = Sale(Money(2_500, "USD"), "Cake deposit")
+    opened = justifi.wait(justifi.service.open_checkout("Till", sale, mode=CheckoutMode.LINK))
+    detail = justifi.open(opened.payment.reference)
+    justifi.qtbot.waitUntil(
+        lambda: any(w.text().startswith("Link expires in") for w in detail.window_labels),
+        timeout=20_000,
+    )
+    shown = [w.text() for w in detail.window_labels if w.isVisibleTo(detail)]
+    assert len(shown) == 1 and shown[0].startswith("Link expires in 6 d 23 h")
+    assert detail.state_badge.text() == state_label(PaymentState.PENDING)

@@ -546,11 +546,19 @@ class CheckoutScreen(QWidget):
                 "New sale",
             )
         elif payment.state is PaymentState.FAILED:
+            detail = "Nothing was charged."
+            if self._method is PayMethod.LINK:
+                # No provider can close a link: say what happens if the phone pays anyway.
+                detail += (
+                    " The link itself stays open at the provider until it expires; if the "
+                    "customer pays on it anyway, the till flags the payment under Payments "
+                    "when it next starts."
+                )
             self._finish(
                 "warn",
                 "✕",
                 "Payment cancelled",
-                "Nothing was charged.",
+                detail,
                 payment.reference,
                 "New sale",
             )

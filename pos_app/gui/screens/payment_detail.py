@@ -33,7 +33,8 @@ from pos_app.domain.payment import FINAL_STATES, PaymentState
 from pos_app.gui.dialogs.capture import CaptureDialog
 from pos_app.gui.dialogs.refund import RefundDialog
 from pos_app.gui.dialogs.void import VoidDialog
-from pos_app.gui.messages import PROVIDER_NAMES, error_message, state_label
+from pos_app.gui.messages import PROVIDER_NAMES, error_message, method_name, state_label
+from pos_app.gui.models.balance_rows import balance_rows, balance_totals
 from pos_app.gui.models.payment_history_model import (
     PaymentHistoryModel,
     local_rows,
@@ -42,7 +43,7 @@ from pos_app.gui.models.payment_history_model import (
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import announce, label
 from pos_app.gui.widgets.payment_actions import Available, available_actions
-from pos_app.gui.widgets.payment_windows import void_deadline, windows
+from pos_app.gui.widgets.payment_windows import awaits_checkout, void_deadline, windows
 from pos_app.journal.store import JournalStore, PaymentRecord, utc_now
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ProviderError
@@ -53,11 +54,6 @@ log = logging.getLogger(__name__)
 
 # (action, our reference, amount or None) → may it go ahead? The approvals service plugs in here.
 Approve = Callable[[str, str, Money | None], Awaitable[bool]]
-METHOD_NAMES = {
-    "hosted_checkout": "Hosted checkout",
-    "pay_by_link": "Pay by link",
-    "direct_charge": "Card charged directly",
-}
 _TONES = {
     PaymentState.CAPTURED: "good",
     PaymentState.AUTHORIZED: "good",
@@ -69,6 +65,15 @@ _TONES = {
     PaymentState.FAILED: "bad",
     PaymentState.EXPIRED: "bad",
 }
+
+
+# A refresh's findings: the payment, the provider's steps, its ledger, the checkout expiry.
+_Refreshed = tuple[
+    PaymentRecord,
+    tuple[PaymentAction, ...] | None,
+    tuple[PaymentAction, ...] | None,
+    datetime | None,
+]
 
 
 class PaymentsBackend(Protocol):
@@ -92,6 +97,20 @@ class ProviderHistory(Protocol):
     """The provider's own action history of a payment (a lookup; changes nothing)."""
 
     async def provider_history(self, reference: str) -> tuple[PaymentAction, ...]: ...
+
+
+@runtime_checkable
+class ProviderBalance(Protocol):
+    """The provider's ledger of a payment: fees, refunds, what the merchant keeps."""
+
+    async def provider_balance(self, reference: str) -> tuple[PaymentAction, ...]: ...
+
+
+@runtime_checkable
+class CheckoutExpiry(Protocol):
+    """When an open checkout or payment link expires, as the provider says (a lookup)."""
+
+    async def checkout_expiry(self, reference: str) -> datetime | None: ...
 
 
 class NotApproved(Exception):
@@ -166,6 +185,8 @@ class PaymentDetail(QWidget):
         self._approve: Approve | None = None
         self._payment: PaymentRecord | None = None
         self._provider_actions: tuple[PaymentAction, ...] | None = None
+        self._balance: tuple[PaymentAction, ...] | None = None
+        self._link_expires_at: datetime | None = None
         self._available = Available()
         self._busy = False
         self.dialog: QDialog | None = None  # the open action dialog, if any
@@ -205,6 +226,9 @@ class PaymentDetail(QWidget):
             self.amounts.add(name, value_style="AmountValue")
         self.amounts.add("Still capturable", value_style="AmountStrong")
         self.amounts.add("Refundable", value_style="AmountStrong")
+        # From the provider's ledger, once fetched.
+        self.amounts.add("Fees", value_style="AmountValue")
+        self.amounts.add("Kept after fees", value_style="AmountValue")
         amounts_layout.addLayout(self.amounts)
         amounts_layout.addStretch(1)
 
@@ -316,11 +340,16 @@ class PaymentDetail(QWidget):
         return self._available
 
     def show_payment(self, reference: str) -> None:
-        if self._payment is None or self._payment.reference != reference:
+        opened = self._payment is None or self._payment.reference != reference
+        if opened:
             self._provider_actions = None
+            self._balance = None
+            self._link_expires_at = None
             self._say("", "")
         self._payment = self._journal.get(reference)
         self._show()
+        if opened:
+            self._ask_link_expiry()
 
     def reload(self) -> None:
         """Re-read the payment (and its local history) from the journal."""
@@ -345,16 +374,24 @@ class PaymentDetail(QWidget):
         if payment is None or service is None or self._busy:
             return
         history = service if isinstance(service, ProviderHistory) else None
+        ledger = service if isinstance(service, ProviderBalance) else None
+        expiry = service if isinstance(service, CheckoutExpiry) else None
         reference = payment.reference
 
-        async def work() -> tuple[PaymentRecord, tuple[PaymentAction, ...] | None]:
+        async def work() -> _Refreshed:
             updated = await service.refresh(reference)
             actions = await history.provider_history(reference) if history else None
-            return updated, actions
+            balance = await ledger.provider_balance(reference) if ledger else None
+            expires = None
+            if expiry is not None and awaits_checkout(updated):
+                expires = await expiry.checkout_expiry(reference)
+            return updated, actions, balance, expires
 
-        def done(result: tuple[PaymentRecord, tuple[PaymentAction, ...] | None]) -> None:
-            updated, actions = result
+        def done(result: _Refreshed) -> None:
+            updated, actions, balance, expires = result
             self._provider_actions = actions
+            self._balance = balance
+            self._link_expires_at = expires
             self.show_payment(reference)
             self._say(
                 f"{self._provider_name()} reports this payment as "
@@ -472,6 +509,7 @@ class PaymentDetail(QWidget):
 
         def done(after: PaymentRecord) -> None:
             self._provider_actions = None  # the provider's history moved on
+            self._balance = None
             self.show_payment(payment.reference)
             self._say(success(after), "good")
 
@@ -518,6 +556,30 @@ class PaymentDetail(QWidget):
         log.error("Payment action failed", exc_info=error)
         return error_message(error)
 
+    def _ask_link_expiry(self) -> None:
+        """An open checkout or link: ask the provider when it expires (in the background)."""
+        payment, service, tasks = self._payment, self._service, self._tasks
+        if (
+            payment is None
+            or tasks is None
+            or not isinstance(service, CheckoutExpiry)
+            or not awaits_checkout(payment)
+        ):
+            return
+        reference = payment.reference
+
+        def done(expires: datetime | None) -> None:
+            if self._payment is None or self._payment.reference != reference:
+                return  # the page moved on
+            self._link_expires_at = expires
+            self.show_payment(reference)  # the lookup may also have changed its state
+
+        def failed(error: BaseException) -> None:
+            # Not worth a red line: the page still works, and Refresh asks again.
+            log.info("Could not read the checkout expiry of %s: %s", reference, error)
+
+        tasks.start(service.checkout_expiry(reference), done, failed)
+
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         self.busy.setVisible(busy)
@@ -557,9 +619,12 @@ class PaymentDetail(QWidget):
         capturable = ledger.capturable
         self.amounts.set("Still capturable", self._money(capturable) if capturable.minor else "")
         self.amounts.set("Refundable", self._money(ledger.refundable))
+        totals = balance_totals(self._balance or (), payment.amount.currency)
+        self.amounts.set("Fees", self._money(totals.fees) if totals else "")
+        self.amounts.set("Kept after fees", self._money(totals.net) if totals else "")
         self.facts.set("Description", payment.description)
         self.facts.set("Provider", f"{provider} (profile “{payment.profile}”)")
-        self.facts.set("Method", METHOD_NAMES.get(payment.method, payment.method))
+        self.facts.set("Method", method_name(payment.method))
         card = (
             f"{(payment.card_brand or 'Card').title()} •••• {payment.card_last4}"
             if payment.card_last4
@@ -581,7 +646,11 @@ class PaymentDetail(QWidget):
         )
         if self._provider_actions is not None:
             rows += provider_rows(self._provider_name(), self._provider_actions)
-            self.history_hint.setText(f"This till's journal, and {self._provider_name()}'s steps.")
+            rows += balance_rows(self._provider_name(), self._balance or ())
+            ledger = " and ledger (money in and out, fees)" if self._balance else ""
+            self.history_hint.setText(
+                f"This till's journal, and {self._provider_name()}'s steps{ledger}."
+            )
         elif self._service is not None and isinstance(self._service, ProviderHistory):
             self.history_hint.setText(
                 "This till's journal. Refresh from provider to add the provider's own steps."
@@ -596,7 +665,7 @@ class PaymentDetail(QWidget):
         if payment is None:
             return
         now = self._clock()
-        shown = windows(payment, now, self._authorized_at())
+        shown = windows(payment, now, self._authorized_at(), self._link_expires_at)
         while len(self.window_labels) < len(shown):
             window_label = label("", "Window")
             window_label.setAccessibleName("Time window")

@@ -1,8 +1,9 @@
 """The time windows that matter for one payment, counting down.
 
 Only windows the till can actually know are shown: the authorization's expiry (7 days from
-the authorization) and JustiFi's 25-minute void window, which needs the moment JustiFi
-created the payment (a direct charge's sale time, or the provider's history).
+the authorization), JustiFi's 25-minute void window, which needs the moment JustiFi
+created the payment (a direct charge's sale time, or the provider's history), and an open
+checkout's or payment link's expiry, as the provider's checkout lookup reports it.
 """
 
 from __future__ import annotations
@@ -11,13 +12,21 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from pos_app.domain.payment import PaymentRuleError
+from pos_app.domain.payment import PaymentRuleError, PaymentState
 from pos_app.journal.store import PaymentRecord
 
 AUTHORIZATION_LIFETIME: Final = timedelta(days=7)
 JUSTIFI_VOID_WINDOW: Final = timedelta(minutes=25)
 _SOON: Final = timedelta(days=1)
-_DIRECT_CHARGE: Final = "direct_charge"
+_CHARGED_BY_US: Final = frozenset({"direct_charge", "card_reader"})
+LINK_SOON: Final = timedelta(minutes=5)
+# Journal methods paid on a provider checkout, and what the customer sees of it.
+_CHECKOUT_NOUNS: Final = {
+    "pay_by_link": "Link",
+    "hosted_checkout": "Checkout page",
+    "embedded_checkout": "Checkout",
+}
+_OPEN: Final = frozenset({PaymentState.CREATED, PaymentState.PENDING})
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,7 @@ def void_deadline(
     """(the provider has a void window, its end when known)."""
     if payment.provider != "justifi":
         return False, None
-    start = authorized_at or (payment.created_at if payment.method == _DIRECT_CHARGE else None)
+    start = authorized_at or (payment.created_at if payment.method in _CHARGED_BY_US else None)
     return True, (start + JUSTIFI_VOID_WINDOW) if start else None
 
 
@@ -45,10 +54,39 @@ def can_void_now(payment: PaymentRecord, now: datetime, deadline: datetime | Non
     return True
 
 
-def windows(payment: PaymentRecord, now: datetime, authorized_at: datetime | None) -> list[Window]:
+def awaits_checkout(payment: PaymentRecord) -> bool:
+    """The customer may still pay on a provider checkout (page, card form or link)."""
+    return payment.method in _CHECKOUT_NOUNS and payment.state in _OPEN
+
+
+def link_window(payment: PaymentRecord, now: datetime, expires_at: datetime) -> Window | None:
+    if not awaits_checkout(payment):
+        return None
+    noun = _CHECKOUT_NOUNS[payment.method]
+    if now >= expires_at:
+        return Window(
+            f"{noun} expired at {_clock(expires_at)}: the customer can no longer pay.", "bad"
+        )
+    left = expires_at - now
+    return Window(
+        f"{noun} expires in {countdown(left)} ({_clock(expires_at)})",
+        "warn" if left < LINK_SOON else "",
+    )
+
+
+def windows(
+    payment: PaymentRecord,
+    now: datetime,
+    authorized_at: datetime | None,
+    link_expires_at: datetime | None = None,
+) -> list[Window]:
     found: list[Window] = []
+    link = link_window(payment, now, link_expires_at) if link_expires_at else None
+    if link is not None:
+        found.append(link)
     has_window, deadline = void_deadline(payment, authorized_at)
-    voidable = can_void_now(payment, now, None)
+    # Nothing is held while the customer has yet to pay: no void window to speak of.
+    voidable = not awaits_checkout(payment) and can_void_now(payment, now, None)
     if has_window and voidable:
         if deadline is None:
             found.append(

@@ -26,6 +26,7 @@ from pos_app.providers.types import (
     CheckoutRequest,
     CheckoutSession,
     EmbeddedCheckout,
+    PaymentAction,
     ProviderPayment,
     RefundRequest,
     VoidRequest,
@@ -188,6 +189,12 @@ class JustifiProvider:
     async def get_payment(self, payment_ref: str) -> ProviderPayment:
         self._require(Capability.LOOKUP)
         return await self._payments.get(payment_ref)
+
+    async def balance_transactions(self, payment_ref: str) -> tuple[PaymentAction, ...]:
+        """JustiFi's own ledger of the payment (not part of PaymentProvider): read only when
+        someone looks at the payment's history, so lookups and confirmations stay one GET."""
+        self._require(Capability.LOOKUP)
+        return await self._payments.balance_transactions(payment_ref)
 
     async def find_payment(self, reference: str) -> ProviderPayment | None:
         self._require(Capability.LIST)

@@ -23,12 +23,13 @@ from pos_app.providers.errors import (
     ProviderError,
     ResponseInvalidError,
 )
-from pos_app.providers.justifi import mapping, payment_mapping
+from pos_app.providers.justifi import balance_mapping, mapping, payment_mapping
 from pos_app.providers.justifi.client import JustifiClient, list_items
 from pos_app.providers.types import (
     ActionResult,
     CaptureRequest,
     ChargeRequest,
+    PaymentAction,
     ProviderPayment,
     RefundRequest,
     SourceKind,
@@ -176,6 +177,28 @@ class Payments:
         if data.get("id") != payment_id:
             raise _unconfirmed("JustiFi returned another payment")
         return payment_mapping.parse_payment(data)
+
+    async def balance_transactions(self, payment_id: str) -> tuple[PaymentAction, ...]:
+        """The payment's credits and debits (payment, fees, refunds…), oldest first.
+
+        One GET for any payment with up to PAGE_SIZE rows; more pages only when JustiFi says so.
+        """
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(FIND_PAGES):
+            params: dict[str, str | int] = {"limit": PAGE_SIZE}
+            if cursor:
+                params["after_cursor"] = cursor
+            payload = await self._api.call(
+                "GET", _path(payment_id, "payment_balance_transactions"), params=params
+            )
+            page, cursor = list_items(payload, "balance transaction")
+            items.extend(page)
+            if cursor is None:
+                return balance_mapping.parse_balance_transactions(
+                    items, payment_id=payment_id, currency=self._currency
+                )
+        raise _unconfirmed(f"JustiFi lists too many balance transactions for {payment_id}")
 
     async def find(self, reference: str) -> ProviderPayment | None:
         """The newest payment carrying our reference (a retried sale may have declines too)."""
