@@ -592,6 +592,12 @@ def run_gui(options: StartOptions) -> int:
         QTimer.singleShot(0, ready)
     else:
         QTimer.singleShot(0, lambda: pos.tasks.start(pos.connect()))
+        if options.mode == "till":  # only the till opens provider pages
+            from pos_app.gui.webview.warmup import warm_up_web_engine
+
+            # Chromium's first start (0.4–1 s on the GUI thread) now, not on the first Charge;
+            # then freeze what start-up made, so a full collection stays short.
+            warm_up_web_engine(pos.window).finished.connect(lambda _ok: collector.freeze())
 
     with loop:
         loop.run_forever()  # returns when the last window closes or quit() is called

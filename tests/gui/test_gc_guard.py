@@ -37,3 +37,22 @@ def test_cycles_are_collected_on_the_gui_thread_not_by_other_threads(qtbot: QtBo
     finally:
         collector.stop()
     assert gc.isenabled()
+
+
+def test_what_start_up_made_is_frozen_and_garbage_made_later_is_still_collected(
+    qtbot: QtBot,
+) -> None:
+    collector = MainThreadGarbageCollector()
+    try:
+        collector.freeze()
+        assert gc.get_freeze_count() > 0  # start-up's objects are out of the full collection
+        freed: list[bool] = []
+        cycle = Cycle()
+        cycle.qt.destroyed.connect(lambda: freed.append(True))
+        del cycle
+        garbage = [Cycle() for _ in range(gc.get_threshold()[0] + 1)]
+        del garbage
+        qtbot.waitUntil(lambda: freed == [True], timeout=5_000)
+    finally:
+        collector.stop()
+    assert gc.get_freeze_count() == 0 and gc.isenabled()

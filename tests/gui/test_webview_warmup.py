@@ -1,0 +1,99 @@
+"""Warming QtWebEngine up at start-up leaves nothing behind, and checkouts still open."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import shiboken6
+from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
+
+from pos_app.gui.webview.policy import NavigationPolicy
+from pos_app.gui.webview.view import CheckoutWebView
+from pos_app.gui.webview.warmup import warm_up_web_engine
+
+PAGE = b"<!doctype html><title>Pay $25.00</title><p>Provider page</p>"
+
+
+class _Page(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(PAGE)))
+        self.end_headers()
+        self.wfile.write(PAGE)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def provider_page() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/checkout/1"
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_warm_up_deletes_its_private_profile_and_opens_no_window(
+    qtbot: QtBot, qapp: QApplication
+) -> None:
+    window = QWidget()
+    qtbot.addWidget(window)
+    windows_before = set(qapp.topLevelWidgets())
+    warm = warm_up_web_engine(window)
+    with qtbot.waitSignal(warm.started, timeout=30_000) as started:
+        pass
+    [profile] = started.args
+    assert isinstance(profile, QWebEngineProfile)
+    assert profile.isOffTheRecord() and profile.storageName() == ""
+
+    with qtbot.waitSignal(warm.finished, timeout=30_000) as finished:
+        pass
+    assert finished.args == [True]
+    assert warm.done
+    assert not shiboken6.isValid(profile)  # deleted, not left for a checkout to reuse
+    assert window.findChildren(QWebEngineProfile) == []
+    assert window.findChildren(QWebEnginePage) == []
+    assert set(qapp.topLevelWidgets()) == windows_before
+
+
+def test_after_warm_up_a_checkout_view_opens_the_provider_page_in_its_own_profile(
+    qtbot: QtBot, provider_page: str
+) -> None:
+    window = QWidget()
+    qtbot.addWidget(window)
+    warm = warm_up_web_engine(window)
+    with qtbot.waitSignal(warm.finished, timeout=30_000):
+        pass
+
+    view = CheckoutWebView(NavigationPolicy.for_urls(provider_page), window)
+    assert view.profile_.isOffTheRecord()
+    view.resize(800, 600)
+    view.show()
+    with qtbot.waitSignal(view.loadFinished, timeout=30_000) as loaded:
+        view.load(provider_page)
+    assert loaded.args == [True]
+    assert view.title() == "Pay $25.00"
+    view.dispose()
+
+
+def test_closing_the_app_mid_warm_up_deletes_the_page_before_its_profile(
+    qtbot: QtBot, qtlog: Any
+) -> None:
+    window = QWidget()
+    warm = warm_up_web_engine(window, delay_ms=0)
+    with qtbot.waitSignal(warm.started, timeout=30_000) as started:
+        pass
+    [profile] = started.args
+    window.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(profile))
+    assert not [m for m in qtlog.records if "not deleted" in m.message]
