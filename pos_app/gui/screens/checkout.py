@@ -124,6 +124,7 @@ class CheckoutScreen(QWidget):
         self._service: CheckoutService | None = None
         self._checkout: HostedCheckout | None = None
         self._verifying = False
+        self._verify_again = False
         self._expires_at: datetime | None = None
         self._sale_over = False
         self._generation = 0  # callbacks from an abandoned checkout are ignored
@@ -418,13 +419,21 @@ class CheckoutScreen(QWidget):
 
     def verify(self) -> None:
         """Ask the provider what happened (never trust the page)."""
-        if self._service is None or self._checkout is None or self._verifying or self._sale_over:
+        if self._service is None or self._checkout is None or self._sale_over:
+            return
+        if self._verifying:
+            # A return URL while a poll's lookup is out: that answer may predate the payment,
+            # so look again as soon as it is in (not at the next poll).
+            self._verify_again = True
             return
         self._verifying = True
+        self._verify_again = False
+        generation = self._generation
         self._tasks.start(
             self._service.verify(self._checkout.payment.reference),
-            self._verified,
-            self._verify_failed,
+            # An answer about an earlier sale must never land on this one.
+            lambda payment: self._verified(payment) if generation == self._generation else None,
+            lambda error: self._verify_failed(error) if generation == self._generation else None,
         )
 
     def cancel(self) -> None:
@@ -525,9 +534,15 @@ class CheckoutScreen(QWidget):
             return
         self._checkout = HostedCheckout(payment, self._checkout.session)
         self._show_state(payment)
+        self._verify_again_if_asked()
+
+    def _verify_again_if_asked(self) -> None:
+        if self._verify_again and not self._sale_over:
+            self.verify()
 
     def _verify_failed(self, error: BaseException) -> None:
         self._verifying = False
+        self._verify_again = False  # the poll tries again; no tight loop against a failure
         self.cancel_button.setEnabled(True)
         log.warning("Lookup failed: %s", error)
         self.status_label.setText(
