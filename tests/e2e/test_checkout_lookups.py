@@ -97,7 +97,7 @@ def screen(
 
 
 def checkout_tasks(checkout: CheckoutScreen) -> TaskRunner:
-    return checkout._tasks  # noqa: SLF001 - the runner the screen was given
+    return checkout._tasks  # the runner the screen was given
 
 
 def open_sale(qtbot: QtBot, checkout: CheckoutScreen, service: ScriptedService) -> str:
