@@ -237,6 +237,7 @@ class PosApplication:
             # Closing the main window ends the app even while the customer's window is up.
             self.customer_display.setAttribute(Qt.WidgetAttribute.WA_QuitOnClose, False)
             checkout.set_customer_display(self.customer_display)
+            self.window.card_reader.set_customer_display(self.customer_display)
         checkout.set_card_form(assets_dir=self.paths.web_assets_dir, host=host)
         self._apply_browser_choice()
 

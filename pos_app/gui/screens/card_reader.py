@@ -47,6 +47,7 @@ from pos_app.services.reader import (
 from pos_app.services.sale import Sale
 
 if TYPE_CHECKING:
+    from pos_app.gui.screens.customer_display import CustomerDisplay
     from pos_app.services.payments import PaymentService
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ class CardReaderScreen(QWidget):
         self._tasks = tasks
         self.read_timeout_s = read_timeout_s
         self._reader: Reader | None = None
+        self._display: CustomerDisplay | None = None
         self._payments: PaymentService | None = None
         self._profile = ""
         self._sale: Sale | None = None
@@ -241,6 +243,10 @@ class CardReaderScreen(QWidget):
         self._reader = reader
         reader.on_status(lambda status: self._reader_status(reader, status))
 
+    def set_customer_display(self, display: CustomerDisplay | None) -> None:
+        """The window facing the customer: it shows the amount and what to do at the reader."""
+        self._display = display
+
     def set_payments(self, payments: PaymentService, profile: str) -> None:
         self._payments = payments
         self._profile = profile
@@ -359,6 +365,20 @@ class CardReaderScreen(QWidget):
             self.cancel_button.setEnabled(False)
         if status.state is not ReaderState.ERROR:  # errors are told by _failed, with advice
             self._show_status(status.message, _TONES[status.state])
+        self._tell_customer(status)
+
+    def _tell_customer(self, status: ReaderStatus) -> None:
+        display = self._display
+        if display is None or self._sale is None:
+            return
+        if status.state is ReaderState.WAITING_FOR_CARD:
+            display.show_amount(
+                self.amount_label.text(),
+                self._sale.description,
+                "Tap, insert or swipe your card on the reader.",
+            )
+        elif status.state is ReaderState.PROCESSING and display.isVisible():
+            display.set_status("Reading your card… please do not remove it.")
 
     def _paid(self, payment: PaymentRecord, generation: int) -> None:
         if generation != self._generation:
@@ -427,6 +447,11 @@ class CardReaderScreen(QWidget):
         self._phase = _Phase.RESULT
         self._sale_over = over
         self._tick.stop()
+        if self._display is not None and self._display.isVisible():
+            good = tone == "good"
+            self._display.show_outcome(
+                "Thank you" if good else title, "Payment received." if good else detail
+            )
         self.result.show_result(
             tone,
             symbol,
@@ -441,6 +466,8 @@ class CardReaderScreen(QWidget):
     def _leave(self) -> None:
         self._generation += 1
         self._tick.stop()
+        if self._display is not None:
+            self._display.hide()
         if self._phase is _Phase.READING and self._reader is not None:
             self._reader.cancel()
         self._phase = _Phase.IDLE

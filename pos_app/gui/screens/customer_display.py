@@ -102,6 +102,17 @@ class CustomerDisplay(QWidget):
         self.expiry.clear()
         self.open()
 
+    def show_amount(self, amount: str, description: str, prompt: str) -> None:
+        """A card-present sale: the amount to approve and what to do, no code to scan."""
+        self.heading.setText("Please pay")
+        self.amount.setText(amount)
+        self.description.setText(description)
+        self.qr.set_data("")
+        self.qr.setVisible(False)
+        self.set_status(prompt)
+        self.expiry.clear()
+        self.open()
+
     def set_status(self, text: str) -> None:
         self.status.setText(text)
         announce(self.status, text)
