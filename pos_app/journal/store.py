@@ -17,7 +17,7 @@ from typing import Any, Final
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentLedger, PaymentState, can_transition
 from pos_app.journal.db import connect
-from pos_app.journal.search import PaymentFilter, where_clause
+from pos_app.journal.search import PaymentFilter, count_query, page_query
 from pos_app.journal.times import NaiveTimeError, from_db, to_db
 
 Listener = Callable[[str], None]
@@ -277,11 +277,7 @@ class JournalStore:
     def count_payments(self, search: PaymentFilter | None = None, *, cap: int | None = None) -> int:
         """How many payments match; with ``cap``, counting stops at ``cap + 1`` (a big
         match is then "more than cap", which is all a screen needs, and stays fast)."""
-        where, params = where_clause(search or PaymentFilter(), now=utc_now())
-        query = f"SELECT COUNT(*) FROM payments {where}"  # noqa: S608 - values are parameters
-        if cap is not None:
-            query = f"SELECT COUNT(*) FROM (SELECT 1 FROM payments {where} LIMIT ?)"  # noqa: S608
-            params = [*params, cap + 1]
+        query, params = count_query(search or PaymentFilter(), now=utc_now(), cap=cap)
         return int(self._conn.execute(query, params).fetchone()[0])
 
     def page_payments(
@@ -297,15 +293,16 @@ class JournalStore:
         column = SORTABLE_COLUMNS.get(order_by)
         if column is None:
             raise JournalError(f"Cannot sort payments by {order_by!r}")
-        direction = "DESC" if descending else "ASC"
-        where, params = where_clause(
-            search or PaymentFilter(), now=utc_now(), many_matches=many_matches
+        query, params = page_query(
+            search or PaymentFilter(),
+            now=utc_now(),
+            column=column,
+            descending=descending,
+            offset=offset,
+            limit=limit,
+            many_matches=many_matches,
         )
-        rows = self._conn.execute(
-            f"SELECT * FROM payments {where} ORDER BY {column} {direction}, id {direction}"  # noqa: S608 - fixed columns; values are parameters
-            " LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        ).fetchall()
+        rows = self._conn.execute(query, params).fetchall()
         return [_payment(row) for row in rows]
 
     def payments_in_states(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
@@ -256,3 +257,63 @@ def test_paging_still_works_when_filtered(qtbot: QtBot, tmp_path: Path) -> None:
     assert screen.model.payment_at(PAGE_SIZE + 19).reference == "S-00020"
     screen.shutdown()
     journal.close()
+
+
+def test_a_search_matching_more_than_the_cap_says_more_than(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pos_app.gui.models import payments_model
+
+    monkeypatch.setattr(payments_model, "COUNT_CAP", 30)  # counting stops there, as at 1,000
+    journal = JournalStore.open(tmp_path / "many.sqlite3")
+    for n in range(45):
+        journal.create_payment(
+            reference=f"S-20261110-{n:06d}",
+            profile="Till",
+            provider="justifi",
+            method="hosted_checkout",
+            amount=Money(100 + n, "USD"),
+            description="Croissant" if n % 4 else "Rye bread",
+            now=T0 + timedelta(seconds=n),
+        )
+    screen = PaymentsScreen(journal, locale="en_US")
+    qtbot.addWidget(screen)
+    screen.resize(1080, 770)
+    screen.show()
+    assert screen.summary.text() == "45 payments in the journal"  # unfiltered: exact
+    search_now(qtbot, screen, "croissant")
+    assert screen.summary.text() == "More than 30 payments match"
+    newest = [p.reference for p in journal.page_payments(offset=0, limit=50)]
+    croissants = [r for r in newest if int(r[-6:]) % 4]
+    assert references(screen)[:3] == croissants[:3]  # newest match first
+    # Sorting shows the same matches in another order: nothing is counted again.
+    counted: list[object] = []
+    original = journal.count_payments
+
+    def counting(*args: Any, **kwargs: Any) -> int:
+        counted.append(args)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(journal, "count_payments", counting)
+    screen.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)  # amount, smallest first
+    assert screen.model.index(0, 3).data() == "$1.01"
+    assert screen.summary.text() == "More than 30 payments match"
+    assert counted == []
+    search_now(qtbot, screen, "rye")
+    assert screen.summary.text() == "12 payments match"
+    assert screen.model.index(0, 3).data() == "$1.00"  # the sort stays
+    screen.shutdown()
+    journal.close()
+
+
+def test_columns_fit_their_widest_text_and_keep_their_width_between_searches(
+    qtbot: QtBot, screen: PaymentsScreen
+) -> None:
+    header = screen.table.horizontalHeader()
+    widths = [header.sectionSize(n) for n in range(header.count())]
+    metrics = screen.table.fontMetrics()
+    for column, widest in ((4, "⚠ Customer action needed"), (6, "Checkout.com")):
+        assert metrics.horizontalAdvance(widest) < header.sectionSize(column)
+    assert header.sectionSize(2) > header.sectionSize(1)  # the description takes the rest
+    search_now(qtbot, screen, "croissant")
+    assert [header.sectionSize(n) for n in range(header.count())] == widths

@@ -205,7 +205,7 @@ def test_a_version_3_journal_gains_search_indexes_and_finds_its_old_payments_by_
     before = dump(path)
 
     store = JournalStore.open(path)
-    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == 4
+    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
     assert dump(path) == before
     names = {r[0] for r in store._conn.execute("SELECT name FROM sqlite_master")}
     assert {

@@ -7,18 +7,29 @@ as fast as a day's. Filtering and sorting happen in SQL, never over loaded rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
-from pos_app.domain.money import format_money
+from pos_app.domain.money import Money, format_money
 from pos_app.gui.messages import PROVIDER_NAMES, state_label
 from pos_app.journal.search import PaymentFilter
 from pos_app.journal.store import JournalStore, PaymentRecord
 
-PAGE_SIZE = 200
+PAGE_SIZE = 100  # four screens of rows; scrolling near the end reads the next page
 COUNT_CAP = 1000  # a filtered count stops here ("1,000+ match")
 Index = QModelIndex | QPersistentModelIndex
+_ROLES = frozenset(
+    int(role)
+    for role in (
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.TextAlignmentRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.UserRole,
+    )
+)
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 @dataclass(frozen=True)
@@ -44,6 +55,7 @@ class PaymentsTableModel(QAbstractTableModel):
         self._journal = journal
         self._locale = locale
         self._rows: list[PaymentRecord] = []
+        self._texts: dict[int, tuple[str, ...]] = {}  # each loaded row's cells, as shown
         self._total = 0
         self._capped = False
         self._exhausted = True
@@ -68,19 +80,23 @@ class PaymentsTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not (0 <= index.row() < len(self._rows)):
+        # The view asks for a dozen roles per cell as it sizes columns: unused ones go first.
+        if role not in _ROLES or not index.isValid():
             return None
-        payment = self._rows[index.row()]
-        key = COLUMNS[index.column()].sort_key
+        row = index.row()
+        if not 0 <= row < len(self._rows):
+            return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(payment, key)
-        if role == Qt.ItemDataRole.TextAlignmentRole and key == "amount":
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            texts = self._texts.get(row)
+            if texts is None:
+                texts = self._texts[row] = self._display_row(self._rows[row])
+            return texts[index.column()]
+        payment = self._rows[row]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _RIGHT if COLUMNS[index.column()].sort_key == "amount" else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return payment.attention or None
-        if role == Qt.ItemDataRole.UserRole:
-            return payment.reference
-        return None
+        return payment.reference  # UserRole
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
         return not parent.isValid() and not self._exhausted
@@ -107,22 +123,24 @@ class PaymentsTableModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         if not 0 <= column < len(COLUMNS):
             return
-        self._order_by = COLUMNS[column].sort_key
-        self._descending = order == Qt.SortOrder.DescendingOrder
-        self.reload()
+        order_by, descending = COLUMNS[column].sort_key, order == Qt.SortOrder.DescendingOrder
+        if (order_by, descending) == (self._order_by, self._descending):
+            return  # already so (the view asks once as it is set up)
+        self._order_by, self._descending = order_by, descending
+        # The same payments match in another order: the count stands.
+        self._reload(recount=False)
 
     # -- ours ---------------------------------------------------------------------
 
     def reload(self) -> None:
-        """Start again from the first page (after a sort or a journal change)."""
+        """Start again from the first page (after a journal change)."""
+        self._reload(recount=True)
+
+    def _reload(self, *, recount: bool) -> None:
         self.beginResetModel()
-        if self._filter.is_empty:
-            self._total, self._capped = self._journal.count_payments(), False
-        else:
-            # A search matching most of a year is counted only up to the cap: fast.
-            counted = self._journal.count_payments(self._filter, cap=COUNT_CAP)
-            self._capped = counted > COUNT_CAP
-            self._total = min(counted, COUNT_CAP)
+        self._texts.clear()
+        if recount:
+            self._count()
         self._rows = self._journal.page_payments(
             offset=0,
             limit=PAGE_SIZE,
@@ -133,6 +151,15 @@ class PaymentsTableModel(QAbstractTableModel):
         )
         self._exhausted = len(self._rows) < PAGE_SIZE
         self.endResetModel()
+
+    def _count(self) -> None:
+        if self._filter.is_empty:
+            self._total, self._capped = self._journal.count_payments(), False
+            return
+        # A search matching most of a year is counted only up to the cap: fast.
+        counted = self._journal.count_payments(self._filter, cap=COUNT_CAP)
+        self._capped = counted > COUNT_CAP
+        self._total = min(counted, COUNT_CAP)
 
     def set_filter(self, search: PaymentFilter) -> None:
         """Show only the payments ``search`` matches (from the first page, same sort)."""
@@ -163,6 +190,9 @@ class PaymentsTableModel(QAbstractTableModel):
     def payment_at(self, row: int) -> PaymentRecord:
         return self._rows[row]
 
+    def _display_row(self, payment: PaymentRecord) -> tuple[str, ...]:
+        return tuple(self._display(payment, column.sort_key) for column in COLUMNS)
+
     def _display(self, payment: PaymentRecord, key: str) -> str:
         if key == "created_at":
             return payment.created_at.astimezone().strftime("%Y-%m-%d %H:%M")
@@ -171,7 +201,7 @@ class PaymentsTableModel(QAbstractTableModel):
         if key == "description":
             return payment.description
         if key == "amount":
-            return format_money(payment.amount, self._locale)
+            return _money_text(payment.amount, self._locale)
         if key == "state":
             text = state_label(payment.state)
             return f"⚠ {text}" if payment.attention else text
@@ -184,3 +214,9 @@ class PaymentsTableModel(QAbstractTableModel):
         if key == "provider":
             return PROVIDER_NAMES.get(payment.provider, payment.provider)
         return ""
+
+
+@lru_cache(maxsize=4096)
+def _money_text(amount: Money, locale: str) -> str:
+    """Formatting through Babel is slow and a shop's prices repeat: each is formatted once."""
+    return format_money(amount, locale)

@@ -8,7 +8,7 @@ list) or goes back (on the detail).
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -20,13 +20,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pos_app.gui.models.payments_model import PaymentsTableModel
+from pos_app.domain.money import Money, format_money
+from pos_app.gui.messages import PROVIDER_NAMES, STATE_LABELS
+from pos_app.gui.models.payments_model import COLUMNS, PaymentsTableModel
 from pos_app.gui.screens.payment_detail import Approve, PaymentDetail, PaymentsBackend
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import label
 from pos_app.gui.widgets.payment_filters import PaymentFilterBar
 from pos_app.journal.search import PaymentFilter
 from pos_app.journal.store import JournalStore
+
+_CELL_PADDING = 10  # the item view's margins either side of the text (Qt's own fit adds 7)
 
 
 def _default_currency(journal: JournalStore, locale: str) -> str:
@@ -41,6 +45,32 @@ def _default_currency(journal: JournalStore, locale: str) -> str:
     return found[0] if found else "USD"
 
 
+def _fit_columns(table: QTableView, *, currency: str, locale: str) -> None:
+    """Each column as wide as the widest text it can hold, the description taking the rest.
+
+    Sizing columns to their contents would measure every loaded row on each search (it cost
+    more than the search) and make the columns jump from one search to the next.
+    """
+    table.ensurePolished()  # the style sheet's font
+    metrics = table.fontMetrics()
+    widest = {
+        "created_at": ["8888-88-88 88:88"],
+        "reference": ["S-88888888-WWWWWW"],
+        "amount": [format_money(Money(8_888_888, currency), locale)],
+        "state": [f"⚠ {text}" for text in STATE_LABELS.values()],
+        "card": [f"{brand} •••• 8888" for brand in ("Mastercard", "Discover", "Amex", "Visa")],
+        "provider": list(PROVIDER_NAMES.values()),
+    }
+    header = table.horizontalHeader()
+    for index, column in enumerate(COLUMNS):
+        if column.sort_key not in widest:
+            header.setSectionResizeMode(index, QHeaderView.ResizeMode.Stretch)
+            continue
+        text = max(metrics.horizontalAdvance(t) for t in widest[column.sort_key])
+        header.setSectionResizeMode(index, QHeaderView.ResizeMode.Interactive)
+        header.resizeSection(index, max(text + _CELL_PADDING, header.sectionSizeHint(index)))
+
+
 class PaymentsScreen(QWidget):
     def __init__(
         self, journal: JournalStore, *, locale: str, parent: QWidget | None = None
@@ -48,6 +78,8 @@ class PaymentsScreen(QWidget):
         super().__init__(parent)
         self.setObjectName("Screen")
         self._journal = journal
+        self._locale = locale
+        self._columns_fitted = False
         self.model = PaymentsTableModel(journal, locale=locale)
         self.filters = PaymentFilterBar(locale=locale, currency=_default_currency(journal, locale))
         self.table = QTableView()
@@ -63,9 +95,6 @@ class PaymentsScreen(QWidget):
         self.table.setShowGrid(False)
         self.table.setTabKeyNavigation(False)
         self.table.setWordWrap(False)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.refresh_button = QPushButton("Refresh  F5")
         self.refresh_button.setShortcut("F5")
         self.refresh_button.setAccessibleName("Reload the payments list")
@@ -168,6 +197,12 @@ class PaymentsScreen(QWidget):
         return self.pages.currentWidget() is self.detail
 
     # -- internals -----------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if not self._columns_fitted:  # once, with the style sheet's font in place
+            self._columns_fitted = True
+            _fit_columns(self.table, currency=self.filters.currency, locale=self._locale)
+        super().showEvent(event)
 
     def _activated(self, index: QModelIndex) -> None:
         if index.isValid():
