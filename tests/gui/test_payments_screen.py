@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.gui.models.payments_model import PAGE_SIZE
+from pos_app.gui.resources import stylesheet
 from pos_app.gui.screens.payments import PaymentsScreen
 from pos_app.journal.store import JournalStore
 
@@ -309,11 +311,42 @@ def test_a_search_matching_more_than_the_cap_says_more_than(
 def test_columns_fit_their_widest_text_and_keep_their_width_between_searches(
     qtbot: QtBot, screen: PaymentsScreen
 ) -> None:
+    screen.resize(1800, 770)  # room for every column's widest text
+    assert screen.columns is not None
     header = screen.table.horizontalHeader()
-    widths = [header.sectionSize(n) for n in range(header.count())]
+    qtbot.waitUntil(
+        lambda: all(header.sectionSize(i) == w for i, w in screen.columns.natural.items())
+    )
     metrics = screen.table.fontMetrics()
     for column, widest in ((4, "⚠ Customer action needed"), (6, "Checkout.com")):
         assert metrics.horizontalAdvance(widest) < header.sectionSize(column)
-    assert header.sectionSize(2) > header.sectionSize(1)  # the description takes the rest
+    widths = [header.sectionSize(n) for n in range(header.count())]
     search_now(qtbot, screen, "croissant")
     assert [header.sectionSize(n) for n in range(header.count())] == widths
+
+
+def test_on_a_narrow_table_the_description_keeps_a_readable_share(
+    qtbot: QtBot, journal: JournalStore, qapp: QApplication
+) -> None:
+    qapp.setStyleSheet(stylesheet())  # the app's larger fonts, as on a till
+    try:
+        screen = PaymentsScreen(journal, locale="en_US")
+        qtbot.addWidget(screen)
+        screen.resize(1020, 700)  # the list's width in a 1280-wide window
+        screen.show()
+        header = screen.table.horizontalHeader()
+        viewport = screen.table.viewport()
+        fitter = screen.columns
+        assert fitter is not None
+        qtbot.waitUntil(lambda: any(header.sectionSize(i) < w for i, w in fitter.natural.items()))
+        # Status, card and provider gave way, nothing else did; the description got it.
+        shrunk = [i for i, w in fitter.natural.items() if header.sectionSize(i) < w]
+        assert set(shrunk) <= {4, 5, 6}
+        assert header.sectionSize(2) >= viewport.width() * 0.2
+        # Everyday text still fits: a Visa card's last four stay readable.
+        metrics = screen.table.fontMetrics()
+        assert metrics.horizontalAdvance("Visa •••• 4242") < header.sectionSize(5)
+        assert metrics.horizontalAdvance("Partly refunded") < header.sectionSize(4)
+        screen.shutdown()
+    finally:
+        qapp.setStyleSheet("")

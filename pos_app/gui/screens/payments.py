@@ -7,7 +7,7 @@ list) or goes back (on the detail).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -45,30 +45,71 @@ def _default_currency(journal: JournalStore, locale: str) -> str:
     return found[0] if found else "USD"
 
 
-def _fit_columns(table: QTableView, *, currency: str, locale: str) -> None:
-    """Each column as wide as the widest text it can hold, the description taking the rest.
+# Columns that give up width before the description goes under this share, down to the
+# width of their everyday text (rarer, longer text then elides in the middle: a card keeps
+# its last four digits in sight).
+_SHRINKABLE = {"state": "Partly refunded", "card": "Visa •••• 8888", "provider": "JustiFi"}
+_DESCRIPTION_SHARE = 0.28
+
+
+class ColumnFitter(QObject):
+    """Each column as wide as the widest text it can hold, the description taking the rest;
+    on a narrow table the status, card and provider columns give way first, so the
+    description keeps a readable share.
 
     Sizing columns to their contents would measure every loaded row on each search (it cost
     more than the search) and make the columns jump from one search to the next.
     """
-    table.ensurePolished()  # the style sheet's font
-    metrics = table.fontMetrics()
-    widest = {
-        "created_at": ["8888-88-88 88:88"],
-        "reference": ["S-88888888-WWWWWW"],
-        "amount": [format_money(Money(8_888_888, currency), locale)],
-        "state": [f"⚠ {text}" for text in STATE_LABELS.values()],
-        "card": [f"{brand} •••• 8888" for brand in ("Mastercard", "Discover", "Amex", "Visa")],
-        "provider": list(PROVIDER_NAMES.values()),
-    }
-    header = table.horizontalHeader()
-    for index, column in enumerate(COLUMNS):
-        if column.sort_key not in widest:
-            header.setSectionResizeMode(index, QHeaderView.ResizeMode.Stretch)
-            continue
-        text = max(metrics.horizontalAdvance(t) for t in widest[column.sort_key])
-        header.setSectionResizeMode(index, QHeaderView.ResizeMode.Interactive)
-        header.resizeSection(index, max(text + _CELL_PADDING, header.sectionSizeHint(index)))
+
+    def __init__(self, table: QTableView, *, currency: str, locale: str) -> None:
+        super().__init__(table)
+        self._table = table
+        table.ensurePolished()  # the style sheet's font
+        metrics = table.fontMetrics()
+        widest = {
+            "created_at": ["8888-88-88 88:88"],
+            "reference": ["S-88888888-WWWWWW"],
+            "amount": [format_money(Money(8_888_888, currency), locale)],
+            "state": [f"⚠ {text}" for text in STATE_LABELS.values()],
+            "card": [f"{b} •••• 8888" for b in ("Mastercard", "Discover", "Amex", "Visa")],
+            "provider": list(PROVIDER_NAMES.values()),
+        }
+        header = table.horizontalHeader()
+        self.natural: dict[int, int] = {}
+        self._least: dict[int, int] = {}  # how narrow each shrinkable column may go
+        for index, column in enumerate(COLUMNS):
+            if column.sort_key not in widest:
+                header.setSectionResizeMode(index, QHeaderView.ResizeMode.Stretch)
+                continue
+            text = max(metrics.horizontalAdvance(t) for t in widest[column.sort_key])
+            header.setSectionResizeMode(index, QHeaderView.ResizeMode.Interactive)
+            self.natural[index] = max(text + _CELL_PADDING, header.sectionSizeHint(index))
+            everyday = _SHRINKABLE.get(column.sort_key)
+            if everyday is not None:
+                least = metrics.horizontalAdvance(everyday) + _CELL_PADDING
+                self._least[index] = max(least, header.sectionSizeHint(index))
+        table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        table.viewport().installEventFilter(self)
+        self.fit()
+
+    def fit(self) -> None:
+        header = self._table.horizontalHeader()
+        available = self._table.viewport().width()
+        widths = dict(self.natural)
+        over = sum(widths.values()) + int(available * _DESCRIPTION_SHARE) - available
+        if over > 0 and self._least:
+            spare = {i: max(widths[i] - least, 0) for i, least in self._least.items()}
+            total = sum(spare.values()) or 1
+            for index in self._least:
+                widths[index] -= min(spare[index], over * spare[index] // total)
+        for index, width in widths.items():
+            if header.sectionSize(index) != width:
+                header.resizeSection(index, width)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self.fit()
+        return False
 
 
 class PaymentsScreen(QWidget):
@@ -80,6 +121,7 @@ class PaymentsScreen(QWidget):
         self._journal = journal
         self._locale = locale
         self._columns_fitted = False
+        self.columns: ColumnFitter | None = None  # made on first show, with the real font
         self.model = PaymentsTableModel(journal, locale=locale)
         self.filters = PaymentFilterBar(locale=locale, currency=_default_currency(journal, locale))
         self.table = QTableView()
@@ -201,7 +243,9 @@ class PaymentsScreen(QWidget):
     def showEvent(self, event: QShowEvent) -> None:
         if not self._columns_fitted:  # once, with the style sheet's font in place
             self._columns_fitted = True
-            _fit_columns(self.table, currency=self.filters.currency, locale=self._locale)
+            self.columns = ColumnFitter(
+                self.table, currency=self.filters.currency, locale=self._locale
+            )
         super().showEvent(event)
 
     def _activated(self, index: QModelIndex) -> None:
