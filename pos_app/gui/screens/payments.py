@@ -7,7 +7,7 @@ list) or goes back (on the detail).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -89,7 +89,9 @@ class ColumnFitter(QObject):
                 least = metrics.horizontalAdvance(everyday) + _CELL_PADDING
                 self._least[index] = max(least, header.sectionSizeHint(index))
         table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        table.viewport().installEventFilter(self)
+        # The header's geometry follows the table's width (a signal, not an event filter: a
+        # Python filter on a viewport can be called while Qt tears the view down).
+        header.geometriesChanged.connect(self.fit)
         self.fit()
 
     def fit(self) -> None:
@@ -105,11 +107,6 @@ class ColumnFitter(QObject):
         for index, width in widths.items():
             if header.sectionSize(index) != width:
                 header.resizeSection(index, width)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if event.type() == QEvent.Type.Resize:
-            self.fit()
-        return False
 
 
 class PaymentsScreen(QWidget):
