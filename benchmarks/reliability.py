@@ -5,9 +5,14 @@
   reconciliation and the checks of ``tests/reliability/network.py``;
 * bad_inputs: every malformed amount, currency and description of
   ``tests/reliability/bad_inputs.py``;
-* crash: ``--crashes`` SIGKILLs of a till process at chosen points (``tests/reliability/crash.py``).
+* crash: ``--crashes`` SIGKILLs of a till process at chosen points (``tests/reliability/crash.py``);
+* suite: the whole pytest suite under its secret scan (``tests/secret_scan.py``).
 
-Fault kinds run in ``--workers`` processes, each with its own sandbox and journal.
+Fault kinds run in ``--workers`` processes, each with its own sandbox and journal. The
+network and crash batteries log at DEBUG through the app's own (redacting) log handler into
+their data folders; before those folders are deleted every file in them is searched for
+secrets and card data (``tests/secret_files.py``): ``secret_hits`` adds those findings
+to the suite's.
 
     .venv/bin/python benchmarks/reliability.py            # the published run
     .venv/bin/python benchmarks/reliability.py --ops-per-fault 50 --crashes 20   # a quick look
@@ -18,6 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -32,21 +39,46 @@ from pos_app.sandbox.server import SandboxServer
 from pos_app.services.sale import SaleInputError, parse_sale
 from tests.reliability.bad_inputs import CASES
 from tests.reliability.crash import run_crash_battery
+from tests.reliability.crash_child import DEBUG_LOG_ENV, debug_log
 from tests.reliability.fast_tls import shared_tls_context
 from tests.reliability.network import FAULT_KINDS, run_battery
+from tests.secret_detectors import SANDBOX_SECRETS
+from tests.secret_files import scan_tree
 
-BATTERIES = ("network", "bad_inputs", "crash")
+BATTERIES = ("network", "bad_inputs", "crash", "suite")
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def _network_worker(kinds: tuple[str, ...], count: int) -> list[dict[str, Any]]:
-    logging.disable(logging.CRITICAL)  # the till logs every lost answer; the figures say it all
+def _end_log(handler: logging.Handler) -> None:
+    logging.getLogger().removeHandler(handler)
+    handler.close()
+
+
+def _scan(root: Path) -> dict[str, Any]:
+    """Every file a battery left in its data folder, searched for secrets and card data."""
+    found = scan_tree(root, SANDBOX_SECRETS)
+    return {
+        "files_scanned": found.files_scanned,
+        "bytes_scanned": found.bytes_scanned,
+        "sandbox_files_skipped": found.sandbox_files_skipped,
+        "hits": len(found.problems),
+        "problems": found.problems[:5],
+    }
+
+
+def _network_worker(
+    kinds: tuple[str, ...], count: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     with shared_tls_context(), tempfile.TemporaryDirectory(prefix="pos-reliability-") as tmp:
         root = Path(tmp)
+        log = debug_log(root / "logs" / "pos_app.log")
         journal = JournalStore.open(root / "journal.sqlite3")
         with SandboxServer(root / "sandbox-state") as sandbox:
             results = run_battery(sandbox, journal, kinds, count)
         journal.close()
-    return [
+        _end_log(log)
+        scanned = _scan(root)
+    rows = [
         {
             "kind": f.kind,
             **f.as_json(),
@@ -56,13 +88,22 @@ def _network_worker(kinds: tuple[str, ...], count: int) -> list[dict[str, Any]]:
         }
         for f in results
     ]
+    return rows, scanned
+
+
+def _add_scans(scans: list[dict[str, Any]]) -> dict[str, Any]:
+    total: dict[str, Any] = {"problems": []}
+    for scan in scans:
+        for key, value in scan.items():
+            total[key] = total[key] + value if key in total else value
+    return total
 
 
 def network(count: int, workers: int) -> dict[str, Any]:
     shares = [FAULT_KINDS[i::workers] for i in range(workers)]
     with ProcessPoolExecutor(workers) as pool:
-        parts = pool.map(_network_worker, shares, [count] * workers)
-        per_kind = {row["kind"]: row for part in parts for row in part}
+        parts = list(pool.map(_network_worker, shares, [count] * workers))
+        per_kind = {row["kind"]: row for rows, _ in parts for row in rows}
     ordered = {kind: per_kind[kind] for kind in FAULT_KINDS}
 
     def total(key: str) -> int:
@@ -75,6 +116,7 @@ def network(count: int, workers: int) -> dict[str, Any]:
         "over_refunds": total("over_refunds"),
         "unresolved": total("unresolved"),
         "retry_rule_breaches": total("retry_rule_breaches"),
+        "secret_scan": _add_scans([scanned for _, scanned in parts]),
         "per_fault": ordered,
     }
 
@@ -97,9 +139,16 @@ def bad_inputs() -> dict[str, Any]:
 
 
 def _crash_worker(count: int) -> dict[str, Any]:
-    logging.disable(logging.CRITICAL)
     with shared_tls_context(), tempfile.TemporaryDirectory(prefix="pos-crash-") as tmp:
-        return run_crash_battery(Path(tmp), count).as_json()
+        root = Path(tmp)
+        log = debug_log(root / "logs" / "pos_app.log")
+        os.environ[DEBUG_LOG_ENV] = str(root / "logs" / "till.log")
+        try:
+            figures = run_crash_battery(root, count).as_json()
+        finally:
+            del os.environ[DEBUG_LOG_ENV]
+            _end_log(log)
+        return figures | {"secret_scan": _scan(root)}
 
 
 def crash(count: int, workers: int) -> dict[str, Any]:
@@ -111,8 +160,48 @@ def crash(count: int, workers: int) -> dict[str, Any]:
     total: dict[str, Any] = {"problems": []}
     for part in parts:
         for key, value in part.items():
-            total[key] = total.get(key, 0) + value if key != "problems" else total[key] + value
+            if key != "secret_scan":
+                total[key] = total.get(key, 0) + value if key != "problems" else total[key] + value
+    total["secret_scan"] = _add_scans([part["secret_scan"] for part in parts])
     return total
+
+
+def suite() -> dict[str, Any]:
+    """The whole pytest suite (CI size) under the secret scan, which reports its totals."""
+    with tempfile.TemporaryDirectory(prefix="pos-suite-") as tmp:
+        report_file = Path(tmp) / "secret-scan.json"
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "--secret-scan-report",
+                str(report_file),
+                "tests",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        tail = done.stdout.strip().splitlines()[-1:] or [done.stderr.strip()[-300:]]
+        # No report (pytest itself broke): no figure, rather than a reassuring 0.
+        scan = json.loads(report_file.read_text()) if report_file.exists() else {"hits": None}
+    return {"pytest_exit_code": done.returncode, "pytest_summary": tail[0], "secret_scan": scan}
+
+
+def _total_hits(scans: list[dict[str, Any]]) -> int | None:
+    """All findings; none (not 0) when nothing was scanned or a scan did not report."""
+    total = 0
+    for scan in scans:
+        hits = scan.get("hits")
+        if not isinstance(hits, int):
+            return None
+        total += hits
+    return total if scans else None
 
 
 def summary(report: dict[str, Any]) -> dict[str, Any]:
@@ -120,6 +209,7 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
     net = report.get("network", {})
     crashed = report.get("crash", {})
     bad = report.get("bad_inputs", {})
+    scans = [part["secret_scan"] for part in (net, crashed, report.get("suite", {})) if part]
 
     def both(key: str) -> int:
         return int(net.get(key, 0)) + int(crashed.get(key, 0))
@@ -134,8 +224,8 @@ def summary(report: dict[str, Any]) -> dict[str, Any]:
         "over_refunds": both("over_refunds"),
         "bad_inputs_rejected": bad.get("rejected", 0),
         "bad_inputs_total": bad.get("total", 0),
-        "secret_hits": None,
-        "secret_hits_note": "not measured here: the secrets scan is tests/secret_scan.py",
+        "secret_hits": _total_hits(scans),
+        "secret_files_scanned": sum(int(scan.get("files_scanned", 0)) for scan in scans),
     }
 
 
@@ -156,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         report["network"] = network(args.ops_per_fault, args.workers)
     if "crash" in only:
         report["crash"] = crash(args.crashes, args.workers)
+    if "suite" in only:
+        report["suite"] = suite()
     report = summary(report) | report
     report["seconds"] = round(time.monotonic() - started, 1)
     text = json.dumps(report, indent=2)

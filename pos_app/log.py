@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
 import os
@@ -25,9 +26,19 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """Every log file it opens, the first and each after a rollover, is owner-only."""
+
+    def _open(self) -> io.TextIOWrapper:
+        # Create it owner-only first; the handler then opens it as usual.
+        os.close(os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        os.chmod(self.baseFilename, 0o600)  # also one an older version left 0644
+        return super()._open()
+
+
 def configure_logging(log_file: Path, level: int = logging.INFO) -> logging.Handler:
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.handlers.RotatingFileHandler(
+    handler = PrivateRotatingFileHandler(
         log_file, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter(_FORMAT))
@@ -35,6 +46,4 @@ def configure_logging(log_file: Path, level: int = logging.INFO) -> logging.Hand
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(level)
-    if log_file.exists():
-        os.chmod(log_file, 0o600)
     return handler

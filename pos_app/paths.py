@@ -63,5 +63,7 @@ class AppPaths:
     def ensure(self) -> None:
         """Create the folders, readable by the owner only (they hold payment data)."""
         for folder in (self.config_dir, self.data_dir, self.log_dir, self.cache_dir):
+            made = [folder, *(p for p in folder.parents if not p.exists())]
             folder.mkdir(parents=True, exist_ok=True)
-            os.chmod(folder, 0o700)
+            for path in made:  # the app's own parent folders too (…/state/pos_app)
+                os.chmod(path, 0o700)

@@ -1,22 +1,20 @@
-"""pytest plugin: no test may leave a secret in a DEBUG log, a journal, a log file or an error.
+"""pytest plugin: no test may leave a secret in a DEBUG log, an error or any file it wrote.
 
 For every test, pos_app's, httpx's and httpcore's loggers run at DEBUG and each record is kept
 rendered with its args and traceback, as the app's log handler receives it (before that
 handler's own RedactingFilter, which is a last net, not an excuse). After the call, and again
-after teardown, these records, the text of exceptions that failed the test, and every journal
-database (``*.sqlite*`` but the sandbox's own state) and log file the test left under its
-tmp_path are scanned for
-
-* the sandbox's credentials (JustiFi client secret, Checkout.com secret key, ReCharge token,
-  Payfect API key, webhook signing secrets) and the access tokens the sandbox issued during
-  the test (read from its state database, so no HTTP traffic needs watching);
-* card numbers: 13-19 digits, spaces or dashes allowed between them, passing Luhn and with a
-  card network's prefix and length (so ids and millisecond timestamps do not count);
-* a 3-4 digit value under a CVC field name; an unredacted ``Bearer``/``Api-Key`` credential or
-  ``sk_`` secret key.
+after teardown, these records, the text of exceptions that failed the test, and every file
+the test left under its tmp_path (where tests/conftest.py also puts HOME and the XDG folders)
+are scanned with tests/secret_files.py: journals (their bytes and their rows) and their
+-wal/-shm, log files, settings and other config files, crash reports, QtWebEngine profile
+storage and caches, binary files as text too; the sandbox's own state is the provider's side
+and only read for the tokens it issued. What is looked for (tests/secret_detectors.py): the
+sandbox's credentials and issued tokens, card numbers (Luhn-valid, with a network's prefix
+and length), CVC values, raw bearer/API-key credentials.
 
 A finding fails the test (or, when only its teardown leaked, errors it), saying what leaked
-and where, masked.
+and where, masked. ``--secret-scan-report FILE`` also writes totals (tests, files and bytes
+scanned, hits) as JSON, for benchmarks/reliability.py.
 Registered in pyproject.toml (``-p tests.secret_scan``); ``-p no:tests.secret_scan`` turns it
 off, e.g. to measure its cost.
 """
@@ -24,113 +22,36 @@ off, e.g. to measure its cost.
 from __future__ import annotations
 
 import bisect
+import json
 import logging
-import os
-import re
-import sqlite3
 import traceback
 from collections.abc import Generator, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from time import perf_counter  # bound now: a test may patch time.perf_counter
 
 import pytest
 
-from pos_app.sandbox.cards import TEST_CARDS
-from pos_app.sandbox.checkout_com import SANDBOX_SECRET_KEY
-from pos_app.sandbox.justifi import SANDBOX_CLIENT_SECRET
-from pos_app.sandbox.payfect import SANDBOX_PAYFECT_API_KEY
-from pos_app.sandbox.recharge import SANDBOX_RECHARGE_TOKEN
-from pos_app.sandbox.state import DB_FILENAME as SANDBOX_DB_FILENAME
-from pos_app.sandbox.webhooks import DEFAULT_SECRETS
+from tests.secret_detectors import (
+    _DIGIT_RUN,
+    SANDBOX_SECRETS,
+    Finding,
+    excerpt,
+    find_secrets,
+    scan_text,
+)
+from tests.secret_files import ScanCache, scan_left_files, scan_tree
+
+__all__ = [
+    "SANDBOX_SECRETS",
+    "_DIGIT_RUN",
+    "RecordCollector",
+    "find_secrets",
+    "scan_left_files",
+    "scan_records",
+]
 
 WATCHED_LOGGERS = ("pos_app", "httpx", "httpcore")
-
-SANDBOX_SECRETS: dict[str, str] = {
-    SANDBOX_CLIENT_SECRET: "the JustiFi sandbox client secret",
-    SANDBOX_SECRET_KEY: "the Checkout.com sandbox secret key",
-    SANDBOX_RECHARGE_TOKEN: "the ReCharge sandbox access token",
-    SANDBOX_PAYFECT_API_KEY: "the Payfect sandbox API key",
-    **{secret: f"the {name} webhook signing secret" for name, secret in DEFAULT_SECRETS.items()},
-}
-# Kinds of sandbox state objects whose id is a bearer credential it handed out.
-ISSUED_TOKEN_KINDS = ("access_token", "web_component_token")
-
-# A card number stands alone: never glued to letters, digits or hyphens on either side, so
-# the all-digit stretches of UUIDs and hex ids (request ids, idempotency keys) are not one.
-_DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z-])[0-9](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z-])")
-_CVC = re.compile(
-    r"""(?i)\b(?:card_)?(?:cvc2?|cvv2?|cvn|csc|security_code|verification(?:_value)?)["'\]]?"""
-    r"""\s*[:=]\s*["']?([0-9]{3,4})(?![0-9])"""
-)
-_CREDENTIAL = re.compile(
-    r"(?i)\b(?:bearer|api-key)\s+(?!\[REDACTED\])[A-Za-z0-9._~+/=-]{12,}"
-    r"|(?-i:\bsk_(?:sbox_|test_|live_)?[A-Za-z0-9]{8,})"
-)
-_MASTERCARD = re.compile(r"5[1-5]|2(?:22[1-9]|2[3-9][0-9]|[3-6][0-9]{2}|7[01][0-9]|720)")
-
-
-def luhn_valid(digits: str) -> bool:
-    """Our own, not pos_app.redaction's: a bug there must not hide a leak here."""
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char) * (2 if position % 2 else 1)
-        total += value - 9 if value > 9 else value
-    return total % 10 == 0
-
-
-def is_card_number(digits: str) -> bool:
-    """A Luhn-valid number with a card network's prefix and length."""
-    length = len(digits)
-    if digits[0] == "4":
-        fits = length in (13, 16, 19)
-    elif digits[:2] in ("34", "37"):
-        fits = length == 15
-    elif _MASTERCARD.match(digits):
-        fits = length == 16
-    elif digits[:2] in ("36", "38") or "300" <= digits[:3] <= "305":
-        fits = 14 <= length <= 19
-    elif digits[0] == "6" or digits[:2] == "35":
-        fits = 16 <= length <= 19
-    else:
-        fits = False
-    return fits and luhn_valid(digits)
-
-
-@dataclass(frozen=True)
-class Finding:
-    what: str
-    start: int
-    end: int
-
-
-def find_secrets(text: str, secrets: Mapping[str, str]) -> list[Finding]:
-    """Every known secret, card number, CVC value and raw credential in ``text``."""
-    found: list[Finding] = []
-    for secret, label in secrets.items():
-        at = text.find(secret)
-        while at != -1:
-            found.append(Finding(label, at, at + len(secret)))
-            at = text.find(secret, at + 1)
-    for match in _DIGIT_RUN.finditer(text):
-        digits = match.group(0).replace(" ", "").replace("-", "")
-        if is_card_number(digits):
-            known = " (a provider test card)" if digits in TEST_CARDS else ""
-            found.append(Finding(f"a card number{known}", match.start(), match.end()))
-    for match in _CVC.finditer(text):
-        found.append(Finding("a CVC", match.start(1), match.end(1)))
-    for match in _CREDENTIAL.finditer(text):
-        found.append(Finding("a raw credential", match.start(), match.end()))
-    return found
-
-
-def excerpt(text: str, finding: Finding, context: int = 40) -> str:
-    """The finding in its context, the secret itself masked to its first and last characters
-    (enough to recognise it, too little to reuse it)."""
-    value = text[finding.start : finding.end]
-    masked = value[:2] + "…" + value[-2:] if len(value) > 6 else "…"
-    before = text[max(0, finding.start - context) : finding.start]
-    after = text[finding.end : finding.end + context]
-    return repr(before + masked + after)
 
 
 class RecordCollector(logging.Handler):
@@ -171,66 +92,6 @@ def scan_records(lines: list[tuple[str, str]], secrets: Mapping[str, str]) -> It
         yield f"{finding.what} in a log record of {name!r}: {excerpt(text, local)}"
 
 
-def scan_text(where: str, text: str, secrets: Mapping[str, str]) -> Iterator[str]:
-    for finding in find_secrets(text, secrets):
-        yield f"{finding.what} in {where}: {excerpt(text, finding)}"
-
-
-@dataclass(frozen=True)
-class LeftFiles:
-    """What a test left under its tmp_path that matters here."""
-
-    stored: list[Path]  # journals and log files, to scan
-    sandbox_states: list[Path]  # sandbox state databases, to read issued tokens from
-
-
-def left_files(root: Path) -> LeftFiles:
-    stored: list[Path] = []
-    states: list[Path] = []
-    for folder, _, names in os.walk(root):
-        for name in names:
-            if name == SANDBOX_DB_FILENAME:
-                states.append(Path(folder, name))
-            elif name.startswith(SANDBOX_DB_FILENAME):
-                continue  # its -wal/-shm: the provider's own records, not ours
-            elif ".sqlite" in name or name.endswith(".log") or ".log." in name:
-                stored.append(Path(folder, name))
-    return LeftFiles(stored, states)
-
-
-def issued_tokens(state_db: Path) -> dict[str, str]:
-    """Bearer tokens the sandbox handed out, from its state database."""
-    marks = ", ".join("?" for _ in ISSUED_TOKEN_KINDS)
-    try:
-        db = sqlite3.connect(f"{state_db.as_uri()}?mode=ro", uri=True)
-        try:
-            rows = db.execute(
-                f"SELECT kind, id FROM objects WHERE kind IN ({marks})", ISSUED_TOKEN_KINDS
-            ).fetchall()
-        finally:
-            db.close()
-    except sqlite3.Error:
-        return {}  # not one of its databases after all, or still locked: nothing to add
-    return {token: f"a sandbox-issued {kind}" for kind, token in rows}
-
-
-def scan_left_files(root: Path, secrets: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
-    """Tokens issued in the test, and what its stored files leak."""
-    files = left_files(root)
-    tokens: dict[str, str] = {}
-    for state in files.sandbox_states:
-        tokens.update(issued_tokens(state))
-    known = {**secrets, **tokens}
-    problems: list[str] = []
-    for path in files.stored:
-        try:
-            text = path.read_bytes().decode("latin-1")  # SQLite keeps text as UTF-8 bytes
-        except OSError:
-            continue  # removed while we looked
-        problems += scan_text(str(path.relative_to(root)), text, known)
-    return tokens, problems
-
-
 def exception_texts(excinfo: pytest.ExceptionInfo[BaseException]) -> Iterable[str]:
     """What an exception (and its causes) say; a test's own assertion is not pos_app's."""
     seen: set[int] = set()
@@ -249,6 +110,42 @@ _saved_levels: dict[str, int] = {}
 _tmp_path_key = pytest.StashKey[Path | None]()
 _errors_key = pytest.StashKey[list[str]]()
 _reported_key = pytest.StashKey[set[str]]()
+_files_key = pytest.StashKey[tuple[int, int]]()
+
+
+@dataclass
+class _Tally:
+    """Totals over the session, for ``--secret-scan-report``."""
+
+    tests: int = 0
+    files_scanned: int = 0
+    bytes_scanned: int = 0
+    seconds: float = 0.0  # spent scanning: the plugin's cost
+    problems: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "tests": self.tests,
+            "files_scanned": self.files_scanned,
+            "bytes_scanned": self.bytes_scanned,
+            "scan_seconds": round(self.seconds, 2),
+            "hits": len(self.problems),
+            "problems": self.problems[:20],
+        }
+
+
+_tally = _Tally()
+# This test's files already scanned: after teardown only what changed since the call is read.
+_file_cache: ScanCache = {}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--secret-scan-report",
+        type=Path,
+        default=None,
+        help="write the secret scan's totals (tests, files scanned, hits) to this JSON file",
+    )
 
 
 class _AsBefore(logging.Filter):
@@ -280,6 +177,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    report_file = config.getoption("secret_scan_report", None)
+    if isinstance(report_file, Path):
+        report_file.write_text(json.dumps(_tally.as_json(), indent=2) + "\n")
     for name, level in _saved_levels.items():
         logger = logging.getLogger(name)
         logger.removeHandler(_collector)
@@ -289,8 +189,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     _collector.lines = []
+    _file_cache.clear()
     item.stash[_errors_key] = []
     item.stash[_reported_key] = set()
+    item.stash[_files_key] = (0, 0)
     for name in WATCHED_LOGGERS:  # again for every test: a test may have changed them
         logging.getLogger(name).setLevel(logging.DEBUG)
 
@@ -308,8 +210,16 @@ def pytest_runtest_makereport(
         item.stash[_errors_key].extend(exception_texts(call.excinfo))
     if call.when == "setup" and report.passed:
         return report  # the call comes next; look then
+    started = perf_counter()
     problems = [p for p in _scan(item) if p not in item.stash[_reported_key]]
+    _tally.seconds += perf_counter() - started
     item.stash[_reported_key].update(problems)
+    _tally.problems += problems
+    if call.when == "teardown":  # the last look saw every file the test left
+        _tally.tests += 1
+        files, size = item.stash.get(_files_key, (0, 0))
+        _tally.files_scanned += files
+        _tally.bytes_scanned += size
     if problems:
         text = "secret scan: this test leaked secrets\n" + "\n".join(
             f"  - {problem}" for problem in problems
@@ -329,8 +239,10 @@ def _scan(item: pytest.Item) -> list[str]:
     problems: list[str] = []
     root = item.stash.get(_tmp_path_key, None)
     if root is not None and root.is_dir():
-        tokens, problems = scan_left_files(root, SANDBOX_SECRETS)
-        known.update(tokens)
+        tree = scan_tree(root, SANDBOX_SECRETS, _file_cache)
+        item.stash[_files_key] = (tree.files_scanned, tree.bytes_scanned)
+        problems = tree.problems
+        known.update(tree.tokens)
     problems += scan_records(lines, known)
     for text in errors:
         problems += scan_text("the exception that failed the test", text, known)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 import sqlite3
 import string
@@ -87,6 +88,10 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(path.parent, 0o700)
+        # Owner-only before SQLite opens it: its -wal and -shm files copy these permissions.
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves, so a mutation and the
         # idempotency record of its response commit together.
         self._db = sqlite3.connect(path, isolation_level=None)

@@ -65,7 +65,8 @@ def test_a_card_paid_on_the_live_page_is_verified(
         view_url = view.host_url
         page_origin = Origin.of(view_url)
         assert page_origin is not None and page_origin != Origin.of(api)  # really cross-origin
-        assert card_form.pay(qtbot, view, "4242424242424242") == ("submitted", "succeeded")
+        heard = card_form.pay(qtbot, view, "4242424242424242")
+        assert heard in {("submitted", "succeeded"), card_form.LOOKED_UP_FIRST}
         assert till.wait_for_result() == "Approved"
         [payment] = till.journal.page_payments(offset=0, limit=5)
         assert payment.state is PaymentState.CAPTURED

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import shiboken6
 from PySide6.QtWebEngineCore import QWebEngineFrame, QWebEngineScript
 from pytestqt.exceptions import TimeoutError
 from pytestqt.qtbot import QtBot
@@ -156,11 +157,16 @@ def customer_types_card(qtbot: QtBot, view: EmbeddedCheckoutView, card: str) -> 
 RETYPE = {("failed", "validation-error"), ("failed", "tokenize-error")}
 
 
+# The poll's lookup saw the outcome (and closed the form) before the component's event
+# reached the bridge: under load the two race, and the lookup deciding is the app's rule.
+LOOKED_UP_FIRST = ("looked up first", "")
+
+
 def pay(qtbot: QtBot, view: EmbeddedCheckoutView, card: str) -> tuple[str, str]:
     """Type the card and press Pay; what the bridge heard: ("submitted", payment_status)
-    or ("failed", error code). Under load the component sometimes re-renders its iframes
-    after they were filled, or its tokenizing iframe times out: then type again, as a
-    person would, unless the payment went ahead anyway."""
+    or ("failed", error code), or LOOKED_UP_FIRST. Under load the component sometimes
+    re-renders its iframes after they were filled, or its tokenizing iframe times out: then
+    type again, as a person would, unless the payment went ahead anyway."""
     heard: list[tuple[str, str]] = []
     view.bridge.submitted.connect(lambda status: heard.append(("submitted", status)))
     view.bridge.failed.connect(lambda code, _sentence: heard.append(("failed", code)))
@@ -168,17 +174,21 @@ def pay(qtbot: QtBot, view: EmbeddedCheckoutView, card: str) -> tuple[str, str]:
         heard.clear()
         customer_types_card(qtbot, view, card)
         try:
-            qtbot.waitUntil(lambda: bool(heard), timeout=60_000)  # slow under load
+            qtbot.waitUntil(lambda: bool(heard) or not shiboken6.isValid(view), timeout=60_000)
         except TimeoutError as timeout:
             events = run_js(qtbot, view.page(), "JSON.stringify(window.__events)")
             raise AssertionError(f"no event reached the bridge; the page saw {events}") from timeout
+        if not heard:
+            return LOOKED_UP_FIRST
         if heard[0] not in RETYPE:
             return heard[0]
         with contextlib.suppress(TimeoutError):  # a submit may still follow the complaint
-            qtbot.waitUntil(lambda: len(heard) > 1, timeout=3_000)
+            qtbot.waitUntil(lambda: len(heard) > 1 or not shiboken6.isValid(view), timeout=3_000)
         final = [event for event in heard if event not in RETYPE]
         if final:
             return final[0]
+        if not shiboken6.isValid(view):
+            return LOOKED_UP_FIRST
     raise AssertionError(f"the card form kept refusing the card details: {heard}")
 
 
@@ -187,7 +197,7 @@ def test_an_approved_card_in_the_card_form_is_verified(qtbot: QtBot, make_till: 
     view = open_card_form(qtbot, till)
     # The component's own scripts cannot reach the bridge: it lives in our isolated world.
     assert run_js(qtbot, view.page(), "typeof qt === 'undefined'") is True
-    assert pay(qtbot, view, "4242424242424242") == ("submitted", "succeeded")
+    assert pay(qtbot, view, "4242424242424242") in {("submitted", "succeeded"), LOOKED_UP_FIRST}
     assert till.wait_for_result() == "Approved"
     [payment] = till.journal.page_payments(offset=0, limit=5)
     assert payment.state is PaymentState.CAPTURED and payment.amount == Money(1799, "USD")
@@ -200,7 +210,7 @@ def test_a_declined_card_submits_failed_and_ends_declined(qtbot: QtBot, make_til
     till = card_form_till(make_till)
     view = open_card_form(qtbot, till)
     # A submit-event, yet not a payment.
-    assert pay(qtbot, view, "4000000000000002") == ("submitted", "failed")
+    assert pay(qtbot, view, "4000000000000002") in {("submitted", "failed"), LOOKED_UP_FIRST}
     assert till.wait_for_result() == "Declined"
     [payment] = till.journal.page_payments(offset=0, limit=5)
     assert payment.state is PaymentState.DECLINED

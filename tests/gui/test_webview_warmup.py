@@ -63,7 +63,8 @@ def test_warm_up_deletes_its_private_profile_and_opens_no_window(
     assert not shiboken6.isValid(profile)  # deleted, not left for a checkout to reuse
     assert window.findChildren(QWebEngineProfile) == []
     assert window.findChildren(QWebEnginePage) == []
-    assert set(qapp.topLevelWidgets()) == windows_before
+    # No window of its own (earlier tests' windows may be deleted meanwhile: only new ones count).
+    assert set(qapp.topLevelWidgets()) - windows_before == set()
 
 
 def test_after_warm_up_a_checkout_view_opens_the_provider_page_in_its_own_profile(

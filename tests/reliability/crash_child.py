@@ -18,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import logging.handlers
+import os
 import sys
 import threading
 from pathlib import Path
@@ -25,12 +27,15 @@ from typing import Any
 
 from pos_app.journal.db import connect
 from pos_app.journal.store import Intent, IntentOutcome, JournalStore
+from pos_app.log import configure_logging
 from pos_app.providers.types import PaymentSource, SourceKind
 from pos_app.services.payments import OperationFailed, PaymentRefused, PaymentService
 from tests.reliability.network import Operation, perform
 from tests.reliability.tills import build
 
 PROVIDERS = ("justifi", "checkout_com", "recharge", "payfect")
+# Set by benchmarks/reliability.py: log at DEBUG to this file, through the app's handler.
+DEBUG_LOG_ENV = "POS_RELIABILITY_DEBUG_LOG"
 
 
 def say(message: dict[str, Any]) -> None:
@@ -96,8 +101,20 @@ async def serve(journal: HookedJournal, sandbox_url: str) -> None:
             await b.provider.aclose()
 
 
+def debug_log(log_file: Path) -> logging.Handler:
+    """The app's own log handler at DEBUG, never rotated, so the scan reads every line."""
+    handler = configure_logging(log_file, logging.DEBUG)
+    if isinstance(handler, logging.handlers.RotatingFileHandler):
+        handler.maxBytes = 0
+    return handler
+
+
 def main() -> None:
-    logging.disable(logging.CRITICAL)
+    log_file = os.environ.get(DEBUG_LOG_ENV)
+    if log_file:  # the benchmark scans what the till logs for secrets
+        debug_log(Path(log_file))
+    else:
+        logging.disable(logging.CRITICAL)
     journal = HookedJournal(connect(Path(sys.argv[1])))
     asyncio.run(serve(journal, sys.argv[2]))
 

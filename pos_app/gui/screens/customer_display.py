@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,7 +157,10 @@ class CustomerDisplay(QWidget):
         }
         try:
             self._place_file.parent.mkdir(parents=True, exist_ok=True)
-            self._place_file.write_text(json.dumps(place), encoding="utf-8")
+            fd = os.open(self._place_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                os.fchmod(handle.fileno(), 0o600)  # also when an older file was 0644
+                handle.write(json.dumps(place))
         except OSError as error:
             log.warning("Could not remember the customer display's place: %s", error)
 

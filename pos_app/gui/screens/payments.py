@@ -7,8 +7,8 @@ list) or goes back (on the detail).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QObject, Qt, QTimer
-from PySide6.QtGui import QKeySequence, QShortcut, QShowEvent
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
+from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -52,7 +52,7 @@ _SHRINKABLE = {"state": "Partly refunded", "card": "Visa •••• 8888", "pr
 _DESCRIPTION_SHARE = 0.28
 
 
-class ColumnFitter(QObject):
+class ColumnFitter:
     """Each column as wide as the widest text it can hold, the description taking the rest;
     on a narrow table the status, card and provider columns give way first, so the
     description keeps a readable share.
@@ -62,7 +62,6 @@ class ColumnFitter(QObject):
     """
 
     def __init__(self, table: QTableView, *, currency: str, locale: str) -> None:
-        super().__init__(table)
         self._table = table
         table.ensurePolished()  # the style sheet's font
         metrics = table.fontMetrics()
@@ -89,9 +88,6 @@ class ColumnFitter(QObject):
                 least = metrics.horizontalAdvance(everyday) + _CELL_PADDING
                 self._least[index] = max(least, header.sectionSizeHint(index))
         table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        # The header's geometry follows the table's width (a signal, not an event filter: a
-        # Python filter on a viewport can be called while Qt tears the view down).
-        header.geometriesChanged.connect(self.fit)
         self.fit()
 
     def fit(self) -> None:
@@ -236,6 +232,17 @@ class PaymentsScreen(QWidget):
         return self.pages.currentWidget() is self.detail
 
     # -- internals -----------------------------------------------------------------
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # Once the layout has given the table its new width. (Not a signal or event filter on
+        # the table: those can call Python while Qt restyles or tears the view down.)
+        if self.columns is not None:
+            QTimer.singleShot(0, self, self._refit_columns)
+
+    def _refit_columns(self) -> None:
+        if self.columns is not None:
+            self.columns.fit()
 
     def showEvent(self, event: QShowEvent) -> None:
         if not self._columns_fitted:  # once, with the style sheet's font in place
