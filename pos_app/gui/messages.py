@@ -38,6 +38,11 @@ def method_name(method: str) -> str:
     return METHOD_NAMES.get(method, method)
 
 
+def card_text(brand: str | None, last4: str | None, *, unnamed: str = "Card") -> str:
+    """ "Visa •••• 4242", or "" when the provider reported no card."""
+    return f"{(brand or unnamed).title()} •••• {last4}" if last4 else ""
+
+
 DECLINE_MESSAGES: dict[str, str] = {
     DeclineCode.DECLINED: "The card was declined. Ask for another card or another way to pay.",
     DeclineCode.INSUFFICIENT_FUNDS: "The card was declined for insufficient funds.",

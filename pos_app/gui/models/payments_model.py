@@ -13,7 +13,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from pos_app.domain.money import Money, format_money
-from pos_app.gui.messages import PROVIDER_NAMES, state_label
+from pos_app.gui.messages import PROVIDER_NAMES, card_text, state_label
 from pos_app.journal.search import PaymentFilter
 from pos_app.journal.store import JournalStore, PaymentRecord
 
@@ -206,11 +206,7 @@ class PaymentsTableModel(QAbstractTableModel):
             text = state_label(payment.state)
             return f"⚠ {text}" if payment.attention else text
         if key == "card":
-            return (
-                f"{(payment.card_brand or '').title()} •••• {payment.card_last4}"
-                if payment.card_last4
-                else ""
-            )
+            return card_text(payment.card_brand, payment.card_last4, unnamed="")
         if key == "provider":
             return PROVIDER_NAMES.get(payment.provider, payment.provider)
         return ""

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import format_money
 from pos_app.domain.payment import PaymentState
-from pos_app.gui.messages import decline_message, error_message
+from pos_app.gui.messages import card_text, decline_message, error_message
 from pos_app.gui.screens.checkout import ResultPanel
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import announce, label
@@ -384,11 +384,7 @@ class CardReaderScreen(QWidget):
         if generation != self._generation:
             return
         amount = format_money(payment.amount, self._locale)
-        card = (
-            f"{(payment.card_brand or 'Card').title()} •••• {payment.card_last4}"
-            if payment.card_last4
-            else ""
-        )
+        card = card_text(payment.card_brand, payment.card_last4)
         if payment.state is PaymentState.CAPTURED:
             detail = f"Paid by {card} at the card reader." if card else "Paid at the card reader."
             self._finish("good", "✓", "Approved", detail, payment.reference, amount)

@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import format_money
 from pos_app.domain.payment import PaymentState
-from pos_app.gui.messages import decline_message, error_message
+from pos_app.gui.messages import card_text, decline_message, error_message
 from pos_app.gui.screens.cashier import PayMethod
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.webview.policy import FAILURE_RETURN_URL, SUCCESS_RETURN_URL, NavigationPolicy
@@ -582,11 +582,7 @@ class CheckoutScreen(QWidget):
 
     def _show_state(self, payment: PaymentRecord) -> None:
         amount = format_money(payment.amount, self._locale)
-        card = (
-            f"{(payment.card_brand or 'Card').title()} •••• {payment.card_last4}"
-            if payment.card_last4
-            else ""
-        )
+        card = card_text(payment.card_brand, payment.card_last4)
         if payment.state is PaymentState.CAPTURED:
             detail = f"Paid by {card}." if card else "Paid."
             self._finish(

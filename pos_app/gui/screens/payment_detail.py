@@ -33,7 +33,13 @@ from pos_app.domain.payment import FINAL_STATES, PaymentState
 from pos_app.gui.dialogs.capture import CaptureDialog
 from pos_app.gui.dialogs.refund import RefundDialog
 from pos_app.gui.dialogs.void import VoidDialog
-from pos_app.gui.messages import PROVIDER_NAMES, error_message, method_name, state_label
+from pos_app.gui.messages import (
+    PROVIDER_NAMES,
+    card_text,
+    error_message,
+    method_name,
+    state_label,
+)
 from pos_app.gui.models.balance_rows import balance_rows, balance_totals
 from pos_app.gui.models.payment_history_model import (
     PaymentHistoryModel,
@@ -625,11 +631,7 @@ class PaymentDetail(QWidget):
         self.facts.set("Description", payment.description)
         self.facts.set("Provider", f"{provider} (profile “{payment.profile}”)")
         self.facts.set("Method", method_name(payment.method))
-        card = (
-            f"{(payment.card_brand or 'Card').title()} •••• {payment.card_last4}"
-            if payment.card_last4
-            else ""
-        )
+        card = card_text(payment.card_brand, payment.card_last4)
         self.facts.set("Card", card)
         self.facts.set("Checkout id", payment.provider_ref or "")
         self.facts.set("Payment id", payment.provider_payment_ref or "")
