@@ -44,7 +44,8 @@ _CVC = re.compile(
 )
 _CREDENTIAL = re.compile(
     r"(?i)\b(?:bearer|api-key)\s+(?!\[REDACTED\])[A-Za-z0-9._~+/=-]{12,}"
-    r"|(?-i:\bsk_(?:sbox_|test_|live_)?[A-Za-z0-9]{8,})"
+    # Not inside a base64 run (a PIN's scrypt hash "...$sk_Xy..." is random text, not a key).
+    r"|(?-i:(?<![A-Za-z0-9+/=$_-])sk_(?:sbox_|test_|live_)?[A-Za-z0-9]{8,})"
 )
 # Cheap tests that let find_secrets skip a slow pattern on text that cannot match it.
 _CVC_WORDS = ("cvc", "cvv", "cvn", "csc", "security_code", "verification")

@@ -75,6 +75,11 @@ def test_cvcs_and_raw_credentials_are_caught_but_redacted_ones_are_not() -> None
         "a raw credential"
     ]
     assert find_secrets('{"cvc": "[REDACTED]"} Authorization: Bearer [REDACTED]', {}) == []
+    assert [f.what for f in find_secrets('"secret_key": "sk_sbox_abcdefgh123"', {})] == [
+        "a raw credential"
+    ]
+    # A PIN's scrypt hash is random base64 and may contain "sk_" followed by letters.
+    assert find_secrets("scrypt$256$8$1$YGsCAgzXNYcXBK8obyazQQ==$sk_jMirVtz1H3Y3v3v", {}) == []
 
 
 def test_ordinary_ids_amounts_and_masked_cards_are_not_flagged() -> None:
