@@ -176,7 +176,7 @@ def pay(qtbot: QtBot, view: EmbeddedCheckoutView, card: str) -> tuple[str, str]:
         heard.clear()
         customer_types_card(qtbot, view, card)
         try:
-            qtbot.waitUntil(lambda: bool(heard) or not shiboken6.isValid(view), timeout=45_000)
+            qtbot.waitUntil(lambda: bool(heard) or not shiboken6.isValid(view), timeout=90_000)
         except TimeoutError as timeout:
             events = run_js(qtbot, view.page(), "JSON.stringify(window.__events)")
             if events in ("[]", None) and attempt < attempts - 1:
