@@ -655,6 +655,10 @@ class PaymentService:
             f"{provider.display_name} cannot be searched by our reference and its answer was "
             f"lost. Look for {payment.reference} in the {provider.display_name} dashboard."
         )
+        return self._needs_attention(payment, why)
+
+    def _needs_attention(self, payment: PaymentRecord, why: str) -> PaymentRecord:
+        """Flag the payment for a person (once: the same reason is not written again)."""
         if payment.attention == why:
             return payment
         return self.journal.update_payment(
@@ -673,11 +677,7 @@ class PaymentService:
             f"A {verb} whose answer was lost does not show at {provider.display_name} yet; it "
             f"{STILL_PROCESSING}. It will be checked again; until then no new one is sent."
         )
-        if payment.attention == why:
-            return payment
-        return self.journal.update_payment(
-            payment.reference, now=self._clock(), attention=why, note=why
-        )
+        return self._needs_attention(payment, why)
 
     def _no_trace_yet(self, payment: PaymentRecord, provider: PaymentProvider) -> PaymentRecord:
         why = (
