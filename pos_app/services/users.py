@@ -98,6 +98,10 @@ class UserService:
 
     # -- reading ----------------------------------------------------------------------
 
+    def now(self) -> datetime:
+        """The time lock-outs are judged by (screens ask here, not the wall clock)."""
+        return self._clock()
+
     def users(self) -> list[User]:
         return self._users.all()
 

@@ -154,7 +154,7 @@ class UsersScreen(QWidget):
     def refresh(self) -> None:
         chosen = self.current
         self._users = self._staff.users.users()
-        now = datetime.now().astimezone()
+        now = self._staff.users.now()
         self.table.setRowCount(len(self._users))
         for row, user in enumerate(self._users):
             values = (
