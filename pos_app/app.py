@@ -597,8 +597,14 @@ def run_gui(options: StartOptions) -> int:
             from pos_app.gui.webview.warmup import warm_up_web_engine
 
             # Chromium's first start (0.4–1 s on the GUI thread) now, not on the first Charge;
-            # then freeze what start-up made, so a full collection stays short.
-            warm_up_web_engine(pos.window).finished.connect(lambda _ok: collector.freeze())
+            # then freeze what start-up made, so a full collection stays short, and make
+            # each checkout's web view between sales from then on.
+            def warmed_up(ok: bool) -> None:
+                collector.freeze()
+                if ok:  # without QtWebEngine, the checkout screen says so when asked
+                    pos.window.checkout.keep_spare_view()
+
+            warm_up_web_engine(pos.window).finished.connect(warmed_up)
 
     with loop:
         loop.run_forever()  # returns when the last window closes or quit() is called

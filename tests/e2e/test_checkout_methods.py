@@ -21,16 +21,20 @@ from pos_app.gui.screens.cashier import PayMethod
 from pos_app.gui.screens.checkout import CheckoutScreen
 from pos_app.gui.screens.customer_display import CustomerDisplay
 from pos_app.gui.tasks import TaskRunner
+from pos_app.gui.webview.view import CheckoutWebView
 from pos_app.journal.store import JournalStore
 from pos_app.providers.base import PaymentProvider
 from pos_app.sandbox.server import SandboxServer
 from pos_app.services.checkout import CheckoutService
 from pos_app.services.sale import Sale
 from tests.conformance.harness import APPROVED_CARD, HARNESSES, Harness, control
+from tests.e2e.conftest import wait_for_js
 
 T = TypeVar("T")
 BUILD = {h.name: h for h in HARNESSES}
 RESULT_TIMEOUT_MS = 30_000
+# Every sandbox page's button: the card form's Pay, or the crypto page's "I have sent it".
+PAGE_READY = "document.querySelector('#pay-button, #received-button') !== null"
 
 
 class ScreenTill:
@@ -133,6 +137,32 @@ def test_every_provider_with_a_secure_page_ends_on_the_looked_up_outcome(
     assert till.wait_for_result() == "Approved"
     [payment] = till.journal.page_payments(offset=0, limit=5)
     assert payment.state is PaymentState.CAPTURED and payment.amount == Money(2500, "USD")
+
+
+@pytest.mark.parametrize("name", [h.name for h in HARNESSES])
+def test_sales_in_a_row_show_their_pages_in_views_made_between_sales(
+    qtbot: QtBot, make_till: Any, name: str
+) -> None:
+    till: ScreenTill = make_till(name)
+    till.screen.keep_spare_view()  # as the app does once QtWebEngine has started
+    spare = till.screen.spare_view
+    assert spare is not None
+    for cents in (2500, 1250):
+        qtbot.waitUntil(lambda: spare.ready, timeout=30_000)
+        # The last sale's view is deleted once the event loop gets to it.
+        qtbot.waitUntil(lambda: len(till.screen.findChildren(CheckoutWebView)) == 1)
+        [primed] = till.screen.findChildren(CheckoutWebView)
+        till.screen.start(Sale(Money(cents, "USD"), "Layer cake"), PayMethod.HOSTED.value)
+        qtbot.waitUntil(lambda: till.screen.web_view is not None, timeout=20_000)
+        assert till.screen.web_view is primed
+        qtbot.waitUntil(primed.isVisible)  # the screen's layout shows it
+        wait_for_js(qtbot, primed.page, PAGE_READY)  # the provider's page, in the spare
+        payment = till.journal.page_payments(offset=0, limit=1)[0]
+        assert payment.amount == Money(cents, "USD") and payment.provider_ref is not None
+        paid = till.harness.pay(till.sandbox, payment.provider_ref, APPROVED_CARD)
+        assert paid.is_success, paid.text
+        assert till.wait_for_result() == "Approved"
+        till.screen.result.button.click()  # New sale: the next spare is made now
 
 
 @pytest.mark.parametrize("name", ["justifi", "checkout_com", "recharge", "payfect"])

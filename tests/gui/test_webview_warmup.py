@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import pytest
 import shiboken6
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from PySide6.QtWidgets import QApplication, QWidget
@@ -16,31 +12,6 @@ from pytestqt.qtbot import QtBot
 from pos_app.gui.webview.policy import NavigationPolicy
 from pos_app.gui.webview.view import CheckoutWebView
 from pos_app.gui.webview.warmup import warm_up_web_engine
-
-PAGE = b"<!doctype html><title>Pay $25.00</title><p>Provider page</p>"
-
-
-class _Page(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(PAGE)))
-        self.end_headers()
-        self.wfile.write(PAGE)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def provider_page() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/checkout/1"
-    server.shutdown()
-    server.server_close()
-    thread.join()
 
 
 def test_warm_up_deletes_its_private_profile_and_opens_no_window(

@@ -44,6 +44,7 @@ from pos_app.services.sale import Sale
 if TYPE_CHECKING:
     from pos_app.gui.screens.customer_display import CustomerDisplay
     from pos_app.gui.screens.embedded_checkout import ComponentHost
+    from pos_app.gui.webview.spare import SpareCheckoutView
     from pos_app.gui.webview.view import CheckoutWebView
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ class CheckoutScreen(QWidget):
         self._assets_dir: Path | None = None
         self._component_host: ComponentHost | None = None
         self.web_view: CheckoutWebView | None = None
+        self.spare_view: SpareCheckoutView | None = None  # None: each page makes its own view
         self._browser: BrowserOpener | None = None  # None: secure pages open in the till
 
         self.amount_label = label("", "CheckoutAmount")
@@ -205,12 +207,23 @@ class CheckoutScreen(QWidget):
         QShortcut(QKeySequence(Qt.Key.Key_F6), self.link_panel, self.new_link)
         QShortcut(QKeySequence(Qt.Key.Key_F6), self.browser_panel, self.open_page_again)
 
+    def keep_spare_view(self) -> None:
+        """Make each secure page's web view between sales, not after Charge (call once
+        QtWebEngine has started: see ``webview/warmup.py``)."""
+        from pos_app.gui.webview.spare import SpareCheckoutView
+
+        if self.spare_view is None:
+            self.spare_view = SpareCheckoutView(self.waiting)
+            self.spare_view.replenish()
+
     def shutdown(self) -> None:
-        """Stop timers and drop the web view (the app is closing)."""
+        """Stop timers and drop the web views (the app is closing)."""
         self._generation += 1
         self._poll.stop()
         self._tick.stop()
         self._dispose_view()
+        if self.spare_view is not None:
+            self.spare_view.dispose()
         if self._display is not None:
             self._display.close()
 
@@ -503,7 +516,10 @@ class CheckoutScreen(QWidget):
         from pos_app.gui.webview.view import CheckoutWebView  # QtWebEngine loads only now
 
         policy = NavigationPolicy.for_urls(checkout.url)
-        self.web_view = CheckoutWebView(policy, self.waiting)
+        if self.spare_view is not None:
+            self.web_view = self.spare_view.take(policy)
+        else:
+            self.web_view = CheckoutWebView(policy, self.waiting)
         self.web_view.setAccessibleName("Provider checkout page")
         self.web_view.checkout_page.intercepted.connect(lambda _url: self.verify())
         self.web_view.loadFinished.connect(lambda _ok: self.verify())
@@ -669,6 +685,8 @@ class CheckoutScreen(QWidget):
             self._display.hide()
         self._poll.stop()
         self._tick.stop()
+        if self.spare_view is not None:
+            self.spare_view.replenish()  # while the cashier rings up the next sale
         self.finished.emit(self._sale_over)
 
     def _escape(self) -> None:

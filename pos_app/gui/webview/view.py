@@ -2,7 +2,8 @@
 
 Imported lazily (QtWebEngine costs start-up time and memory): only when a checkout opens.
 Each view owns a fresh off-the-record profile, so no cookie, cache or card entry
-survives the checkout.
+survives the checkout. A view may be made and primed before its checkout exists
+(``spare.py``); it still serves one checkout only.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from PySide6.QtWidgets import QWidget
 from pos_app.gui.webview.policy import NavigationPolicy, Verdict
 
 log = logging.getLogger(__name__)
+
+BLANK = "about:blank"
 
 _OFF = (
     QWebEngineSettings.WebAttribute.LocalContentCanAccessFileUrls,
@@ -69,6 +72,7 @@ class CheckoutPage(QWebEnginePage):
     ) -> None:
         super().__init__(profile, parent)
         self.policy = policy
+        self.priming = False  # only about:blank, before a checkout adopts the page
         self.permissionRequested.connect(self._deny_permission)
         self.certificateError.connect(self._reject_certificate)
 
@@ -76,6 +80,8 @@ class CheckoutPage(QWebEnginePage):
         self, url: QUrl | str, navigation_type: QWebEnginePage.NavigationType, is_main_frame: bool
     ) -> bool:
         text = url.toString() if isinstance(url, QUrl) else str(url)
+        if self.priming and is_main_frame and text == BLANK:
+            return True
         verdict = self.policy.decide(text, main_frame=is_main_frame)
         if verdict is Verdict.ALLOW:
             return True
@@ -135,17 +141,40 @@ class CheckoutWebView(QWebEngineView):
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         self.setAcceptDrops(False)
         self.profile_ = new_private_profile(self)
-        self.checkout_page = CheckoutPage(self.profile_, policy, self.profile_)
+        self.checkout_page = CheckoutPage(self.profile_, policy, self)
+        # Children die in the order they were added, and a page must die before its profile
+        # (or QtWebEngine warns and may crash): should the view go without dispose(), say
+        # with its screen, the page now goes first.
+        self.profile_.setParent(None)
+        self.profile_.setParent(self)
         self.setPage(self.checkout_page)
         self._last_allowed: QUrl | None = None
+        self._forget_priming = False
         self.urlChanged.connect(self._check_landing)
+
+    def prime(self) -> None:
+        """Have Chromium set up this page and its renderer now, on an empty document, so the
+        checkout that adopts the view only pays for loading its own page."""
+        self.checkout_page.priming = True
+        self.load(QUrl(BLANK))
+
+    def adopt(self, policy: NavigationPolicy) -> None:
+        """Hand a primed view to its checkout: from now on only ``policy`` decides."""
+        self.checkout_page.policy = policy
+        self.checkout_page.priming = False
+        self._forget_priming = True  # "back" must not return to the priming document
 
     def _check_landing(self, url: QUrl) -> None:
         """Chromium commits some documents (about:blank) without asking
         ``acceptNavigationRequest``; a page that got away that way is sent back."""
         text = url.toString()
+        if self.checkout_page.priming and text == BLANK:
+            return
         if not text or self.checkout_page.policy.decide(text, main_frame=True) is Verdict.ALLOW:
             self._last_allowed = url
+            if self._forget_priming and text:
+                self._forget_priming = False
+                self.history().clear()  # keeps only the page that just landed
             return
         log.warning("Checkout page landed on %s without asking; sent back", text[:200])
         self.checkout_page.blocked.emit(text)
