@@ -8,13 +8,15 @@ Builds the app on the built-in sandbox (temporary folders), shows the main windo
 2. warm-up: the same gaps while QtWebEngine starts for the first time
    (``pos_app.gui.webview.warmup``), reported on their own as ``warmup_gap_ms``;
 3. for each provider with a hosted page, ``--runs`` checkouts with every sandbox request
-   delayed by ``--latency-ms``: from pressing the method button, through creating the
-   checkout, loading the page and the customer paying on it (scripted in the page, as the
-   e2e tests do; the app never scripts provider pages), to the verified result screen.
+   delayed by ``--latency-ms``: from the cashier ringing up the sale (``--typing-s``, while
+   the app makes the next checkout's web view: ``webview/spare.py``; ``--no-spare`` measures
+   without), pressing the method button, creating the checkout, loading the page and the
+   customer paying on it (scripted in the page, as the e2e tests do; the app never scripts
+   provider pages), to the verified result screen.
 
 Each run is measured until ``--settle-s`` after the result shows (phase "verified": the
 page and its profile are torn down then). Every gap over the target is attributed to the
-phase it started in (creating / loading / paying / verifying / verified); to the Python
+phase it started in (typing / creating / loading / paying / verifying / verified); to the Python
 call that held the GUI thread, from a watchdog thread sampling its stack while it is late
 ("Qt in C++" when no Python ran); and, on Linux, to how the thread spent the gap
 (``/proc`` schedstat: on a CPU, waiting for one behind other processes, or blocked on
@@ -52,7 +54,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
 
 PROVIDERS = ("justifi", "checkout_com", "recharge", "payfect")
-PHASES = ("creating", "loading", "paying", "verifying", "verified")
+PHASES = ("typing", "creating", "loading", "paying", "verifying", "verified")
 TARGET_MS = 50.0
 TICK_MS = 5
 SAMPLE_AFTER_S = 0.02  # the watchdog samples once the GUI thread is this late
@@ -311,6 +313,8 @@ async def until_js(page_of: Callable[[], Any], script: str, what: str) -> None:
 class CheckoutRun:
     """What the customer has done so far, read by the recorder on every tick."""
 
+    pressed: bool = False  # the cashier chose the secure page
+    spare_ready: bool = False  # a web view made between sales was waiting for this sale
     opened: bool = False  # the page's web view has been seen
     form_ready: bool = False
     submitted: bool = False
@@ -323,6 +327,8 @@ class CheckoutRun:
 
 def _phase_of(checkout: Any, run: CheckoutRun) -> Callable[[], str]:
     def phase() -> str:
+        if not run.pressed:
+            return "typing"
         if checkout.web_view is not None:
             run.opened = True
         elif not run.opened:  # the last sale's result may still be on screen until then
@@ -337,20 +343,23 @@ def _phase_of(checkout: Any, run: CheckoutRun) -> Callable[[], str]:
 
 
 async def one_checkout(
-    pos: Any, recorder: GapRecorder, settle_s: float
-) -> tuple[list[float], float, str]:
-    """Press the secure-page button and follow the sale to its result screen."""
+    pos: Any, recorder: GapRecorder, settle_s: float, typing_s: float
+) -> tuple[list[float], float, str, bool]:
+    """Ring up a sale, press the secure-page button and follow it to its result screen."""
     from pos_app.gui.screens.cashier import PayMethod
 
     cashier = pos.window.cashier
-    cashier.amount_field.setText("25.00")
-    cashier.description_field.setText("Layer cake")
-    button = cashier.method_buttons[PayMethod.HOSTED]
-    if not button.isEnabled():
-        raise RuntimeError(f"the secure-page button is disabled: {cashier.hint.text()}")
     checkout = pos.window.checkout
     run = CheckoutRun()
     recorder.begin(_phase_of(checkout, run))
+    cashier.amount_field.setText("25.00")
+    cashier.description_field.setText("Layer cake")
+    await asyncio.sleep(typing_s)  # the cashier's own time, not a wait for the app
+    button = cashier.method_buttons[PayMethod.HOSTED]
+    if not button.isEnabled():
+        raise RuntimeError(f"the secure-page button is disabled: {cashier.hint.text()}")
+    run.spare_ready = checkout.spare_view is not None and checkout.spare_view.ready
+    run.pressed = True
     started = time.perf_counter()
     button.click()
     await until(
@@ -375,7 +384,7 @@ async def one_checkout(
     outcome = checkout.result.title.text()
     checkout.result.button.click()  # New sale
     await until(lambda: pos.window.stack.currentWidget() is pos.window.cashier, "the cashier")
-    return gaps, elapsed_ms, outcome
+    return gaps, elapsed_ms, outcome, run.spare_ready
 
 
 async def switch_to(pos: Any, provider: str) -> None:
@@ -447,6 +456,8 @@ async def bench(pos: Any, args: argparse.Namespace) -> dict[str, Any]:
         if not args.no_warmup:
             gaps, duration_ms, ok = await warm_up(pos, recorder)
             warmup = {**summarize(gaps), "duration_ms": round(duration_ms, 1), "ok": ok}
+            if ok and not args.no_spare:  # as app.run_gui does once the warm-up is done
+                pos.window.checkout.keep_spare_view()
         assert pos.sandbox is not None
         await add_latency(pos.sandbox.base_url, args.latency_ms)
         per_provider: dict[str, Any] = {}
@@ -456,13 +467,16 @@ async def bench(pos: Any, args: argparse.Namespace) -> dict[str, Any]:
             await switch_to(pos, provider)
             runs: list[dict[str, Any]] = []
             for index in range(args.runs):
-                gaps, elapsed_ms, outcome = await one_checkout(pos, recorder, args.settle_s)
+                gaps, elapsed_ms, outcome, spare_ready = await one_checkout(
+                    pos, recorder, args.settle_s, args.typing_s
+                )
                 all_gaps.extend(gaps)
                 runs.append(
                     {
                         "gaps": gaps,
                         "elapsed_ms": elapsed_ms,
                         "outcome": outcome,
+                        "spare_ready": spare_ready,
                         "phase_ms": dict(recorder.phase_ms),
                     }
                 )
@@ -472,6 +486,8 @@ async def bench(pos: Any, args: argparse.Namespace) -> dict[str, Any]:
                             "provider": provider,
                             "run": index + 1,
                             "gap_ms": round(stall.gap_ms, 1),
+                            # CLOCK_MONOTONIC seconds: to find it in a `perf -k mono` trace
+                            "started_at_s": round(stall.start, 4),
                             "phase": stall.phase,
                             "phase_after": stall.phase_after,
                             **stall.time_split(),
@@ -490,6 +506,7 @@ def provider_summary(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return {
         "runs": len(runs),
         "outcomes": dict(Counter(run["outcome"] for run in runs)),
+        "pages_in_spare_view": sum(bool(run.get("spare_ready")) for run in runs),
         "median_checkout_ms": round(statistics.median(run["elapsed_ms"] for run in runs), 1),
         "median_phase_ms": {
             phase: round(statistics.median(run["phase_ms"].get(phase, 0.0) for run in runs), 1)
@@ -550,6 +567,8 @@ def report(
         "runs": args.runs,
         "providers": list(args.providers),
         "latency_ms": args.latency_ms,
+        "typing_s": args.typing_s,
+        "spare_view": not (args.no_spare or args.no_warmup),
         "tick_ms": TICK_MS,
         "target_ms": TARGET_MS,
         "max_gap_ms": measured["max_gap_ms"],
@@ -592,6 +611,17 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--freeze-gc",
         action="store_true",
         help="gc.freeze() after start-up, to measure that fix for gen-2 collection stalls",
+    )
+    parser.add_argument(
+        "--typing-s",
+        type=float,
+        default=2.0,
+        help="the cashier's time ringing up each sale, measured as the 'typing' phase",
+    )
+    parser.add_argument(
+        "--no-spare",
+        action="store_true",
+        help="make each checkout's web view after Charge, as before webview/spare.py",
     )
     parser.add_argument(
         "--no-warmup",
