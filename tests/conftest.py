@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,11 @@ from PySide6.QtCore import QCoreApplication, Qt  # noqa: E402
 # Must precede the QApplication pytest-qt creates, so QtWebEngine can load lazily.
 QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
+import qasync  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from pos_app.gui.gc_guard import MainThreadGarbageCollector  # noqa: E402
+from pos_app.gui.resources import stylesheet  # noqa: E402
 from pos_app.paths import AppPaths  # noqa: E402
 
 
@@ -79,3 +85,22 @@ def app_paths(tmp_path: Path) -> AppPaths:
     paths = AppPaths.under(tmp_path / "pos")
     paths.ensure()
     return paths
+
+
+@pytest.fixture
+def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
+    """asyncio on the Qt thread, driven by whatever Qt event loop pytest-qt spins."""
+    qapp.setStyleSheet(stylesheet())
+    collector = MainThreadGarbageCollector()  # as the app does: Qt objects die on this thread
+    loop = qasync.QEventLoop(qapp, already_running=True)
+    asyncio.set_event_loop(loop)
+    yield loop
+    # Undo what already_running=True did, so later tests can use asyncio.run().
+    asyncio.events._set_running_loop(None)
+    qapp.aboutToQuit.disconnect(loop._after_run_forever)
+    loop._after_run_forever()
+    loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
+    loop.close()
+    asyncio.set_event_loop(None)
+    del loop
+    collector.stop()

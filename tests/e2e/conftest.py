@@ -7,35 +7,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import qasync
-from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from pos_app.app import PosApplication
-from pos_app.gui.gc_guard import MainThreadGarbageCollector
-from pos_app.gui.resources import stylesheet
 from pos_app.paths import AppPaths
 
 START_TIMEOUT_MS = 30_000
-
-
-@pytest.fixture
-def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
-    """asyncio on the Qt thread, driven by whatever Qt event loop pytest-qt spins."""
-    qapp.setStyleSheet(stylesheet())
-    collector = MainThreadGarbageCollector()  # as the app does: Qt objects die on this thread
-    loop = qasync.QEventLoop(qapp, already_running=True)
-    asyncio.set_event_loop(loop)
-    yield loop
-    # Undo what already_running=True did, so later tests can use asyncio.run().
-    asyncio.events._set_running_loop(None)
-    qapp.aboutToQuit.disconnect(loop._after_run_forever)
-    loop._after_run_forever()
-    loop._QEventLoop__is_running = False  # type: ignore[attr-defined]
-    loop.close()
-    asyncio.set_event_loop(None)
-    del loop
-    collector.stop()
 
 
 class Till:

@@ -31,7 +31,7 @@ from pos_app.settings import Settings, save_settings
 from tests.e2e.conftest import START_TIMEOUT_MS, Till
 from tests.e2e.test_app_profiles import only_payment
 from tests.e2e.test_hosted_checkout import ring_up
-from tests.gui.test_sign_in import Ticks
+from tests.gui.staff import Ticks
 
 
 def start(till: Till, **options: Any) -> PosApplication:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
+
+from pos_app.gui.screens.sign_in import Staff
+from tests.gui.staff import Clock, Ticks, make_staff
 
 PAGE = b"<!doctype html><title>Pay $25.00</title><p>Provider page</p>"
 
@@ -33,3 +37,20 @@ def provider_page() -> Iterator[str]:
     server.shutdown()
     server.server_close()
     thread.join()
+
+
+@pytest.fixture(name="clock")
+def clock_fixture() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(name="ticks")
+def ticks_fixture() -> Ticks:
+    return Ticks()
+
+
+@pytest.fixture(name="staff")
+def staff_fixture(tmp_path: Path, clock: Clock, ticks: Ticks) -> Iterator[Staff]:
+    made = make_staff(tmp_path / "journal.sqlite3", clock, ticks)
+    yield made
+    made.audit.connection.close()

@@ -17,8 +17,7 @@ from pos_app.gui.dialogs.approval import ApprovalDialog, ApprovalGate
 from pos_app.gui.screens.sign_in import Staff
 from pos_app.journal.store import JournalStore
 from pos_app.services.approvals import ApprovalPolicy
-from tests.e2e.conftest import qloop  # noqa: F401 - the asyncio-on-Qt loop the gate awaits on
-from tests.gui.test_sign_in import T0, Clock, Ticks, add_crew, make_staff
+from tests.gui.staff import T0, Clock, Ticks, add_crew, make_staff
 
 
 def usd(minor: int) -> Money:

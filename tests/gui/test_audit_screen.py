@@ -13,13 +13,7 @@ from pos_app.gui.screens.audit import PAGE_SIZE, AuditScreen
 from pos_app.gui.screens.sign_in import Staff
 from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.audit import AuditAction
-from tests.e2e.conftest import qloop  # noqa: F401 - Verify runs as a task on the Qt loop
-from tests.gui.test_sign_in import (  # noqa: F401 - the fixtures
-    add_crew,
-    clock_fixture,
-    staff_fixture,
-    ticks_fixture,
-)
+from tests.gui.staff import add_crew
 
 
 @pytest.fixture

@@ -30,7 +30,6 @@ from pos_app.services.payments import PaymentService
 from pos_app.services.reader import Gesture, ReaderState
 from pos_app.settings import ProviderProfile, sandbox_profile
 from tests.conformance.harness import add_fault, count_objects
-from tests.e2e.conftest import qloop  # noqa: F401 - the asyncio-on-Qt loop the tasks need
 
 WAIT_MS = 20_000
 
@@ -143,7 +142,7 @@ def open_till(
 @pytest.fixture
 def justifi(
     qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,  # noqa: F811
+    qloop: asyncio.AbstractEventLoop,
     tmp_path: Path,
     sandbox: SandboxServer,
 ) -> Iterator[Till]:
@@ -256,7 +255,7 @@ def test_cancel_gives_up_the_read_and_going_back_keeps_the_sale(justifi: Till) -
 )
 def test_a_provider_without_card_present_payments_says_so_with_no_readers(
     qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,  # noqa: F811
+    qloop: asyncio.AbstractEventLoop,
     tmp_path: Path,
     sandbox: SandboxServer,
     profile: ProviderProfile,

@@ -27,7 +27,6 @@ from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.providers.errors import InvalidRequestError
 from pos_app.providers.types import Capability, CheckoutSession, PaymentAction, ProviderPayment
 from pos_app.services.payments import PaymentService
-from tests.e2e.conftest import qloop  # noqa: F401 - the asyncio-on-Qt loop the tasks need
 from tests.unit.test_payment_service import FakeGateway
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -118,7 +117,7 @@ def service(journal: JournalStore, gateway: FakeGateway) -> HistoryService:
 @pytest.fixture
 def screen(
     qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,  # noqa: F811
+    qloop: asyncio.AbstractEventLoop,
     journal: JournalStore,
     service: HistoryService,
 ) -> Iterator[PaymentsScreen]:
@@ -555,7 +554,7 @@ def test_justifi_void_window_counts_down_then_hides_void(
 
 def test_justifi_void_window_of_a_hosted_payment_is_known_after_refresh(
     qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,  # noqa: F811
+    qloop: asyncio.AbstractEventLoop,
     journal: JournalStore,
     service: HistoryService,
 ) -> None:

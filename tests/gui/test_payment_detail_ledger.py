@@ -22,7 +22,6 @@ from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore
 from pos_app.providers.errors import ProviderUnavailableError
 from pos_app.providers.types import CheckoutSession, PaymentAction
-from tests.e2e.conftest import qloop  # noqa: F401 - the asyncio-on-Qt loop the tasks need
 from tests.gui.test_payment_detail import T0, Clock, HistoryService, seed, usd, window_texts
 from tests.unit.test_payment_service import FakeGateway
 
@@ -126,7 +125,7 @@ def open_link(journal: JournalStore, reference: str, method: str = "pay_by_link"
 
 def test_refresh_adds_the_ledger_fees_and_what_is_kept(
     qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,  # noqa: F811
+    qloop: asyncio.AbstractEventLoop,
     journal: JournalStore,
     service: LedgerService,
 ) -> None:
@@ -151,7 +150,7 @@ def test_refresh_adds_the_ledger_fees_and_what_is_kept(
 
 def test_a_provider_without_a_ledger_shows_no_fee_lines(
     qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,  # noqa: F811
+    qloop: asyncio.AbstractEventLoop,
     journal: JournalStore,
     service: LedgerService,
 ) -> None:
@@ -169,7 +168,7 @@ def test_a_provider_without_a_ledger_shows_no_fee_lines(
 
 def test_an_open_link_counts_down_to_its_expiry(
     qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,  # noqa: F811
+    qloop: asyncio.AbstractEventLoop,
     journal: JournalStore,
     service: LedgerService,
 ) -> None:
@@ -195,7 +194,7 @@ def test_an_open_link_counts_down_to_its_expiry(
 
 def test_a_hosted_page_says_checkout_page_and_a_paid_one_shows_nothing(
     qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,  # noqa: F811
+    qloop: asyncio.AbstractEventLoop,
     journal: JournalStore,
     service: LedgerService,
 ) -> None:
@@ -221,7 +220,7 @@ def test_a_hosted_page_says_checkout_page_and_a_paid_one_shows_nothing(
 
 def test_no_expiry_or_a_failed_lookup_shows_no_countdown(
     qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,  # noqa: F811
+    qloop: asyncio.AbstractEventLoop,
     journal: JournalStore,
     service: LedgerService,
 ) -> None:
@@ -239,7 +238,7 @@ def test_no_expiry_or_a_failed_lookup_shows_no_countdown(
 
 def test_a_link_expiry_is_read_again_on_refresh(
     qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,  # noqa: F811
+    qloop: asyncio.AbstractEventLoop,
     journal: JournalStore,
     service: LedgerService,
 ) -> None:

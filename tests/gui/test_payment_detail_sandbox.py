@@ -27,7 +27,6 @@ from pos_app.sandbox.server import SandboxServer
 from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
 from tests.conformance.harness import APPROVED_CARD, HARNESSES, add_fault
-from tests.e2e.conftest import qloop  # noqa: F401 - the asyncio-on-Qt loop the tasks need
 
 T = TypeVar("T")
 BUILD = {h.name: h for h in HARNESSES}
@@ -97,7 +96,7 @@ def till_for(
 @pytest.fixture
 def cko(
     qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,  # noqa: F811
+    qloop: asyncio.AbstractEventLoop,
     sandbox: SandboxServer,
     journal: JournalStore,
 ) -> Iterator[SandboxTill]:
@@ -107,7 +106,7 @@ def cko(
 @pytest.fixture
 def justifi(
     qtbot: QtBot,
-    qloop: asyncio.AbstractEventLoop,  # noqa: F811
+    qloop: asyncio.AbstractEventLoop,
     sandbox: SandboxServer,
     journal: JournalStore,
 ) -> Iterator[SandboxTill]:

@@ -27,7 +27,6 @@ from pos_app.settings import (
     check_settings,
 )
 from tests.conftest import MemoryKeyring
-from tests.e2e.conftest import qloop  # noqa: F401 - the asyncio-on-Qt loop the screen's tasks need
 
 JUSTIFI = "Sandbox — JustiFi"
 CKO = "Sandbox — Checkout.com"
@@ -65,7 +64,7 @@ def fake_app() -> FakeApp:
 
 
 @pytest.fixture
-def screen(qtbot: QtBot, qloop: asyncio.AbstractEventLoop, fake_app: FakeApp) -> SettingsScreen:  # noqa: F811
+def screen(qtbot: QtBot, qloop: asyncio.AbstractEventLoop, fake_app: FakeApp) -> SettingsScreen:
     answers: list[bool] = []
 
     def confirm(_parent: QWidget, _title: str, _question: str) -> bool:

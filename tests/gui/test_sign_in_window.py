@@ -17,14 +17,7 @@ from pos_app.gui.screens.sign_in import Staff
 from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore
 from pos_app.providers.types import AmountLimits
-from tests.e2e.conftest import qloop  # noqa: F401 - the gate awaits on the Qt loop
-from tests.gui.test_sign_in import (  # noqa: F401 - the fixtures
-    Ticks,
-    add_crew,
-    clock_fixture,
-    staff_fixture,
-    ticks_fixture,
-)
+from tests.gui.staff import Ticks, add_crew
 
 
 @pytest.fixture

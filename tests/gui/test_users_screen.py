@@ -13,13 +13,7 @@ from pos_app.domain.users import Role
 from pos_app.gui.screens.sign_in import Staff
 from pos_app.gui.screens.users import UsersScreen
 from pos_app.services.users import Session, UserRefused
-from tests.gui.test_sign_in import (  # noqa: F401 - the fixtures
-    Clock,
-    add_crew,
-    clock_fixture,
-    staff_fixture,
-    ticks_fixture,
-)
+from tests.gui.staff import Clock, add_crew
 
 
 @pytest.fixture

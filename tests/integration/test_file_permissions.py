@@ -24,7 +24,6 @@ from pos_app.log import configure_logging
 from pos_app.paths import AppPaths
 from pos_app.sandbox.state import DB_FILENAME, Store
 from tests.e2e.conftest import Till
-from tests.e2e.conftest import qloop as qloop  # the e2e tests' asyncio-on-Qt fixture
 from tests.e2e.test_hosted_checkout import customer_pays, ring_up, wait_for_result
 
 # Not ours: the XDG base folders (a desktop session makes them; here mkdir(parents=True) did)
