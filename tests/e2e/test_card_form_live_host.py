@@ -61,18 +61,18 @@ def test_a_card_paid_on_the_live_page_is_verified(
     try:
         # No local files needed: an empty cache does not stop a live card form.
         till.screen.set_card_form(assets_dir=tmp_path / "empty-cache", host=host)
-        view = card_form.open_card_form(qtbot, till)
-        view_url = view.host_url
+        form = card_form.open_card_form(qtbot, till)
+        view_url = form.host_url
         page_origin = Origin.of(view_url)
         assert page_origin is not None and page_origin != Origin.of(api)  # really cross-origin
-        heard = card_form.pay(qtbot, view, "4242424242424242")
+        heard = card_form.pay(qtbot, form, "4242424242424242")
         assert heard in {("submitted", "succeeded"), card_form.LOOKED_UP_FIRST}
         assert till.wait_for_result() == "Approved"
         [payment] = till.journal.page_payments(offset=0, limit=5)
         assert payment.state is PaymentState.CAPTURED
         assert payment.method == "embedded_checkout"
         # The component's version check and analytics never left the machine.
-        assert all(Origin.of(url) not in host.resource_origins for url in view.resources.blocked)
+        assert all(Origin.of(url) not in host.resource_origins for url in form.resources.blocked)
         # The sale is over: its page (and the token in it) is served no more.
         assert httpx.get(view_url).status_code == 404
     finally:

@@ -24,8 +24,9 @@ from pos_app.assets import MISSING_HINT
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.gui.screens.cashier import PayMethod
-from pos_app.gui.screens.embedded_checkout import EmbeddedCheckoutView, sandbox_component_host
+from pos_app.gui.screens.embedded_checkout import CardForm, sandbox_component_host
 from pos_app.gui.webview.bridge import BRIDGE_NAME, UNKNOWN_ERROR, CheckoutBridge, error_sentence
+from pos_app.gui.webview.view import CheckoutWebView
 from pos_app.sandbox.server import SandboxServer
 from pos_app.services.sale import Sale
 from tests.conformance.harness import add_fault, control
@@ -66,33 +67,33 @@ def card_form_till(make_till: Any) -> ScreenTill:
     return till
 
 
-def open_card_form(qtbot: QtBot, till: ScreenTill) -> EmbeddedCheckoutView:
+def open_card_form(qtbot: QtBot, till: ScreenTill) -> CardForm:
     till.screen.start(Sale(Money(1799, "USD"), "Two coffees"), PayMethod.CARD_FORM.value)
-    qtbot.waitUntil(lambda: till.screen.web_view is not None, timeout=20_000)
-    view = till.screen.web_view
-    assert isinstance(view, EmbeddedCheckoutView)
+    qtbot.waitUntil(lambda: till.screen.card_form is not None, timeout=20_000)
+    form = till.screen.card_form
+    assert form is not None and form.view is till.screen.web_view
     changes: list[bool] = []
-    view.bridge.changed.connect(lambda: changes.append(True))
+    form.bridge.changed.connect(lambda: changes.append(True))
     # checkout-changed (through the bridge) says the component has loaded the checkout.
     qtbot.waitUntil(lambda: bool(changes), timeout=30_000)
-    qtbot.waitUntil(lambda: set(CARD_FIELDS) <= set(input_frames(view)), timeout=30_000)
+    qtbot.waitUntil(lambda: set(CARD_FIELDS) <= set(input_frames(form.view)), timeout=30_000)
     wait_true(
         qtbot,
-        view,
+        form.view,
         DEEP_QUERY + "(function () { var frames = deepAll('iframe').filter(function (f) {"
         "  return f.src.indexOf('/justifi/iframe/v2/') >= 0; });"
         "  return frames.length >= 4 && frames.every(function (f) {"
         "    var height = f.getBoundingClientRect().height;"
         "    return f.style.height !== '' && height > 10 && height < 100; }); })()",
     )
-    return view
+    return form
 
 
-def wait_true(qtbot: QtBot, view: EmbeddedCheckoutView, script: str) -> None:
+def wait_true(qtbot: QtBot, view: CheckoutWebView, script: str) -> None:
     qtbot.waitUntil(lambda: run_js(qtbot, view.page(), script) is True, timeout=30_000)
 
 
-def input_frames(view: EmbeddedCheckoutView) -> dict[str, QWebEngineFrame]:
+def input_frames(view: CheckoutWebView) -> dict[str, QWebEngineFrame]:
     found: dict[str, QWebEngineFrame] = {}
 
     def walk(frame: QWebEngineFrame) -> None:
@@ -106,7 +107,7 @@ def input_frames(view: EmbeddedCheckoutView) -> dict[str, QWebEngineFrame]:
     return found
 
 
-def type_into(qtbot: QtBot, view: EmbeddedCheckoutView, field: str, value: str) -> None:
+def type_into(qtbot: QtBot, view: CheckoutWebView, field: str, value: str) -> None:
     """Type into one of the provider's card iframes. The component may re-render its
     iframes while it settles, so each try finds the field's frame afresh."""
     script = (
@@ -132,7 +133,7 @@ def type_into(qtbot: QtBot, view: EmbeddedCheckoutView, field: str, value: str) 
     qtbot.waitUntil(typed, timeout=30_000)
 
 
-def customer_types_card(qtbot: QtBot, view: EmbeddedCheckoutView, card: str) -> None:
+def customer_types_card(qtbot: QtBot, view: CheckoutWebView, card: str) -> None:
     """Typing into the provider's iframes, as a person would (tests only script pages)."""
     values = {"cardNumber": card, "expirationMonth": "12", "expirationYear": "30", "CVV": "123"}
     for field, value in values.items():
@@ -162,15 +163,16 @@ RETYPE = {("failed", "validation-error"), ("failed", "tokenize-error")}
 LOOKED_UP_FIRST = ("looked up first", "")
 
 
-def pay(qtbot: QtBot, view: EmbeddedCheckoutView, card: str) -> tuple[str, str]:
+def pay(qtbot: QtBot, form: CardForm, card: str) -> tuple[str, str]:
     """Type the card and press Pay; what the bridge heard: ("submitted", payment_status)
     or ("failed", error code), or LOOKED_UP_FIRST. Under load the component sometimes
     re-renders its iframes after they were filled, or its tokenizing iframe times out: then
     type again, as a person would, unless the payment went ahead anyway. A press of Pay that
     the page never acted on (no event at all, under heavy load) is pressed again too."""
+    view = form.view
     heard: list[tuple[str, str]] = []
-    view.bridge.submitted.connect(lambda status: heard.append(("submitted", status)))
-    view.bridge.failed.connect(lambda code, _sentence: heard.append(("failed", code)))
+    form.bridge.submitted.connect(lambda status: heard.append(("submitted", status)))
+    form.bridge.failed.connect(lambda code, _sentence: heard.append(("failed", code)))
     attempts = 3
     for attempt in range(attempts):
         heard.clear()
@@ -198,23 +200,37 @@ def pay(qtbot: QtBot, view: EmbeddedCheckoutView, card: str) -> tuple[str, str]:
 
 def test_an_approved_card_in_the_card_form_is_verified(qtbot: QtBot, make_till: Any) -> None:
     till = card_form_till(make_till)
-    view = open_card_form(qtbot, till)
+    form = open_card_form(qtbot, till)
     # The component's own scripts cannot reach the bridge: it lives in our isolated world.
-    assert run_js(qtbot, view.page(), "typeof qt === 'undefined'") is True
-    assert pay(qtbot, view, "4242424242424242") in {("submitted", "succeeded"), LOOKED_UP_FIRST}
+    assert run_js(qtbot, form.view.page(), "typeof qt === 'undefined'") is True
+    assert pay(qtbot, form, "4242424242424242") in {("submitted", "succeeded"), LOOKED_UP_FIRST}
     assert till.wait_for_result() == "Approved"
     [payment] = till.journal.page_payments(offset=0, limit=5)
     assert payment.state is PaymentState.CAPTURED and payment.amount == Money(1799, "USD")
     assert payment.method == "embedded_checkout"  # reports tell card-form sales apart
     # Nothing left the machine: the component's calls home were blocked.
-    assert all(url.startswith("http") for url in view.resources.blocked)
+    assert all(url.startswith("http") for url in form.resources.blocked)
+
+
+def test_the_card_form_opens_in_a_view_made_between_sales(qtbot: QtBot, make_till: Any) -> None:
+    till = card_form_till(make_till)
+    till.screen.keep_spare_view()  # as the app does once QtWebEngine has started
+    spare = till.screen.spare_view
+    assert spare is not None
+    qtbot.waitUntil(lambda: spare.ready, timeout=30_000)
+    [primed] = till.screen.findChildren(CheckoutWebView)
+    form = open_card_form(qtbot, till)
+    assert form.view is primed
+    assert run_js(qtbot, form.view.page(), "typeof qt === 'undefined'") is True
+    assert pay(qtbot, form, "4242424242424242") in {("submitted", "succeeded"), LOOKED_UP_FIRST}
+    assert till.wait_for_result() == "Approved"
 
 
 def test_a_declined_card_submits_failed_and_ends_declined(qtbot: QtBot, make_till: Any) -> None:
     till = card_form_till(make_till)
-    view = open_card_form(qtbot, till)
+    form = open_card_form(qtbot, till)
     # A submit-event, yet not a payment.
-    assert pay(qtbot, view, "4000000000000002") in {("submitted", "failed"), LOOKED_UP_FIRST}
+    assert pay(qtbot, form, "4000000000000002") in {("submitted", "failed"), LOOKED_UP_FIRST}
     assert till.wait_for_result() == "Declined"
     [payment] = till.journal.page_payments(offset=0, limit=5)
     assert payment.state is PaymentState.DECLINED
@@ -235,11 +251,11 @@ def test_without_the_component_files_the_screen_says_how_to_get_them(
 
 def test_a_refused_completion_says_so_and_the_sale_stays_open(qtbot: QtBot, make_till: Any) -> None:
     till = card_form_till(make_till)
-    view = open_card_form(qtbot, till)
+    form = open_card_form(qtbot, till)
     fault = {"kind": "status", "status": 500, "path": "/justifi/v1/checkouts/*/complete"}
     add_fault(till.sandbox, **fault, times=1)
     # The component's error-event has no message; the cashier still gets a sentence.
-    assert pay(qtbot, view, "4242424242424242") == ("failed", "complete-checkout-error")
+    assert pay(qtbot, form, "4242424242424242") == ("failed", "complete-checkout-error")
     sentence = error_sentence("complete-checkout-error")
     qtbot.waitUntil(lambda: till.screen.status_label.text() == sentence)
     assert till.screen.stack.currentWidget() is till.screen.waiting
@@ -307,17 +323,17 @@ def test_the_channel_exposes_only_the_bridge_and_only_to_our_world(
     qtbot: QtBot, make_till: Any
 ) -> None:
     till = card_form_till(make_till)
-    view = open_card_form(qtbot, till)
-    assert dict(view.channel.registeredObjects()) == {BRIDGE_NAME: view.bridge}
+    form = open_card_form(qtbot, till)
+    assert dict(form.channel.registeredObjects()) == {BRIDGE_NAME: form.bridge}
     # In our isolated world the bridge is there, with its three slots; the page never sees it.
     results: list[Any] = []
-    view.page().runJavaScript(
+    form.view.page().runJavaScript(
         "typeof qt !== 'undefined' && typeof qt.webChannelTransport", APPLICATION_WORLD,
         results.append,
     )  # fmt: skip
     qtbot.waitUntil(lambda: bool(results))
     assert results == ["object"]
-    assert run_js(qtbot, view.page(), "typeof qt === 'undefined'") is True
+    assert run_js(qtbot, form.view.page(), "typeof qt === 'undefined'") is True
 
 
 def test_when_the_card_form_token_cannot_be_made_the_checkout_is_closed(

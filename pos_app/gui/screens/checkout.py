@@ -43,7 +43,7 @@ from pos_app.services.sale import Sale
 
 if TYPE_CHECKING:
     from pos_app.gui.screens.customer_display import CustomerDisplay
-    from pos_app.gui.screens.embedded_checkout import ComponentHost
+    from pos_app.gui.screens.embedded_checkout import CardForm, ComponentHost
     from pos_app.gui.webview.spare import SpareCheckoutView
     from pos_app.gui.webview.view import CheckoutWebView
 
@@ -138,6 +138,7 @@ class CheckoutScreen(QWidget):
         self._assets_dir: Path | None = None
         self._component_host: ComponentHost | None = None
         self.web_view: CheckoutWebView | None = None
+        self.card_form: CardForm | None = None  # set while web_view shows the card form
         self.spare_view: SpareCheckoutView | None = None  # None: each page makes its own view
         self._browser: BrowserOpener | None = None  # None: secure pages open in the till
 
@@ -330,7 +331,7 @@ class CheckoutScreen(QWidget):
     def _embedded_opened(
         self, checkout: HostedCheckout, embedded: EmbeddedCheckout, generation: int
     ) -> None:
-        from pos_app.gui.screens.embedded_checkout import EmbeddedCheckoutView
+        from pos_app.gui.screens.embedded_checkout import CardForm, card_form_policy
 
         if generation != self._generation:
             assert self._service is not None
@@ -346,18 +347,17 @@ class CheckoutScreen(QWidget):
         self.status_label.setText("The customer enters their card in the form below…")
         announce(self.status_label, "Card form ready")
         host = self._component_host
-        view = EmbeddedCheckoutView(
-            host.page_url(embedded.checkout_ref, embedded.token),
-            resource_origins=host.resource_origins,
-        )
+        host_url = host.page_url(embedded.checkout_ref, embedded.token)
+        view = self._new_view(card_form_policy(host_url, host.resource_origins))
+        form = CardForm(view, host_url, resource_origins=host.resource_origins)
         view.setAccessibleName("Card form")
-        view.bridge.submitted.connect(self._card_form_submitted)
-        view.bridge.failed.connect(self._card_form_failed)
-        view.bridge.changed.connect(self.verify)
+        form.bridge.submitted.connect(self._card_form_submitted)
+        form.bridge.failed.connect(self._card_form_failed)
+        form.bridge.changed.connect(self.verify)
         view.checkout_page.intercepted.connect(lambda _url: self.verify())
-        self.web_view = view
+        self.web_view, self.card_form = view, form
         self.page_host.addWidget(view)
-        view.load(view.host_url)
+        form.load()
         view.setFocus()
         self._poll.start()
 
@@ -512,14 +512,16 @@ class CheckoutScreen(QWidget):
         self.browser_panel.setVisible(True)
         self.browser_panel.open_again_button.setFocus()
 
-    def _show_page(self, checkout: HostedCheckout) -> None:
+    def _new_view(self, policy: NavigationPolicy) -> CheckoutWebView:
+        """The view made between sales if there is one, else a new one (each serves one sale)."""
         from pos_app.gui.webview.view import CheckoutWebView  # QtWebEngine loads only now
 
-        policy = NavigationPolicy.for_urls(checkout.url)
         if self.spare_view is not None:
-            self.web_view = self.spare_view.take(policy)
-        else:
-            self.web_view = CheckoutWebView(policy, self.waiting)
+            return self.spare_view.take(policy)
+        return CheckoutWebView(policy, self.waiting)
+
+    def _show_page(self, checkout: HostedCheckout) -> None:
+        self.web_view = self._new_view(NavigationPolicy.for_urls(checkout.url))
         self.web_view.setAccessibleName("Provider checkout page")
         self.web_view.checkout_page.intercepted.connect(lambda _url: self.verify())
         self.web_view.loadFinished.connect(lambda _ok: self.verify())
@@ -736,10 +738,11 @@ class CheckoutScreen(QWidget):
             self.expiry_label.setText("")
 
     def _dispose_view(self) -> None:
+        if self.card_form is not None:
+            if self._component_host is not None:
+                self._component_host.forget(self.card_form.host_url)
+            self.card_form = None
         if self.web_view is not None:
-            host_url = getattr(self.web_view, "host_url", None)  # a card form's page
-            if self._component_host is not None and host_url:
-                self._component_host.forget(host_url)
             self.page_host.removeWidget(self.web_view)
             self.web_view.dispose()
             self.web_view = None

@@ -18,7 +18,6 @@ from PySide6.QtWebEngineCore import (
     QWebEngineUrlRequestInfo,
     QWebEngineUrlRequestInterceptor,
 )
-from PySide6.QtWidgets import QWidget
 
 from pos_app.gui.webview.bridge import BRIDGE_NAME, CheckoutBridge
 from pos_app.gui.webview.card_form_hosts import (
@@ -33,8 +32,8 @@ from pos_app.gui.webview.view import CheckoutWebView
 log = logging.getLogger(__name__)
 
 __all__ = [
+    "CardForm",
     "ComponentHost",
-    "EmbeddedCheckoutView",
     "LiveComponentHost",
     "SandboxComponentHost",
     "sandbox_component_host",
@@ -93,32 +92,45 @@ class SameOriginResources(QWebEngineUrlRequestInterceptor):
             info.block(True)
 
 
-class EmbeddedCheckoutView(CheckoutWebView):
+def card_form_policy(host_url: str, resource_origins: frozenset[Origin]) -> NavigationPolicy:
+    """The card form's host page is the only main frame; ``resource_origins`` (a live page's
+    CDN, API and card iframes) may serve resources and sub-frames, never a navigation."""
+    return replace(NavigationPolicy.for_urls(host_url), frame_origins=resource_origins)
+
+
+class CardForm(QObject):
+    """Makes a checkout view, fresh or a spare made between sales (``webview/spare.py``), the
+    card form's: its policy, the resource filter, and the bridge in our own script world.
+    A child of the view; call ``load()`` once the view is on screen."""
+
     def __init__(
         self,
+        view: CheckoutWebView,
         host_url: str,
-        parent: QWidget | None = None,
         *,
         resource_origins: frozenset[Origin] = frozenset(),
     ) -> None:
-        """``resource_origins``: where the page may load from besides its own origin (a
-        live page's CDN, API and card iframes); never a navigation target."""
-        policy = replace(NavigationPolicy.for_urls(host_url), frame_origins=resource_origins)
-        super().__init__(policy, parent)
+        super().__init__(view)
+        policy = card_form_policy(host_url, resource_origins)
+        view.adopt(policy)
+        self.view = view
+        self.host_url = host_url
         self.bridge = CheckoutBridge(self)
         allowed = policy.allowed_origins | resource_origins
-        self.resources = SameOriginResources(allowed, self.profile_)
-        self.profile_.setUrlRequestInterceptor(self.resources)
-        self.channel = QWebChannel(self.checkout_page)
+        self.resources = SameOriginResources(allowed, view.profile_)
+        view.profile_.setUrlRequestInterceptor(self.resources)
+        self.channel = QWebChannel(view.checkout_page)
         self.channel.registerObject(BRIDGE_NAME, self.bridge)
         # Our world, not the page's: the component's scripts never see ``qt``.
         world = QWebEngineScript.ScriptWorldId.ApplicationWorld
-        self.checkout_page.setWebChannel(self.channel, world)
+        view.checkout_page.setWebChannel(self.channel, world)
         relay = QWebEngineScript()
         relay.setName("pos-app-relay")
         relay.setSourceCode(_qwebchannel_js() + _RELAY)
         relay.setInjectionPoint(QWebEngineScript.InjectionPoint.DocumentCreation)
         relay.setWorldId(world)
         relay.setRunsOnSubFrames(False)  # the card iframes are the provider's, never ours
-        self.checkout_page.scripts().insert(relay)
-        self.host_url = host_url
+        view.checkout_page.scripts().insert(relay)
+
+    def load(self) -> None:
+        self.view.load(self.host_url)
