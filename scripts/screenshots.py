@@ -132,6 +132,46 @@ def browser_shot(pos: PosApplication, out: Path) -> None:
         checkout.set_browser(None)
 
 
+def card_form_shot(pos: PosApplication, out: Path) -> None:
+    """The JustiFi card form (the real component, from `pos-app assets fetch`), ready for a
+    card; or, without the component installed, the screen that says how to get it."""
+    window = pos.window
+    window.cashier_button.click()
+    cashier = window.cashier
+    cashier.clear()
+    QTest.keyClicks(cashier.amount_field, "17.99")
+    QTest.keyClicks(cashier.description_field, "Two coffees")
+    from pos_app.gui.screens.cashier import PayMethod
+
+    checkout = window.checkout
+    spare = checkout.spare_view
+    if spare is not None:
+        pump_until(lambda: spare.ready)
+    cashier.method_buttons[PayMethod.CARD_FORM].click()
+    pump_until(lambda: checkout.card_form is not None or checkout.result.isVisible())
+    form = checkout.card_form
+    if form is None:
+        shoot(window, out, "card-form.png")  # "Card form not installed" and how to fix it
+    else:
+        page = form.view.page()
+        # Every card field's iframe has drawn at its height: the form is ready for a card.
+        ready = (
+            "(function () { function all(root) { var found = Array.from("
+            "root.querySelectorAll('iframe')); root.querySelectorAll('*').forEach(function (e) {"
+            " if (e.shadowRoot) { found = found.concat(all(e.shadowRoot)); } }); return found; }"
+            " var frames = all(document).filter(function (f) {"
+            " return f.src.indexOf('/justifi/iframe/') >= 0; });"
+            " return frames.length >= 4 && frames.every(function (f) {"
+            " return f.getBoundingClientRect().height > 10; }); })()"
+        )
+        pump_until(lambda: js(page, ready) is True)
+        settle(800)
+        shoot(window, out, "card-form.png")
+        checkout.cancel()
+    pump_until(lambda: checkout.result.isVisible())
+    QTest.keyClick(checkout.result.button, Qt.Key.Key_Return)
+
+
 def link_shots(pos: PosApplication, out: Path) -> None:
     """Pay by link: the QR on the till, and the customer's own window."""
     window = pos.window
@@ -281,6 +321,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         paths = AppPaths.under(Path(tmp))
         paths.ensure()
+        installed = AppPaths.for_user().web_assets_dir  # `pos-app assets fetch` put it there
+        if installed.is_dir():
+            shutil.copytree(installed, paths.web_assets_dir, dirs_exist_ok=True)
         pos = PosApplication(paths)
         window = pos.window
         window.resize(1280, 800)
@@ -331,6 +374,7 @@ def main() -> None:
         settle()
         shoot(window, args.out, "end-of-shift.png")
         link_shots(pos, args.out)
+        card_form_shot(pos, args.out)
         browser_shot(pos, args.out)
         reader_shots(pos, args.out)
 
