@@ -28,6 +28,7 @@ from PySide6.QtWidgets import QWidget  # noqa: E402
 
 from pos_app.app import PosApplication, prepare_qt  # noqa: E402
 from pos_app.gui.gc_guard import MainThreadGarbageCollector  # noqa: E402
+from pos_app.gui.screens.cashier import CashierScreen, PayMethod  # noqa: E402
 from pos_app.paths import AppPaths  # noqa: E402
 
 DOCS = {"cashier.png", "hosted-checkout.png", "approved.png", "payments.png"}
@@ -108,15 +109,20 @@ def pay(
     pump_until(lambda: checkout.stack.currentWidget() is checkout.result)
 
 
+def ring_up(pos: PosApplication, amount: str, description: str) -> CashierScreen:
+    """Back on the cashier screen, a new sale typed in; returns the screen."""
+    pos.window.cashier_button.click()
+    cashier = pos.window.cashier
+    cashier.clear()
+    QTest.keyClicks(cashier.amount_field, amount)
+    QTest.keyClicks(cashier.description_field, description)
+    return cashier
+
+
 def browser_shot(pos: PosApplication, out: Path) -> None:
     """Till option "secure pages in the web browser": the till waits and polls."""
     window = pos.window
-    window.cashier_button.click()
-    cashier = window.cashier
-    cashier.clear()
-    QTest.keyClicks(cashier.amount_field, "8.75")
-    QTest.keyClicks(cashier.description_field, "Rye bread")
-    from pos_app.gui.screens.cashier import PayMethod
+    cashier = ring_up(pos, "8.75", "Rye bread")
 
     checkout = window.checkout
     checkout.set_browser(lambda url: True)  # no real browser here; pretend it opened
@@ -136,12 +142,7 @@ def card_form_shot(pos: PosApplication, out: Path) -> None:
     """The JustiFi card form (the real component, from `pos-app assets fetch`), ready for a
     card; or, without the component installed, the screen that says how to get it."""
     window = pos.window
-    window.cashier_button.click()
-    cashier = window.cashier
-    cashier.clear()
-    QTest.keyClicks(cashier.amount_field, "17.99")
-    QTest.keyClicks(cashier.description_field, "Two coffees")
-    from pos_app.gui.screens.cashier import PayMethod
+    cashier = ring_up(pos, "17.99", "Two coffees")
 
     checkout = window.checkout
     spare = checkout.spare_view
@@ -175,12 +176,7 @@ def card_form_shot(pos: PosApplication, out: Path) -> None:
 def link_shots(pos: PosApplication, out: Path) -> None:
     """Pay by link: the QR on the till, and the customer's own window."""
     window = pos.window
-    window.cashier_button.click()
-    cashier = window.cashier
-    cashier.clear()
-    QTest.keyClicks(cashier.amount_field, "12.50")
-    QTest.keyClicks(cashier.description_field, "Sourdough loaf")
-    from pos_app.gui.screens.cashier import PayMethod
+    cashier = ring_up(pos, "12.50", "Sourdough loaf")
 
     before = pos.journal.count_payments()
     cashier.method_buttons[PayMethod.LINK].click()
@@ -199,7 +195,6 @@ def reader_shots(pos: PosApplication, out: Path) -> None:
     """The card reader: the sandbox's simulated reader waiting for the card, its approval,
     and a provider without card-present payments (empty reader list)."""
     from pos_app.app import sandbox_credentials
-    from pos_app.gui.screens.cashier import PayMethod
     from pos_app.reader_setup import build_reader
     from pos_app.services.reader import Gesture, ReaderState, UnavailableReader
 
@@ -216,12 +211,7 @@ def reader_shots(pos: PosApplication, out: Path) -> None:
     )
 
     def start(amount: str, description: str) -> None:
-        window.cashier_button.click()
-        cashier = window.cashier
-        cashier.clear()
-        QTest.keyClicks(cashier.amount_field, amount)
-        QTest.keyClicks(cashier.description_field, description)
-        cashier.method_buttons[PayMethod.READER].click()
+        ring_up(pos, amount, description).method_buttons[PayMethod.READER].click()
 
     screen = window.card_reader
     start("6.40", "Cappuccino and a croissant")
