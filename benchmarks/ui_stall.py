@@ -35,6 +35,7 @@ import gc
 import json
 import math
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -62,6 +63,24 @@ SAMPLE_EVERY_S = 0.005
 STEP_TIMEOUT_S = 60.0
 MAX_STALLS_REPORTED = 25
 
+# The card form (the real JustiFi component): every card field's iframe has drawn.
+CARD_FORM_READY = """
+(function () {
+  function all(root) {
+    var found = Array.from(root.querySelectorAll('iframe'));
+    root.querySelectorAll('*').forEach(function (e) {
+      if (e.shadowRoot) { found = found.concat(all(e.shadowRoot)); }
+    });
+    return found;
+  }
+  var frames = all(document).filter(function (f) {
+    return f.src.indexOf('/justifi/iframe/') >= 0;
+  });
+  return frames.length >= 4 && frames.every(function (f) {
+    return f.getBoundingClientRect().height > 10;
+  });
+})()
+"""
 FORM_READY = (
     "document.readyState === 'complete' && "
     "document.querySelector('#pay-button, #received-button') !== null"
@@ -343,9 +362,13 @@ def _phase_of(checkout: Any, run: CheckoutRun) -> Callable[[], str]:
 
 
 async def one_checkout(
-    pos: Any, recorder: GapRecorder, settle_s: float, typing_s: float
+    pos: Any, recorder: GapRecorder, settle_s: float, typing_s: float, method: str = "hosted"
 ) -> tuple[list[float], float, str, bool]:
-    """Ring up a sale, press the secure-page button and follow it to its result screen."""
+    """Ring up a sale, press the method's button and follow it to its result screen.
+
+    ``hosted``: the customer pays on the secure page. ``card-form``: once the real component
+    has drawn its card fields the cashier cancels (typing into the provider's iframes is
+    slow and flaky under load), so the view is made, loads, and is torn down as in a sale."""
     from pos_app.gui.screens.cashier import PayMethod
 
     cashier = pos.window.cashier
@@ -355,9 +378,10 @@ async def one_checkout(
     cashier.amount_field.setText("25.00")
     cashier.description_field.setText("Layer cake")
     await asyncio.sleep(typing_s)  # the cashier's own time, not a wait for the app
-    button = cashier.method_buttons[PayMethod.HOSTED]
+    card_form = method == "card-form"
+    button = cashier.method_buttons[PayMethod.CARD_FORM if card_form else PayMethod.HOSTED]
     if not button.isEnabled():
-        raise RuntimeError(f"the secure-page button is disabled: {cashier.hint.text()}")
+        raise RuntimeError(f"the {method} button is disabled: {cashier.hint.text()}")
     run.spare_ready = checkout.spare_view is not None and checkout.spare_view.ready
     run.pressed = True
     started = time.perf_counter()
@@ -372,10 +396,15 @@ async def one_checkout(
         raise RuntimeError(f"checkout did not open: {checkout.result.detail.text()}")
     view.checkout_page.intercepted.connect(run.back)
     view.loadFinished.connect(run.back)
-    await until_js(lambda: checkout.web_view and checkout.web_view.page(), FORM_READY, "the form")
+    ready = CARD_FORM_READY if card_form else FORM_READY
+    await until_js(lambda: checkout.web_view and checkout.web_view.page(), ready, "the form")
     run.form_ready = True
     run.submitted = True
-    await run_js(view.page(), PAY_SCRIPT)
+    if card_form:
+        run.returned = True  # "verifying": the cancel's lookup
+        checkout.cancel()
+    else:
+        await run_js(view.page(), PAY_SCRIPT)
     await until(lambda: checkout.stack.currentWidget() is checkout.result, "the result")
     elapsed_ms = (time.perf_counter() - started) * 1000
     # The cashier reads the result while the page and its profile are torn down.
@@ -468,7 +497,7 @@ async def bench(pos: Any, args: argparse.Namespace) -> dict[str, Any]:
             runs: list[dict[str, Any]] = []
             for index in range(args.runs):
                 gaps, elapsed_ms, outcome, spare_ready = await one_checkout(
-                    pos, recorder, args.settle_s, args.typing_s
+                    pos, recorder, args.settle_s, args.typing_s, args.method
                 )
                 all_gaps.extend(gaps)
                 runs.append(
@@ -567,6 +596,7 @@ def report(
         "runs": args.runs,
         "providers": list(args.providers),
         "latency_ms": args.latency_ms,
+        "method": args.method,
         "typing_s": args.typing_s,
         "spare_view": not (args.no_spare or args.no_warmup),
         "tick_ms": TICK_MS,
@@ -598,6 +628,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=lambda text: tuple(name.strip() for name in text.split(",") if name.strip()),
         default=PROVIDERS,
         help=f"comma-separated subset of {','.join(PROVIDERS)}",
+    )
+    parser.add_argument(
+        "--method",
+        choices=("hosted", "card-form"),
+        default="hosted",
+        help="the secure page, or JustiFi's card form (needs `pos-app assets fetch`; JustiFi only)",
     )
     parser.add_argument("--latency-ms", type=int, default=2000)
     parser.add_argument("--baseline-s", type=float, default=5.0)
@@ -634,6 +670,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"--providers: choose from {', '.join(PROVIDERS)}")
     if args.runs < 1:
         parser.error("--runs must be at least 1")
+    if args.method == "card-form":
+        if "--providers" not in (argv if argv is not None else sys.argv):
+            args.providers = ("justifi",)
+        elif args.providers != ("justifi",):
+            parser.error("--method card-form: only justifi has the card form")
     return args
 
 
@@ -652,6 +693,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         paths = AppPaths.under(Path(scratch))
         paths.ensure()
+        installed = AppPaths.for_user().web_assets_dir  # `pos-app assets fetch` put it there
+        if args.method == "card-form":
+            if not installed.is_dir():
+                sys.exit("--method card-form: run `pos-app assets fetch` first")
+            shutil.copytree(installed, paths.web_assets_dir, dirs_exist_ok=True)
         pos = PosApplication(paths)
         with loop:
             try:

@@ -89,3 +89,10 @@ def test_the_target_is_missed_by_any_gap_over_it_and_ratios_use_the_same_runs_ba
     assert ui_stall.report(args, baseline, None, {}, [5.0, 50.0], [])["meets_target"] is True
     with pytest.raises(SystemExit):
         ui_stall.parse_args(["--providers", "stripe"])
+
+
+def test_the_card_form_is_measured_on_justifi_alone() -> None:
+    assert ui_stall.parse_args([]).providers == ui_stall.PROVIDERS
+    assert ui_stall.parse_args(["--method", "card-form"]).providers == ("justifi",)
+    with pytest.raises(SystemExit):
+        ui_stall.parse_args(["--method", "card-form", "--providers", "justifi,payfect"])
