@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from pos_app.gui.screens.customer_display import CustomerDisplay
     from pos_app.gui.webview.card_form_hosts import ComponentHost, LiveComponentHost
     from pos_app.journal.audit import AuditVerification
+    from pos_app.journal.webhook_events import SeenWebhookEvents
     from pos_app.providers.base import PaymentProvider
     from pos_app.providers.webhooks import WebhookEvent
     from pos_app.reader_setup import Reader
@@ -112,6 +113,7 @@ class PosApplication:
             raise ValueError(f"Unknown mode {mode!r}: use till or workstation")
         self.paths = paths
         self.mode = mode
+        self.clock = clock
         self.settings = load_settings(paths.settings_file)
         self.secrets = secrets if secrets is not None else SecretStore()
         self.profile = self.settings.active_profile()
@@ -130,6 +132,7 @@ class PosApplication:
         self.providers: dict[str, PaymentProvider] = {}
         self.payments: PaymentService | None = None
         self.webhooks: WebhookReceiver | None = None
+        self._webhooks_seen: SeenWebhookEvents | None = None
         self.customer_display: CustomerDisplay | None = None
         self.window = MainWindow(
             journal=self.journal,
@@ -303,6 +306,7 @@ class PosApplication:
 
         Events only trigger lookups (PaymentService.on_webhook); polling goes on as before.
         """
+        from pos_app.journal.webhook_events import SeenWebhookEvents
         from pos_app.sandbox.webhooks import DEFAULT_SECRETS
         from pos_app.services.webhook_receiver import WebhookReceiver
 
@@ -317,13 +321,16 @@ class PosApplication:
         def on_event(event: WebhookEvent) -> None:  # on the receiver's thread
             loop.call_soon_threadsafe(lambda: self.tasks.start(payments.on_webhook(event)))
 
+        seen = SeenWebhookEvents.open(self.paths.journal_file)
         receiver = WebhookReceiver(
             {key: DEFAULT_SECRETS[key] for key in sandboxed},
             on_event,
+            seen=seen,
+            clock=self.clock,
             port=self.settings.webhook_port,
         )
         receiver.start()
-        self.webhooks = receiver
+        self.webhooks, self._webhooks_seen = receiver, seen
         import httpx
 
         async with httpx.AsyncClient(base_url=f"{self.sandbox.base_url}/_sandbox") as control:
@@ -494,6 +501,9 @@ class PosApplication:
         if self.webhooks is not None:
             self.webhooks.stop()
             self.webhooks = None
+        if self._webhooks_seen is not None:
+            self._webhooks_seen.close()
+            self._webhooks_seen = None
         for adapter in {id(a): a for a in [*self.providers.values(), self.provider] if a}.values():
             await adapter.aclose()
         self.providers.clear()

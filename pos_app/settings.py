@@ -361,6 +361,15 @@ def _currency_problem(kind: ProviderKind, currency: str) -> str | None:
         return f"“{currency}” is not a currency code this app knows."
     if currency != currency.upper():
         return f"Write the currency code in capitals: {currency.upper()}."
+    if kind.key == "checkout_com":
+        from pos_app.providers.checkout_com.limits import documented_exponent
+
+        counted = documented_exponent(currency)
+        if counted != exponent:
+            return (
+                f"Checkout.com counts {currency} in {counted} decimal places, not ISO's "
+                f"{exponent}: this till cannot take {currency} through Checkout.com."
+            )
     if kind.exponent is not None and exponent != kind.exponent:
         return (
             f"{kind.display_name} prices in amounts with {kind.exponent} decimal places; "

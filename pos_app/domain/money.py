@@ -1,8 +1,9 @@
 """Money: an integer count of minor units plus an ISO 4217 currency.
 
-Exponents (how many minor units make a major unit) come from CLDR through Babel. A ``Money``
-is always expressed in the CLDR exponent of its currency; providers that count differently pass
-an explicit ``exponent`` when parsing, and ``currency_exponent(..., overrides)`` tells their
+Exponents (how many minor units make a major unit) are ISO 4217's, from the table in
+``currencies.py`` that this project owns: a Babel (CLDR) upgrade can change how an amount
+*looks*, never what stored minor units mean. Providers that accept fewer decimals pass an
+explicit ``exponent`` when parsing, and ``currency_exponent(..., overrides)`` tells their
 mapping code how to convert their integers.
 
 Nothing here uses ``float``. Text is validated with regular expressions before it becomes a
@@ -11,13 +12,19 @@ Nothing here uses ``float``. Text is validated with regular expressions before i
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from itertools import pairwise
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from pos_app.domain.currencies import MINOR_UNITS, minor_units
+
+if TYPE_CHECKING:
+    from babel.numbers import NumberPattern
 
 __all__ = [
     "MAX_MINOR",
@@ -44,6 +51,7 @@ _STRIP_CHARS: Final = " \t\r\n\f\v\u00a0\u202f"
 _MINUS_SIGNS: Final = frozenset({"-", "\u2212"})
 _PLUS_SIGN: Final = "+"
 _SPACE_GROUPS: Final = frozenset({" ", "\u00a0", "\u202f"})
+_APOSTROPHE_GROUPS: Final = frozenset({"'", "\u2019"})
 
 _NON_FINITE_RE: Final = re.compile(r"s?nan[0-9]*|inf(?:inity)?", re.IGNORECASE)
 _EXPONENT_RE: Final = re.compile(r"[0-9.,]*[0-9][eE][+\-\u2212]?[0-9]+")
@@ -69,10 +77,8 @@ class MoneyError(ValueError):
 
 @cache
 def known_currencies() -> frozenset[str]:
-    """Every ISO 4217 code Babel's CLDR data knows, upper case (includes historic codes)."""
-    import babel.numbers  # imported on first use: it costs start-up time
-
-    return frozenset(code.upper() for code in babel.numbers.list_currencies())
+    """Every ISO 4217 code of our own table (``currencies.MINOR_UNITS``), upper case."""
+    return frozenset(MINOR_UNITS)
 
 
 def _normalize_currency(currency: object) -> str:
@@ -81,11 +87,8 @@ def _normalize_currency(currency: object) -> str:
     return currency.upper()
 
 
-@cache
-def _cldr_exponent(currency: str) -> int:
-    import babel.numbers  # imported on first use: it costs start-up time
-
-    return int(babel.numbers.get_currency_precision(currency))
+def _iso_exponent(currency: str) -> int:
+    return minor_units(currency)
 
 
 def _check_exponent(exponent: int) -> int:
@@ -97,7 +100,7 @@ def _check_exponent(exponent: int) -> int:
 
 
 def currency_exponent(currency: str, overrides: Mapping[str, int] | None = None) -> int:
-    """Decimal places of ``currency``: CLDR's, unless ``overrides`` (a provider's) say otherwise.
+    """Decimal places of ``currency``: ISO 4217's, unless ``overrides`` (a provider's) say so.
 
     Override keys are matched case-insensitively. Unknown currencies raise ``MoneyError``.
     """
@@ -106,7 +109,7 @@ def currency_exponent(currency: str, overrides: Mapping[str, int] | None = None)
         for key, value in overrides.items():
             if key.upper() == code:
                 return _check_exponent(value)
-    return _cldr_exponent(code)
+    return _iso_exponent(code)
 
 
 # --- Money ----------------------------------------------------------------------------------
@@ -190,13 +193,13 @@ class Money:
 
         ``exponent`` is the most decimal places the caller accepts (a provider's precision);
         it can only tighten the currency's own exponent, because the result is always stored in
-        the CLDR exponent. Non-zero digits past the limit raise ``MoneyError("too_precise")``;
+        the ISO 4217 exponent. Non-zero digits past the limit raise ``MoneyError("too_precise")``;
         trailing zeros (``Decimal("17.990")``) are fine because the value is still exact.
         """
         if not isinstance(value, Decimal):
             raise TypeError(f"from_decimal needs a Decimal, not {type(value).__name__}")
         code = _normalize_currency(currency)
-        canonical = _cldr_exponent(code)
+        canonical = _iso_exponent(code)
         places = canonical if exponent is None else min(_check_exponent(exponent), canonical)
         return cls(_decimal_to_minor(value, code, places, canonical), code)
 
@@ -285,11 +288,12 @@ def _syntax(locale: str) -> _Syntax:
 
     decimal = babel.numbers.get_decimal_symbol(locale)
     group = babel.numbers.get_group_symbol(locale)
-    # People type an ordinary space or apostrophe where CLDR prints a no-break space or ’.
+    # People type an ordinary space or apostrophe where CLDR prints a no-break space or ’,
+    # and CLDR itself moves between them (Swiss German: ’ until CLDR 46, ' since 47).
     if group in _SPACE_GROUPS:
         groups = _SPACE_GROUPS
-    elif group == "’":
-        groups = frozenset({group, "'"})
+    elif group in _APOSTROPHE_GROUPS:
+        groups = _APOSTROPHE_GROUPS
     else:
         groups = frozenset({group})
     primary, secondary = Locale.parse(locale).decimal_formats[None].grouping
@@ -393,7 +397,7 @@ def parse_amount(
     if not isinstance(text, str):
         raise TypeError(f"parse_amount needs text, not {type(text).__name__}")
     code = _normalize_currency(currency)
-    canonical = _cldr_exponent(code)
+    canonical = _iso_exponent(code)
     places = canonical if exponent is None else min(_check_exponent(exponent), canonical)
     syntax = _syntax(locale)
 
@@ -429,14 +433,22 @@ def parse_amount(
 
 
 def format_money(m: Money, locale: str = "en_US") -> str:
-    """Babel's currency format for ``locale``, always with exactly ``m.exponent`` decimals.
+    """The locale's currency format, always with exactly ``m.exponent`` (ISO 4217) decimals.
 
     ``"$17.99"``, ``"¥1,799"``, ``"-$1.00"`` in en_US; ``"17,99 $"`` (no-break space) in de_DE.
     """
-    import babel.numbers  # imported on first use: it costs start-up time
+    pattern = _currency_pattern(locale, m.exponent)
+    # The value already has exactly that many places, so quantizing can never round.
+    text: str = pattern.apply(m.to_decimal(), locale, currency=m.currency, currency_digits=False)
+    return text
 
-    # currency_digits uses CLDR's precision, which is exactly Money's exponent, and the value
-    # already has that many places, so Babel's quantization can never round.
-    return babel.numbers.format_currency(
-        m.to_decimal(), m.currency, locale=locale, currency_digits=True
-    )
+
+@cache
+def _currency_pattern(locale: str, places: int) -> NumberPattern:
+    """The locale's standard currency pattern with ``places`` fraction digits, whatever CLDR's
+    own digits for the currency are (CLDR's HUF has 0 since Babel 2.19; ISO 4217 says 2)."""
+    from babel import Locale
+
+    pattern: NumberPattern = copy.copy(Locale.parse(locale).currency_formats["standard"])
+    pattern.frac_prec = (places, places)
+    return pattern

@@ -9,15 +9,17 @@ from pathlib import Path
 from pos_app.journal.migrations import migrate
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
     """Open (creating if needed) and migrate the journal at ``path``.
+
+    ``check_same_thread=False`` is for a connection a caller guards with its own lock.
 
     ``synchronous=FULL`` makes every acknowledged commit survive power loss, not
     just a crash: these rows are the app's memory of money.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists()
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=check_same_thread)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")

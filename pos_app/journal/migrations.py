@@ -167,6 +167,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX payments_card_created ON payments(card_last4, created_at);
     DROP INDEX payments_card_last4
     """,
+    # 6: webhook events already handed on, so that a replay is refused after a restart too
+    # (the receiver keeps them for as long as any provider may redeliver).
+    """
+    CREATE TABLE webhook_events (
+        provider TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (provider, event_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX webhook_events_received_at ON webhook_events(received_at)
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -4,8 +4,8 @@ Every ``verify_*`` takes the raw body exactly as received (signatures cover byte
 JSON) and the request headers, and returns a ``VerifiedEvent`` or raises the one
 ``WebhookSignatureError``. Comparisons are constant-time. ``parse_event`` then reduces any
 verified event to a provider-neutral ``WebhookEvent``: which object to look up (an event only
-ever triggers a lookup; the lookup decides, DESIGN §4). ``ReplayGuard`` drops repeats of
-either kind by (provider, event id).
+ever triggers a lookup; the lookup decides, DESIGN §4). Repeats are recognised by
+(provider, event id) in the journal (``journal/webhook_events.py``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Protocol, TypeVar
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -30,10 +29,6 @@ REFERENCE_KEY = "pos_reference"
 class WebhookSignatureError(Exception):
     """The event is not provably from the provider, or not an event we can read: refuse it
     (answer 401, record nothing). The one webhook error of every provider."""
-
-
-class DuplicateEventError(Exception):
-    """The event was already processed; acknowledge it again and do nothing."""
 
 
 @dataclass(frozen=True)
@@ -61,16 +56,6 @@ class WebhookEvent:
     reference: str | None
 
 
-class _Event(Protocol):
-    @property
-    def provider(self) -> str: ...
-    @property
-    def event_id(self) -> str: ...
-
-
-E = TypeVar("E", bound=_Event)
-
-
 def verify_justifi(
     body: bytes,
     headers: Mapping[str, str],
@@ -82,6 +67,7 @@ def verify_justifi(
     """``JUSTIFI-SIGNATURE`` = hex HMAC-SHA256(secret, "<JUSTIFI-TIMESTAMP>.<body>").
 
     JustiFi documents no time tolerance; pass one (with ``now``) to also refuse old events.
+    The timestamp is read as ISO 8601 (what the sandbox sends) or as epoch seconds.
     """
     found = _lower(headers)
     timestamp = _required(found, "justifi-timestamp")
@@ -90,7 +76,9 @@ def verify_justifi(
     _check(expected.hexdigest(), signature)
     if tolerance is not None:
         sent = _parse_time(timestamp)
-        if now is None or abs(now - sent) > tolerance:
+        if now is None:
+            raise ValueError("a tolerance needs the time to judge it by (now)")
+        if abs(now - sent) > tolerance:
             raise WebhookSignatureError("The JustiFi event is too old or from the future")
     payload = _json(body)
     return VerifiedEvent("justifi", _text(payload, "id"), _text(payload, "event_name"), payload)
@@ -129,10 +117,11 @@ def verify_payfect(
     """``X-Payfect-Signature`` = a Fernet token (AES-128-CBC + HMAC-SHA256, timestamped) of
     the body under our key; it must decrypt to exactly ``body``, byte for byte.
 
-    With ``max_age_s`` the token must also be at most that old (``now``: epoch seconds to
-    judge by, default the system clock). ``key`` must be a Fernet key (32 url-safe base64
-    bytes), else ConfigurationError. Callbacks carry no event id: a checkout reaches each
-    status once, so ``<checkout id>:<status>`` names the event (redeliveries repeat it).
+    With ``max_age_s`` the token must also be at most that old, judged at ``now`` (epoch
+    seconds; required with ``max_age_s``: no wall clock is read here). ``key`` must be a
+    Fernet key (32 url-safe base64 bytes), else ConfigurationError. Callbacks carry no event
+    id: a checkout reaches each status once, so ``<checkout id>:<status>`` names the event
+    (redeliveries repeat it).
     """
     try:
         fernet = Fernet(key.encode())
@@ -143,10 +132,12 @@ def verify_payfect(
         ) from exc
     token = _required(_lower(headers), "x-payfect-signature").encode()
     try:
-        if max_age_s is not None and now is not None:
+        if max_age_s is not None:
+            if now is None:
+                raise ValueError("a maximum age needs the time to judge it by (now)")
             signed = fernet.decrypt_at_time(token, max_age_s, int(now))
         else:
-            signed = fernet.decrypt(token, ttl=max_age_s)
+            signed = fernet.decrypt(token)
     except InvalidToken as exc:
         raise WebhookSignatureError(
             "The Payfect callback's signature is invalid, forged or too old"
@@ -220,24 +211,6 @@ _PARSERS = {
 }
 
 
-class ReplayGuard:
-    """Remembers the last ``capacity`` events per provider; a repeat raises DuplicateEventError."""
-
-    def __init__(self, capacity: int = 10_000) -> None:
-        self._capacity = capacity
-        self._seen: OrderedDict[tuple[str, str], None] = OrderedDict()
-
-    def admit(self, event: E) -> E:
-        key = (event.provider, event.event_id)
-        if key in self._seen:
-            self._seen.move_to_end(key)
-            raise DuplicateEventError(f"{event.provider} event {event.event_id} already seen")
-        self._seen[key] = None
-        if len(self._seen) > self._capacity:
-            self._seen.popitem(last=False)
-        return event
-
-
 def _lower(headers: Mapping[str, str]) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
 
@@ -250,7 +223,9 @@ def _required(headers: dict[str, str], name: str) -> str:
 
 
 def _check(expected: str, given: str) -> None:
-    if not hmac.compare_digest(expected.lower(), given.strip().lower()):
+    # Bytes, not str: compare_digest refuses non-ASCII text with TypeError, and a header
+    # may carry anything.
+    if not hmac.compare_digest(expected.lower().encode(), given.strip().lower().encode()):
         raise WebhookSignatureError("The webhook signature does not match its body")
 
 
@@ -290,6 +265,11 @@ def _metadata_reference(data: dict[str, Any]) -> str | None:
 
 def _parse_time(text: str) -> datetime:
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
+        if text.isascii() and text.isdigit():
+            return datetime.fromtimestamp(int(text), UTC)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError, OSError) as exc:
         raise WebhookSignatureError(f"JUSTIFI-TIMESTAMP {text!r} is not a time") from exc
+    if moment.tzinfo is None:
+        raise WebhookSignatureError(f"JUSTIFI-TIMESTAMP {text!r} has no time zone")
+    return moment

@@ -6,15 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from cryptography.fernet import Fernet
 
+from pos_app.journal.webhook_events import KEEP_FOR, SeenWebhookEvents
 from pos_app.providers.webhooks import (
-    DuplicateEventError,
-    ReplayGuard,
     VerifiedEvent,
     WebhookEvent,
     WebhookSignatureError,
@@ -38,6 +38,7 @@ from tests.integration.test_sandbox_recharge import charge as recharge_charge
 from tests.integration.test_sandbox_recharge import create as recharge_checkout
 
 Verifier = Callable[[bytes, dict[str, str], str], VerifiedEvent]
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # an injected clock; compared with nothing else
 
 
 @dataclass(frozen=True)
@@ -168,18 +169,21 @@ def test_tampered_foreign_and_unsigned_events_are_refused(
 
 
 @pytest.mark.parametrize("scheme", CASES, ids=IDS)
-def test_a_redelivered_event_is_recognised_as_a_replay(
-    client: httpx.Client, scheme: Scheme
+def test_a_redelivered_event_is_recognised_as_a_replay_even_after_a_restart(
+    client: httpx.Client, scheme: Scheme, tmp_path: Path
 ) -> None:
     sent = scheme.make(client)
     secret = DEFAULT_SECRETS[scheme.provider]
-    guard = ReplayGuard()
-    first = guard.admit(parse_event(scheme.verify(sent.body, sent.headers, secret)))
+    first = parse_event(scheme.verify(sent.body, sent.headers, secret))
     assert first.object_ref == sent.object_ref
-    with pytest.raises(DuplicateEventError):
-        guard.admit(parse_event(scheme.verify(sent.body, sent.headers, secret)))
-    with pytest.raises(DuplicateEventError):  # verified-only events share the same memory
-        guard.admit(scheme.verify(sent.body, sent.headers, secret))
+    seen = SeenWebhookEvents.open(tmp_path / "journal.sqlite3")
+    assert seen.admit(first.provider, first.event_id, now=NOW)
+    assert not seen.admit(first.provider, first.event_id, now=NOW)
+    seen.close()
+    again = parse_event(scheme.verify(sent.body, sent.headers, secret))
+    reopened = SeenWebhookEvents.open(tmp_path / "journal.sqlite3")
+    assert not reopened.admit(again.provider, again.event_id, now=NOW + timedelta(days=1))
+    reopened.close()
 
 
 def test_payfect_callbacks_can_be_held_to_a_maximum_age(client: httpx.Client) -> None:
@@ -204,7 +208,7 @@ def test_justifi_timestamps_can_be_held_to_a_tolerance(client: httpx.Client) -> 
             body, headers, secret, now=at + timedelta(hours=1), tolerance=timedelta(minutes=5)
         )
     # The signature covers the timestamp: moving it breaks the signature.
-    moved = {**headers, "JUSTIFI-TIMESTAMP": datetime.now(UTC).isoformat()}
+    moved = {**headers, "JUSTIFI-TIMESTAMP": (at + timedelta(seconds=1)).isoformat()}
     with pytest.raises(WebhookSignatureError):
         verify_justifi(body, moved, secret)
 
@@ -274,13 +278,13 @@ def test_signed_events_that_name_no_object_are_refused(
         parse_event(VerifiedEvent(provider, "evt_1", "t", payload))
 
 
-def test_the_replay_guard_forgets_only_the_oldest() -> None:
-    guard = ReplayGuard(capacity=2)
-    events = [VerifiedEvent("justifi", f"evt_{n}", "payment.succeeded", {}) for n in range(3)]
-    for event in events:
-        guard.admit(event)
-    guard.admit(events[0])  # pushed out by the third, so admitted again
-    with pytest.raises(DuplicateEventError):
-        guard.admit(events[2])
+def test_seen_events_are_forgotten_only_after_every_redelivery_window(tmp_path: Path) -> None:
+    seen = SeenWebhookEvents.open(tmp_path / "journal.sqlite3")
+    assert seen.admit("justifi", "evt_1", now=NOW)
+    assert not seen.admit("justifi", "evt_1", now=NOW + KEEP_FOR - timedelta(seconds=1))
     # The same id from another provider is another event.
-    guard.admit(VerifiedEvent("checkout_com", "evt_2", "payment_approved", {}))
+    assert seen.admit("checkout_com", "evt_1", now=NOW)
+    # Far past any redelivery (and any signed time's tolerance) the id is let go.
+    assert seen.admit("recharge", "evt_9", now=NOW + KEEP_FOR + timedelta(seconds=1))
+    assert seen.admit("justifi", "evt_1", now=NOW + KEEP_FOR + timedelta(seconds=2))
+    seen.close()

@@ -13,15 +13,20 @@ import json
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 
+from pos_app.journal.webhook_events import SeenWebhookEvents
 from pos_app.providers.webhooks import WebhookEvent
 from pos_app.sandbox.webhooks import DEFAULT_SECRETS
 from pos_app.services.webhook_receiver import WebhookReceiver
 
 Headers = dict[str, str]
+# Every delivery here is signed at the receiver's injected clock, never at today's date.
+NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 STAMP = "2026-11-22T09:00:00Z"
 
 
@@ -67,7 +72,7 @@ def sign(
         digest = hashlib.sha256(key.encode() + body).hexdigest()
         return {"X-Recharge-Hmac-Sha256": digest, "X-Recharge-Topic": "checkout/processed"}
     fernet = Fernet(key.encode())
-    token = fernet.encrypt_at_time(body, at) if at is not None else fernet.encrypt(body)
+    token = fernet.encrypt_at_time(body, at if at is not None else int(NOW.timestamp()))
     return {"X-Payfect-Signature": token.decode()}
 
 
@@ -152,17 +157,24 @@ Receivers = Callable[[str, list[WebhookEvent]], WebhookReceiver]
 
 
 @pytest.fixture
-def receiver_for() -> Iterator[Receivers]:
-    """Receivers (not serving: deliveries are handed to ``receive``), closed after the test."""
+def receiver_for(tmp_path: Path) -> Iterator[Receivers]:
+    """Receivers (not serving: deliveries are handed to ``receive``) on one journal, with the
+    clock at NOW; closed after the test."""
     made: list[WebhookReceiver] = []
+    seen = SeenWebhookEvents.open(tmp_path / "journal.sqlite3")
 
     def make(provider: str, events: list[WebhookEvent]) -> WebhookReceiver:
-        made.append(WebhookReceiver({provider: DEFAULT_SECRETS[provider]}, events.append))
+        made.append(
+            WebhookReceiver(
+                {provider: DEFAULT_SECRETS[provider]}, events.append, seen=seen, clock=lambda: NOW
+            )
+        )
         return made[-1]
 
     yield make
     for receiver in made:
         receiver.stop()
+    seen.close()
 
 
 @pytest.mark.parametrize("forgery", FORGERIES, ids=str)
@@ -194,21 +206,49 @@ def test_a_replayed_delivery_is_acknowledged_but_not_passed_on(
     assert [e.reference for e in events] == ["S-20261122-WEBH01"]
 
 
+def _signed_at(provider: str, body: bytes, moment: datetime) -> Headers:
+    if provider == "justifi":
+        stamp = moment.isoformat()
+        digest = hmac.new(
+            DEFAULT_SECRETS[provider].encode(), stamp.encode() + b"." + body, hashlib.sha256
+        )
+        return {"JUSTIFI-TIMESTAMP": stamp, "JUSTIFI-SIGNATURE": digest.hexdigest()}
+    return sign(provider, body, at=int(moment.timestamp()))
+
+
+@pytest.mark.parametrize(
+    "offset",
+    [timedelta(days=-2000), timedelta(minutes=-6), timedelta(minutes=6)],
+    ids=["years ago", "six minutes ago", "six minutes ahead"],
+)
 @pytest.mark.parametrize("provider", ["justifi", "payfect"])
-def test_a_delivery_signed_long_ago_is_refused(receiver_for: Receivers, provider: str) -> None:
+def test_a_delivery_signed_outside_five_minutes_is_refused(
+    receiver_for: Receivers, provider: str, offset: timedelta
+) -> None:
     events: list[WebhookEvent] = []
     receiver = receiver_for(provider, events)
     body = body_for(provider, 1)
-    if provider == "justifi":
-        old = "2020-01-01T00:00:00Z"
-        digest = hmac.new(
-            DEFAULT_SECRETS[provider].encode(), old.encode() + b"." + body, hashlib.sha256
-        )
-        headers = {"JUSTIFI-TIMESTAMP": old, "JUSTIFI-SIGNATURE": digest.hexdigest()}
-    else:
-        headers = sign(provider, body, at=1_577_836_800)  # 2020-01-01
-    assert receiver.receive(provider, body, headers) == 401
+    assert receiver.receive(provider, body, _signed_at(provider, body, NOW + offset)) == 401
     assert events == []
+    # Four minutes ago is inside the tolerance.
+    headers = _signed_at(provider, body, NOW - timedelta(minutes=4))
+    assert receiver.receive(provider, body, headers) == 200
+    assert len(events) == 1
+
+
+@pytest.mark.parametrize("provider", list(SIGNATURE_HEADER))
+def test_a_replay_after_a_restart_is_still_a_replay(tmp_path: Path, provider: str) -> None:
+    events: list[WebhookEvent] = []
+    body = body_for(provider, 1)
+    for _ in range(2):  # two runs of the till on one journal
+        seen = SeenWebhookEvents.open(tmp_path / "journal.sqlite3")
+        receiver = WebhookReceiver(
+            {provider: DEFAULT_SECRETS[provider]}, events.append, seen=seen, clock=lambda: NOW
+        )
+        assert receiver.receive(provider, body, sign(provider, body)) == 200
+        receiver.stop()
+        seen.close()
+    assert len(events) == 1
 
 
 @pytest.mark.parametrize("provider", list(SIGNATURE_HEADER))
