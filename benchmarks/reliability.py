@@ -6,7 +6,11 @@
 * bad_inputs: every malformed amount, currency and description of
   ``tests/reliability/bad_inputs.py``;
 * crash: ``--crashes`` SIGKILLs of a till process at chosen points (``tests/reliability/crash.py``);
-* suite: the whole pytest suite under its secret scan (``tests/secret_scan.py``).
+* suite: the whole pytest suite under its secret scan (``tests/secret_scan.py``);
+* lookups: provider answers tampered one field at a time (amount ±1 minor unit and ×100,
+  another currency, another or no reference, the amount changed at the provider) for every
+  provider and way to pay on a page, and customers who pay after a decline
+  (``tests/reliability/lookup_tampering.py``): none may be recorded as paid, all flagged.
 
 Fault kinds run in ``--workers`` processes, each with its own sandbox and journal. The
 network and crash batteries log at DEBUG through the app's own (redacting) log handler into
@@ -41,11 +45,12 @@ from tests.reliability.bad_inputs import CASES
 from tests.reliability.crash import run_crash_battery
 from tests.reliability.crash_child import DEBUG_LOG_ENV, debug_log
 from tests.reliability.fast_tls import shared_tls_context
+from tests.reliability.lookup_tampering import run_declines, run_tampering, tampering_cases
 from tests.reliability.network import FAULT_KINDS, run_battery
 from tests.secret_detectors import SANDBOX_SECRETS
 from tests.secret_files import scan_tree
 
-BATTERIES = ("network", "bad_inputs", "crash", "suite")
+BATTERIES = ("network", "bad_inputs", "crash", "suite", "lookups")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -193,6 +198,19 @@ def suite() -> dict[str, Any]:
     return {"pytest_exit_code": done.returncode, "pytest_summary": tail[0], "secret_scan": scan}
 
 
+def lookups(every: int = 1) -> dict[str, Any]:
+    """Every ``every``-th tampering case (1: all) and every paid-after-a-decline case."""
+    with tempfile.TemporaryDirectory(prefix="pos-lookups-") as tmp:
+        root = Path(tmp)
+        journal = JournalStore.open(root / "journal.sqlite3")
+        with SandboxServer(root / "sandbox-state") as sandbox:
+            cases = tampering_cases()[::every]
+            figures = run_tampering(sandbox, journal, cases).as_json()
+            figures |= run_declines(sandbox, root)
+        journal.close()
+    return figures
+
+
 def _total_hits(scans: list[dict[str, Any]]) -> int | None:
     """All findings; none (not 0) when nothing was scanned or a scan did not report."""
     total = 0
@@ -234,6 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ops-per-fault", type=int, default=1000)
     parser.add_argument("--crashes", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--lookup-every", type=int, default=1, help="run every Nth lookup case")
     parser.add_argument("--only", default=",".join(BATTERIES), help="comma-separated batteries")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args(argv)
@@ -248,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         report["crash"] = crash(args.crashes, args.workers)
     if "suite" in only:
         report["suite"] = suite()
+    if "lookups" in only:
+        report["lookups"] = lookups(args.lookup_every)
     report = summary(report) | report
     report["seconds"] = round(time.monotonic() - started, 1)
     text = json.dumps(report, indent=2)

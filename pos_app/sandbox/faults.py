@@ -17,6 +17,11 @@ means until the faults are cleared). Kinds:
 ``drop_response``
     apply the request, then never answer; the connection stays open until the client gives up
     (or the server shuts down). Other requests are served meanwhile.
+``tamper``
+    apply the request, then answer with one field of its JSON body replaced: ``field`` is a
+    dotted path (``data.payment_amount``, ``amount``, ``checkout.total_price``; a number
+    indexes a list) and ``value`` the JSON value put there. Trains the till against a
+    provider (or anything in between) whose answer does not match the sale.
 
 Paths: ``path`` is matched against the request path with :func:`fnmatch.fnmatchcase`, so a
 plain path matches exactly and ``*`` matches any run of characters including ``/``
@@ -38,6 +43,7 @@ import asyncio
 import contextlib
 import fnmatch
 import itertools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,7 +53,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .dialects import all_dialects
 
-KINDS = ("latency", "status", "reset_before", "reset_after", "drop_response")
+KINDS = ("latency", "status", "reset_before", "reset_after", "drop_response", "tamper")
 RESET_EXTENSION = "pos_sandbox.reset"
 CONTROL_PREFIX = "/_sandbox/"
 MAX_LATENCY_MS = 600_000
@@ -71,6 +77,8 @@ class Fault:
     status: int | None = None
     latency_ms: int | None = None
     retry_after: int | None = None
+    field: str | None = None
+    value: Any = None
     fired: int = 0
 
     @property
@@ -94,6 +102,8 @@ class Fault:
             "status": self.status,
             "latency_ms": self.latency_ms,
             "retry_after": self.retry_after,
+            "field": self.field,
+            "value": self.value,
             "fired": self.fired,
             "remaining": self.remaining,
         }
@@ -139,6 +149,13 @@ def parse_fault(body: dict[str, Any], fault_id: int) -> Fault:
         ):
             raise FaultError(f"'latency_ms' must be an integer from 0 to {MAX_LATENCY_MS}")
         fault.latency_ms = latency
+    if kind == "tamper":
+        target = body.get("field")
+        if not isinstance(target, str) or not all(target.split(".")):
+            raise FaultError("'field' must be a dotted path such as data.payment_amount")
+        if "value" not in body:
+            raise FaultError("'value' must be given (any JSON value)")
+        fault.field, fault.value = target, body["value"]
     return fault
 
 
@@ -233,6 +250,8 @@ class FaultMiddleware:
         elif fault.kind == "reset_after":
             await self.app(scope, receive, _swallow)
             await self._reset(scope, receive)
+        elif fault.kind == "tamper":
+            await _tampered(self.app, fault, scope, receive, send)
         else:  # drop_response
             await self.app(scope, receive, _swallow)
             await self._until_disconnected(scope, receive)
@@ -265,6 +284,43 @@ class FaultMiddleware:
         if left not in done:
             # Shutting down: end the connection without an answer rather than stall.
             await self._reset(scope, receive)
+
+
+async def _tampered(app: ASGIApp, fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run the request, then send its answer with ``fault.field`` set to ``fault.value``."""
+    start: Message | None = None
+    chunks: list[bytes] = []
+
+    async def keep(message: Message) -> None:
+        nonlocal start
+        if message["type"] == "http.response.start":
+            start = message
+        elif message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, keep)
+    assert start is not None and fault.field is not None
+    body = b"".join(chunks)
+    with contextlib.suppress(ValueError, KeyError, IndexError, TypeError):
+        document = json.loads(body)
+        _set_field(document, fault.field.split("."), fault.value)
+        body = json.dumps(document).encode()
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({**start, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _set_field(document: Any, path: list[str], value: Any) -> None:
+    *parents, last = path
+    for step in parents:
+        document = document[int(step)] if isinstance(document, list) else document[step]
+    if isinstance(document, list):
+        document[int(last)] = value
+    elif isinstance(document, dict):
+        document[last] = value
+    else:
+        raise TypeError(f"cannot set {last!r} in a {type(document).__name__}")
 
 
 async def _read_body(receive: Receive, limit: int = 1024 * 1024) -> None:

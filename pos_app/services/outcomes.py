@@ -1,7 +1,9 @@
 """Recording what a provider reports about a checkout or a payment, within the journal's rules.
 
-The provider's word decides the state, but never against the state machine and never for a
-different amount: a conflict is kept visible as an "attention" note for a person to check.
+The provider's word decides the state, but only when it is about this sale — the same amount,
+currency and reference (``disagreement``) — and never against the state machine. Anything else
+leaves the state as it was and is kept visible as an "attention" note a person can act on.
+The amounts recorded are the provider's, never the sale's.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import logging
 from datetime import datetime
 from typing import TypedDict
 
+from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState, can_transition
 from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.providers.types import CardSummary, CheckoutSession, Decline, ProviderPayment
@@ -32,6 +35,34 @@ _NOTHING_HELD = frozenset(
 _STILL_OPEN = frozenset({PaymentState.CREATED, PaymentState.PENDING, PaymentState.REQUIRES_ACTION})
 
 
+# Every attention note about a provider answer that is not this sale's starts so: the checkout
+# screen ends the sale on it instead of waiting on (a person must check the payment first).
+DISAGREES = "The provider's answer does not match this sale"
+
+
+def disagreement(payment: PaymentRecord, amount: Money, reference: str | None) -> str | None:
+    """Why a provider's figures cannot be taken as this sale's, or None when they agree.
+
+    A lookup decides only when it names our reference and the sale's amount in the sale's
+    currency, to the minor unit. A missing reference is a disagreement too: the answer cannot
+    be shown to be ours.
+    """
+    sale = f"{payment.amount.plain()} {payment.amount.currency}"
+    if amount.currency != payment.amount.currency or amount.minor != payment.amount.minor:
+        return (
+            f"{DISAGREES}: the provider has {amount.plain()} {amount.currency}, the sale was "
+            f"{sale}. Do not hand over the goods; check it with the provider and refund or "
+            "charge the difference there."
+        )
+    if reference != payment.reference:
+        named = f"another sale ({reference})" if reference else "no sale of ours"
+        return (
+            f"{DISAGREES}: the provider's record names {named}, not {payment.reference}. "
+            "Check it with the provider before treating it as paid."
+        )
+    return None
+
+
 class _Details(TypedDict, total=False):
     card_brand: str
     card_last4: str
@@ -47,15 +78,18 @@ class _Details(TypedDict, total=False):
 def apply_session(
     journal: JournalStore, payment: PaymentRecord, session: CheckoutSession, now: datetime
 ) -> PaymentRecord:
-    """Record what the provider says about a checkout."""
+    """Record what the provider says about a checkout, if it is this sale's checkout."""
+    why = disagreement(payment, session.amount, session.reference)
+    if why is not None:
+        return _conflict(journal, payment, now, why, f"Provider answer disagrees: {why}")
     details = _common_details(session.card, session.decline)
     if session.payment_ref:
         details["provider_payment_ref"] = session.payment_ref
-    # A checkout's page only ever takes the whole amount.
+    # A checkout's page takes its whole amount: the provider's, which agrees with the sale.
     if session.state is PaymentState.CAPTURED:
-        details["authorized_minor"] = details["captured_minor"] = payment.amount.minor
+        details["authorized_minor"] = details["captured_minor"] = session.amount.minor
     elif session.state is PaymentState.AUTHORIZED:
-        details["authorized_minor"] = payment.amount.minor
+        details["authorized_minor"] = session.amount.minor
     return _apply(
         journal, payment, session.state, session.provider_status, session.provider_ref, details, now
     )
@@ -64,17 +98,21 @@ def apply_session(
 def apply_payment(
     journal: JournalStore, payment: PaymentRecord, reported: ProviderPayment, now: datetime
 ) -> PaymentRecord:
-    """Record what the provider says about a payment, amounts included."""
-    if reported.amount != payment.amount:
-        return _conflict(
-            journal,
-            payment,
-            now,
-            f"The provider reports {reported.amount.plain()} {reported.amount.currency} for "
-            f"this payment but the sale was {payment.amount.plain()} {payment.amount.currency}. "
-            "Check it with the provider.",
-            f"Amount {reported.amount.plain()} at the provider conflicts with the sale",
+    """Record what the provider says about a payment, amounts included, if it is this sale's."""
+    why = disagreement(payment, reported.amount, reported.reference)
+    totals = (reported.amount, reported.captured, reported.refunded)
+    same_currency = len({money.currency for money in totals}) == 1
+    if why is None and not (
+        same_currency
+        and reported.refunded.minor <= reported.captured.minor <= reported.amount.minor
+    ):
+        why = (
+            f"{DISAGREES}: the provider reports {reported.captured.plain()} captured and "
+            f"{reported.refunded.plain()} refunded of {reported.amount.plain()} "
+            f"{reported.amount.currency}. Check it with the provider."
         )
+    if why is not None:
+        return _conflict(journal, payment, now, why, f"Provider answer disagrees: {why}")
     details = _common_details(reported.card, reported.decline)
     details["provider_payment_ref"] = reported.provider_ref
     details["action_url"] = reported.action_url
@@ -114,6 +152,17 @@ def _apply(
     if payment.state is PaymentState.DECLINED and target in _STILL_OPEN:
         # The attempt was declined; the provider keeps the checkout open for another card.
         return payment
+    if payment.state is PaymentState.DECLINED and target in _MONEY_TAKEN:
+        # The sale ended on the decline, the checkout stayed payable and the customer paid
+        # on it after all (phone, browser tab): a second charge at the till is a double one.
+        return _conflict(
+            journal,
+            payment,
+            now,
+            f"The customer paid after a decline ('{provider_status}' at the provider). "
+            "Keep it — do not charge the customer again — or refund it at the provider.",
+            f"Paid at the provider after the decline ({provider_status})",
+        )
     if payment.state is PaymentState.FAILED and target not in _MONEY_TAKEN:
         return payment  # cancelled here; open or lapsed there: no money moved either way
     if payment.state is PaymentState.FAILED:

@@ -31,7 +31,12 @@ from pos_app.journal.store import (
     utc_now,
 )
 from pos_app.providers.base import BalanceLedger, PaymentProvider
-from pos_app.providers.errors import ConnectionFailedError, NotSupportedError, ProviderError
+from pos_app.providers.errors import (
+    ConnectionFailedError,
+    NotSupportedError,
+    ProviderError,
+    ResponseInvalidError,
+)
 from pos_app.providers.types import (
     ActionResult,
     Capability,
@@ -48,7 +53,7 @@ from pos_app.providers.types import (
 )
 from pos_app.providers.webhooks import WebhookEvent
 from pos_app.services.events import ChangeHub, PaymentChange, Subscriber
-from pos_app.services.outcomes import apply_payment, apply_session
+from pos_app.services.outcomes import DISAGREES, apply_payment, apply_session
 from pos_app.services.sale import Sale
 
 log = logging.getLogger(__name__)
@@ -365,10 +370,17 @@ class PaymentService:
         unknown = [
             i for i in self._intents(reference) if i.outcome in (None, IntentOutcome.UNKNOWN)
         ]
-        if self._is_payment_level(payment):
-            updated = await self._refresh_payment(payment, provider)
-        else:
-            updated = await self._refresh_checkout(payment, provider)
+        try:
+            if self._is_payment_level(payment):
+                updated = await self._refresh_payment(payment, provider)
+            else:
+                updated = await self._refresh_checkout(payment, provider)
+        except ResponseInvalidError as error:
+            # An answer that cannot be read is not this sale's either: flag it at once (the
+            # state stays as it was), and let the caller say the lookup failed.
+            why = f"{DISAGREES}: {error.message}. Check it with the provider."
+            self._publish(self._needs_attention(payment, why), "lookup")
+            raise
         if updated is None:  # the provider has no trace of it
             if any(not self._settleable(i) for i in unknown):
                 return self._no_trace_yet(payment, provider)
@@ -460,19 +472,20 @@ class PaymentService:
         self._publish(updated, "webhook")
         return updated
 
-    def _cancelled_checkouts_still_payable(self) -> list[str]:
-        """Checkouts the cashier cancelled that the provider may still take payment on.
+    def _closed_checkouts_still_payable(self) -> list[str]:
+        """Checkouts the till closed (cancelled, or declined) that may still take payment.
 
-        No provider we use can close a checkout, so a customer holding the link (a phone
-        that scanned the QR) may pay after the till gave up. Until the longest checkout
-        lifetime has passed, each start-up looks again; a late payment then conflicts with
-        the journal and is flagged for a person (refund it, or keep the sale).
+        No provider we use can close a checkout, and a declined card leaves JustiFi's
+        checkouts and every payment link open for another: a customer holding the page or
+        the link (a phone that scanned the QR) may pay after the till ended the sale. Until
+        the longest checkout lifetime has passed, each start-up looks again; a late payment
+        then conflicts with the journal and is flagged for a person (refund it, or keep it).
         """
         since = self._clock() - CHECKOUT_LIFETIME
         return [
             p.reference
             for p in self.journal.payments_in_states(
-                frozenset({PaymentState.FAILED}), created_since=since
+                frozenset({PaymentState.FAILED, PaymentState.DECLINED}), created_since=since
             )
             if p.method in _CHECKOUT_PAGE_METHODS and p.provider_ref
         ]
@@ -482,7 +495,7 @@ class PaymentService:
         report = ReconcileReport()
         references = [i.payment_reference for i in self.journal.unresolved_intents()]
         references += [p.reference for p in self.journal.payments_in_states(OPEN_STATES)]
-        references += self._cancelled_checkouts_still_payable()
+        references += self._closed_checkouts_still_payable()
         for reference in dict.fromkeys(references):
             if not self._intents(reference):
                 continue  # nothing was ever sent: nothing to ask about
@@ -494,8 +507,8 @@ class PaymentService:
                 continue
             if payment.attention:
                 report.needs_attention.append(reference)
-            elif payment.state is PaymentState.FAILED:
-                continue  # a cancelled checkout nobody paid: nothing to report
+            elif payment.state in (PaymentState.FAILED, PaymentState.DECLINED):
+                continue  # a closed checkout nobody paid: nothing to report
             elif payment.state is PaymentState.PENDING:
                 self._flag(reference, "Checkout still open at the provider.", report)
             else:

@@ -11,6 +11,7 @@ from pos_app.app import PosApplication
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from tests.e2e.conftest import Till, run_js, wait_for_js
+from tests.reliability.lookup_tampering import change_justifi_amount
 
 FORM_READY = "document.querySelector('#card-number') !== null"
 
@@ -120,3 +121,23 @@ def test_escape_cancels_an_unpaid_checkout_after_checking(qtbot: QtBot, till: Ti
     [payment] = pos.journal.page_payments(offset=0, limit=5)
     assert payment.state is PaymentState.FAILED
     assert "Cancelled by the cashier" in pos.journal.events(payment.reference)[-1].note
+
+
+def test_a_checkout_changed_at_the_provider_is_never_approved(qtbot: QtBot, till: Till) -> None:
+    """Someone with the account's keys changes the open checkout to 1.00 (JustiFi's
+    ``PATCH /v1/checkouts/{id}``): the next lookup tells the cashier, and nothing is paid."""
+    pos = till.start()
+    assert pos.sandbox is not None
+    ring_up(qtbot, pos, "17.99", "One chocolate donut")
+    checkout = pos.window.checkout
+    qtbot.waitUntil(lambda: checkout.web_view is not None, timeout=20_000)
+    [payment] = pos.journal.page_payments(offset=0, limit=5)
+    assert payment.provider_ref is not None
+    change_justifi_amount(pos.sandbox, payment.provider_ref, 100)
+
+    assert wait_for_result(qtbot, pos) == "Check this payment"
+    detail = checkout.result.detail.text()
+    assert "the provider has 1.00 USD, the sale was 17.99 USD" in detail
+    [payment] = pos.journal.page_payments(offset=0, limit=5)
+    assert payment.state is not PaymentState.CAPTURED and payment.captured.minor == 0
+    assert payment.attention == detail

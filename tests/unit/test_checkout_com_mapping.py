@@ -272,9 +272,12 @@ def test_page_for_another_amount_is_an_error_not_a_success() -> None:
         mapping.parse_hosted(PENDING, expected=Money(1800, "GBP"))
 
 
-def test_payment_for_another_amount_than_its_page_is_an_error() -> None:
-    with pytest.raises(ResponseInvalidError):
-        mapping.parse_hosted(RECEIVED, payment={**PAID_PAYMENT, "amount": 1700})
+def test_a_paid_page_reports_what_its_payment_took_not_what_the_page_asked() -> None:
+    """PaymentService holds it against the sale (services/outcomes.disagreement)."""
+    payment = {**PAID_PAYMENT, "amount": 1700, "reference": "S-ANOTHER"}
+    session = mapping.parse_hosted(RECEIVED, payment=payment)
+    assert session.amount.minor == 1700
+    assert session.reference == "S-ANOTHER"
 
 
 def test_payment_other_than_the_page_names_is_an_error() -> None:

@@ -248,7 +248,7 @@ def test_cancel_of_an_unpaid_checkout(service: CheckoutService) -> None:
     assert "Cancelled by the cashier" in service.journal.events(payment.reference)[-1].note
 
 
-def test_provider_contradicting_a_final_state_is_flagged_not_applied(
+def test_a_customer_who_pays_after_a_decline_is_flagged_keep_or_refund(
     service: CheckoutService, provider: FakeProvider
 ) -> None:
     checkout = asyncio.run(service.start_hosted(SALE, success_url=None))
@@ -258,7 +258,23 @@ def test_provider_contradicting_a_final_state_is_flagged_not_applied(
     provider.customer_pays(ref)  # paid later with another card
     payment = asyncio.run(service.verify(checkout.payment.reference))
     assert payment.state is PaymentState.DECLINED
-    assert payment.attention and "completed" in payment.attention
+    assert payment.attention and "paid after a decline" in payment.attention
+    assert "do not charge the customer again" in payment.attention
+
+
+def test_reconciliation_watches_a_declined_checkout_until_it_can_no_longer_be_paid(
+    service: CheckoutService, provider: FakeProvider, journal: JournalStore
+) -> None:
+    """The sale ended on a decline; the customer pays on their phone afterwards."""
+    checkout = asyncio.run(service.start_hosted(SALE, success_url=None))
+    provider.customer_pays(checkout.session.provider_ref, declined=True)
+    assert asyncio.run(service.verify(checkout.payment.reference)).state is PaymentState.DECLINED
+    provider.customer_pays(checkout.session.provider_ref)
+    report = asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: T0))
+    assert report.needs_attention == [checkout.payment.reference]
+    flagged = journal.get(checkout.payment.reference)
+    assert flagged is not None and flagged.attention
+    assert "paid after a decline" in flagged.attention
 
 
 LIMITS = AmountLimits("USD", 51, 99_999_999)

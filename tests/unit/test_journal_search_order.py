@@ -277,7 +277,7 @@ def test_a_version_4_journal_lists_its_backdated_payments_when_migrated(
             sale(old, n, minutes, "Croissant")
         old.close()
     store = JournalStore.open(path)
-    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == 5
+    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
     listed = {r[0] for r in store._conn.execute("SELECT payment_id FROM payments_backdated")}
     assert listed == {4, 8, 11}
     everyone = store.page_payments(offset=0, limit=100)

@@ -245,11 +245,19 @@ def test_total_that_disagrees_with_the_request_is_an_error_not_a_success(version
         parse(RECORDED[version][0], version, expected=Money(1800, "USD"))
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_a_checkout_in_another_real_currency_is_reported_as_it_is(version: str) -> None:
+    """Not refused here: PaymentService holds it against the sale and flags it."""
+    payload = copy.deepcopy(RECORDED[version][0])
+    payload["checkout"]["currency"] = "EUR"
+    assert parse(payload, version).amount.currency == "EUR"
+
+
 @pytest.mark.parametrize(
     ("field", "value"),
     [
         ("token", None),
-        ("currency", "EUR"),
+        ("currency", "EURO"),  # not a currency at all
         ("total_price", "18.00"),  # does not add up from the line items
         ("subtotal_price", "17.98"),
         ("total_tax", "1.00"),  # tax not in the total

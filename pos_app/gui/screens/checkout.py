@@ -39,6 +39,7 @@ from pos_app.services.checkout import (
     CheckoutStartError,
     HostedCheckout,
 )
+from pos_app.services.outcomes import DISAGREES
 from pos_app.services.sale import Sale
 
 if TYPE_CHECKING:
@@ -601,7 +602,18 @@ class CheckoutScreen(QWidget):
     def _show_state(self, payment: PaymentRecord) -> None:
         amount = format_money(payment.amount, self._locale)
         card = card_text(payment.card_brand, payment.card_last4)
-        if payment.state is PaymentState.CAPTURED:
+        if payment.attention and payment.attention.startswith(DISAGREES):
+            # Never "Approved" on an answer that is not this sale's: a person checks it.
+            self._finish(
+                "bad",
+                "!",
+                "Check this payment",
+                payment.attention,
+                payment.reference,
+                "New sale",
+                amount=amount,
+            )
+        elif payment.state is PaymentState.CAPTURED:
             detail = f"Paid by {card}." if card else "Paid."
             self._finish(
                 "good", "✓", "Approved", detail, payment.reference, "New sale", amount=amount

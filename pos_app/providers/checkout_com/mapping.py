@@ -222,6 +222,7 @@ def parse_hosted(
         )
     amount = money_field(data, "amount", data.get("currency"))
     check_amount(hpp_id, amount, expected)
+    reference = optional_string(data, "reference")
     state = table[status]
     payment_id = data.get("payment_id")
     if payment_id is not None and not isinstance(payment_id, str):
@@ -237,7 +238,10 @@ def parse_hosted(
         if payment.get("id") != payment_id:
             raise ResponseInvalidError("Checkout.com returned another payment", provider=PROVIDER)
         payment_state = payment_status(payment)
-        check_amount(hpp_id, money_field(payment, "amount", payment.get("currency")), amount)
+        # What was paid decides, not what the page asked: reported as it is, for
+        # PaymentService to hold against the sale (outcomes.disagreement).
+        amount = money_field(payment, "amount", payment.get("currency"))
+        reference = optional_string(payment, "reference")
         state = payment_state
         card = card_of(payment)
     elif status in OPEN_STATUSES and tries:
@@ -254,7 +258,7 @@ def parse_hosted(
         state=state,
         provider_status=status,
         amount=amount,
-        reference=optional_string(data, "reference"),
+        reference=reference,
         hosted_url=redirect_href(data),
         expires_at=optional_time(data, "expires_on"),
         payment_ref=payment_id or None,

@@ -152,8 +152,6 @@ class RechargeProvider:
         self._max_waits = max_rate_limit_waits
         self._max_wait_s = max_rate_limit_wait_s
         self._rate_limit: tuple[int, int] | None = None
-        # Amounts of the checkouts this instance created, re-verified on every lookup.
-        self._asked: dict[str, Money] = {}
 
     @property
     def rate_limit(self) -> tuple[int, int] | None:
@@ -190,7 +188,6 @@ class RechargeProvider:
             raise ResponseInvalidError(
                 "ReCharge returned a checkout for another sale", provider=self.key
             )
-        self._asked[session.provider_ref] = request.amount
         return session
 
     async def get_checkout(self, provider_ref: str) -> CheckoutSession:
@@ -203,8 +200,7 @@ class RechargeProvider:
             version=self._config.api_version,
             currency=self._config.currency,
             hosted_url=self.hosted_url(provider_ref),
-            expected=self._asked.get(provider_ref),
-        )
+        )  # reported as it is: PaymentService holds it against the sale
 
     async def find_checkout(self, reference: str) -> CheckoutSession | None:
         """Always None: ReCharge's Checkouts API cannot list or search checkouts."""
@@ -266,7 +262,7 @@ class RechargeProvider:
 
     async def get_payment(self, payment_ref: str) -> ProviderPayment:
         """The checkout ``payment_ref`` (a token) as a payment: PENDING until charged."""
-        return await self._lookup(payment_ref, expected=self._asked.get(payment_ref))
+        return await self._lookup(payment_ref, expected=None)  # the service holds it to the sale
 
     async def find_payment(self, reference: str) -> ProviderPayment | None:
         raise self._not_supported("searching payments by reference")

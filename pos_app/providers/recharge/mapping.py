@@ -24,6 +24,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
+from pos_app.domain.currencies import is_currency
 from pos_app.domain.money import Money, MoneyError
 from pos_app.domain.payment import PaymentState
 from pos_app.providers.errors import (
@@ -150,12 +151,14 @@ def parse_checkout(
     token = data.get("token")
     if not isinstance(token, str) or not token:
         raise ResponseInvalidError("ReCharge checkout has no token", provider=PROVIDER)
-    if data.get("currency") != currency:
+    reported_currency = data.get("currency")
+    if reported_currency != currency and not is_currency(reported_currency):
         raise ResponseInvalidError(
-            f"ReCharge checkout {token} is in {data.get('currency')!r}, not {currency}",
+            f"ReCharge checkout {token} is in {reported_currency!r}, not {currency}",
             provider=PROVIDER,
         )
-    amount = _verified_total(data, version, currency)
+    # Another real currency is reported as it is: PaymentService holds it against the sale.
+    amount = _verified_total(data, version, str(reported_currency))
     if expected is not None and amount != expected:
         raise ResponseInvalidError(
             f"ReCharge checkout {token} is for {amount.plain()} {amount.currency}, "
