@@ -389,7 +389,7 @@ class PosApplication:
             return  # the card form says how to fetch them
         import httpx
 
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(trust_env=False) as client:
             await client.post(
                 f"{sandbox_url}/_sandbox/justifi/assets",
                 json={

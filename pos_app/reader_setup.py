@@ -94,7 +94,7 @@ def justifi_tokenizer(
     for its sub-account, and the card fields post the card with it (PROVIDERS.md §1.2)."""
 
     async def tokenize(card: str) -> PaymentSource:
-        async with httpx.AsyncClient(base_url=api, timeout=TIMEOUT_S) as client:
+        async with httpx.AsyncClient(base_url=api, timeout=TIMEOUT_S, trust_env=False) as client:
             access = await _post(
                 client, "/oauth/token", {"client_id": client_id, "client_secret": client_secret}
             )
@@ -138,7 +138,7 @@ def checkout_com_tokenizer(api: str, public_key: str) -> Tokenizer:
     """Like Checkout.com's Frames: the card goes to ``POST /tokens`` with the public key."""
 
     async def tokenize(card: str) -> PaymentSource:
-        async with httpx.AsyncClient(base_url=api, timeout=TIMEOUT_S) as client:
+        async with httpx.AsyncClient(base_url=api, timeout=TIMEOUT_S, trust_env=False) as client:
             answer = await _post(
                 client,
                 "/tokens",

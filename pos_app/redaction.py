@@ -24,9 +24,13 @@ SECRET_KEYS = frozenset(
         "password",
         "pin",
         "api_key",
+        "x-api-key",
         "x-recharge-access-token",
         "cvc",
         "cvv",
+        "cvc2",
+        "cvv2",
+        "security_code",
         "verification",
         "card_cvc",
         "number",
@@ -36,18 +40,20 @@ SECRET_KEYS = frozenset(
 )
 
 _NAMES_LONGEST_FIRST = tuple(sorted(SECRET_KEYS, key=len, reverse=True))
-# What follows a secret key name, and its value.
-_SEPARATOR = r"""["']?\s*[:=]\s*["']?"""
+# What follows a secret key name, and its value. A form field may close a bracket first
+# (``card[cvc]=123``, or URL-encoded ``card%5Bcvc%5D=123``).
+_SEPARATOR = r"""(?:\]|%5[dD])?["']?\s*[:=]\s*["']?"""
 _VALUE = r"""(?P<v>[^"'&,\s}]+)"""
 _SEPARATOR_VALUE = re.compile(_SEPARATOR + _VALUE)
-_BEARER = re.compile(r"(?i)\b(bearer|api-key)\s+[A-Za-z0-9._~+/=-]{6,}")
+_BEARER = re.compile(r"(?i)\b(bearer|basic|api-key)\s+[A-Za-z0-9._~+/=-]{6,}")
 _PROVIDER_KEY = re.compile(r"\b(sk|pk)_(sbox_|test_|live_)?[A-Za-z0-9]{8,}\b")
-# 13-19 digits, optionally grouped by spaces or dashes: a candidate card number.
-_DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
-# Where one can be: 13+ characters of digits, spaces and dashes (a cheap scan that skips
+# 13-19 digits, optionally grouped by spaces (no-break ones too), dashes or dots: a
+# candidate card number.
+_DIGIT_RUN = re.compile(r"(?<!\d)\d(?:[ .\u00a0\u202f-]?\d){12,18}(?!\d)")
+# Where one can be: 13+ characters of digits and those separators (a cheap scan that skips
 # the ids and timestamps a response is full of).
-_DIGIT_STRETCH = re.compile(r"\d[\d -]{12,}")
-_ASCII_DIGIT_STRETCH = re.compile(r"[0-9][0-9 -]{12,}")  # the same on ASCII text, 3x faster
+_DIGIT_STRETCH = re.compile(r"\d[\d .\u00a0\u202f-]{12,}")
+_ASCII_DIGIT_STRETCH = re.compile(r"[0-9][0-9 .-]{12,}")  # the same on ASCII text, 3x faster
 
 
 def luhn_valid(digits: str) -> bool:
@@ -72,7 +78,7 @@ def _mask_card(match: re.Match[str]) -> str:
 def redact(text: str) -> str:
     """Return text with secret values, bearer tokens, API keys and card numbers masked."""
     lowered = text.casefold()  # as IGNORECASE compares (ſ is s, K is k)
-    if "bearer" in lowered or "api-key" in lowered:
+    if "bearer" in lowered or "api-key" in lowered or "basic" in lowered:
         text = _BEARER.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
     if names := tuple(name for name in _NAMES_LONGEST_FIRST if name in lowered):
         text = _mask_secret_values(text, lowered, names)

@@ -1,7 +1,9 @@
 """Profile secrets in the OS keyring, and nowhere else.
 
-Where keyring has no usable backend (its ``fail`` or ``null`` backend, as on a headless
-Linux box) secrets are refused rather than kept in plain text.
+Only the operating systems' own keyrings count (``TRUSTED_BACKENDS``). Where keyring offers
+nothing else — its ``fail`` or ``null`` backend on a headless Linux box, or a third-party
+backend such as keyrings.alt's plaintext or file ones — secrets are refused rather than kept
+where anyone who can read the disk could read them.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import keyring
 import keyring.errors
 from keyring.backend import KeyringBackend
-from keyring.backends import chainer, fail, null
+from keyring.backends import chainer
 
 from pos_app.settings import KEYRING_SERVICE, ProviderProfile
 
@@ -24,23 +26,45 @@ class SecretStoreError(Exception):
     """The keyring refused or is missing; ``str()`` is a sentence for the user."""
 
 
-def _usable(backend: KeyringBackend) -> bool:
-    if isinstance(backend, fail.Keyring | null.Keyring):
-        return False
+# The OS keyrings keyring ships: Secret Service (GNOME Keyring, KeePassXC), KWallet, the
+# macOS Keychain and the Windows Credential Manager.
+TRUSTED_BACKENDS = frozenset(
+    {
+        "keyring.backends.SecretService.Keyring",
+        "keyring.backends.libsecret.Keyring",
+        "keyring.backends.kwallet.DBusKeyring",
+        "keyring.backends.kwallet.DBusKeyringKWallet4",
+        "keyring.backends.macOS.Keyring",
+        "keyring.backends.Windows.WinVaultKeyring",
+    }
+)
+
+
+def backend_id(backend: KeyringBackend) -> str:
+    kind = type(backend)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
+def _usable(backend: KeyringBackend, trusted: frozenset[str]) -> bool:
     if isinstance(backend, chainer.ChainerBackend):
-        return any(_usable(b) for b in backend.backends)
-    return True
+        # A chain writes to the first backend that does not refuse, so each must be trusted.
+        chained = list(backend.backends)
+        return bool(chained) and all(_usable(b, trusted) for b in chained)
+    return backend_id(backend) in trusted
 
 
 class SecretStore:
     """Reads and writes profile secrets under the service name ``pos_app``."""
 
-    def __init__(self, backend: KeyringBackend | None = None) -> None:
+    def __init__(
+        self, backend: KeyringBackend | None = None, *, trusted: frozenset[str] | None = None
+    ) -> None:
         self._backend = backend if backend is not None else keyring.get_keyring()
+        self._trusted = TRUSTED_BACKENDS if trusted is None else trusted
 
     @property
     def available(self) -> bool:
-        return _usable(self._backend)
+        return _usable(self._backend, self._trusted)
 
     @property
     def backend_name(self) -> str:

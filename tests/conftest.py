@@ -55,9 +55,14 @@ class MemoryKeyring(KeyringBackend):
 
 
 @pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    """Every test sees an empty, working keyring; tests of the no-keyring case swap it."""
+def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+    """Every test sees an empty, working keyring, trusted as an OS keyring would be; tests
+    of the no-keyring case swap it."""
+    import pos_app.secrets
+
     backend = MemoryKeyring()
+    trusted = pos_app.secrets.TRUSTED_BACKENDS | {pos_app.secrets.backend_id(backend)}
+    monkeypatch.setattr(pos_app.secrets, "TRUSTED_BACKENDS", trusted)
     previous = keyring.get_keyring()
     keyring.set_keyring(backend)
     yield backend

@@ -4,6 +4,10 @@ A stored hash reads ``scrypt$<n>$<r>$<p>$<salt>$<digest>`` (salt and digest in U
 base64), so the cost can be raised later: ``needs_rehash`` spots a hash made with weaker
 parameters and the next successful sign-in replaces it.
 
+Managers and administrators (who approve refunds and voids and manage staff) need at least
+``MIN_STAFF_PIN_LENGTH`` digits; nobody may choose a PIN anyone would guess first
+(``trivial_pin``: one digit repeated, a straight run up or down, a short block repeated).
+
 Honest limit: a PIN has at most 10^8 values, so a stolen journal can still be brute-forced
 offline given enough time; scrypt makes each guess cost ~0.1 s of CPU and 16 MiB of memory.
 The lock-out after wrong PINs is what protects the running app.
@@ -16,21 +20,26 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Final
 
 __all__ = [
     "DEFAULT_KDF",
     "MAX_PIN_LENGTH",
     "MIN_PIN_LENGTH",
+    "MIN_STAFF_PIN_LENGTH",
     "KdfParams",
     "PinError",
     "hash_pin",
     "needs_rehash",
+    "trivial_pin",
+    "validate_new_pin",
     "validate_pin",
     "verify_pin",
 ]
 
 MIN_PIN_LENGTH: Final = 4
+MIN_STAFF_PIN_LENGTH: Final = 6  # managers and administrators
 MAX_PIN_LENGTH: Final = 8
 _ASCII_DIGITS: Final = frozenset("0123456789")
 _SCHEME: Final = "scrypt"
@@ -70,6 +79,25 @@ def validate_pin(pin: str) -> str:
         raise PinError("A PIN is made of the digits 0 to 9 only.")
     if not MIN_PIN_LENGTH <= len(pin) <= MAX_PIN_LENGTH:
         raise PinError(f"A PIN has {MIN_PIN_LENGTH} to {MAX_PIN_LENGTH} digits, not {len(pin)}.")
+    return pin
+
+
+def trivial_pin(pin: str) -> bool:
+    """One digit repeated (0000), a straight run (1234, 987654) or a short block repeated
+    (1212, 123123): the first PINs anyone tries."""
+    steps = {int(b) - int(a) for a, b in pairwise(pin)}
+    if len(steps) <= 1 and steps <= {-1, 0, 1}:
+        return True
+    return any(len(pin) % size == 0 and pin == pin[:size] * (len(pin) // size) for size in (2, 3))
+
+
+def validate_new_pin(pin: str, *, min_length: int = MIN_PIN_LENGTH) -> str:
+    """``validate_pin`` for a PIN being chosen: at least ``min_length`` digits, not trivial."""
+    validate_pin(pin)
+    if len(pin) < min_length:
+        raise PinError(f"This role needs a PIN of at least {min_length} digits.")
+    if trivial_pin(pin):
+        raise PinError("That PIN is too easy to guess; choose digits without a pattern.")
     return pin
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
+from pos_app.domain.pins import MIN_PIN_LENGTH, MIN_STAFF_PIN_LENGTH
+
 __all__ = ["MAX_NAME_LENGTH", "Role", "UserNameError", "clean_user_name"]
 
 MAX_NAME_LENGTH: Final = 40
@@ -26,6 +28,11 @@ class Role(StrEnum):
     @property
     def label(self) -> str:
         return _TITLES[self]
+
+    @property
+    def min_pin_length(self) -> int:
+        """Approvers' and administrators' PINs guard money and staff: longer."""
+        return MIN_PIN_LENGTH if self is Role.CASHIER else MIN_STAFF_PIN_LENGTH
 
 
 _TITLES: Final = {Role.CASHIER: "cashier", Role.MANAGER: "manager", Role.ADMIN: "administrator"}

@@ -151,12 +151,16 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.connection_label)
         self.user_label = _status_label("", "Hint")
         self.user_label.setAccessibleName("Signed in")
+        # What an administrator must know on signing in: staff locked out by wrong PINs.
+        self.lockout_alert = _status_label("", "Warning")
+        self.lockout_alert.setAccessibleName("Staff locked out")
         self.sign_out_button = QPushButton("Sign out")
         self.sign_out_button.setAccessibleName("Sign out and lock the till")
         self.sign_in_button = QPushButton("Sign in")
         self.setup_staff_button = QPushButton("Set up staff")
         self.setup_staff_button.setAccessibleName("Set up staff: create the first administrator")
         for widget in (
+            self.lockout_alert,
             self.user_label,
             self.sign_in_button,
             self.sign_out_button,
@@ -565,6 +569,7 @@ class MainWindow(QMainWindow):
         else:
             self.user_label.setText("Locked" if locked else "Nobody signed in")
         self.user_label.setVisible(staffed)
+        self._show_lockouts(user if user is not None and not locked else None)
         self.sign_out_button.setVisible(user is not None and not locked)
         self.sign_in_button.setVisible(staffed and user is None and not locked)
         self.setup_staff_button.setVisible(not staffed and not locked)
@@ -574,6 +579,19 @@ class MainWindow(QMainWindow):
                 watcher.start()
             elif user is None:
                 watcher.stop()
+
+    def _show_lockouts(self, user: User | None) -> None:
+        staff = self.staff
+        locked = (
+            staff.users.locked_out()
+            if staff is not None and user is not None and user.role.can_manage_users
+            else []
+        )
+        self.lockout_alert.setText("Locked out: " + ", ".join(u.name for u in locked))
+        details = "; ".join(f"{u.name}, {u.lockouts} time(s) in a row" for u in locked)
+        self.lockout_alert.setToolTip(f"Locked out by wrong PINs: {details}. See Users (F11).")
+        self.lockout_alert.setAccessibleDescription(self.lockout_alert.toolTip())
+        self.lockout_alert.setVisible(bool(locked))
 
     def _start_checkout(self, sale: Sale, method: str) -> None:
         if self.workstation:

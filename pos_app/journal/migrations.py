@@ -178,6 +178,10 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     CREATE INDEX webhook_events_received_at ON webhook_events(received_at)
     """,
+    # 7: lock-outs in a row per user, so each one lasts longer than the last.
+    """
+    ALTER TABLE users ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

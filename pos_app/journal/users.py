@@ -30,6 +30,7 @@ class User:
     locked_until: datetime | None
     created_at: datetime
     updated_at: datetime
+    lockouts: int = 0  # lock-outs since the last right PIN
 
     @property
     def actor(self) -> str:
@@ -92,7 +93,9 @@ class UserStore:
 
     def set_pin_hash(self, user_id: int, pin_hash: str, *, now: datetime) -> User:
         """A new PIN also ends any lock-out: it is how an administrator unlocks someone."""
-        return self._update(user_id, now, pin_hash=pin_hash, failed_pins=0, locked_until=None)
+        return self._update(
+            user_id, now, pin_hash=pin_hash, failed_pins=0, lockouts=0, locked_until=None
+        )
 
     def set_role(self, user_id: int, role: Role, *, now: datetime) -> User:
         return self._update(user_id, now, role=role.value)
@@ -101,29 +104,40 @@ class UserStore:
         return self._update(user_id, now, active=int(active))
 
     def record_wrong_pin(
-        self, user_id: int, *, now: datetime, limit: int, lock_for: timedelta
+        self,
+        user_id: int,
+        *,
+        now: datetime,
+        limit: int,
+        lock_for: timedelta,
+        longest: timedelta | None = None,
     ) -> User:
-        """Count one wrong PIN; the ``limit``-th locks the user for ``lock_for``.
+        """Count one wrong PIN; the ``limit``-th locks the user, for ``lock_for`` the first
+        time and twice as long each time after (up to ``longest``) until a right PIN.
 
         The increment is one SQL statement, so two app instances never lose a count.
         """
         with self.transaction():
             row = self.connection.execute(
                 "UPDATE users SET failed_pins = failed_pins + 1, updated_at = ?"
-                " WHERE id = ? RETURNING failed_pins",
+                " WHERE id = ? RETURNING failed_pins, lockouts",
                 (_iso(now), user_id),
             ).fetchone()
             if row is None:
                 raise UserStoreError(f"No user with id {user_id}.")
             if int(row[0]) >= limit:
+                span = lock_for * 2 ** min(int(row[1]), 16)
+                if longest is not None:
+                    span = min(span, longest)
                 self.connection.execute(
-                    "UPDATE users SET failed_pins = 0, locked_until = ? WHERE id = ?",
-                    (_iso(now + lock_for), user_id),
+                    "UPDATE users SET failed_pins = 0, lockouts = lockouts + 1, locked_until = ?"
+                    " WHERE id = ?",
+                    (_iso(now + span), user_id),
                 )
         return self._require(user_id)
 
     def clear_wrong_pins(self, user_id: int, *, now: datetime) -> User:
-        return self._update(user_id, now, failed_pins=0, locked_until=None)
+        return self._update(user_id, now, failed_pins=0, lockouts=0, locked_until=None)
 
     def _update(self, user_id: int, now: datetime, **changes: object) -> User:
         assignments = ", ".join(f"{column} = ?" for column in changes)
@@ -154,6 +168,7 @@ def _user(row: sqlite3.Row) -> User:
         locked_until=datetime.fromisoformat(locked) if locked else None,
         created_at=datetime.fromisoformat(row["created_at"]),
         updated_at=datetime.fromisoformat(row["updated_at"]),
+        lockouts=int(row["lockouts"]),
     )
 
 

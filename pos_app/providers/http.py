@@ -82,6 +82,9 @@ class ProviderHttpClient:
             timeout=timeout,
             transport=transport,
             headers={"User-Agent": "pos_app", "Accept": "application/json"},
+            # Provider traffic ignores the environment: no proxy, CA bundle or netrc a
+            # variable names can intercept it; TLS trusts certifi's bundle (httpx's default).
+            trust_env=False,
         )
         self.attempts_made = 0  # for the reliability batteries: how many sends in total
 

@@ -88,6 +88,7 @@ class CheckoutSession:
     decline: Decline | None = None
     card: CardSummary | None = None
     attempts: int = 0
+    review: str | None = None  # the provider holds the payment for a person (its wording)
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,7 @@ class ProviderPayment:
     action_url: str | None = None
     created_at: datetime | None = None
     actions: tuple[PaymentAction, ...] = ()
+    review: str | None = None  # the provider holds the payment for a person (its wording)
 
 
 @dataclass(frozen=True)

@@ -560,7 +560,10 @@ class Gateway:
                 **({"metadata": payment["metadata"]} if payment["metadata"] else {}),
             }
         )
-        if approved and not verification and payment["capture"]:
+        # A flagged payment must be captured or voided by hand ("Flagged payments"); unattended
+        # it expires with its authorization.
+        payment["risk_flagged"] = approved and info.flagged
+        if approved and not verification and payment["capture"] and not info.flagged:
             payment["pending"].append(
                 {
                     "id": cko_id("act_"),
@@ -810,7 +813,7 @@ class Gateway:
             "response_summary": payment["response_summary"],
             **({"expires_on": payment["expires_on"]} if payment.get("expires_on") else {}),
             **({"3ds": _threeds_short(payment)} if payment["threeds"] else {}),
-            "risk": {"flagged": False},
+            "risk": {"flagged": bool(payment.get("risk_flagged"))},
             "source": self.source_view(payment),
             **({"customer": payment["customer"]} if payment["customer"] else {}),
             "balances": self.balances(payment),
@@ -853,7 +856,7 @@ class Gateway:
             "status": payment["status"],
             "balances": self.balances(payment),
             **({"3ds": dict(payment["threeds"])} if payment["threeds"] else {}),
-            "risk": {"flagged": False},
+            "risk": {"flagged": bool(payment.get("risk_flagged"))},
             **({"customer": payment["customer"]} if payment["customer"] else {}),
             **({"metadata": payment["metadata"]} if payment["metadata"] else {}),
             **({"eci": payment["eci"]} if payment.get("eci") else {}),

@@ -45,6 +45,9 @@ class TestCard:
     issuer_country: str = "GB"
     response_code: str = APPROVED
     card_category: str = "Consumer"
+    # Approved but flagged by risk rules (``risk.flagged``): left authorized for a person to
+    # capture or void. Checkout.com publishes no card for this; the sandbox's own is below.
+    flagged: bool = False
 
 
 TEST_CARDS: dict[str, TestCard] = {
@@ -63,6 +66,8 @@ TEST_CARDS: dict[str, TestCard] = {
         TestCard("3530111333300000", "JCB", issuer_country="JP"),
         TestCard("4658584090000001", "VISA", card_type="Debit"),
         TestCard("5000186622346654", "MASTERCARD", card_type="Debit"),
+        # [sandbox only] Approved and flagged for risk review (never captured on its own).
+        TestCard("4000000000009235", "VISA", issuer_country="US", flagged=True),
         # Decline with the documented response code.
         TestCard("4734868958733862", "VISA", issuer_country="US", response_code="200N7"),
         TestCard("4567361325981788", "VISA", response_code="200R3"),

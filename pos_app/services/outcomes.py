@@ -90,9 +90,10 @@ def apply_session(
         details["authorized_minor"] = details["captured_minor"] = session.amount.minor
     elif session.state is PaymentState.AUTHORIZED:
         details["authorized_minor"] = session.amount.minor
-    return _apply(
+    recorded = _apply(
         journal, payment, session.state, session.provider_status, session.provider_ref, details, now
     )
+    return _held_for_review(journal, recorded, session.review, now)
 
 
 def apply_payment(
@@ -120,7 +121,7 @@ def apply_payment(
     details["authorized_minor"] = max(authorized, reported.captured.minor)
     details["captured_minor"] = reported.captured.minor
     details["refunded_minor"] = reported.refunded.minor
-    return _apply(
+    recorded = _apply(
         journal,
         payment,
         reported.state,
@@ -128,6 +129,21 @@ def apply_payment(
         reported.provider_ref,
         details,
         now,
+    )
+    return _held_for_review(journal, recorded, reported.review, now)
+
+
+def _held_for_review(
+    journal: JournalStore, payment: PaymentRecord, review: str | None, now: datetime
+) -> PaymentRecord:
+    """The provider holds the payment for a person (Checkout.com's risk flag): its state is
+    recorded as it is (authorized, not captured) and the provider's sentence is kept."""
+    if review is None or payment.state is not PaymentState.AUTHORIZED:
+        return payment  # once captured or voided by a person, the flag is dealt with
+    if payment.attention is not None:
+        return payment  # already noted, or a conflict that outranks it
+    return journal.update_payment(
+        payment.reference, now=now, attention=review, note="Held for review by the provider"
     )
 
 

@@ -22,7 +22,7 @@ from pos_app.domain.pins import (
     PinError,
     hash_pin,
     needs_rehash,
-    validate_pin,
+    validate_new_pin,
     verify_pin,
 )
 from pos_app.domain.users import Role, UserNameError, clean_user_name
@@ -33,7 +33,10 @@ from pos_app.journal.users import User, UserStore, UserStoreError
 __all__ = ["LOCK_OUT_FOR", "MAX_WRONG_PINS", "Session", "User", "UserRefused", "UserService"]
 
 MAX_WRONG_PINS: Final = 10
-LOCK_OUT_FOR: Final = timedelta(minutes=30)
+LOCK_OUT_FOR: Final = timedelta(minutes=30)  # the first lock-out; each next one lasts twice as long
+LONGEST_LOCK_OUT: Final = timedelta(hours=24)
+# The same words for an unknown name and a wrong PIN: the till never says which names exist.
+NAME_OR_PIN_WRONG: Final = "That name or PIN is not right. Check both and try again."
 
 SessionListener = Callable[[User | None], None]
 
@@ -95,6 +98,8 @@ class UserService:
         self._max_wrong_pins = max_wrong_pins
         self._lock_out_for = lock_out_for
         self._decoy: str | None = None
+        # Wrong tries at names nobody has, so they lock out just like real ones.
+        self._unknown_tries: dict[str, tuple[int, datetime | None]] = {}
 
     # -- reading ----------------------------------------------------------------------
 
@@ -123,7 +128,7 @@ class UserService:
 
     def create_first_admin(self, name: str, pin: str) -> User:
         """The very first user, an administrator; refused once any user exists."""
-        clean, pin_hash = self._name(name), self._hash(pin)
+        clean, pin_hash = self._name(name), self._hash(pin, Role.ADMIN)
         with self._users.transaction():
             if self._users.count():
                 raise UserRefused(
@@ -136,7 +141,7 @@ class UserService:
 
     def add_user(self, by: User, name: str, role: Role, pin: str) -> User:
         admin = self._admin(by, "add users")
-        clean, pin_hash = self._name(name), self._hash(pin)
+        clean, pin_hash = self._name(name), self._hash(pin, role)
         with self._users.transaction():
             try:
                 user = self._users.add(clean, role, pin_hash, now=self._clock())
@@ -157,7 +162,7 @@ class UserService:
             self.authenticate(target.name, current_pin)
         elif not actor.role.can_manage_users:
             raise UserRefused("not_allowed", "Only an administrator can set another user's PIN.")
-        pin_hash = self._hash(new_pin)
+        pin_hash = self._hash(new_pin, target.role)
         with self._users.transaction():
             user = self._users.set_pin_hash(target.id, pin_hash, now=self._clock())
             self._audit_user(AuditAction.USER_CHANGED, actor.actor, user, change="pin")
@@ -199,16 +204,16 @@ class UserService:
         the caller audits the refusal in its own terms (sign-in, approval, PIN change).
         """
         user = self.find(name)
+        now = self._clock()
         if user is None:
-            # Hash anyway, so "no such user" takes as long as "wrong PIN".
+            # Hash anyway, so "no such user" takes as long as "wrong PIN", and answer alike.
             self._decoy = self._decoy or hash_pin("0000", self._kdf)
             verify_pin(pin, self._decoy)
-            raise UserRefused("unknown_user", f"There is no user called {name.strip()}.")
+            raise self._unknown_name(name, now)
         if not user.active:
             raise UserRefused(
                 "inactive", f"{user.name}'s account is switched off; ask an administrator."
             )
-        now = self._clock()
         if user.locked_at(now):
             raise self._locked(user, now)
         stored = self._users.pin_hash(user.id)
@@ -262,9 +267,14 @@ class UserService:
     def _wrong_pin(self, user: User, now: datetime) -> UserRefused:
         with self._users.transaction():
             after = self._users.record_wrong_pin(
-                user.id, now=now, limit=self._max_wrong_pins, lock_for=self._lock_out_for
+                user.id,
+                now=now,
+                limit=self._max_wrong_pins,
+                lock_for=self._lock_out_for,
+                longest=LONGEST_LOCK_OUT,
             )
             if after.locked_at(now):
+                # "alert": the Users screen and each administrator's sign-in show it.
                 self._audit.append(
                     AuditAction.LOCKED_OUT,
                     actor=SYSTEM_ACTOR,
@@ -272,32 +282,47 @@ class UserService:
                     details={
                         "name": user.name,
                         "wrong_attempts": self._max_wrong_pins,
+                        "lockouts_in_a_row": after.lockouts,
                         "until": after.locked_until.isoformat() if after.locked_until else None,
+                        "alert": "administrator",
                     },
                 )
         if after.locked_at(now):
-            return UserRefused(
-                "locked_out",
-                f"Wrong PIN. That was {self._max_wrong_pins} wrong PINs in a row: {user.name} "
-                f"is locked out for {_minutes(self._lock_out_for)} minutes.",
-            )
-        left = self._max_wrong_pins - after.failed_pins
-        tries = "1 more wrong PIN" if left == 1 else f"{left} more wrong PINs"
-        return UserRefused(
-            "wrong_pin",
-            f"Wrong PIN for {user.name}. {tries} will lock this account for "
-            f"{_minutes(self._lock_out_for)} minutes.",
-        )
+            return self._locked(after, now)
+        return UserRefused("wrong_pin", NAME_OR_PIN_WRONG)
+
+    def _unknown_name(self, name: str, now: datetime) -> UserRefused:
+        """Counted and locked out like a real user's wrong PINs, so neither the words nor a
+        lock-out tell a guesser whether the name exists (in memory: nothing to protect)."""
+        key = " ".join(name.split()).casefold()
+        tries, until = self._unknown_tries.get(key, (0, None))
+        if until is not None and now < until:
+            return self._locked_message(until, now)
+        tries += 1
+        if tries >= self._max_wrong_pins:
+            until = now + self._lock_out_for
+            self._unknown_tries[key] = (0, until)
+            return self._locked_message(until, now)
+        self._unknown_tries[key] = (tries, None)
+        # The code (for the audit trail, read by managers) tells them apart; the words don't.
+        return UserRefused("unknown_user", NAME_OR_PIN_WRONG)
 
     def _locked(self, user: User, now: datetime) -> UserRefused:
         assert user.locked_until is not None
-        minutes = _minutes(user.locked_until - now)
+        return self._locked_message(user.locked_until, now)
+
+    def _locked_message(self, until: datetime, now: datetime) -> UserRefused:
+        minutes = _minutes(until - now)
         return UserRefused(
             "locked_out",
-            f"{user.name} is locked out after {self._max_wrong_pins} wrong PINs. Try again in "
-            f"{minutes} minute{'s' if minutes != 1 else ''}, or ask an administrator "
-            "to set a new PIN.",
+            f"Too many wrong PINs: this name is locked out. Try again in {minutes} "
+            f"minute{'s' if minutes != 1 else ''}, or ask an administrator to set a new PIN.",
         )
+
+    def locked_out(self) -> list[User]:
+        """Users locked out right now: what an administrator is alerted to."""
+        now = self._clock()
+        return [user for user in self._users.all() if user.locked_at(now)]
 
     def _current(self, by: User) -> User:
         """``by`` as the database has it now: a role change or switch-off applies at once."""
@@ -329,9 +354,9 @@ class UserService:
         except UserNameError as error:
             raise UserRefused("invalid_name", str(error)) from error
 
-    def _hash(self, pin: str) -> str:
+    def _hash(self, pin: str, role: Role) -> str:
         try:
-            return hash_pin(validate_pin(pin), self._kdf)
+            return hash_pin(validate_new_pin(pin, min_length=role.min_pin_length), self._kdf)
         except PinError as error:
             raise UserRefused("invalid_pin", str(error)) from error
 

@@ -26,7 +26,7 @@ from pos_app.journal.db import connect
 from pos_app.journal.store import PaymentRecord
 from pos_app.journal.users import UserStore
 from pos_app.paths import AppPaths
-from pos_app.services.users import UserService
+from pos_app.services.users import NAME_OR_PIN_WRONG, UserService
 from pos_app.settings import Settings, save_settings
 from tests.e2e.conftest import START_TIMEOUT_MS, Till
 from tests.e2e.test_app_profiles import only_payment
@@ -50,8 +50,8 @@ def hire(paths: AppPaths) -> None:
     """Ada (administrator), Max (manager) and Cal (cashier), made before the app starts."""
     conn = connect(paths.journal_file)
     users = UserService(UserStore(conn), AuditLog(conn))
-    ada = users.create_first_admin("Ada", "2468")
-    users.add_user(ada, "Max", Role.MANAGER, "1111")
+    ada = users.create_first_admin("Ada", "246813")
+    users.add_user(ada, "Max", Role.MANAGER, "580246")
     users.add_user(ada, "Cal", Role.CASHIER, "1357")
     conn.close()
 
@@ -115,9 +115,9 @@ def test_staff_set_up_then_a_refund_over_the_limit_needs_a_managers_pin(
     assert screen is not None and screen.page == "setup"
     qtbot.keyClicks(screen.setup_name, "Ada")
     qtbot.keyClick(screen.setup_name, Qt.Key.Key_Return)
-    qtbot.keyClicks(screen.setup_pin, "2468")
+    qtbot.keyClicks(screen.setup_pin, "246813")
     qtbot.keyClick(screen.setup_pin, Qt.Key.Key_Return)
-    qtbot.keyClicks(screen.setup_confirm, "2468")
+    qtbot.keyClicks(screen.setup_confirm, "246813")
     qtbot.keyClick(screen.setup_confirm, Qt.Key.Key_Return)
     assert not window.locked
     assert window.user_label.text() == "Signed in: Ada (administrator)"
@@ -134,7 +134,7 @@ def test_staff_set_up_then_a_refund_over_the_limit_needs_a_managers_pin(
     users = window.users
     users.add_name.setText("Max")
     users.add_role.setCurrentIndex(users.add_role.findData(Role.MANAGER))
-    users.add_pin.setText("1111")
+    users.add_pin.setText("580246")
     users.add_button.click()
     assert users.outcome.text() == "Max was added as a manager."
 
@@ -159,11 +159,9 @@ def test_staff_set_up_then_a_refund_over_the_limit_needs_a_managers_pin(
     approval.manager.setText("Max")
     qtbot.keyClicks(approval.pin, "9999")
     qtbot.keyClick(approval.pin, Qt.Key.Key_Return)
-    assert approval.error.text() == (
-        "Wrong PIN for Max. 9 more wrong PINs will lock this account for 30 minutes."
-    )
+    assert approval.error.text() == NAME_OR_PIN_WRONG
     assert pos.journal.get(sale.reference).refunded_minor == 0  # type: ignore[union-attr]
-    qtbot.keyClicks(approval.pin, "1111")
+    qtbot.keyClicks(approval.pin, "580246")
     qtbot.keyClick(approval.pin, Qt.Key.Key_Return)
     qtbot.waitUntil(
         lambda: bool(detail.outcome.text()) and not detail.busy.isVisible(), timeout=20_000
@@ -206,13 +204,16 @@ def test_ten_wrong_pins_lock_a_user_out_until_an_administrator_sets_a_new_pin(
     for _ in range(10):
         sign_in(qtbot, window, "Cal", "0000")
     assert screen.error.text() == (
-        "Wrong PIN. That was 10 wrong PINs in a row: Cal is locked out for 30 minutes."
+        "Too many wrong PINs: this name is locked out. Try again in 30 minutes, "
+        "or ask an administrator to set a new PIN."
     )
     sign_in(qtbot, window, "Cal", "1357")
-    assert screen.error.text().startswith("Cal is locked out after 10 wrong PINs. Try again in 30")
+    assert screen.error.text().startswith(
+        "Too many wrong PINs: this name is locked out. Try again in 30"
+    )
     assert window.locked and pos.staff.session.user is None
 
-    sign_in(qtbot, window, "Ada", "2468")
+    sign_in(qtbot, window, "Ada", "246813")
     assert not window.locked
     press(qtbot, window, Qt.Key.Key_F11, lambda: window.users)
     users = window.users
@@ -274,7 +275,7 @@ def test_a_settings_change_is_audited_and_its_staff_rules_apply_at_once(
 ) -> None:
     hire(till.paths)
     pos = start(till)
-    sign_in(qtbot, pos.window, "Ada", "2468")
+    sign_in(qtbot, pos.window, "Ada", "246813")
     assert pos.staff.approvals.policy.refund_limit is None
     changed = replace(pos.settings, refund_approval_limit_minor=5000, idle_lock_minutes=5)
     applied = asyncio.ensure_future(pos.apply(changed))
@@ -304,7 +305,7 @@ def test_with_sign_in_optional_the_till_opens_and_sign_in_can_be_cancelled(
     screen.sign_in_cancel.click()
     assert not window.locked and pos.staff.session.user is None
     window.sign_in_button.click()
-    sign_in(qtbot, window, "Ada", "2468")
+    sign_in(qtbot, window, "Ada", "246813")
     assert visible_nav(window) == [
         "Cashier",
         "Payments",
@@ -315,3 +316,19 @@ def test_with_sign_in_optional_the_till_opens_and_sign_in_can_be_cancelled(
     ]
     window.sign_out_button.click()
     assert not window.locked and visible_nav(window) == ["Cashier", "Payments"]
+
+
+def test_an_administrator_signing_in_is_told_who_is_locked_out(qtbot: QtBot, till: Till) -> None:
+    hire(till.paths)
+    pos = start(till)
+    window = pos.window
+    for _ in range(10):
+        sign_in(qtbot, window, "Cal", "0000")
+    sign_in(qtbot, window, "Ada", "246813")
+    alert = window.lockout_alert
+    assert alert.isVisible()
+    assert alert.text() == "Locked out: Cal"
+    assert alert.toolTip() == "Locked out by wrong PINs: Cal, 1 time(s) in a row. See Users (F11)."
+    window.sign_out_button.click()
+    sign_in(qtbot, window, "Max", "580246")  # a manager is not an administrator: no alert
+    assert not alert.isVisible()

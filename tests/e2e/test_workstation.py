@@ -26,8 +26,8 @@ def test_without_staff_a_workstation_asks_for_an_administrator_first(
     qtbot.keyClick(screen.setup_button, Qt.Key.Key_Return)
     assert screen.page == "setup" and screen.setup_cancel.isHidden()  # no way around it
     screen.setup_name.setText("Ada")
-    screen.setup_pin.setText("2468")
-    screen.setup_confirm.setText("2468")
+    screen.setup_pin.setText("246813")
+    screen.setup_confirm.setText("246813")
     screen.create_button.click()
     assert not window.locked
     assert window.stack.currentWidget() is window.payments
@@ -41,7 +41,7 @@ def test_a_workstation_opens_on_sign_in_then_payments_and_never_sells(
     pos = start(till, mode="workstation")
     window = pos.window
     assert window.locked and window.windowTitle().endswith("pos_app workstation")
-    sign_in(qtbot, window, "Max", "1111")
+    sign_in(qtbot, window, "Max", "580246")
     assert not window.locked
     assert window.stack.currentWidget() is window.payments
     assert visible_nav(window) == ["Payments", "End of shift", "Audit"]

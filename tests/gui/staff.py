@@ -67,7 +67,7 @@ def make_staff(
 
 def add_crew(staff: Staff) -> tuple[User, User, User]:
     """Ada (administrator), Max (manager) and Cal (cashier)."""
-    ada = staff.users.create_first_admin("Ada", "2468")
-    max_ = staff.users.add_user(ada, "Max", Role.MANAGER, "1111")
+    ada = staff.users.create_first_admin("Ada", "246813")
+    max_ = staff.users.add_user(ada, "Max", Role.MANAGER, "580246")
     cal = staff.users.add_user(ada, "Cal", Role.CASHIER, "1357")
     return ada, max_, cal

@@ -17,6 +17,7 @@ from pos_app.gui.dialogs.approval import ApprovalDialog, ApprovalGate
 from pos_app.gui.screens.sign_in import Staff
 from pos_app.journal.store import JournalStore
 from pos_app.services.approvals import ApprovalPolicy
+from pos_app.services.users import NAME_OR_PIN_WRONG
 from tests.gui.staff import T0, Clock, Ticks, add_crew, make_staff
 
 
@@ -99,13 +100,13 @@ def test_a_manager_within_the_limit_goes_ahead_but_above_it_needs_a_pin(
     qtbot: QtBot, gate: ApprovalGate, staff: Staff
 ) -> None:
     add_crew(staff)
-    staff.users.sign_in(staff.session, "Max", "1111")
+    staff.users.sign_in(staff.session, "Max", "580246")
     assert answer(qtbot, ask(qtbot, gate, "refund", usd(5000)))
     asked = ask(qtbot, gate, "refund", usd(5001))
     dialog = opened(qtbot, gate)
     assert dialog.what.text() == "Refund of $50.01 on payment R-1"
     assert "Refunds above $50.00 need a manager's PIN." in dialog.question.text()
-    approve_with(qtbot, dialog, "Max", "1111")
+    approve_with(qtbot, dialog, "Max", "580246")
     assert answer(qtbot, asked)
 
 
@@ -124,9 +125,9 @@ def test_a_cashier_refund_is_refused_on_a_wrong_pin_and_granted_once_on_the_righ
         "Cal is a cashier; only a manager or an administrator can approve."
     )
     approve_with(qtbot, dialog, "Max", "9999")
-    assert dialog.error.text().startswith("Wrong PIN for Max.")
+    assert dialog.error.text() == NAME_OR_PIN_WRONG
     assert dialog.isVisible() and not asked.done() and dialog.pin.text() == ""
-    approve_with(qtbot, dialog, "Max", "1111")
+    approve_with(qtbot, dialog, "Max", "580246")
     assert answer(qtbot, asked) is True
     granted = [(a, actor, d.get("amount_minor")) for a, actor, d in audit_of(staff)]
     assert granted == [
@@ -155,11 +156,11 @@ def test_a_void_is_judged_on_the_payments_amount(
     qtbot: QtBot, gate: ApprovalGate, staff: Staff
 ) -> None:
     add_crew(staff)
-    staff.users.sign_in(staff.session, "Ada", "2468")
+    staff.users.sign_in(staff.session, "Ada", "246813")
     asked = ask(qtbot, gate, "void", None)
     dialog = opened(qtbot, gate)
     assert dialog.what.text() == "Void of $80.00 on payment R-1"
-    approve_with(qtbot, dialog, "Ada", "2468")  # an administrator may approve too
+    approve_with(qtbot, dialog, "Ada", "246813")  # an administrator may approve too
     assert answer(qtbot, asked) is True
     assert [a for a, _, _ in audit_of(staff)] == ["approval_granted", "approval_used"]
 

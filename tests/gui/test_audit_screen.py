@@ -19,7 +19,7 @@ from tests.gui.staff import add_crew
 @pytest.fixture
 def screen(qtbot: QtBot, staff: Staff) -> AuditScreen:
     add_crew(staff)
-    staff.users.sign_in(staff.session, "Max", "1111")
+    staff.users.sign_in(staff.session, "Max", "580246")
     staff.audit.append(
         AuditAction.REFUND,
         actor=staff.session.actor,

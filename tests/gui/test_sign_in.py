@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from pos_app.domain.users import Role
 from pos_app.gui.screens.sign_in import IdleWatcher, SignInScreen, Staff
 from pos_app.gui.widgets.pin_field import PinField
+from pos_app.services.users import NAME_OR_PIN_WRONG
 from tests.gui.staff import Clock, Ticks, add_crew
 
 
@@ -42,8 +43,8 @@ def test_the_first_administrator_is_created_and_signed_in(
 ) -> None:
     screen.show_setup(cancellable=True)
     type_in(qtbot, screen.setup_name, "  Ada  ")
-    type_in(qtbot, screen.setup_pin, "2468")
-    type_in(qtbot, screen.setup_confirm, "2468")
+    type_in(qtbot, screen.setup_pin, "246813")
+    type_in(qtbot, screen.setup_confirm, "246813")
     with qtbot.waitSignal(screen.signed_in) as signal:
         qtbot.keyClick(screen.setup_confirm, Qt.Key.Key_Return)
     user = signal.args[0]
@@ -57,7 +58,7 @@ def test_two_different_pins_create_nobody(qtbot: QtBot, screen: SignInScreen, st
     screen.show_setup(cancellable=False)
     assert screen.setup_cancel.isHidden()
     type_in(qtbot, screen.setup_name, "Ada")
-    type_in(qtbot, screen.setup_pin, "2468")
+    type_in(qtbot, screen.setup_pin, "246813")
     type_in(qtbot, screen.setup_confirm, "2469")
     screen.create_button.click()
     assert screen.setup_error.text() == "The two PINs differ; type them again."
@@ -96,15 +97,13 @@ def test_refusals_are_explained_and_the_pin_is_not_left_behind(
     type_in(qtbot, screen.pin, "9999")
     with qtbot.assertNotEmitted(screen.signed_in):
         qtbot.keyClick(screen.pin, Qt.Key.Key_Return)
-    assert screen.error.text() == (
-        "Wrong PIN for Cal. 9 more wrong PINs will lock this account for 30 minutes."
-    )
+    assert screen.error.text() == NAME_OR_PIN_WRONG
     assert screen.pin.text() == "" and screen.pin.hasFocus()
     assert screen.pin.property("invalid") is True
     screen.name.setText("Zed")
     type_in(qtbot, screen.pin, "1357")
     screen.sign_in_button.click()
-    assert screen.error.text() == "There is no user called Zed."
+    assert screen.error.text() == NAME_OR_PIN_WRONG  # never which names exist
     assert staff.session.user is None
     assert actions(staff)[-2:] == ["sign_in_failed", "sign_in_failed"]
 
@@ -119,13 +118,14 @@ def test_ten_wrong_pins_lock_the_account_with_the_minutes_left(
         type_in(qtbot, screen.pin, "0000")
         qtbot.keyClick(screen.pin, Qt.Key.Key_Return)
     assert screen.error.text() == (
-        "Wrong PIN. That was 10 wrong PINs in a row: Cal is locked out for 30 minutes."
+        "Too many wrong PINs: this name is locked out. Try again in 30 minutes, "
+        "or ask an administrator to set a new PIN."
     )
     clock.now += timedelta(minutes=12)
     type_in(qtbot, screen.pin, "1357")  # the right PIN, but locked
     qtbot.keyClick(screen.pin, Qt.Key.Key_Return)
     assert screen.error.text() == (
-        "Cal is locked out after 10 wrong PINs. Try again in 18 minutes, or ask an "
+        "Too many wrong PINs: this name is locked out. Try again in 18 minutes, or ask an "
         "administrator to set a new PIN."
     )
     assert staff.session.user is None

@@ -54,7 +54,7 @@ def sign_in(window: MainWindow, name: str, pin: str) -> None:
 def test_the_window_opens_locked_and_shows_what_the_role_allows(window: MainWindow) -> None:
     assert window.locked and window.sign_out_button.isHidden()
     assert window.user_label.text() == "Locked"
-    sign_in(window, "Max", "1111")
+    sign_in(window, "Max", "580246")
     assert not window.locked and window.stack.currentWidget() is window.cashier
     assert window.user_label.text() == "Signed in: Max (manager)"
     visible = [b.accessibleName() for b in window.nav.buttons() if not b.isHidden()]

@@ -12,14 +12,14 @@ from pytestqt.qtbot import QtBot
 from pos_app.domain.users import Role
 from pos_app.gui.screens.sign_in import Staff
 from pos_app.gui.screens.users import UsersScreen
-from pos_app.services.users import Session, UserRefused
+from pos_app.services.users import NAME_OR_PIN_WRONG, Session, UserRefused
 from tests.gui.staff import Clock, add_crew
 
 
 @pytest.fixture
 def screen(qtbot: QtBot, staff: Staff) -> UsersScreen:
     add_crew(staff)
-    staff.users.sign_in(staff.session, "Ada", "2468")
+    staff.users.sign_in(staff.session, "Ada", "246813")
     widget = UsersScreen(staff)
     qtbot.addWidget(widget)
     widget.resize(1080, 760)
@@ -49,13 +49,13 @@ def test_an_administrator_adds_a_cashier_who_can_then_sign_in(
     screen.add_name.setText("Bea")
     screen.add_role.setCurrentIndex(screen.add_role.findData(Role.CASHIER))
     screen.add_pin.setFocus()
-    qtbot.keyClicks(screen.add_pin, "4321")
+    qtbot.keyClicks(screen.add_pin, "4831")
     qtbot.keyClick(screen.add_pin, Qt.Key.Key_Return)
     assert screen.outcome.text() == "Bea was added as a cashier."
     assert ("Bea", "Cashier", "Active") in rows(screen)
     assert screen.current is not None and screen.current.name == "Bea"
     assert screen.add_name.text() == screen.add_pin.text() == ""
-    assert staff.users.sign_in(Session(), "bea", "4321").role is Role.CASHIER
+    assert staff.users.sign_in(Session(), "bea", "4831").role is Role.CASHIER
     added = staff.audit.entries()[-2]  # then Bea's sign-in
     assert (added.action, added.actor) == ("user_added", str(staff.session.user.id))  # type: ignore[union-attr]
 
@@ -64,7 +64,7 @@ def test_a_duplicate_name_or_a_bad_pin_is_refused_with_the_reason(
     screen: UsersScreen, staff: Staff
 ) -> None:
     screen.add_name.setText("max")
-    screen.add_pin.setText("4321")
+    screen.add_pin.setText("4831")
     screen.add_button.click()
     assert screen.outcome.text() == "There is already a user called max."
     screen.add_name.setText("Bea")
@@ -100,10 +100,10 @@ def test_a_switched_off_user_cannot_sign_in_until_switched_back_on(
     assert screen.outcome.text() == "Max is switched off: they cannot sign in."
     assert ("Max", "Manager", "Switched off") in rows(screen)
     with pytest.raises(UserRefused, match="switched off"):
-        staff.users.sign_in(Session(), "Max", "1111")
+        staff.users.sign_in(Session(), "Max", "580246")
     assert screen.active_button.text() == "Switch back on"
     screen.active_button.click()
-    assert staff.users.sign_in(Session(), "Max", "1111").active
+    assert staff.users.sign_in(Session(), "Max", "580246").active
 
 
 def test_a_new_pin_ends_a_lock_out(screen: UsersScreen, staff: Staff, clock: Clock) -> None:
@@ -126,22 +126,22 @@ def test_a_new_pin_ends_a_lock_out(screen: UsersScreen, staff: Staff, clock: Clo
 def test_your_own_pin_needs_your_current_one(screen: UsersScreen, staff: Staff) -> None:
     screen.select("Ada")
     assert not screen.current_pin.isHidden()
-    screen.new_pin.setText("1234")
+    screen.new_pin.setText("802468")
     screen.current_pin.setText("0000")
     screen.pin_button.click()
-    assert screen.outcome.text().startswith("Wrong PIN for Ada.")
-    screen.new_pin.setText("1234")
-    screen.current_pin.setText("2468")
+    assert screen.outcome.text() == NAME_OR_PIN_WRONG
+    screen.new_pin.setText("802468")
+    screen.current_pin.setText("246813")
     screen.pin_button.click()
     assert screen.outcome.text() == "Ada has a new PIN."
-    assert staff.users.sign_in(Session(), "Ada", "1234").name == "Ada"
+    assert staff.users.sign_in(Session(), "Ada", "802468").name == "Ada"
 
 
 def test_only_an_administrator_can_change_anything(screen: UsersScreen, staff: Staff) -> None:
     staff.users.sign_out(staff.session)
-    staff.users.sign_in(staff.session, "Max", "1111")
+    staff.users.sign_in(staff.session, "Max", "580246")
     screen.add_name.setText("Bea")
-    screen.add_pin.setText("4321")
+    screen.add_pin.setText("4831")
     screen.add_button.click()
     assert screen.outcome.text() == "Only an administrator can add users; Max is a manager."
     assert len(staff.users.users()) == 3

@@ -61,8 +61,8 @@ def shop(tmp_path: Path) -> Iterator[Shop]:
     conn = connect(tmp_path / "journal.sqlite3")
     audit = AuditLog(conn, clock=clock)
     users = UserService(UserStore(conn), audit, clock=clock, kdf=KdfParams(n=2**8))
-    admin = users.create_first_admin("Ada", "2468")
-    manager = users.add_user(admin, "Mona", Role.MANAGER, "1357")
+    admin = users.create_first_admin("Ada", "246813")
+    manager = users.add_user(admin, "Mona", Role.MANAGER, "135792")
     cashier = users.add_user(admin, "Cal", Role.CASHIER, "9753")
     policy = ApprovalPolicy(refund_limit=usd(10_000), void_limit=usd(50_000))
     approvals = ApprovalService(users, audit, policy, clock=clock)
@@ -115,7 +115,7 @@ def test_the_policy_is_configurable(shop: Shop) -> None:
 
 def test_a_manager_grants_an_approval_bound_to_the_refund(shop: Shop) -> None:
     approval = shop.approvals.grant(
-        "mona", "1357", REFUND, REF, usd(2500), requested_by=shop.cashier
+        "mona", "135792", REFUND, REF, usd(2500), requested_by=shop.cashier
     )
     assert (approval.action, approval.reference, approval.amount) == (REFUND, REF, usd(2500))
     assert approval.approver_id == shop.manager.id
@@ -136,16 +136,16 @@ def test_a_cashier_cannot_approve_and_their_pin_is_not_even_checked(shop: Shop) 
 
 
 def test_a_wrong_manager_pin_is_refused_and_counts_toward_lock_out(shop: Shop) -> None:
-    with pytest.raises(ApprovalRefused, match=r"Wrong PIN for Mona\. 9 more"):
+    with pytest.raises(ApprovalRefused, match="name or PIN is not right"):
         shop.approvals.grant("Mona", "0000", REFUND, REF, usd(100), requested_by=shop.cashier)
     for _ in range(9):
         with pytest.raises(ApprovalRefused):
             shop.approvals.grant("Mona", "0000", REFUND, REF, usd(100))
     # Now locked: neither approvals nor sign-in work with the right PIN.
     with pytest.raises(ApprovalRefused, match="locked out"):
-        shop.approvals.grant("Mona", "1357", REFUND, REF, usd(100))
+        shop.approvals.grant("Mona", "135792", REFUND, REF, usd(100))
     with pytest.raises(UserRefused, match="locked out"):
-        shop.users.sign_in(Session(), "Mona", "1357")
+        shop.users.sign_in(Session(), "Mona", "135792")
     assert shop.refusals()[0] == "wrong_pin" and shop.refusals()[-1] == "locked_out"
     assert "0000" not in str([e.details for e in shop.audit.entries()])
 
@@ -153,21 +153,21 @@ def test_a_wrong_manager_pin_is_refused_and_counts_toward_lock_out(shop: Shop) -
 def test_a_switched_off_manager_cannot_approve(shop: Shop) -> None:
     shop.users.set_active(shop.admin, shop.manager.id, False)
     with pytest.raises(ApprovalRefused, match="switched off"):
-        shop.approvals.grant("Mona", "1357", VOID, REF, usd(100))
+        shop.approvals.grant("Mona", "135792", VOID, REF, usd(100))
 
 
 def test_an_unknown_approver_or_a_zero_amount_is_refused(shop: Shop) -> None:
-    with pytest.raises(ApprovalRefused, match="no user called Zoe"):
-        shop.approvals.grant("Zoe", "1357", VOID, REF, usd(100))
+    with pytest.raises(ApprovalRefused, match="name or PIN is not right"):
+        shop.approvals.grant("Zoe", "135792", VOID, REF, usd(100))
     with pytest.raises(ApprovalRefused, match="no amount to approve"):
-        shop.approvals.grant("Mona", "1357", REFUND, REF, usd(0))
+        shop.approvals.grant("Mona", "135792", REFUND, REF, usd(0))
 
 
 # -- using ------------------------------------------------------------------------------------
 
 
 def test_an_approval_is_used_once(shop: Shop) -> None:
-    approval = shop.approvals.grant("Mona", "1357", REFUND, REF, usd(2500))
+    approval = shop.approvals.grant("Mona", "135792", REFUND, REF, usd(2500))
     shop.approvals.consume(approval, REFUND, REF, usd(2500), used_by=shop.cashier)
     used = shop.audit.entries(REF)[-1]
     assert used.action == "approval_used" and used.actor == shop.cashier.actor
@@ -193,7 +193,7 @@ def test_an_approval_works_only_for_what_was_approved_and_is_then_spent(
     code: str,
     message: str,
 ) -> None:
-    approval = shop.approvals.grant("Mona", "1357", REFUND, REF, usd(2500))
+    approval = shop.approvals.grant("Mona", "135792", REFUND, REF, usd(2500))
     with pytest.raises(ApprovalRefused, match=message) as refused:
         shop.approvals.consume(approval, action, reference, amount)
     assert refused.value.code == code
@@ -204,18 +204,18 @@ def test_an_approval_works_only_for_what_was_approved_and_is_then_spent(
 
 
 def test_an_approval_lasts_two_minutes(shop: Shop) -> None:
-    approval = shop.approvals.grant("Mona", "1357", VOID, REF, usd(100))
+    approval = shop.approvals.grant("Mona", "135792", VOID, REF, usd(100))
     shop.clock.now += timedelta(minutes=2)
     with pytest.raises(ApprovalRefused, match="expired") as refused:
         shop.approvals.consume(approval, VOID, REF, usd(100))
     assert refused.value.code == "expired"
-    fresh = shop.approvals.grant("Mona", "1357", VOID, REF, usd(100))
+    fresh = shop.approvals.grant("Mona", "135792", VOID, REF, usd(100))
     shop.clock.now += timedelta(minutes=1, seconds=59)
     shop.approvals.consume(fresh, VOID, REF, usd(100))
 
 
 def test_an_altered_or_invented_approval_is_refused(shop: Shop) -> None:
-    approval = shop.approvals.grant("Mona", "1357", REFUND, REF, usd(100))
+    approval = shop.approvals.grant("Mona", "135792", REFUND, REF, usd(100))
     bigger = replace(approval, amount=usd(100_000))
     with pytest.raises(ApprovalRefused, match="altered"):
         shop.approvals.consume(bigger, REFUND, REF, usd(100_000))
@@ -225,17 +225,17 @@ def test_an_altered_or_invented_approval_is_refused(shop: Shop) -> None:
 
 
 def test_approvals_do_not_survive_a_restart(shop: Shop) -> None:
-    approval = shop.approvals.grant("Mona", "1357", REFUND, REF, usd(100))
+    approval = shop.approvals.grant("Mona", "135792", REFUND, REF, usd(100))
     restarted = ApprovalService(shop.users, shop.audit, shop.approvals.policy, clock=shop.clock)
     with pytest.raises(ApprovalRefused, match="not granted on this till"):
         restarted.consume(approval, REFUND, REF, usd(100))
 
 
 def test_every_grant_use_and_refusal_keeps_the_trail_intact(shop: Shop) -> None:
-    approval = shop.approvals.grant("Ada", "2468", VOID, REF, usd(100))
+    approval = shop.approvals.grant("Ada", "246813", VOID, REF, usd(100))
     shop.approvals.consume(approval, VOID, REF, usd(100))
     with pytest.raises(ApprovalRefused):
-        shop.approvals.grant("Ada", "1111", VOID, REF, usd(100))
+        shop.approvals.grant("Ada", "580246", VOID, REF, usd(100))
     assert [e.action for e in shop.audit.entries(REF)] == [
         "approval_granted",
         "approval_used",

@@ -38,6 +38,23 @@ def test_secret_fields_and_tokens_are_masked() -> None:
     assert "sk_sbox_abcdefgh1234" not in redact("key sk_sbox_abcdefgh1234")
 
 
+def test_the_gaps_found_by_trying_are_closed() -> None:
+    """Each of these reached a DEBUG log before (issue: money truth, staff and secrets)."""
+    cases = {
+        "Authorization: Basic dXNlcjpzM2NyM3Q=": "dXNlcjpzM2NyM3Q=",
+        "cvv2=737&amount=100": "737",
+        "card[cvc]=737&card[number]=x": "737",
+        "card%5Bcvc%5D=737": "737",
+        '{"security_code": "7373"}': "7373",
+        "X-Api-Key: pf_live_0123456789": "pf_live_0123456789",
+        "card 4242.4242.4242.4242 ok": "4242.4242.4242.4242",
+        "card 4242\u00a04242\u00a04242\u00a04242 ok": "4242\u00a04242",
+    }
+    for text, secret in cases.items():
+        assert secret not in redact(text), text
+    assert "[CARD ****4242]" in redact("card 4242.4242.4242.4242 ok")
+
+
 def test_mapping_redaction_is_deep() -> None:
     data = {"a": [{"cvc": "999"}], "Authorization": "Bearer xyz", "amount": 1799}
     assert redact_mapping(data) == {
@@ -67,11 +84,12 @@ def test_a_secret_named_inside_another_value_is_still_masked() -> None:
 # must mask exactly what they mask.
 _KEYS = "|".join(sorted((re.escape(k) for k in SECRET_KEYS), key=len, reverse=True))
 _PLAIN_PAIR = re.compile(
-    rf"""(?P<k>["']?(?:{_KEYS})["']?\s*[:=]\s*)(?P<q>["']?)(?P<v>[^"'&,\s}}]+)""", re.IGNORECASE
+    rf"""(?P<k>["']?(?:{_KEYS})(?:\]|%5D)?["']?\s*[:=]\s*)(?P<q>["']?)(?P<v>[^"'&,\s}}]+)""",
+    re.IGNORECASE,
 )
-_PLAIN_BEARER = re.compile(r"(?i)\b(bearer|api-key)\s+[A-Za-z0-9._~+/=-]{6,}")
+_PLAIN_BEARER = re.compile(r"(?i)\b(bearer|basic|api-key)\s+[A-Za-z0-9._~+/=-]{6,}")
 _PLAIN_KEY = re.compile(r"\b(sk|pk)_(sbox_|test_|live_)?[A-Za-z0-9]{8,}\b")
-_PLAIN_DIGITS = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+_PLAIN_DIGITS = re.compile(r"(?<!\d)(?:\d[ .\u00a0\u202f-]?){12,18}\d(?!\d)")
 
 
 def plain_redact(text: str) -> str:

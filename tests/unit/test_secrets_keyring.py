@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import keyring
 import pytest
@@ -64,6 +65,38 @@ def test_without_a_system_keyring_secrets_are_refused(
     path = tmp_path / "settings.json"
     save_settings(path, Settings().with_profile(LIVE))
     assert "s3cret" not in path.read_text(encoding="utf-8")
+
+
+class PlaintextKeyring(MemoryKeyring):
+    """What keyrings.alt's PlaintextKeyring is: a working backend that is no OS keyring."""
+
+
+def test_a_backend_that_is_no_os_keyring_is_refused(tmp_path: Path) -> None:
+    keyring.set_keyring(PlaintextKeyring())
+    store = SecretStore()
+    assert not store.available
+    with pytest.raises(SecretStoreError, match="No system keyring"):
+        store.set(LIVE, "s3cret")
+
+
+def test_the_os_keyrings_are_trusted() -> None:
+    from keyring.backends import SecretService, chainer
+
+    assert SecretStore(SecretService.Keyring()).available
+
+    class Chain(chainer.ChainerBackend):
+        """A chain falls through to its next backend when one refuses: all must be trusted."""
+
+        members: ClassVar[list[keyring.backend.KeyringBackend]] = []
+
+        @property
+        def backends(self) -> list[keyring.backend.KeyringBackend]:
+            return self.members
+
+    Chain.members = [SecretService.Keyring()]
+    assert SecretStore(Chain()).available
+    Chain.members = [SecretService.Keyring(), PlaintextKeyring()]
+    assert not SecretStore(Chain()).available
 
 
 def test_an_empty_secret_is_refused() -> None:

@@ -15,6 +15,7 @@ from pos_app.domain.pins import (
     PinError,
     hash_pin,
     needs_rehash,
+    validate_new_pin,
     validate_pin,
     verify_pin,
 )
@@ -22,7 +23,13 @@ from pos_app.domain.users import Role
 from pos_app.journal.audit import AuditLog
 from pos_app.journal.db import connect
 from pos_app.journal.users import User, UserStore
-from pos_app.services.users import Session, UserRefused, UserService
+from pos_app.services.users import (
+    MAX_WRONG_PINS,
+    NAME_OR_PIN_WRONG,
+    Session,
+    UserRefused,
+    UserService,
+)
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 FAST = KdfParams(n=2**8, r=8, p=1)  # tests only: the real cost is checked separately
@@ -64,7 +71,7 @@ def env(tmp_path: Path) -> Iterator[Env]:
 
 @pytest.fixture
 def admin(env: Env) -> User:
-    return env.users.create_first_admin("Ada", "2468")
+    return env.users.create_first_admin("Ada", "246813")
 
 
 def actions(env: Env) -> list[str]:
@@ -123,11 +130,11 @@ def test_a_damaged_hash_is_an_error_not_a_wrong_pin(stored: str) -> None:
 
 def test_first_start_creates_an_administrator_once(env: Env) -> None:
     assert env.users.needs_first_admin()
-    ada = env.users.create_first_admin("  Ada  ", "2468")
+    ada = env.users.create_first_admin("  Ada  ", "246813")
     assert ada.name == "Ada" and ada.role is Role.ADMIN and ada.active
     assert not env.users.needs_first_admin()
     with pytest.raises(UserRefused, match="already been created") as refused:
-        env.users.create_first_admin("Mallory", "1111")
+        env.users.create_first_admin("Mallory", "580246")
     assert refused.value.code == "users_exist"
     assert [u.name for u in env.users.users()] == ["Ada"]
     assert actions(env) == ["user_added"]
@@ -137,7 +144,7 @@ def test_first_start_creates_an_administrator_once(env: Env) -> None:
 def test_the_pin_is_never_in_the_database_or_the_audit_trail(env: Env, admin: User) -> None:
     env.users.add_user(admin, "Cal", Role.CASHIER, "97531")
     dump = "\n".join(env.audit.connection.iterdump())
-    assert "2468" not in dump and "97531" not in dump
+    assert "246813" not in dump and "97531" not in dump
     assert "97531" not in repr(env.users.users())
 
 
@@ -148,7 +155,7 @@ def test_an_administrator_adds_users_and_duplicates_are_refused(env: Env, admin:
     cal = env.users.add_user(admin, "Cal", Role.CASHIER, "1357")
     assert cal.role is Role.CASHIER
     with pytest.raises(UserRefused, match="already a user called cal"):
-        env.users.add_user(admin, "cal", Role.MANAGER, "1357")
+        env.users.add_user(admin, "cal", Role.CASHIER, "1357")
     with pytest.raises(UserRefused, match="4 to 8 digits"):
         env.users.add_user(admin, "Dee", Role.CASHIER, "12")
     with pytest.raises(UserRefused, match="reserved"):
@@ -158,20 +165,20 @@ def test_an_administrator_adds_users_and_duplicates_are_refused(env: Env, admin:
 
 
 def test_only_an_administrator_manages_users(env: Env, admin: User) -> None:
-    mona = env.users.add_user(admin, "Mona", Role.MANAGER, "1357")
+    mona = env.users.add_user(admin, "Mona", Role.MANAGER, "135792")
     with pytest.raises(UserRefused, match="Only an administrator can add users; Mona is a manager"):
-        env.users.add_user(mona, "Eve", Role.ADMIN, "1234")
+        env.users.add_user(mona, "Eve", Role.ADMIN, "864213")
     with pytest.raises(UserRefused, match="Only an administrator can set another user's PIN"):
-        env.users.change_pin(mona, admin.id, "0000")
+        env.users.change_pin(mona, admin.id, "864213")
     assert [u.name for u in env.users.users()] == ["Ada", "Mona"]
 
 
 def test_a_role_change_applies_at_once(env: Env, admin: User) -> None:
-    bob = env.users.add_user(admin, "Bob", Role.ADMIN, "1357")
+    bob = env.users.add_user(admin, "Bob", Role.ADMIN, "135792")
     env.users.set_role(admin, bob.id, Role.CASHIER)
     # Bob's stale User object still says admin; the database decides.
     with pytest.raises(UserRefused, match="Bob is a cashier"):
-        env.users.add_user(bob, "Eve", Role.CASHIER, "1234")
+        env.users.add_user(bob, "Eve", Role.CASHIER, "2580")
 
 
 def test_the_last_administrator_cannot_be_removed(env: Env, admin: User) -> None:
@@ -180,7 +187,7 @@ def test_the_last_administrator_cannot_be_removed(env: Env, admin: User) -> None
     assert refused.value.code == "last_admin"
     with pytest.raises(UserRefused, match="your own account"):
         env.users.set_active(admin, admin.id, False)
-    bob = env.users.add_user(admin, "Bob", Role.ADMIN, "1357")
+    bob = env.users.add_user(admin, "Bob", Role.ADMIN, "135792")
     env.users.set_active(admin, bob.id, False)
     with pytest.raises(UserRefused, match="only active administrator"):
         env.users.set_role(admin, admin.id, Role.CASHIER)
@@ -202,10 +209,10 @@ def test_changing_your_own_pin_needs_the_current_one(env: Env, admin: User) -> N
     cal = env.users.add_user(admin, "Cal", Role.CASHIER, "1357")
     with pytest.raises(UserRefused, match="current PIN first"):
         env.users.change_pin(cal, cal.id, "8642")
-    with pytest.raises(UserRefused, match="Wrong PIN for Cal"):
+    with pytest.raises(UserRefused, match="name or PIN is not right"):
         env.users.change_pin(cal, cal.id, "8642", current_pin="0000")
     env.users.change_pin(cal, cal.id, "8642", current_pin="1357")
-    with pytest.raises(UserRefused, match="Wrong PIN"):
+    with pytest.raises(UserRefused, match="name or PIN is not right"):
         env.users.sign_in(Session(), "Cal", "1357")
     assert env.users.sign_in(Session(), "Cal", "8642").name == "Cal"
 
@@ -218,7 +225,7 @@ def test_sign_in_sets_the_session_and_is_audited(env: Env, admin: User) -> None:
     heard: list[User | None] = []
     session.subscribe(heard.append)
     assert session.actor == "system"
-    user = env.users.sign_in(session, " ada ", "2468")
+    user = env.users.sign_in(session, " ada ", "246813")
     assert session.user == user and session.actor == str(admin.id)
     env.users.sign_out(session, reason="idle")
     assert session.user is None and heard == [user, None]
@@ -227,17 +234,18 @@ def test_sign_in_sets_the_session_and_is_audited(env: Env, admin: User) -> None:
 
 
 def test_failed_sign_ins_are_audited_without_the_pin(env: Env, admin: User) -> None:
-    with pytest.raises(UserRefused, match="no user called Zed"):
-        env.users.sign_in(Session(), "Zed", "1111")
-    with pytest.raises(UserRefused, match=r"Wrong PIN for Ada\. 9 more wrong PINs"):
-        env.users.sign_in(Session(), "Ada", "1111")
-    with pytest.raises(UserRefused, match="no user called"):
-        env.users.sign_in(Session(), "5555", "1111")  # a PIN typed into the name box
+    # One sentence for a name nobody has and a wrong PIN: the till never says which exist.
+    refusals = []
+    for name in ("Zed", "Ada", "5555"):  # "5555": a PIN typed into the name box
+        with pytest.raises(UserRefused) as refused:
+            env.users.sign_in(Session(), name, "580246")
+        refusals.append(str(refused.value))
+    assert refusals == [NAME_OR_PIN_WRONG] * 3
     failed = [e for e in env.audit.entries() if e.action == "sign_in_failed"]
     assert [e.details["reason"] for e in failed] == ["unknown_user", "wrong_pin", "unknown_user"]
     assert failed[1].subject == f"user:{admin.id}"
     assert failed[2].details["name"] == "(digits withheld)"
-    assert "1111" not in str([e.details for e in env.audit.entries()])
+    assert "580246" not in str([e.details for e in env.audit.entries()])
 
 
 def test_ten_wrong_pins_lock_out_for_thirty_minutes_even_across_a_restart(
@@ -245,13 +253,14 @@ def test_ten_wrong_pins_lock_out_for_thirty_minutes_even_across_a_restart(
 ) -> None:
     cal = env.users.add_user(admin, "Cal", Role.CASHIER, "1357")
     for _ in range(5):
-        with pytest.raises(UserRefused, match="Wrong PIN"):
+        with pytest.raises(UserRefused, match="name or PIN is not right"):
             env.users.sign_in(Session(), "Cal", "0000")
     env = env.reopen()  # the count is on disk
-    for left in range(4, 0, -1):
-        with pytest.raises(UserRefused, match=f"{left} more wrong PIN"):
+    assert env.users.get(cal.id).failed_pins == 5
+    for _ in range(4):
+        with pytest.raises(UserRefused, match="name or PIN is not right"):
             env.users.sign_in(Session(), "Cal", "0000")
-    with pytest.raises(UserRefused, match="locked out for 30 minutes") as refused:
+    with pytest.raises(UserRefused, match=r"locked out\. Try again in 30 minutes") as refused:
         env.users.sign_in(Session(), "Cal", "0000")
     assert refused.value.code == "locked_out"
     env.clock.now += timedelta(minutes=10)
@@ -270,9 +279,62 @@ def test_a_right_pin_resets_the_count(env: Env, admin: User) -> None:
     for _ in range(9):
         with pytest.raises(UserRefused):
             env.users.sign_in(Session(), "Ada", "0000")
-    env.users.sign_in(Session(), "Ada", "2468")
-    with pytest.raises(UserRefused, match="9 more wrong PINs"):
-        env.users.sign_in(Session(), "Ada", "0000")
+    assert env.users.get(admin.id).failed_pins == 9
+    env.users.sign_in(Session(), "Ada", "246813")
+    assert env.users.get(admin.id).failed_pins == 0
+
+
+@pytest.mark.parametrize(
+    "pin", ["0000", "1111", "1234", "4321", "98765", "1212", "123123", "909090"]
+)
+def test_a_pin_anyone_would_guess_first_is_refused(pin: str) -> None:
+    with pytest.raises(PinError, match="too easy to guess"):
+        validate_new_pin(pin)
+
+
+@pytest.mark.parametrize("role", [Role.MANAGER, Role.ADMIN])
+def test_approvers_and_administrators_need_six_digits(env: Env, admin: User, role: Role) -> None:
+    with pytest.raises(UserRefused, match="at least 6 digits"):
+        env.users.add_user(admin, "Mona", role, "1357")
+    mona = env.users.add_user(admin, "Mona", role, "135792")
+    with pytest.raises(UserRefused, match="at least 6 digits"):
+        env.users.change_pin(admin, mona.id, "2580")
+    # A cashier's four digits are enough; a trivial one never is.
+    env.users.add_user(admin, "Cal", Role.CASHIER, "2580")
+    with pytest.raises(UserRefused, match="too easy"):
+        env.users.add_user(admin, "Dee", Role.CASHIER, "4444")
+
+
+def test_each_lock_out_in_a_row_lasts_twice_as_long_and_alerts_an_administrator(
+    env: Env, admin: User
+) -> None:
+    cal = env.users.add_user(admin, "Cal", Role.CASHIER, "1357")
+    for minutes in (30, 60, 120):
+        for _ in range(MAX_WRONG_PINS - 1):
+            with pytest.raises(UserRefused):
+                env.users.sign_in(Session(), "Cal", "0000")
+        with pytest.raises(UserRefused, match=f"Try again in {minutes} minutes"):
+            env.users.sign_in(Session(), "Cal", "0000")
+        assert [u.name for u in env.users.locked_out()] == ["Cal"]
+        env.clock.now += timedelta(minutes=minutes)
+    alerts = [e for e in env.audit.entries() if e.action == "locked_out"]
+    assert [e.details["lockouts_in_a_row"] for e in alerts] == [1, 2, 3]
+    assert {e.details["alert"] for e in alerts} == {"administrator"}
+    # The right PIN ends the run: the next lock-out is short again.
+    env.users.sign_in(Session(), "Cal", "1357")
+    assert env.users.get(cal.id).lockouts == 0
+
+
+def test_a_name_nobody_has_locks_out_like_a_real_one(env: Env, admin: User) -> None:
+    """Otherwise a guesser tells real names from the lock-out alone."""
+    answers = []
+    for name in ("Ada", "Zed"):
+        for _ in range(MAX_WRONG_PINS):
+            with pytest.raises(UserRefused) as refused:
+                env.users.sign_in(Session(), name, "0000")
+        answers.append((refused.value.code, str(refused.value)))
+    assert answers[0] == answers[1]
+    assert answers[0][0] == "locked_out"
 
 
 def test_an_administrator_unlocks_someone_by_setting_a_new_pin(env: Env, admin: User) -> None:
@@ -287,21 +349,21 @@ def test_an_administrator_unlocks_someone_by_setting_a_new_pin(env: Env, admin: 
 def test_an_old_hash_is_upgraded_on_the_next_sign_in(tmp_path: Path) -> None:
     clock = Clock()
     weak = make_env(tmp_path / "j.sqlite3", clock, kdf=FAST)
-    weak.users.create_first_admin("Ada", "2468")
+    weak.users.create_first_admin("Ada", "246813")
     weak.audit.connection.close()
     stronger = KdfParams(n=2**9, r=8, p=1)
     env = make_env(tmp_path / "j.sqlite3", clock, kdf=stronger)
     store = UserStore(env.audit.connection)
-    user = env.users.sign_in(Session(), "Ada", "2468")
+    user = env.users.sign_in(Session(), "Ada", "246813")
     assert store.pin_hash(user.id).startswith("scrypt$512$")
-    assert env.users.sign_in(Session(), "Ada", "2468").id == user.id
+    assert env.users.sign_in(Session(), "Ada", "246813").id == user.id
     env.audit.connection.close()
 
 
 def test_a_damaged_pin_record_says_so(env: Env, admin: User) -> None:
     env.audit.connection.execute("UPDATE users SET pin_hash = 'garbage'")
     with pytest.raises(UserRefused, match="damaged; an administrator must set a new PIN"):
-        env.users.sign_in(Session(), "Ada", "2468")
+        env.users.sign_in(Session(), "Ada", "246813")
 
 
 def test_users_and_audit_must_share_a_connection(tmp_path: Path) -> None:
@@ -321,5 +383,5 @@ def test_wrong_pins_at_two_tills_add_up_to_one_lock_out(env: Env, admin: User) -
             till.users.sign_in(Session(), "Ada", "0000")
     assert refused.value.code == "locked_out"
     with pytest.raises(UserRefused, match="locked out"):
-        env.users.sign_in(Session(), "Ada", "2468")
+        env.users.sign_in(Session(), "Ada", "246813")
     other.audit.connection.close()

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QDialog, QLineEdit, QVBoxLayout, QWidget
 
 from pos_app.domain.money import Money, format_money
+from pos_app.domain.pins import MIN_STAFF_PIN_LENGTH
 from pos_app.gui.dialogs.action_dialog import ActionDialog
 from pos_app.gui.screens.sign_in import Staff
 from pos_app.gui.widgets.common import label
@@ -61,7 +62,7 @@ class ApprovalDialog(ActionDialog):
         self.manager.setObjectName("FormField")
         self.manager.setAccessibleName("Manager's name")
         self.manager.setPlaceholderText("Manager's name")
-        self.pin = PinField("Manager's PIN")
+        self.pin = PinField("Manager's PIN", min_length=MIN_STAFF_PIN_LENGTH)
         for caption, field in (("Manager", self.manager), ("PIN", self.pin)):
             text = label(caption, "FieldLabel")
             text.setBuddy(field)

@@ -613,6 +613,17 @@ class CheckoutScreen(QWidget):
                 "New sale",
                 amount=amount,
             )
+        elif payment.state is PaymentState.AUTHORIZED and payment.attention:
+            # Held by the provider for a person (Checkout.com's risk flag): not yet paid.
+            self._finish(
+                "warn",
+                "!",
+                "Held for review",
+                payment.attention,
+                f"{card}  {payment.reference}".strip(),
+                "New sale",
+                amount=amount,
+            )
         elif payment.state is PaymentState.CAPTURED:
             detail = f"Paid by {card}." if card else "Paid."
             self._finish(

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from pos_app.domain.idle import IdleLock
+from pos_app.domain.pins import MIN_STAFF_PIN_LENGTH
 from pos_app.gui.widgets.common import announce, label, set_invalid
 from pos_app.gui.widgets.pin_field import PinField
 from pos_app.journal.audit import AuditLog, AuditVerification
@@ -187,8 +188,9 @@ class SignInScreen(QWidget):
     def _setup_page(self) -> QWidget:
         page = QWidget()
         self.setup_name = _field("Administrator's name", "Administrator's name")
-        self.setup_pin = PinField("New PIN")
-        self.setup_confirm = PinField("New PIN again")
+        # The first user is an administrator: a longer PIN (domain.pins).
+        self.setup_pin = PinField("New PIN", min_length=MIN_STAFF_PIN_LENGTH)
+        self.setup_confirm = PinField("New PIN again", min_length=MIN_STAFF_PIN_LENGTH)
         self.setup_error = label("", "FieldError")
         self.setup_error.setAccessibleName("Problem")
         self.create_button = QPushButton("Create administrator  ⏎")

@@ -11,7 +11,13 @@ from pos_app.gui.widgets.common import set_invalid
 
 
 class PinField(QLineEdit):
-    def __init__(self, accessible: str = "PIN", *, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        accessible: str = "PIN",
+        *,
+        min_length: int = MIN_PIN_LENGTH,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("FormField")
         self.setEchoMode(QLineEdit.EchoMode.Password)
@@ -26,7 +32,7 @@ class PinField(QLineEdit):
             | Qt.InputMethodHint.ImhNoPredictiveText
         )
         self.setAccessibleName(accessible)
-        self.setPlaceholderText(f"{MIN_PIN_LENGTH}–{MAX_PIN_LENGTH} digits")
+        self.setPlaceholderText(f"{min_length}–{MAX_PIN_LENGTH} digits")
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)  # no copy / paste
         self.textEdited.connect(lambda _text: set_invalid(self, False))
 

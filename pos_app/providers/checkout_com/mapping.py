@@ -233,6 +233,7 @@ def parse_hosted(
         )
     card: CardSummary | None = None
     final_decline: Decline | None = None
+    review: str | None = None
     tries = list(attempts or [])
     if payment is not None:
         if payment.get("id") != payment_id:
@@ -244,6 +245,7 @@ def parse_hosted(
         reference = optional_string(payment, "reference")
         state = payment_state
         card = card_of(payment)
+        review = risk_review(payment)
     elif status in OPEN_STATUSES and tries:
         latest = tries[0]
         latest_state = payment_status(latest)
@@ -265,7 +267,23 @@ def parse_hosted(
         decline=final_decline,
         card=card,
         attempts=max(len(tries), 1 if payment_id else 0),
+        review=review,
     )
+
+
+# "Flagged payments": "When a payment is flagged, you must either capture or void it
+# manually. If you take no action, the payment expires automatically after seven days."
+RISK_FLAGGED = (
+    "Checkout.com flagged this payment for review (risk.flagged): it is authorized, not "
+    "captured. Capture it to keep the sale or void it to give the money back; if no one acts, "
+    "it expires after seven days and the funds return to the customer."
+)
+
+
+def risk_review(payment: dict[str, Any]) -> str | None:
+    """Checkout.com's own sentence when its risk rules flagged ``payment``, else None."""
+    risk = payment.get("risk")
+    return RISK_FLAGGED if isinstance(risk, dict) and risk.get("flagged") is True else None
 
 
 def parse_payment_session(
@@ -289,6 +307,7 @@ def parse_payment_session(
         else None,
         card=card_of(payment),
         attempts=attempts,
+        review=risk_review(payment),
     )
 
 

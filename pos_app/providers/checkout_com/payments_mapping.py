@@ -26,6 +26,7 @@ from pos_app.providers.checkout_com.mapping import (
     outcome_url,
     payment_status,
     required_string,
+    risk_review,
 )
 from pos_app.providers.errors import InvalidRequestError, ResponseInvalidError
 from pos_app.providers.types import (
@@ -270,6 +271,7 @@ def read_payment(
         action_url=action_url,
         created_at=optional_time(data, "requested_on") or optional_time(data, "processed_on"),
         actions=history,
+        review=risk_review(data),
     )
     return payment, balances
 
