@@ -192,7 +192,7 @@ class PosApplication:
 
         # Load the locale's number data now, not on the cashier's first keystroke.
         format_money(Money(0, self.profile.currency), self.settings.locale)
-        self.payments = PaymentService(self.journal, self.providers)
+        self.payments = PaymentService(self.journal, self.providers, approvals=self.staff.approvals)
         try:
             self.provider = await self.build_provider(self.profile)
         except (ProviderError, SecretStoreError, OSError, RuntimeError) as error:
@@ -264,8 +264,8 @@ class PosApplication:
         )
 
     def _card_form_host(self) -> ComponentHost | None:
-        """The built-in sandbox hosts the card form itself; a live JustiFi profile gets a page
-        from the till's loopback server that loads the component from JustiFi's CDN."""
+        """The built-in sandbox hosts the card form itself; a live JustiFi profile gets a page,
+        and the verified component files, from the till's loopback server."""
         from pos_app.gui.webview.card_form_hosts import LiveComponentHost, sandbox_component_host
 
         if self.profile.provider != "justifi":
@@ -275,7 +275,7 @@ class PosApplication:
         if self.profile.is_sandbox:
             return None  # a sandbox of its own URL: its host page is not ours to guess
         if self._live_card_form is None:
-            self._live_card_form = LiveComponentHost()
+            self._live_card_form = LiveComponentHost(assets_dir=self.paths.web_assets_dir)
         return self._live_card_form
 
     async def _sync_providers(
@@ -542,10 +542,14 @@ def _approval_policy(settings: Settings) -> ApprovalPolicy:
     from pos_app.services.approvals import ApprovalPolicy
 
     currency = settings.active_profile().currency
-    refund, void = settings.refund_approval_limit_minor, settings.void_approval_limit_minor
+
+    def limit(minor: int | None) -> Money | None:
+        return None if minor is None else Money(minor, currency)
+
     return ApprovalPolicy(
-        refund_limit=None if refund is None else Money(refund, currency),
-        void_limit=None if void is None else Money(void, currency),
+        refund_limit=limit(settings.refund_approval_limit_minor),
+        void_limit=limit(settings.void_approval_limit_minor),
+        shift_refund_limit=limit(settings.shift_refund_approval_limit_minor),
     )
 
 

@@ -1,9 +1,12 @@
 """JustiFi's web components and iframe-resizer, fetched from npm into a cache (never the repo).
 
 ``pos-app assets fetch`` runs this at set-up: ``npm pack`` downloads the published tarballs,
-each is checked against the registry's ``dist.integrity`` (sha512) before it is unpacked, and
-every later use re-checks the cached tarball, so a tampered cache is refused, not served.
-The embedded JustiFi checkout serves these files to the web view from loopback.
+each is checked against the integrity pinned here (``PINNED``, the registry's published
+``dist.integrity``, sha512) before it is unpacked, and every later use re-checks the cached
+tarball, so a tampered cache is refused, not served. The tarball's own bytes also give the
+per-file manifest (``component_manifest``) every served file is checked against when it is
+served, so an unpacked file edited after the check is refused too. The embedded JustiFi
+checkout serves these files to the web view from loopback (sandbox and live alike).
 """
 
 from __future__ import annotations
@@ -20,6 +23,16 @@ from pathlib import Path
 
 WEBCOMPONENTS = "@justifi/webcomponents@6.14.3"
 IFRAME_RESIZER = "iframe-resizer@4.4.5"
+# The registry's dist.integrity of each pinned version (npm view SPEC dist.integrity): a
+# registry or mirror that serves other bytes under the same version is refused.
+PINNED = {
+    WEBCOMPONENTS: "sha512-pUK1GwMPC3eTmKqBcEu23FR1gMhTgbQsk1teY5UzVlQ2K1R/3pw0/"
+    "zxRBacPgI5sXRjLhdFreb/uF5B1UVqe1g==",
+    IFRAME_RESIZER: "sha512-U8bCywf/Gh07O69RXo6dXAzTtODQrxaHGHRI7Nt4ipXsuq6EMxVsOP/"
+    "jjaP43YtXz/ibESS0uSVDN3sOGCzSmw==",
+}
+# Where the component's self-contained build sits inside its tarball.
+COMPONENT_DIST = "package/dist/webcomponents/"
 
 
 class AssetsUnavailable(RuntimeError):
@@ -56,17 +69,28 @@ def _run(args: list[str], cwd: Path | None = None) -> str:
     return done.stdout
 
 
+def sri(data: bytes) -> str:
+    """Subresource-integrity form of a SHA-512 digest: ``sha512-<base64>``."""
+    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+
+
 def _sri(path: Path) -> str:
-    return "sha512-" + base64.b64encode(hashlib.sha512(path.read_bytes()).digest()).decode()
+    return sri(path.read_bytes())
 
 
-def _slug(spec: str) -> str:
+def cache_folder(spec: str) -> str:
+    """The folder below the cache that holds ``spec`` (its tarball, record and package/)."""
     return spec.lstrip("@").replace("/", "__").replace("@", "-")
+
+
+def component_dir(cache_dir: Path) -> Path:
+    """The unpacked component build (what ``component_manifest`` lists) in ``cache_dir``."""
+    return cache_dir / cache_folder(WEBCOMPONENTS) / COMPONENT_DIST
 
 
 def cached_package(spec: str, cache_dir: Path) -> Path | None:
     """The unpacked ``package/`` of ``spec`` if it is cached and its tarball still verifies."""
-    target = cache_dir / _slug(spec)
+    target = cache_dir / cache_folder(spec)
     record = target / "integrity.json"
     if not record.is_file():
         return None
@@ -76,9 +100,37 @@ def cached_package(spec: str, cache_dir: Path) -> Path | None:
         integrity = recorded["integrity"]
     except (ValueError, KeyError, TypeError):
         return None
-    if tarball.is_file() and _sri(tarball) == integrity:
+    if (
+        integrity == PINNED.get(spec, integrity)
+        and tarball.is_file()
+        and _sri(tarball) == integrity
+    ):
         return target / "package"
     return None
+
+
+def _verified_tarball(spec: str, cache_dir: Path) -> Path | None:
+    target = cache_dir / cache_folder(spec)
+    if cached_package(spec, cache_dir) is None:
+        return None
+    recorded = json.loads((target / "integrity.json").read_text())
+    return target / str(recorded["tarball"])
+
+
+def component_manifest(cache_dir: Path) -> dict[str, str] | None:
+    """``{path below dist/webcomponents: sha512 SRI}`` read from the verified tarball itself
+    (never from the unpacked files); None when the component is not cached and verified."""
+    tarball = _verified_tarball(WEBCOMPONENTS, cache_dir)
+    if tarball is None:
+        return None
+    manifest: dict[str, str] = {}
+    with tarfile.open(tarball) as archive:
+        for member in archive.getmembers():
+            if member.isfile() and member.name.startswith(COMPONENT_DIST):
+                extracted = archive.extractfile(member)
+                if extracted is not None:
+                    manifest[member.name.removeprefix(COMPONENT_DIST)] = sri(extracted.read())
+    return manifest
 
 
 def fetch_package(spec: str, cache_dir: Path) -> Path:
@@ -86,12 +138,16 @@ def fetch_package(spec: str, cache_dir: Path) -> Path:
     cached = cached_package(spec, cache_dir)
     if cached is not None:
         return cached
-    slug = _slug(spec)
+    slug = cache_folder(spec)
     target = cache_dir / slug
     npm = _npm()
     integrity = _run([npm, "view", spec, "dist.integrity"]).strip()
     if not integrity.startswith("sha512-"):
         raise AssetsUnavailable(f"npm view {spec} dist.integrity gave {integrity!r}")
+    if spec in PINNED and integrity != PINNED[spec]:
+        raise AssetsUnavailable(
+            f"{spec}: the registry's integrity {integrity} is not the pinned {PINNED[spec]}"
+        )
     cache_dir.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=slug + ".", dir=cache_dir))
     try:

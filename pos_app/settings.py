@@ -210,6 +210,8 @@ class Settings:
     idle_lock_minutes: int = 15
     refund_approval_limit_minor: int | None = None
     void_approval_limit_minor: int | None = None
+    # A shift's (the local day's) refunds above this need a manager; None: the refund limit.
+    shift_refund_approval_limit_minor: int | None = None
 
     def active_profile(self) -> ProviderProfile:
         return self.profile(self.default_profile) or self.profiles[0]
@@ -323,7 +325,11 @@ def _staff_problems(settings: Settings) -> list[Problem]:
     for name in ("require_sign_in", "secure_page_in_browser", "webhooks"):
         if not isinstance(getattr(settings, name), bool):
             found.append(Problem("", name, f"{name} is true or false."))
-    for name in ("refund_approval_limit_minor", "void_approval_limit_minor"):
+    for name in (
+        "refund_approval_limit_minor",
+        "void_approval_limit_minor",
+        "shift_refund_approval_limit_minor",
+    ):
         limit = getattr(settings, name)
         if limit is not None and (not _is_int(limit) or limit < 0):
             found.append(

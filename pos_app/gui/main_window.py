@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from pos_app.gui.screens.cashier import CashierScreen, PayMethod
 from pos_app.gui.screens.sign_in import IdleWatcher, SignInScreen, Staff
 from pos_app.gui.tasks import TaskRunner
+from pos_app.gui.widgets.common import plain_tip
 from pos_app.journal.store import JournalStore
 from pos_app.journal.users import User
 from pos_app.providers.types import AmountLimits, Capability
@@ -54,6 +55,7 @@ def _status_label(text: str, object_name: str) -> QLabel:
     """Status bar text stays on one line (shared labels word-wrap)."""
     widget = QLabel(text)
     widget.setObjectName(object_name)
+    widget.setTextFormat(Qt.TextFormat.PlainText)  # profile names are typed by people
     widget.setContentsMargins(8, 2, 8, 2)
     return widget
 
@@ -110,6 +112,7 @@ class MainWindow(QMainWindow):
         side = QVBoxLayout(sidebar)
         side.setContentsMargins(12, 16, 12, 16)
         brand = QLabel(store_name)
+        brand.setTextFormat(Qt.TextFormat.PlainText)
         brand.setObjectName("Brand")
         brand.setWordWrap(True)
         side.addWidget(brand)
@@ -589,8 +592,9 @@ class MainWindow(QMainWindow):
         )
         self.lockout_alert.setText("Locked out: " + ", ".join(u.name for u in locked))
         details = "; ".join(f"{u.name}, {u.lockouts} time(s) in a row" for u in locked)
-        self.lockout_alert.setToolTip(f"Locked out by wrong PINs: {details}. See Users (F11).")
-        self.lockout_alert.setAccessibleDescription(self.lockout_alert.toolTip())
+        summary = f"Locked out by wrong PINs: {details}. See Users (F11)."
+        self.lockout_alert.setToolTip(plain_tip(summary) if locked else "")
+        self.lockout_alert.setAccessibleDescription(summary)
         self.lockout_alert.setVisible(bool(locked))
 
     def _start_checkout(self, sale: Sale, method: str) -> None:

@@ -106,3 +106,16 @@ def reversals(conn: sqlite3.Connection, start: datetime, end: datetime) -> list[
         )
         for r in rows
     ]
+
+
+def refunds_asked_since(conn: sqlite3.Connection, start: datetime, currency: str) -> int:
+    """Minor units of ``currency`` refunded, or sent to be refunded and not yet settled, since
+    ``start``: what a shift's refund limit counts (a lost answer counts until it is proved
+    not to have happened)."""
+    row = conn.execute(
+        "SELECT COALESCE(SUM(i.amount_minor), 0) FROM intents i"
+        " WHERE i.operation = 'refund' AND i.currency = ? AND i.created_at >= ?"
+        " AND (i.outcome IS NULL OR i.outcome IN ('succeeded', 'resolved', 'unknown'))",
+        (currency, to_db(start)),
+    ).fetchone()
+    return int(row[0])

@@ -1,10 +1,14 @@
 """Manager approvals for refunds and voids: when one is needed, granting it, using it once.
 
 The policy says which refunds and voids need a manager's (or administrator's) PIN on the
-spot. A granted ``Approval`` is bound to one action, one payment and one exact amount, lives
-two minutes and is used at most once: ``consume`` burns it whatever the outcome, so an
-approval can never be stretched to a second or different refund. Tokens live in memory only:
-a restart invalidates every outstanding approval, which is the safe direction.
+spot. Refund limits count what was already refunded: of the same payment, and in the same
+shift (the till's local day), so five 100.00 refunds never slip under a 100.00 limit. Above a
+limit the approver must be someone other than the person asking. A granted ``Approval`` is
+bound to one action, one payment and one exact amount, lives two minutes and is used at most
+once: ``consume`` burns it whatever the outcome, so an approval can never be stretched to a
+second or different refund. ``PaymentService.refund``/``void`` call ``authorize`` themselves
+(the GUI only asks for the PIN), so no caller can skip it. Tokens live in memory only: a
+restart invalidates every outstanding approval, which is the safe direction.
 
 Every grant, use and refusal is in the audit trail; every refusal is an ``ApprovalRefused``
 whose message is written for the cashier or manager.
@@ -22,7 +26,8 @@ from typing import Any, Final
 from pos_app.domain.money import Money, format_money
 from pos_app.domain.users import Role
 from pos_app.journal.audit import SYSTEM_ACTOR, AuditAction, AuditLog
-from pos_app.journal.store import utc_now
+from pos_app.journal.reports import connection_of, refunds_asked_since
+from pos_app.journal.store import JournalStore, PaymentRecord, utc_now
 from pos_app.journal.users import User
 from pos_app.services.users import UserRefused, UserService
 
@@ -48,15 +53,20 @@ class ApprovalAction(StrEnum):
 class ApprovalPolicy:
     """Which refunds and voids need a manager. A limit of None: no amount rule for that action."""
 
-    refund_limit: Money | None = None  # refunds above this need approval
+    refund_limit: Money | None = None  # a payment's refunds above this need approval
     void_limit: Money | None = None  # voids of payments above this need approval
     cashier_refunds: bool = True  # any refund by a cashier needs approval
+    cashier_voids: bool = True  # any void by a cashier needs approval
+    # A shift's refunds above this need approval; None: the same as ``refund_limit``.
+    shift_refund_limit: Money | None = None
 
 
 @dataclass(frozen=True)
 class ApprovalRequirement:
     needed: bool
     reasons: tuple[str, ...] = ()
+    # Needed because an amount went over a limit: then nobody may approve their own action.
+    over_limit: bool = False
 
     @property
     def reason(self) -> str:
@@ -104,35 +114,109 @@ class ApprovalService:
         self._spent: set[str] = set()
 
     def required(
-        self, action: ApprovalAction, amount: Money, user: User | None
+        self,
+        action: ApprovalAction,
+        amount: Money,
+        user: User | None,
+        *,
+        payment_refunded: Money | None = None,
+        shift_refunded: Money | None = None,
     ) -> ApprovalRequirement:
         """Whether ``user`` needs a manager's PIN to ``action`` ``amount``, and why.
 
-        Managers and administrators are asked too when the amount is above the limit: the
-        PIN on the spot proves they are at the till, not just signed in on it.
+        ``payment_refunded`` and ``shift_refunded`` are what was already refunded on the
+        payment and in the shift (same currency): the limits apply to the totals. Managers
+        and administrators are asked too when an amount is above a limit: the PIN on the
+        spot proves they are at the till, and the approver must then be someone else.
         """
+        if self._users.needs_first_admin():
+            return ApprovalRequirement(False)  # no staff set up: nobody to ask
         reasons: list[str] = []
-        noun = "Refunds" if action is ApprovalAction.REFUND else "Voids"
+        cashier = user is not None and user.role is Role.CASHIER
         if user is None:
             reasons.append("Nobody is signed in, so a manager must approve.")
-        elif (
-            action is ApprovalAction.REFUND
-            and self.policy.cashier_refunds
-            and user.role is Role.CASHIER
-        ):
+        elif action is ApprovalAction.REFUND and self.policy.cashier_refunds and cashier:
             reasons.append("Refunds by a cashier need a manager's PIN.")
-        limit = (
-            self.policy.refund_limit if action is ApprovalAction.REFUND else self.policy.void_limit
+        elif action is ApprovalAction.VOID and self.policy.cashier_voids and cashier:
+            reasons.append("Voids by a cashier need a manager's PIN.")
+        over = self._over_limits(action, amount, payment_refunded, shift_refunded)
+        return ApprovalRequirement(bool(reasons or over), (*reasons, *over), bool(over))
+
+    def requirement(
+        self,
+        journal: JournalStore,
+        action: ApprovalAction,
+        payment: PaymentRecord,
+        amount: Money | None,
+        user: User | None,
+    ) -> ApprovalRequirement:
+        """``required`` for a refund or void of ``payment`` (a void: its whole amount), with
+        what was already refunded on it and in this shift (the till's local day)."""
+        if action is ApprovalAction.VOID or amount is None:
+            return self.required(action, amount or payment.amount, user)
+        now = self._clock().astimezone()
+        shift_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        asked = refunds_asked_since(connection_of(journal), shift_start, amount.currency)
+        return self.required(
+            action,
+            amount,
+            user,
+            payment_refunded=payment.refunded,
+            shift_refunded=Money(asked, amount.currency),
         )
-        if limit is not None:
-            if limit.currency != amount.currency:
-                reasons.append(
-                    f"The approval limit is set in {limit.currency}, so {noun.lower()} in "
-                    f"{amount.currency} always need a manager's PIN."
+
+    def _over_limits(
+        self,
+        action: ApprovalAction,
+        amount: Money,
+        payment_refunded: Money | None,
+        shift_refunded: Money | None,
+    ) -> list[str]:
+        refund = action is ApprovalAction.REFUND
+        noun = "Refunds" if refund else "Voids"
+        limit = self.policy.refund_limit if refund else self.policy.void_limit
+        if limit is None:
+            return []
+        if limit.currency != amount.currency:
+            return [
+                f"The approval limit is set in {limit.currency}, so {noun.lower()} in "
+                f"{amount.currency} always need a manager's PIN."
+            ]
+        found: list[str] = []
+        total = amount + (payment_refunded or Money(0, amount.currency))
+        if total > limit:
+            found.append(
+                f"{noun} above {format_money(limit)} need a manager's PIN"
+                + (f" ({format_money(total)} on this payment in all)." if total != amount else ".")
+            )
+        shift_limit = self.policy.shift_refund_limit or limit
+        if refund and shift_refunded is not None and shift_limit.currency == amount.currency:
+            shift_total = shift_refunded + amount
+            if shift_total > shift_limit and total <= limit:
+                found.append(
+                    f"Refunds in this shift above {format_money(shift_limit)} need a manager's "
+                    f"PIN ({format_money(shift_total)} with this one)."
                 )
-            elif amount > limit:
-                reasons.append(f"{noun} above {format_money(limit)} need a manager's PIN.")
-        return ApprovalRequirement(bool(reasons), tuple(reasons))
+        return found
+
+    def authorize(
+        self,
+        requirement: ApprovalRequirement,
+        approval: Approval | None,
+        action: ApprovalAction,
+        reference: str,
+        amount: Money,
+        *,
+        by: User | None,
+    ) -> None:
+        """What ``PaymentService`` calls before sending a refund or void: without a needed
+        approval, or with one the asker gave themselves over a limit, nothing is sent."""
+        if not requirement.needed:
+            return
+        if approval is None:
+            raise ApprovalRefused("approval_needed", requirement.reason)
+        not_by = by.id if requirement.over_limit and by is not None else None
+        self.consume(approval, action, reference, amount, used_by=by, not_approved_by=not_by)
 
     def grant(
         self,
@@ -143,14 +227,18 @@ class ApprovalService:
         amount: Money,
         *,
         requested_by: User | None = None,
+        other_than_requester: bool = False,
     ) -> Approval:
         """A manager (by name) approves ``action`` of ``amount`` on payment ``reference``.
 
-        A wrong PIN counts toward the manager's lock-out like a wrong sign-in.
+        A wrong PIN counts toward the manager's lock-out like a wrong sign-in. With
+        ``other_than_requester`` (an amount over a limit) ``requested_by`` cannot approve.
         """
         binding = _binding(action, reference, amount)
         try:
             manager = self._approver(approver, pin)
+            if other_than_requester and requested_by is not None and manager.id == requested_by.id:
+                raise ApprovalRefused("own_approval", _OWN_APPROVAL.format(action=action.value))
         except ApprovalRefused as refusal:
             self._audit.append(
                 AuditAction.APPROVAL_REFUSED,
@@ -194,17 +282,21 @@ class ApprovalService:
         amount: Money,
         *,
         used_by: User | None = None,
+        not_approved_by: int | None = None,
     ) -> None:
         """Use ``approval`` for exactly this action, payment and amount; it is gone afterwards.
 
         Call it immediately before the refund or void is sent. Raises ``ApprovalRefused``
-        when the approval was used, expired, never granted here, or is for something else.
+        when the approval was used, expired, never granted here, is for something else, or
+        was given by the user ``not_approved_by`` (above a limit, nobody approves their own).
         """
         actor = used_by.actor if used_by else SYSTEM_ACTOR
         binding = _binding(action, reference, amount)
         try:
             granted = self._take(approval)
             _check_binding(granted, action, reference, amount)
+            if not_approved_by is not None and granted.approver_id == not_approved_by:
+                raise ApprovalRefused("own_approval", _OWN_APPROVAL.format(action=action.value))
             if self._clock() >= granted.expires_at:
                 minutes = int(self._lifetime.total_seconds() // 60)
                 raise ApprovalRefused(
@@ -261,6 +353,9 @@ class ApprovalService:
             if now >= approval.expires_at:
                 del self._outstanding[token]
                 self._spent.add(token)
+
+
+_OWN_APPROVAL = "Above the limit another manager must approve: nobody approves their own {action}."
 
 
 def _check_binding(

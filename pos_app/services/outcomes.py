@@ -38,6 +38,15 @@ _STILL_OPEN = frozenset({PaymentState.CREATED, PaymentState.PENDING, PaymentStat
 # Every attention note about a provider answer that is not this sale's starts so: the checkout
 # screen ends the sale on it instead of waiting on (a person must check the payment first).
 DISAGREES = "The provider's answer does not match this sale"
+# An answer that could not be read at all: flagged too, but the screen keeps asking.
+UNREADABLE = "The provider's answer could not be checked against this sale"
+
+
+def flagged_answer(attention: str | None) -> bool:
+    """Whether a payment is flagged because a provider answer was not this sale's."""
+    return (
+        bool(attention) and attention is not None and attention.startswith((DISAGREES, UNREADABLE))
+    )
 
 
 def disagreement(payment: PaymentRecord, amount: Money, reference: str | None) -> str | None:

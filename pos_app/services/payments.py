@@ -30,6 +30,7 @@ from pos_app.journal.store import (
     PaymentRecord,
     utc_now,
 )
+from pos_app.journal.users import User
 from pos_app.providers.base import BalanceLedger, PaymentProvider
 from pos_app.providers.errors import (
     ConnectionFailedError,
@@ -52,8 +53,9 @@ from pos_app.providers.types import (
     VoidRequest,
 )
 from pos_app.providers.webhooks import WebhookEvent
+from pos_app.services.approvals import Approval, ApprovalAction, ApprovalService
 from pos_app.services.events import ChangeHub, PaymentChange, Subscriber
-from pos_app.services.outcomes import DISAGREES, apply_payment, apply_session
+from pos_app.services.outcomes import UNREADABLE, apply_payment, apply_session
 from pos_app.services.sale import Sale
 
 log = logging.getLogger(__name__)
@@ -135,11 +137,15 @@ class PaymentService:
         *,
         clock: Callable[[], datetime] = utc_now,
         changes: ChangeHub | None = None,
+        approvals: ApprovalService | None = None,
     ) -> None:
         self.journal = journal
         self._providers = providers
         self._clock = clock
         self.changes = changes or ChangeHub()
+        # The approval policy, applied to every refund and void whoever calls: None only
+        # where no staff exist at all (tests of the provider layer).
+        self.approvals = approvals
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         return self.changes.subscribe(subscriber)
@@ -289,9 +295,20 @@ class PaymentService:
             payment, CAPTURE, wanted, call, lambda ledger: ledger.capture(wanted, final=final)
         )
 
-    async def refund(self, reference: str, amount: Money, reason: str) -> PaymentRecord:
-        """Return ``amount`` of what was captured to the customer."""
+    async def refund(
+        self,
+        reference: str,
+        amount: Money,
+        reason: str,
+        *,
+        by: User | None = None,
+        approval: Approval | None = None,
+    ) -> PaymentRecord:
+        """Return ``amount`` of what was captured to the customer, as ``by``; ``approval`` is
+        the manager's where the policy asks for one (``ApprovalRefused`` otherwise, and
+        nothing is sent)."""
         payment, provider, payment_ref = self._for_action(reference, Capability.REFUND)
+        self._authorize(ApprovalAction.REFUND, payment, amount, by, approval)
         if amount != payment.ledger.refundable:
             self._require(provider, Capability.PARTIAL_REFUND)
         refund_reference = f"{reference}-R{len(self._intents(reference, REFUND)) + 1}"
@@ -303,9 +320,17 @@ class PaymentService:
 
         return await self._act(payment, REFUND, amount, call, lambda ledger: ledger.refund(amount))
 
-    async def void(self, reference: str, reason: str = "") -> PaymentRecord:
-        """Cancel an authorization before anything is captured."""
+    async def void(
+        self,
+        reference: str,
+        reason: str = "",
+        *,
+        by: User | None = None,
+        approval: Approval | None = None,
+    ) -> PaymentRecord:
+        """Cancel an authorization before anything is captured (approval as for refunds)."""
         payment, provider, payment_ref = self._for_action(reference, Capability.VOID)
+        self._authorize(ApprovalAction.VOID, payment, None, by, approval)
 
         def call(key: str) -> Awaitable[ActionResult]:
             return provider.void(VoidRequest(payment_ref, key, reason))
@@ -378,7 +403,7 @@ class PaymentService:
         except ResponseInvalidError as error:
             # An answer that cannot be read is not this sale's either: flag it at once (the
             # state stays as it was), and let the caller say the lookup failed.
-            why = f"{DISAGREES}: {error.message}. Check it with the provider."
+            why = f"{UNREADABLE}: {error.message}. Check it with the provider."
             self._publish(self._needs_attention(payment, why), "lookup")
             raise
         if updated is None:  # the provider has no trace of it
@@ -749,6 +774,21 @@ class PaymentService:
             )
 
     # -- guards and small helpers ---------------------------------------------------------
+
+    def _authorize(
+        self,
+        action: ApprovalAction,
+        payment: PaymentRecord,
+        amount: Money | None,
+        by: User | None,
+        approval: Approval | None,
+    ) -> None:
+        if self.approvals is None:
+            return
+        requirement = self.approvals.requirement(self.journal, action, payment, amount, by)
+        self.approvals.authorize(
+            requirement, approval, action, payment.reference, amount or payment.amount, by=by
+        )
 
     def _for_action(
         self, reference: str, capability: Capability

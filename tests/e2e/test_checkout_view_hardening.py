@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
@@ -325,3 +327,41 @@ def test_each_checkout_gets_a_fresh_private_profile(
     assert second.view.page().profile() is not profile
     assert second.view.page().profile().isOffTheRecord()
     assert second.js("document.cookie === '' && localStorage.getItem('k') === null") is True
+
+
+def test_a_file_input_never_opens_the_tills_file_dialog(
+    page: Page, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A click on ``<input type=file>`` (in any frame the page shows) would open Qt's own file
+    dialog over the till: the disk browsed, the journal uploaded. The view answers with no
+    files and nothing opens."""
+    page.js(
+        "const i = document.createElement('input'); i.type = 'file'; i.id = 'steal';"
+        " i.style = 'position:fixed;left:0;top:0;width:400px;height:200px;z-index:99999';"
+        " i.addEventListener('change', () => { window.__files = i.files.length; });"
+        " document.body.appendChild(i); true"
+    )
+    windows = _visible_windows()
+    target = page.view.focusProxy() or page.view
+    with caplog.at_level("WARNING", logger="pos_app.gui.webview.view"):
+        QTest.mouseClick(target, Qt.MouseButton.LeftButton, pos=QPoint(50, 50))
+        page.qtbot.waitUntil(lambda: "choose files" in caplog.text, timeout=10_000)
+    assert _visible_windows() == windows
+    assert page.js("window.__files === undefined") is True
+    page.assert_stayed()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["wss://evil.example/socket", "ws://127.0.0.1:9/socket"],
+    ids=["wss", "ws-loopback"],
+)
+def test_sockets_are_refused(page: Page, url: str) -> None:
+    """A socket is a way out no navigation policy sees: the request filter refuses it."""
+    page.js(
+        f"window.__socket = 'open'; const s = new WebSocket({json.dumps(url)});"
+        " s.onerror = () => { window.__socket = 'refused'; }; true"
+    )
+    page.qtbot.waitUntil(lambda: url in page.view.resources.blocked, timeout=10_000)
+    wait_for_js(page.qtbot, lambda: page.view.page(), "window.__socket === 'refused'")
+    page.assert_stayed()

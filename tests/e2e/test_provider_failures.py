@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from pos_app.domain.payment import PaymentState
+from pos_app.gui.widgets.common import plain_tip
 from pos_app.journal.store import IntentOutcome
 from pos_app.paths import AppPaths
 from pos_app.settings import ProviderProfile, Settings, save_settings
@@ -111,4 +112,4 @@ def test_garbage_answer_is_not_trusted_and_the_sale_is_marked_for_checking(
     pos.window.payments_button.click()
     model = pos.window.payments.model
     assert model.index(0, 4).data() == "⚠ Checking…"
-    assert model.index(0, 4).data(Qt.ItemDataRole.ToolTipRole) == payment.attention
+    assert model.index(0, 4).data(Qt.ItemDataRole.ToolTipRole) == plain_tip(payment.attention)

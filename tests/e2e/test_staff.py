@@ -328,7 +328,9 @@ def test_an_administrator_signing_in_is_told_who_is_locked_out(qtbot: QtBot, til
     alert = window.lockout_alert
     assert alert.isVisible()
     assert alert.text() == "Locked out: Cal"
-    assert alert.toolTip() == "Locked out by wrong PINs: Cal, 1 time(s) in a row. See Users (F11)."
+    assert alert.accessibleDescription() == (
+        "Locked out by wrong PINs: Cal, 1 time(s) in a row. See Users (F11)."
+    )
     window.sign_out_button.click()
     sign_in(qtbot, window, "Max", "580246")  # a manager is not an administrator: no alert
     assert not alert.isVisible()

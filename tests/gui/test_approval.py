@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
-from pos_app.gui.dialogs.approval import ApprovalDialog, ApprovalGate
+from pos_app.gui.dialogs.approval import ApprovalDialog, ApprovalGate, GateAnswer
 from pos_app.gui.screens.sign_in import Staff
 from pos_app.journal.store import JournalStore
 from pos_app.services.approvals import ApprovalPolicy
@@ -59,13 +59,14 @@ def gate(qtbot: QtBot, staff: Staff, journal: JournalStore) -> ApprovalGate:
 
 def ask(
     qtbot: QtBot, gate: ApprovalGate, action: str, amount: Money | None
-) -> asyncio.Future[bool]:
+) -> asyncio.Future[GateAnswer]:
     return asyncio.ensure_future(gate(action, "R-1", amount))
 
 
-def answer(qtbot: QtBot, asked: asyncio.Future[bool]) -> bool:
+def answer(qtbot: QtBot, asked: asyncio.Future[GateAnswer]) -> bool:
+    """Whether the gate lets the action go ahead (the approval goes with it)."""
     qtbot.waitUntil(asked.done)
-    return asked.result()
+    return asked.result().go
 
 
 def opened(qtbot: QtBot, gate: ApprovalGate) -> ApprovalDialog:
@@ -106,7 +107,9 @@ def test_a_manager_within_the_limit_goes_ahead_but_above_it_needs_a_pin(
     dialog = opened(qtbot, gate)
     assert dialog.what.text() == "Refund of $50.01 on payment R-1"
     assert "Refunds above $50.00 need a manager's PIN." in dialog.question.text()
-    approve_with(qtbot, dialog, "Max", "580246")
+    approve_with(qtbot, dialog, "Max", "580246")  # over the limit: not his own
+    assert dialog.error.text().startswith("Above the limit another manager must approve")
+    approve_with(qtbot, dialog, "Ada", "246813")
     assert answer(qtbot, asked)
 
 
@@ -134,8 +137,8 @@ def test_a_cashier_refund_is_refused_on_a_wrong_pin_and_granted_once_on_the_righ
         ("approval_refused", cal.actor, 1200),
         ("approval_refused", cal.actor, 1200),
         ("approval_granted", max_.actor, 1200),
-        ("approval_used", cal.actor, 1200),
-    ]
+    ]  # used by the refund itself (PaymentService), once it is sent
+    assert asked.result().approval is not None and asked.result().by == cal
 
 
 @pytest.mark.usefixtures("qloop")
@@ -160,9 +163,14 @@ def test_a_void_is_judged_on_the_payments_amount(
     asked = ask(qtbot, gate, "void", None)
     dialog = opened(qtbot, gate)
     assert dialog.what.text() == "Void of $80.00 on payment R-1"
-    approve_with(qtbot, dialog, "Ada", "246813")  # an administrator may approve too
+    # Above the limit nobody approves their own void, an administrator neither.
+    approve_with(qtbot, dialog, "Ada", "246813")
+    assert dialog.error.text() == (
+        "Above the limit another manager must approve: nobody approves their own void."
+    )
+    approve_with(qtbot, dialog, "Max", "580246")
     assert answer(qtbot, asked) is True
-    assert [a for a, _, _ in audit_of(staff)] == ["approval_granted", "approval_used"]
+    assert [a for a, _, _ in audit_of(staff)] == ["approval_refused", "approval_granted"]
 
 
 @pytest.mark.usefixtures("qloop")

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
+from pos_app.gui.dialogs.approval import GateAnswer
 from pos_app.gui.dialogs.capture import CaptureDialog
 from pos_app.gui.dialogs.refund import RefundDialog
 from pos_app.gui.dialogs.void import VoidDialog
@@ -426,9 +428,9 @@ def test_a_refused_approval_sends_nothing(
 ) -> None:
     asked: list[tuple[str, str, Money | None]] = []
 
-    async def deny(action: str, reference: str, amount: Money | None) -> bool:
+    async def deny(action: str, reference: str, amount: Money | None) -> GateAnswer:
         asked.append((action, reference, amount))
-        return False
+        return GateAnswer(False)
 
     screen.set_approval(deny)
     seed(journal, gateway, "S-1", 5000, captured=True)
@@ -644,3 +646,23 @@ def test_an_in_doubt_payment_offers_only_a_refresh(
     detail.refresh_from_provider()
     assert wait_outcome(qtbot, detail) == "FakePay reports this payment as paid."
     assert detail.refund_button.isVisible()
+
+
+def test_text_typed_or_sent_as_html_is_shown_as_text_not_markup(
+    screen: PaymentsScreen, journal: JournalStore, gateway: FakeGateway
+) -> None:
+    """A description ``<h1>APPROVED</h1>`` (or a provider message in HTML) would otherwise
+    render as a big "APPROVED" on the payment's page."""
+    seed(journal, gateway, "S-1", 5000, captured=True)
+    journal.update_payment(
+        "S-1", now=T0, attention="<h1>APPROVED</h1> <a href='x'>refund here</a>", note="x"
+    )
+    detail = open_detail(screen, "S-1")
+    shown = [w for w in detail.findChildren(QLabel) if "<h1>" in w.text()]
+    assert shown, "the attention note is shown"
+    for widget in shown:
+        assert widget.textFormat() is Qt.TextFormat.PlainText
+        # Rendered as text, the tags take room: far wider than the bare word would be.
+        assert widget.fontMetrics().horizontalAdvance(widget.text()) > 200
+    tip = screen.model.index(0, 1).data(Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;h1&gt;APPROVED&lt;/h1&gt;" in tip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -79,16 +80,27 @@ def test_a_dialog_open_when_the_till_locks_is_hidden_and_comes_back(
 
 @pytest.mark.usefixtures("qloop")
 def test_locking_cancels_an_approval_being_asked_for(
-    qtbot: QtBot, window: MainWindow, ticks: Ticks
+    qtbot: QtBot, window: MainWindow, ticks: Ticks, tmp_path: Path
 ) -> None:
     sign_in(window, "Cal", "1357")
     gate = window.approval_gate
     assert gate is not None
+    journal = JournalStore.open(tmp_path / "journal.sqlite3")  # the window's journal
+    journal.create_payment(
+        reference="R-1",
+        profile="Till",
+        provider="justifi",
+        method="hosted_checkout",
+        amount=Money(8000, "USD"),
+        description="Cake",
+        now=datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
+    )
+    journal.close()
     asked = asyncio.ensure_future(gate("refund", "R-1", Money(500, "USD")))
     qtbot.waitUntil(lambda: gate.dialog is not None and gate.dialog.isVisible())
     ticks.value += 15 * 60  # the idle lock
     qtbot.waitUntil(lambda: window.locked, timeout=3_000)
     qtbot.waitUntil(asked.done)
-    assert asked.result() is False and gate.dialog is None
+    assert asked.result().go is False and gate.dialog is None
     assert window.sign_in_screen is not None
     assert window.sign_in_screen.hint.text().startswith("Locked after 15 minutes")

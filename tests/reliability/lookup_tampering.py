@@ -35,7 +35,7 @@ from pos_app.sandbox.server import (
     SANDBOX_SUB_ACCOUNT,
     SandboxServer,
 )
-from pos_app.services.outcomes import DISAGREES
+from pos_app.services.outcomes import flagged_answer
 from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
 from tests.conformance.harness import APPROVED_CARD, HARNESSES, Harness, add_fault, control
@@ -165,7 +165,7 @@ class Outcome:
 
     @property
     def flagged(self) -> bool:
-        return bool(self.attention) and self.attention is not None and DISAGREES in self.attention
+        return flagged_answer(self.attention)
 
 
 @dataclass

@@ -88,7 +88,32 @@ def test_amounts_above_the_limit_need_a_managers_pin_even_for_a_manager(shop: Sh
     assert refund.needed and refund.reason == "Refunds above $100.00 need a manager's PIN."
     void = shop.approvals.required(VOID, usd(50_001), shop.admin)
     assert void.needed and "Voids above $500.00" in void.reason
-    assert not shop.approvals.required(VOID, usd(50_000), shop.cashier).needed
+    assert not shop.approvals.required(VOID, usd(50_000), shop.manager).needed
+    # A cashier's void needs a manager at any amount, by default.
+    assert shop.approvals.required(VOID, usd(1), shop.cashier).reason == (
+        "Voids by a cashier need a manager's PIN."
+    )
+
+
+def test_refund_limits_count_what_was_already_refunded(shop: Shop) -> None:
+    """Five 100.00 refunds must not pass a 100.00 limit one by one."""
+    first = shop.approvals.required(
+        REFUND, usd(10_000), shop.manager, payment_refunded=usd(0), shift_refunded=usd(0)
+    )
+    assert not first.needed
+    same_payment = shop.approvals.required(
+        REFUND, usd(5_000), shop.manager, payment_refunded=usd(10_000), shift_refunded=usd(0)
+    )
+    assert same_payment.needed and same_payment.over_limit
+    assert "($150.00 on this payment in all)" in same_payment.reason
+    other_payment = shop.approvals.required(
+        REFUND, usd(5_000), shop.manager, payment_refunded=usd(0), shift_refunded=usd(10_000)
+    )
+    assert other_payment.needed and "Refunds in this shift above $100.00" in other_payment.reason
+    shop.approvals.policy = ApprovalPolicy(refund_limit=usd(10_000), shift_refund_limit=usd(50_000))
+    assert not shop.approvals.required(
+        REFUND, usd(5_000), shop.manager, payment_refunded=usd(0), shift_refunded=usd(40_000)
+    ).needed
 
 
 def test_a_cashier_above_the_limit_hears_both_reasons(shop: Shop) -> None:
@@ -106,8 +131,9 @@ def test_nobody_signed_in_always_needs_a_manager(shop: Shop) -> None:
 
 
 def test_the_policy_is_configurable(shop: Shop) -> None:
-    shop.approvals.policy = ApprovalPolicy(cashier_refunds=False)
+    shop.approvals.policy = ApprovalPolicy(cashier_refunds=False, cashier_voids=False)
     assert not shop.approvals.required(REFUND, usd(10**9), shop.cashier).needed
+    assert not shop.approvals.required(VOID, usd(10**9), shop.cashier).needed
 
 
 # -- granting ---------------------------------------------------------------------------------

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
+from pos_app.assets import COMPONENT_DIST, sri
 from pos_app.gui.webview.card_form_hosts import (
-    CDN_SCRIPT,
+    COMPONENT_SCRIPT,
     LiveComponentHost,
     live_page,
     sandbox_component_host,
@@ -24,13 +26,10 @@ def live() -> Iterator[LiveComponentHost]:
     host.close()
 
 
-def test_the_live_page_loads_the_pinned_component_from_justifis_cdn() -> None:
+def test_the_live_page_loads_the_component_from_its_own_origin_not_a_cdn() -> None:
     page = live_page("cho_123", "wct_abc")
-    assert CDN_SCRIPT == (
-        "https://cdn.jsdelivr.net/npm/@justifi/webcomponents@6.14.3"
-        "/dist/webcomponents/webcomponents.esm.js"
-    )
-    assert f'<script type="module" src="{CDN_SCRIPT}"></script>' in page
+    assert COMPONENT_SCRIPT == "/components/webcomponents.esm.js"
+    assert f'<script type="module" src="{COMPONENT_SCRIPT}"></script>' in page
     assert '<justifi-checkout auth-token="wct_abc" checkout-id="cho_123">' in page
     # With no origins of its own the component talks to JustiFi's hosts.
     assert "justifi-config-provider" not in page
@@ -57,12 +56,9 @@ def test_live_pages_are_served_from_loopback_under_a_one_time_path(
     policy = answer.headers["content-security-policy"]
     directives = dict(part.strip().split(" ", 1) for part in policy.split(";"))
     assert directives["default-src"] == "'none'"
-    justifi = {
-        "https://cdn.jsdelivr.net",
-        "https://wc-proxy.justifi.ai",
-        "https://components.justifi.ai",
-    }
-    for name in ("script-src", "connect-src", "frame-src"):
+    justifi = {"https://wc-proxy.justifi.ai", "https://components.justifi.ai"}
+    assert directives["script-src"] == "'self'"  # the component, served by the till itself
+    for name in ("connect-src", "frame-src"):
         assert set(directives[name].split()) == justifi, name
     # A second checkout gets a page of its own.
     assert live.page_url("cho_123", "wct_secret") != url
@@ -76,15 +72,53 @@ def test_a_forgotten_or_unknown_page_is_not_served(live: LiveComponentHost) -> N
     assert httpx.get(f"{live.origin}/").status_code == 404
 
 
-def test_the_live_page_may_load_only_the_cdn_and_justifis_hosts(
-    live: LiveComponentHost,
-) -> None:
+def test_the_live_page_may_reach_only_justifis_hosts(live: LiveComponentHost) -> None:
     assert live.resource_origins == {
-        Origin("https", "cdn.jsdelivr.net", 443),
         Origin("https", "wc-proxy.justifi.ai", 443),
         Origin("https", "components.justifi.ai", 443),
     }
-    assert live.needs_local_assets is False
+    assert live.needs_local_assets is True  # the component's files come from the cache
+
+
+def _cache_with(tmp_path: Path, files: dict[str, bytes]) -> tuple[Path, dict[str, str]]:
+    """An unpacked component build and the manifest its (pinned) tarball would give."""
+    build = tmp_path / "justifi__webcomponents-6.14.3" / COMPONENT_DIST
+    build.mkdir(parents=True)
+    for name, data in files.items():
+        (build / name).write_bytes(data)
+    return tmp_path, {name: sri(data) for name, data in files.items()}
+
+
+def test_component_files_are_served_only_as_the_verified_release_has_them(
+    tmp_path: Path,
+) -> None:
+    cache, manifest = _cache_with(
+        tmp_path, {"webcomponents.esm.js": b"export const ok = 1;", "p-1.js": b"chunk"}
+    )
+    host = LiveComponentHost(assets_dir=cache, read_manifest=lambda _dir: manifest)
+    try:
+        served = httpx.get(f"{host.origin}/components/webcomponents.esm.js")
+        assert served.status_code == 200 and served.content == b"export const ok = 1;"
+        assert served.headers["content-type"] == "text/javascript"
+        # Edited on disk after it was verified: refused, not run.
+        (cache / "justifi__webcomponents-6.14.3" / COMPONENT_DIST / "p-1.js").write_bytes(
+            b"steal(document.cookie)"
+        )
+        assert httpx.get(f"{host.origin}/components/p-1.js").status_code == 404
+        # Not in the release at all, or outside the build: not served either.
+        (cache / "extra.js").write_bytes(b"x")
+        for path in ("/components/extra.js", "/components/../extra.js", "/components/"):
+            assert httpx.get(f"{host.origin}{path}").status_code == 404, path
+    finally:
+        host.close()
+
+
+def test_without_a_verified_cache_no_component_file_is_served(tmp_path: Path) -> None:
+    host = LiveComponentHost(assets_dir=tmp_path)  # nothing fetched: no manifest
+    try:
+        assert httpx.get(f"{host.origin}/components/webcomponents.esm.js").status_code == 404
+    finally:
+        host.close()
 
 
 def test_the_sandbox_page_is_the_sandboxs_own() -> None:

@@ -1,15 +1,17 @@
 """Manager approval on the spot: the refund or void, what it is for, a manager's name and PIN.
 
 ``ApprovalGate`` is what the Payments screen awaits before every capture, refund and void
-(``PaymentsScreen.set_approval``). It asks ``ApprovalService.required``; when a manager is
+(``PaymentsScreen.set_approval``). It asks ``ApprovalService.requirement``; when a manager is
 needed it opens ``ApprovalDialog``, whose Approve grants the approval bound to exactly this
-action, payment and amount and uses it at once: the action is sent right after.
+action, payment and amount. The gate hands it, with who asked, to the refund or void:
+``PaymentService`` checks and uses it itself, so the rule holds whoever calls the service.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtWidgets import QDialog, QLineEdit, QVBoxLayout, QWidget
 
@@ -20,10 +22,27 @@ from pos_app.gui.screens.sign_in import Staff
 from pos_app.gui.widgets.common import label
 from pos_app.gui.widgets.pin_field import PinField
 from pos_app.journal.store import JournalStore
-from pos_app.services.approvals import ApprovalAction, ApprovalRefused
+from pos_app.journal.users import User
+from pos_app.services.approvals import (
+    Approval,
+    ApprovalAction,
+    ApprovalRefused,
+    ApprovalRequirement,
+)
 
-# (manager name, PIN) → None when approved and used, else the refusal to show.
+# (manager name, PIN) → None when approved, else the refusal to show.
 Grant = Callable[[str, str], str | None]
+
+
+@dataclass(frozen=True)
+class GateAnswer:
+    """May the action go ahead, and with what for ``PaymentService`` to check."""
+
+    go: bool
+    approval: Approval | None = None
+    by: User | None = None
+
+
 _NOUNS = {ApprovalAction.REFUND: "Refund", ApprovalAction.VOID: "Void"}
 
 
@@ -108,39 +127,48 @@ class ApprovalGate:
         self._parent = parent
         self.dialog: ApprovalDialog | None = None
 
-    async def __call__(self, action: str, reference: str, amount: Money | None) -> bool:
+    async def __call__(self, action: str, reference: str, amount: Money | None) -> GateAnswer:
+        user = self._staff.session.user
         if action == "capture" or not self._staff.set_up:
-            return True
+            return GateAnswer(True, by=user)
         try:
             kind = ApprovalAction(action)
         except ValueError:
-            return False  # an action this gate does not know is never waved through
-        if amount is None:  # a void: the rule is about the payment's amount
-            payment = self._journal.get(reference)
-            if payment is None:
-                return False
-            amount = payment.amount
-        user = self._staff.session.user
-        requirement = self._staff.approvals.required(kind, amount, user)
+            return GateAnswer(False)  # an action this gate does not know is never waved through
+        payment = self._journal.get(reference)
+        if payment is None:
+            return GateAnswer(False)
+        requirement = self._staff.approvals.requirement(self._journal, kind, payment, amount, user)
         if not requirement.needed:
-            return True
-        return await self._ask(kind, reference, amount, requirement.reason)
+            return GateAnswer(True, by=user)
+        approval = await self._ask(kind, reference, amount or payment.amount, requirement)
+        return GateAnswer(approval is not None, approval, user)
 
     def cancel(self) -> None:
         """Close an open request unapproved (the till is being locked)."""
         if self.dialog is not None:
             self.dialog.reject()
 
-    async def _ask(self, kind: ApprovalAction, reference: str, amount: Money, why: str) -> bool:
+    async def _ask(
+        self, kind: ApprovalAction, reference: str, amount: Money, needed: ApprovalRequirement
+    ) -> Approval | None:
         staff = self._staff
         user = staff.session.user
+        granted: list[Approval] = []
 
         def grant(name: str, pin: str) -> str | None:
             try:
-                approval = staff.approvals.grant(
-                    name, pin, kind, reference, amount, requested_by=user
+                granted.append(
+                    staff.approvals.grant(
+                        name,
+                        pin,
+                        kind,
+                        reference,
+                        amount,
+                        requested_by=user,
+                        other_than_requester=needed.over_limit,
+                    )
                 )
-                staff.approvals.consume(approval, kind, reference, amount, used_by=user)
             except ApprovalRefused as refusal:
                 return refusal.message
             return None
@@ -149,18 +177,19 @@ class ApprovalGate:
             action=kind,
             reference=reference,
             amount=amount,
-            reasons=why,
+            reasons=needed.reason,
             requested_by=user.name if user else "nobody signed in",
             locale=self._locale,
             grant=grant,
             parent=self._parent,
         )
-        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        answer: asyncio.Future[Approval | None] = asyncio.get_running_loop().create_future()
 
         def closed(result: int) -> None:
             self.dialog = None
             if not answer.done():
-                answer.set_result(result == QDialog.DialogCode.Accepted and dialog.approved)
+                approved = result == QDialog.DialogCode.Accepted and dialog.approved
+                answer.set_result(granted[-1] if approved and granted else None)
             dialog.deleteLater()
 
         dialog.finished.connect(closed)

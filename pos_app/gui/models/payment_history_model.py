@@ -15,6 +15,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from pos_app.domain.money import Money, format_money
 from pos_app.gui.messages import state_label
+from pos_app.gui.widgets.common import plain_tip
 from pos_app.journal.store import Intent, IntentOutcome, PaymentEvent
 from pos_app.providers.types import PaymentAction
 
@@ -112,7 +113,10 @@ class PaymentHistoryModel(QAbstractTableModel):
             return None
         row = self._rows[index.row()]
         column = index.column()
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == Qt.ItemDataRole.ToolTipRole:
+            text = self.data(index, Qt.ItemDataRole.DisplayRole)
+            return plain_tip(text) if text else None  # provider notes are shown as they are
+        if role == Qt.ItemDataRole.DisplayRole:
             if column == 0:
                 return row.at.astimezone().strftime("%Y-%m-%d %H:%M:%S") if row.at else "—"
             if column == 1:

@@ -14,6 +14,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 
 from pos_app.domain.money import Money, format_money
 from pos_app.gui.messages import PROVIDER_NAMES, card_text, state_label
+from pos_app.gui.widgets.common import plain_tip
 from pos_app.journal.search import PaymentFilter
 from pos_app.journal.store import JournalStore, PaymentRecord
 
@@ -95,7 +96,7 @@ class PaymentsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT if COLUMNS[index.column()].sort_key == "amount" else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return payment.attention or None
+            return plain_tip(payment.attention) if payment.attention else None
         return payment.reference  # UserRole
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008

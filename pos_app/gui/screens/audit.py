@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from pos_app.domain.money import Money, MoneyError, format_money
 from pos_app.gui.screens.sign_in import Staff
 from pos_app.gui.tasks import TaskRunner
-from pos_app.gui.widgets.common import announce, label
+from pos_app.gui.widgets.common import announce, label, plain_tip
 from pos_app.journal.audit import SYSTEM_ACTOR, AuditEntry, AuditVerification
 
 PAGE_SIZE = 100
@@ -215,7 +215,7 @@ class AuditScreen(QWidget):
             )
             for column, text in enumerate(values):
                 item = QTableWidgetItem(text)
-                item.setToolTip(text)  # long details are cut off in the cell
+                item.setToolTip(plain_tip(text))  # long details are cut off in the cell
                 self.table.setItem(row, column, item)
 
     def _say(self, text: str, tone: str) -> None:

@@ -15,8 +15,6 @@ from PySide6.QtCore import QFile, QIODevice, QObject
 from PySide6.QtWebChannel import QWebChannel
 from PySide6.QtWebEngineCore import (
     QWebEngineScript,
-    QWebEngineUrlRequestInfo,
-    QWebEngineUrlRequestInterceptor,
 )
 
 from pos_app.gui.webview.bridge import BRIDGE_NAME, CheckoutBridge
@@ -75,23 +73,6 @@ def _qwebchannel_js() -> str:
         source.close()
 
 
-class SameOriginResources(QWebEngineUrlRequestInterceptor):
-    """Loads only from the allowed origins: the component's version check and analytics
-    calls home are blocked, and so is anything a compromised bundle would fetch."""
-
-    def __init__(self, allowed: frozenset[Origin], parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._allowed = allowed
-        self.blocked: list[str] = []
-
-    def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
-        url = info.requestUrl().toString()
-        origin = Origin.of(url)
-        if origin is not None and origin not in self._allowed:
-            self.blocked.append(url)
-            info.block(True)
-
-
 def card_form_policy(host_url: str, resource_origins: frozenset[Origin]) -> NavigationPolicy:
     """The card form's host page is the only main frame; ``resource_origins`` (a live page's
     CDN, API and card iframes) may serve resources and sub-frames, never a navigation."""
@@ -117,8 +98,9 @@ class CardForm(QObject):
         self.host_url = host_url
         self.bridge = CheckoutBridge(self)
         allowed = policy.allowed_origins | resource_origins
-        self.resources = SameOriginResources(allowed, view.profile_)
-        view.profile_.setUrlRequestInterceptor(self.resources)
+        # Only the allowed origins: the component's version check and analytics calls home
+        # are blocked, and so is anything a compromised bundle would fetch (sockets too).
+        self.resources = view.filter_resources(allowed)
         self.channel = QWebChannel(view.checkout_page)
         self.channel.registerObject(BRIDGE_NAME, self.bridge)
         # Our world, not the page's: the component's scripts never see ``qt``.

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import Money, format_money
 from pos_app.domain.payment import FINAL_STATES, PaymentState
+from pos_app.gui.dialogs.approval import GateAnswer
 from pos_app.gui.dialogs.capture import CaptureDialog
 from pos_app.gui.dialogs.refund import RefundDialog
 from pos_app.gui.dialogs.void import VoidDialog
@@ -51,15 +52,18 @@ from pos_app.gui.widgets.common import announce, label
 from pos_app.gui.widgets.payment_actions import Available, available_actions
 from pos_app.gui.widgets.payment_windows import awaits_checkout, void_deadline, windows
 from pos_app.journal.store import JournalStore, PaymentRecord, utc_now
+from pos_app.journal.users import User
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ProviderError
 from pos_app.providers.types import PaymentAction
+from pos_app.services.approvals import Approval, ApprovalRefused
 from pos_app.services.payments import OperationFailed, PaymentRefused
 
 log = logging.getLogger(__name__)
 
-# (action, our reference, amount or None) → may it go ahead? The approvals service plugs in here.
-Approve = Callable[[str, str, Money | None], Awaitable[bool]]
+# (action, our reference, amount or None) → may it go ahead, with which approval, by whom?
+# The approval gate plugs in here; PaymentService checks the answer itself.
+Approve = Callable[[str, str, Money | None], Awaitable[GateAnswer]]
 _TONES = {
     PaymentState.CAPTURED: "good",
     PaymentState.AUTHORIZED: "good",
@@ -93,9 +97,24 @@ class PaymentsBackend(Protocol):
         self, reference: str, amount: Money | None = None, *, final: bool = True
     ) -> PaymentRecord: ...
 
-    async def refund(self, reference: str, amount: Money, reason: str) -> PaymentRecord: ...
+    async def refund(
+        self,
+        reference: str,
+        amount: Money,
+        reason: str,
+        *,
+        by: User | None = None,
+        approval: Approval | None = None,
+    ) -> PaymentRecord: ...
 
-    async def void(self, reference: str, reason: str = "") -> PaymentRecord: ...
+    async def void(
+        self,
+        reference: str,
+        reason: str = "",
+        *,
+        by: User | None = None,
+        approval: Approval | None = None,
+    ) -> PaymentRecord: ...
 
 
 @runtime_checkable
@@ -427,7 +446,7 @@ class PaymentDetail(QWidget):
             self._act(
                 "capture",
                 asked,
-                lambda service: service.capture(payment.reference, amount, final=final),
+                lambda service, _ok: service.capture(payment.reference, amount, final=final),
                 lambda after: f"Captured {self._money(asked)}. {self._confirms(after)}",
             )
 
@@ -451,7 +470,9 @@ class PaymentDetail(QWidget):
             self._act(
                 "refund",
                 amount,
-                lambda service: service.refund(payment.reference, amount, reason),
+                lambda service, ok: service.refund(
+                    payment.reference, amount, reason, by=ok.by, approval=ok.approval
+                ),
                 lambda after: f"Refunded {self._money(amount)}. {self._confirms(after)}",
             )
 
@@ -477,7 +498,9 @@ class PaymentDetail(QWidget):
             self._act(
                 "void",
                 None,
-                lambda service: service.void(payment.reference, reason),
+                lambda service, ok: service.void(
+                    payment.reference, reason, by=ok.by, approval=ok.approval
+                ),
                 lambda after: f"Voided. {self._confirms(after)}",
             )
 
@@ -501,7 +524,7 @@ class PaymentDetail(QWidget):
         self,
         action: str,
         amount: Money | None,
-        call: Callable[[PaymentsBackend], Awaitable[PaymentRecord]],
+        call: Callable[[PaymentsBackend, GateAnswer], Awaitable[PaymentRecord]],
         success: Callable[[PaymentRecord], str],
     ) -> None:
         payment, service, approve = self._payment, self._service, self._approve
@@ -509,9 +532,12 @@ class PaymentDetail(QWidget):
             return
 
         async def work() -> PaymentRecord:
-            if approve is not None and not await approve(action, payment.reference, amount):
+            answer = GateAnswer(True)
+            if approve is not None:
+                answer = await approve(action, payment.reference, amount)
+            if not answer.go:
                 raise NotApproved
-            return await call(service)
+            return await call(service, answer)
 
         def done(after: PaymentRecord) -> None:
             self._provider_actions = None  # the provider's history moved on
@@ -548,6 +574,8 @@ class PaymentDetail(QWidget):
     def _failure_text(self, error: BaseException) -> str:
         if isinstance(error, NotApproved):
             return "Not approved: nothing was sent to the provider."
+        if isinstance(error, ApprovalRefused):
+            return f"Not approved: {error.message} Nothing was sent to the provider."
         if isinstance(error, PaymentRefused):
             return f"Not sent: {error}"
         if isinstance(error, OperationFailed):

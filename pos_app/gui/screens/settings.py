@@ -80,10 +80,11 @@ class SettingsBackend(Protocol):
 
 
 def confirm_with_dialog(parent: QWidget, title: str, question: str) -> bool:
-    answer = QMessageBox.question(
-        parent, title, question, defaultButton=QMessageBox.StandardButton.No
-    )
-    return answer == QMessageBox.StandardButton.Yes
+    box = QMessageBox(QMessageBox.Icon.Question, title, question, parent=parent)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # the question names a profile someone typed
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    return box.exec() == QMessageBox.StandardButton.Yes
 
 
 def _error_text(error: BaseException) -> str:

@@ -5,20 +5,25 @@ JustiFi checks that the page rendering ``<justifi-checkout>`` is served from the
 
 * the built-in sandbox serves one itself, with the component's npm files from the
   verified assets cache and ``<justifi-config-provider>`` pointing at the sandbox;
-* a live profile gets a page from the till's own loopback server, loading the component
-  from JustiFi's documented CDN (pinned to the version we test) and talking to JustiFi's
-  own hosts. The page is served under a random one-time path that maps to the checkout
-  and its token in memory, so the token never appears in a URL or a log.
+* a live profile gets a page from the till's own loopback server, which also serves the
+  component's files from the same verified cache — no CDN at run time — each file checked,
+  as it is served, against the SHA-512 manifest read from the pinned tarball
+  (``assets.component_manifest``): a file edited on disk is refused, not run. The component
+  talks to JustiFi's own hosts. The page is served under a random one-time path that maps
+  to the checkout and its token in memory, so the token never appears in a URL or a log.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+import mimetypes
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Protocol
 
 from pos_app.gui.webview.policy import Origin
@@ -26,10 +31,8 @@ from pos_app.gui.webview.policy import Origin
 log = logging.getLogger(__name__)
 
 COMPONENT_VERSION = "6.14.3"
-CDN_SCRIPT = (
-    f"https://cdn.jsdelivr.net/npm/@justifi/webcomponents@{COMPONENT_VERSION}"
-    "/dist/webcomponents/webcomponents.esm.js"
-)
+COMPONENTS_PATH = "/components/"  # where the live host serves the component's files
+COMPONENT_SCRIPT = COMPONENTS_PATH + "webcomponents.esm.js"
 # The component's defaults when no <justifi-config-provider> says otherwise.
 LIVE_API_ORIGIN = "https://wc-proxy.justifi.ai"
 LIVE_IFRAME_ORIGIN = "https://components.justifi.ai"
@@ -107,7 +110,7 @@ def live_page(
     checkout_id: str,
     token: str,
     *,
-    script_url: str = CDN_SCRIPT,
+    script_url: str = COMPONENT_SCRIPT,
     api_origin: str | None = None,
     iframe_origin: str | None = None,
 ) -> str:
@@ -128,37 +131,43 @@ def live_page(
 
 
 def _content_policy(sources: str) -> str:
-    """What the page may load: the component, its API and its card iframes; nothing else."""
+    """What the page may load: the component (from its own origin), its API and its card
+    iframes; nothing else."""
     return (
-        f"default-src 'none'; script-src {sources}; connect-src {sources}; "
-        f"frame-src {sources}; style-src 'unsafe-inline' {sources}; img-src data: {sources}; "
-        f"font-src {sources}; base-uri 'none'; form-action 'none'"
+        f"default-src 'none'; script-src 'self'; connect-src {sources}; "
+        f"frame-src {sources}; style-src 'unsafe-inline' 'self' {sources}; "
+        f"img-src data: 'self' {sources}; font-src 'self' {sources}; base-uri 'none'; "
+        "form-action 'none'"
     )
+
+
+Manifest = dict[str, str]
 
 
 @dataclass
 class LiveComponentHost:
-    """Serves host pages from 127.0.0.1 for a live JustiFi profile.
+    """Serves host pages, and the component's verified files, from 127.0.0.1 for a live
+    JustiFi profile.
 
-    ``script_url``, ``api_origin`` and ``iframe_origin`` default to JustiFi's; tests point
-    them at loopback stand-ins to drive the real component without the internet.
+    ``assets_dir`` is the verified npm cache (``pos-app assets fetch``); ``api_origin`` and
+    ``iframe_origin`` default to JustiFi's; tests point them at the sandbox to drive the real
+    component without the internet.
     """
 
-    script_url: str = CDN_SCRIPT
+    assets_dir: Path | None = None
     api_origin: str | None = None
     iframe_origin: str | None = None
-    needs_local_assets: bool = False
+    needs_local_assets: bool = True
+    # How the manifest is read: from the pinned tarball, in the server's thread (~0.2 s).
+    read_manifest: Callable[[Path], Manifest | None] | None = None
     _pages: dict[str, tuple[str, str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _server: ThreadingHTTPServer | None = None
+    _manifest: Manifest | None = None
 
     @property
     def resource_origins(self) -> frozenset[Origin]:
-        urls = (
-            self.script_url,
-            self.api_origin or LIVE_API_ORIGIN,
-            self.iframe_origin or LIVE_IFRAME_ORIGIN,
-        )
+        urls = (self.api_origin or LIVE_API_ORIGIN, self.iframe_origin or LIVE_IFRAME_ORIGIN)
         return frozenset(o for url in urls if (o := Origin.of(url)) is not None)
 
     @property
@@ -184,18 +193,42 @@ class LiveComponentHost:
             return None
         checkout_id, token = found
         return live_page(
-            checkout_id,
-            token,
-            script_url=self.script_url,
-            api_origin=self.api_origin,
-            iframe_origin=self.iframe_origin,
+            checkout_id, token, api_origin=self.api_origin, iframe_origin=self.iframe_origin
         )
+
+    def component_file(self, relative: str) -> tuple[bytes, str] | None:
+        """The bytes and content type of a component file, only if they are exactly the
+        pinned release's (else None, and the refusal is logged)."""
+        manifest = self._component_manifest()
+        expected = manifest.get(relative) if manifest is not None else None
+        if expected is None or self.assets_dir is None:
+            return None
+        from pos_app.assets import component_dir, sri
+
+        try:
+            data = (component_dir(self.assets_dir) / relative).read_bytes()
+        except OSError:
+            return None
+        if sri(data) != expected:
+            log.error("Refused to serve %s: it is not the verified component's file", relative)
+            return None
+        kind = mimetypes.guess_type(relative)[0] or "application/octet-stream"
+        return data, "text/javascript" if relative.endswith(".js") else kind
 
     def close(self) -> None:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+
+    def _component_manifest(self) -> Manifest | None:
+        with self._lock:
+            if self._manifest is None and self.assets_dir is not None:
+                from pos_app.assets import component_manifest
+
+                read = self.read_manifest or component_manifest
+                self._manifest = read(self.assets_dir)
+            return self._manifest
 
     def _start(self) -> ThreadingHTTPServer:
         with self._lock:
@@ -211,17 +244,28 @@ def _serve(host: LiveComponentHost) -> ThreadingHTTPServer:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if self.path.startswith(COMPONENTS_PATH):
+                relative = self.path.removeprefix(COMPONENTS_PATH)
+                found = host.component_file(relative) if ".." not in relative else None
+                if found is None:
+                    self.send_error(404)
+                    return
+                self._send(*found)
+                return
             prefix, _, page_id = self.path.partition("/card-form/")
             page = host.page_for(page_id) if prefix == "" and "/" not in page_id else None
             if page is None:
                 self.send_error(404)
                 return
-            body = page.encode("utf-8")
+            self._send(page.encode("utf-8"), "text/html; charset=utf-8")
+
+        def _send(self, body: bytes, content_type: str) -> None:
             self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             self.send_header("Referrer-Policy", "no-referrer")
+            self.send_header("X-Content-Type-Options", "nosniff")
             self.send_header("Content-Security-Policy", _content_policy(sources))
             self.end_headers()
             self.wfile.write(body)

@@ -48,6 +48,23 @@ FAILURE_RETURN_URL = f"https://{RETURN_HOST}/checkout/failure"  # 3-D Secure fai
 _BLANK = frozenset({"about:blank", "about:srcdoc"})
 
 
+# Besides http(s), what a page's own resources may be: inline data and blobs it made itself.
+# Sockets (ws:, wss:), files, FTP and every custom scheme are refused.
+_INLINE_SCHEMES = frozenset({"data", "blob", "about"})
+
+
+def resource_allowed(url: str, origins: frozenset[Origin] | None = None) -> bool:
+    """Whether a checkout page may fetch ``url`` (a script, an image, a frame, a socket):
+    http(s) only, besides inline data; with ``origins``, only from those."""
+    scheme = url.partition(":")[0].lower()
+    if scheme in _INLINE_SCHEMES:
+        return True
+    origin = Origin.of(url)
+    if origin is None:
+        return False
+    return origins is None or origin in origins
+
+
 @dataclass(frozen=True)
 class NavigationPolicy:
     allowed_origins: frozenset[Origin]

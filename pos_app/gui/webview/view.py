@@ -13,16 +13,22 @@ import logging
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Signal
 from PySide6.QtWebEngineCore import (
     QWebEngineCertificateError,
+    QWebEngineClientCertificateSelection,
+    QWebEngineDesktopMediaRequest,
     QWebEngineDownloadRequest,
+    QWebEngineFileSystemAccessRequest,
     QWebEnginePage,
     QWebEnginePermission,
     QWebEngineProfile,
+    QWebEngineRegisterProtocolHandlerRequest,
     QWebEngineSettings,
+    QWebEngineUrlRequestInfo,
+    QWebEngineUrlRequestInterceptor,
 )
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QWidget
 
-from pos_app.gui.webview.policy import NavigationPolicy, Verdict
+from pos_app.gui.webview.policy import NavigationPolicy, Origin, Verdict, resource_allowed
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +46,24 @@ _OFF = (
     QWebEngineSettings.WebAttribute.PdfViewerEnabled,
     QWebEngineSettings.WebAttribute.AutoLoadIconsForPage,
 )
+
+
+class ResourceFilter(QWebEngineUrlRequestInterceptor):
+    """Every request a checkout page makes (scripts, frames, images, sockets) passes
+    ``policy.resource_allowed``: http(s) only; with ``allowed``, only from those origins."""
+
+    def __init__(
+        self, allowed: frozenset[Origin] | None = None, parent: QObject | None = None
+    ) -> None:
+        super().__init__(parent)
+        self._allowed = allowed
+        self.blocked: list[str] = []
+
+    def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
+        url = info.requestUrl().toString()
+        if not resource_allowed(url, self._allowed):
+            self.blocked.append(url)
+            info.block(True)
 
 
 def new_private_profile(parent: QObject) -> QWebEngineProfile:
@@ -76,6 +100,11 @@ class CheckoutPage(QWebEnginePage):
         self.priming = False  # only about:blank, before a checkout adopts the page
         self.permissionRequested.connect(self._deny_permission)
         self.certificateError.connect(self._reject_certificate)
+        # What a payment page never needs, each refused rather than asked of the cashier.
+        self.fileSystemAccessRequested.connect(self._refuse_file_system)
+        self.registerProtocolHandlerRequested.connect(self._refuse_protocol_handler)
+        self.desktopMediaRequested.connect(self._refuse_desktop_media)
+        self.selectClientCertificate.connect(self._refuse_client_certificate)
 
     def acceptNavigationRequest(
         self, url: QUrl | str, navigation_type: QWebEnginePage.NavigationType, is_main_frame: bool
@@ -119,6 +148,34 @@ class CheckoutPage(QWebEnginePage):
         log.warning("Checkout page prompt suppressed: %s", message[:200])
         return False, ""
 
+    def chooseFiles(  # type: ignore[override]
+        self, mode: QWebEnginePage.FileSelectionMode, old_files: list[str], mime: list[str]
+    ) -> list[str]:
+        # Qt's default opens the till's own file dialog: anyone at the page (a 3-D Secure
+        # frame) could have the disk browsed and a file such as the journal uploaded.
+        log.warning("Checkout page asked to choose files; refused")
+        return []
+
+    @staticmethod
+    def _refuse_file_system(request: QWebEngineFileSystemAccessRequest) -> None:
+        log.warning("Refused file system access for %s", request.origin().toString())
+        request.reject()
+
+    @staticmethod
+    def _refuse_protocol_handler(request: QWebEngineRegisterProtocolHandlerRequest) -> None:
+        log.warning("Refused a %s protocol handler for %s", request.scheme(), request.origin())
+        request.reject()
+
+    @staticmethod
+    def _refuse_desktop_media(request: QWebEngineDesktopMediaRequest) -> None:
+        log.warning("Refused a screen or window capture request")
+        request.cancel()
+
+    @staticmethod
+    def _refuse_client_certificate(selection: QWebEngineClientCertificateSelection) -> None:
+        log.warning("Refused to send a client certificate to %s", selection.host().toString())
+        selection.selectNone()
+
     @staticmethod
     def _deny_permission(permission: QWebEnginePermission) -> None:
         log.warning(
@@ -149,9 +206,17 @@ class CheckoutWebView(QWebEngineView):
         self.profile_.setParent(None)
         self.profile_.setParent(self)
         self.setPage(self.checkout_page)
+        self.resources = self.filter_resources(None)
         self._last_allowed: QUrl | None = None
         self._forget_priming = False
         self.urlChanged.connect(self._check_landing)
+
+    def filter_resources(self, allowed: frozenset[Origin] | None) -> ResourceFilter:
+        """Every request of the page passes a ResourceFilter (http(s) only; with
+        ``allowed``, from those origins only); the last one set decides."""
+        self.resources = ResourceFilter(allowed, self.profile_)
+        self.profile_.setUrlRequestInterceptor(self.resources)
+        return self.resources
 
     def prime(self) -> None:
         """Have Chromium set up this page and its renderer now, on an empty document, so the
