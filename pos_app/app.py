@@ -46,7 +46,7 @@ if TYPE_CHECKING:
 
     from pos_app.gui.screens.customer_display import CustomerDisplay
     from pos_app.gui.webview.card_form_hosts import ComponentHost, LiveComponentHost
-    from pos_app.journal.audit import AuditVerification
+    from pos_app.journal.audit import AuditAnchor, AuditKey, AuditVerification
     from pos_app.journal.webhook_events import SeenWebhookEvents
     from pos_app.providers.base import PaymentProvider
     from pos_app.providers.webhooks import WebhookEvent
@@ -147,6 +147,58 @@ class PosApplication:
             staff=self.staff,
             workstation=mode == "workstation",
         )
+        self.window.keep_audit_anchor = self.keep_audit_anchor
+
+    # -- the audit trail's key and anchor, in the OS keyring (never in the journal) -------
+
+    def _keyring_name(self, what: str) -> str:
+        return f"{what}:{self.paths.journal_file.resolve()}"
+
+    def audit_key(self) -> AuditKey | None:
+        """The chain's MAC key; made on first use where a keyring exists (signing from the
+        next entry on). None without a keyring: the chain stays plain SHA-256, as before."""
+        from pos_app.journal.audit import AuditKey, AuditLog
+        from pos_app.secrets import SecretStoreError
+
+        name = self._keyring_name("audit-key")
+        try:
+            stored = self.secrets.get_named(name)
+            if stored is not None:
+                return AuditKey.from_text(stored)
+            if not self.secrets.available:
+                log.warning("No system keyring: the audit trail is hash-chained but not keyed")
+                return None
+            probe = AuditLog.open(self.paths.journal_file)
+            try:
+                key = AuditKey.new(since=probe.head().entries + 1)
+            finally:
+                probe.connection.close()
+            self.secrets.set_named(name, key.to_text())
+            log.info("Audit trail keyed from entry %d on", key.since)
+            return key
+        except (SecretStoreError, ValueError, KeyError) as error:
+            log.error("The audit key could not be read or made: %s", error)
+            return None
+
+    def audit_anchor(self) -> AuditAnchor | None:
+        """The head printed on the last end-of-shift report, kept in the keyring."""
+        from pos_app.journal.audit import AuditAnchor
+        from pos_app.secrets import SecretStoreError
+
+        try:
+            stored = self.secrets.get_named(self._keyring_name("audit-anchor"))
+            return AuditAnchor.from_text(stored) if stored else None
+        except (SecretStoreError, ValueError, KeyError) as error:
+            log.error("The audit anchor could not be read: %s", error)
+            return None
+
+    def keep_audit_anchor(self, anchor: AuditAnchor) -> None:
+        from pos_app.secrets import SecretStoreError
+
+        try:
+            self.secrets.set_named(self._keyring_name("audit-anchor"), anchor.to_text())
+        except SecretStoreError as error:
+            log.warning("The audit anchor could not be kept in the keyring: %s", error)
 
     def _build_staff(self, clock: Callable[[], datetime], monotonic: Callable[[], float]) -> Staff:
         """Users, approvals and the audit trail, on one connection of their own (a user
@@ -160,16 +212,22 @@ class PosApplication:
         from pos_app.services.users import Session, UserService
 
         self._staff_db = conn = connect(self.paths.journal_file)
-        audit = AuditLog(conn, clock=clock)
+        key = self.audit_key()
+        audit = AuditLog(conn, clock=clock, key=key)
         users = UserService(UserStore(conn), audit, clock=clock)
         session = Session()
-        AuditRecorder(audit, self.journal, lambda: session.actor).attach()
+        # Payment changes are audited inside their own transaction, on the journal's connection.
+        recorder_log = AuditLog(self.journal.connection, clock=clock, key=key)
+        AuditRecorder(recorder_log, self.journal, lambda: session.actor).attach()
         journal_file = self.paths.journal_file
 
         async def verify_audit() -> AuditVerification:
             # On our own thread pool: qasync's default one must not outlive the QApplication.
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, verify_audit_trail, journal_file)
+            anchor = self.audit_anchor()
+            return await loop.run_in_executor(
+                self._executor, verify_audit_trail, journal_file, key, anchor
+            )
 
         return Staff(
             users=users,
@@ -205,6 +263,7 @@ class PosApplication:
         await self._sync_providers(self.settings)
         if self.settings.webhooks:
             await self._start_webhooks()
+        await self._check_audit_trail()
         try:
             report = await self.payments.reconcile()
         except ProviderError as error:
@@ -214,6 +273,14 @@ class PosApplication:
             self.window.show_status(
                 f"{len(report.needs_attention)} earlier payment(s) need attention — see Payments"
             )
+
+    async def _check_audit_trail(self) -> None:
+        """Start-up: the whole chain, under its key, must still contain the last anchor an
+        end-of-shift summary showed. A break is shown until someone looks (never hidden)."""
+        verification = await self.staff.verify_audit()
+        if not verification.ok:
+            log.error("Audit trail check failed: %s", verification.message)
+            self.window.show_audit_problem(verification.message)
 
     def _provider_ready(self) -> None:
         from pos_app.services.checkout import CheckoutService
@@ -523,14 +590,16 @@ class PosApplication:
             self._staff_db = None
 
 
-def verify_audit_trail(journal_file: Path) -> AuditVerification:
-    """Check the whole chain on a connection of its own: this runs in a worker thread, and a
-    sqlite connection stays on the thread that opened it."""
+def verify_audit_trail(
+    journal_file: Path, key: AuditKey | None = None, anchor: AuditAnchor | None = None
+) -> AuditVerification:
+    """Check the whole chain (under ``key``, up to at least ``anchor``) on a connection of its
+    own: this runs in a worker thread, and a sqlite connection stays on its thread."""
     from pos_app.journal.audit import AuditLog
 
-    own = AuditLog.open(journal_file)
+    own = AuditLog.open(journal_file, key=key)
     try:
-        return own.verify()
+        return own.verify(anchor)
     finally:
         own.connection.close()
 

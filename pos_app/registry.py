@@ -14,7 +14,7 @@ from typing import Any
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ConfigurationError
 from pos_app.providers.types import AmountLimits
-from pos_app.settings import PROVIDER_KINDS, ProviderKind, ProviderProfile
+from pos_app.settings import PROVIDER_KINDS, ProviderKind, ProviderProfile, profile_problems
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,19 @@ def uses_builtin_sandbox(profile: ProviderProfile) -> bool:
 
 
 def endpoints(profile: ProviderProfile, sandbox_url: str | None) -> Endpoints:
-    """Where the profile's API and hosted pages are: its own URLs, else the defaults."""
+    """Where the profile's API and hosted pages are: its own URLs, else the defaults.
+
+    A live profile is refused any host its provider does not publish (a hand-edited
+    settings file included): its secret would be sent there.
+    """
     kind = kind_of(profile)
+    problems = [
+        p.message
+        for p in profile_problems(profile)
+        if p.field in ("api_base_url", "hosted_checkout_base_url")
+    ]
+    if problems and not profile.is_sandbox:
+        raise ConfigurationError(" ".join(problems), provider=kind.key)
     if profile.api_base_url:
         api = profile.api_base_url.rstrip("/")
     elif profile.is_sandbox:

@@ -101,6 +101,24 @@ class SecretStore:
         except keyring.errors.KeyringError as error:
             raise SecretStoreError(f"The system keyring could not delete: {error}") from error
 
+    def get_named(self, name: str) -> str | None:
+        """A value the app keeps in the keyring under its own ``name`` (the audit trail's key
+        and last anchor); None without a keyring or when nothing is stored."""
+        if not self.available:
+            return None
+        try:
+            return self._backend.get_password(KEYRING_SERVICE, name)
+        except keyring.errors.KeyringError as error:
+            raise SecretStoreError(f"The system keyring could not be read: {error}") from error
+
+    def set_named(self, name: str, value: str) -> None:
+        if not self.available:
+            raise SecretStoreError(NO_KEYRING)
+        try:
+            self._backend.set_password(KEYRING_SERVICE, name, value)
+        except keyring.errors.KeyringError as error:
+            raise SecretStoreError(f"The system keyring refused to store: {error}") from error
+
     def move(self, old: ProviderProfile, new: ProviderProfile) -> None:
         """Keep a secret with its profile across a rename or a change of provider."""
         if old.secret_key_name() == new.secret_key_name():

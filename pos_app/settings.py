@@ -49,6 +49,16 @@ class ProviderKind:
     live_required: tuple[str, ...] = ()
     currencies: tuple[str, ...] | None = None
     exponent: int | None = None
+    # The hosts a live profile may talk to (its secret goes there): the provider's published
+    # ones; "*.x" allows any subdomain of x (Checkout.com's merchant-specific API hosts).
+    live_hosts: tuple[str, ...] = ()
+
+    def publishes(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        return any(
+            host == allowed or (allowed.startswith("*.") and host.endswith(allowed[1:]))
+            for allowed in self.live_hosts
+        )
 
     @property
     def has_hosted_url(self) -> bool:
@@ -70,6 +80,7 @@ PROVIDER_KINDS: dict[str, ProviderKind] = {
             fields=("client_id", "sub_account", "hosted_flow"),
             live_required=("client_id", "sub_account"),
             currencies=("USD", "CAD"),  # a sub-account is scoped to one of these (PROVIDERS §1.3)
+            live_hosts=("api.justifi.ai", "components.justifi.ai"),
         ),
         ProviderKind(
             key="checkout_com",
@@ -82,6 +93,8 @@ PROVIDER_KINDS: dict[str, ProviderKind] = {
             default_currency="USD",
             fields=("processing_channel_id", "billing_country", "auth_style"),
             live_required=("processing_channel_id",),
+            # NAS accounts may use their merchant-specific {prefix}.api.checkout.com.
+            live_hosts=("api.checkout.com", "*.api.checkout.com"),
         ),
         ProviderKind(
             key="recharge",
@@ -95,6 +108,7 @@ PROVIDER_KINDS: dict[str, ProviderKind] = {
             fields=("api_version", "receipt_email"),
             live_required=("receipt_email",),  # ReCharge charges no checkout without an email
             exponent=2,  # prices are decimal strings with cents
+            live_hosts=("api.rechargeapps.com", "checkout.rechargeapps.com"),
         ),
         ProviderKind(
             key="payfect",
@@ -106,6 +120,7 @@ PROVIDER_KINDS: dict[str, ProviderKind] = {
             sandbox_prefix="payfect",
             default_currency="USD",
             currencies=("USD",),  # USD sales invoiced 1:1 in USDT (providers/payfect/mapping.py)
+            live_hosts=("api.payfect.finance",),
         ),
     )
 }
@@ -175,8 +190,19 @@ class ProviderProfile:
         return not self.is_sandbox
 
     def secret_key_name(self) -> str:
+        """The keyring entry of this profile's secret, bound to the host it is sent to: a
+        profile pointed at another host finds no secret there and asks for it again."""
         kind = self.kind
-        return f"{self.name}:{kind.credential_field if kind else 'client_secret'}"
+        name = f"{self.name}:{kind.credential_field if kind else 'client_secret'}"
+        host = self.api_host()
+        return name if host is None or (kind and host == _host(kind.live_api)) else f"{name}@{host}"
+
+    def api_host(self) -> str | None:
+        """The host a live profile's secret goes to (None for sandbox profiles)."""
+        kind = self.kind
+        if self.is_sandbox or kind is None:
+            return None
+        return _host(self.api_base_url or kind.live_api)
 
 
 def sandbox_profile(provider: str) -> ProviderProfile:
@@ -273,6 +299,16 @@ def profile_problems(profile: ProviderProfile) -> list[Problem]:
             problem(name, f"{FIELD_LABELS[name]}: {message}")
     if kind is None:
         return found
+    if not profile.is_sandbox:
+        for name in ("api_base_url", "hosted_checkout_base_url"):
+            host = _host(getattr(profile, name) or "")
+            if host and not kind.publishes(host):
+                problem(
+                    name,
+                    f"A live {kind.display_name} profile talks only to "
+                    f"{kind.display_name}'s published hosts ({', '.join(kind.live_hosts)}); "
+                    f"“{host}” is not one of them.",
+                )
     currency_message = _currency_problem(kind, profile.currency)
     if currency_message:
         problem("currency", currency_message)
@@ -341,6 +377,14 @@ def _staff_problems(settings: Settings) -> list[Problem]:
 def _is_int(value: object) -> bool:
     """Integers only: JSON's true/false are ints to Python, and floats never hold money."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _host(url: str) -> str | None:
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:
+        return None
+    return host.lower() if host else None
 
 
 def _url_problem(url: str | None, *, live: bool) -> str | None:

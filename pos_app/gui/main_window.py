@@ -8,6 +8,7 @@ after sign-in. In workstation mode there is no selling: no Cashier, and sign-in 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import shiboken6
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from pos_app.gui.screens.settings import SettingsBackend, SettingsScreen
     from pos_app.gui.screens.shift_summary import ShiftSummaryScreen
     from pos_app.gui.screens.users import UsersScreen
+    from pos_app.journal.audit import AuditAnchor
     from pos_app.services.checkout import CheckoutService
     from pos_app.services.payments import PaymentService
 
@@ -154,6 +156,13 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.connection_label)
         self.user_label = _status_label("", "Hint")
         self.user_label.setAccessibleName("Signed in")
+        # Set by app.py: keeps the anchor an end-of-shift summary shows (the OS keyring).
+        self.keep_audit_anchor: Callable[[AuditAnchor], None] | None = None
+        # The audit trail failed its check at start (or on Verify): never hidden.
+        self.audit_alert = _status_label("", "Warning")
+        self.audit_alert.setAccessibleName("Audit trail problem")
+        self.audit_alert.setVisible(False)
+        self.statusBar().addWidget(self.audit_alert)
         # What an administrator must know on signing in: staff locked out by wrong PINs.
         self.lockout_alert = _status_label("", "Warning")
         self.lockout_alert.setAccessibleName("Staff locked out")
@@ -403,6 +412,7 @@ class MainWindow(QMainWindow):
             from pos_app.gui.screens.shift_summary import ShiftSummaryScreen
 
             self._shift = ShiftSummaryScreen(self._journal, locale=self._locale)
+            self._shift.keep_anchor = self.keep_audit_anchor
             self.stack.addWidget(self._shift)
         return self._shift
 
@@ -582,6 +592,13 @@ class MainWindow(QMainWindow):
                 watcher.start()
             elif user is None:
                 watcher.stop()
+
+    def show_audit_problem(self, message: str) -> None:
+        """The trail failed its check: say so in the status bar, for whoever is at the till."""
+        self.audit_alert.setText("Audit trail broken — see Audit (F10)")
+        self.audit_alert.setToolTip(plain_tip(message))
+        self.audit_alert.setAccessibleDescription(message)
+        self.audit_alert.setVisible(True)
 
     def _show_lockouts(self, user: User | None) -> None:
         staff = self.staff

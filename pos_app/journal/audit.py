@@ -1,27 +1,33 @@
 """The audit trail: append-only, hash-chained entries in the journal database.
 
-Each entry's ``hash`` is SHA-256 over a canonical encoding of the entry (seq, time, actor,
+Each entry's ``hash`` is a MAC over a canonical encoding of the entry (seq, time, actor,
 action, subject, details exactly as stored, and the previous entry's hash), so ``verify``
 finds an edited entry (its hash no longer matches), a deleted or reordered one (a gap in
 ``seq`` or a ``prev_hash`` that does not link) and a cut-off tail (``audit_head`` holds the
 entry count and last hash, written in the same transaction as every entry).
 
-Limits, honestly: anyone who can write the database file can rebuild the whole chain and
-its head consistently; nothing stored inside the same file can detect that. Only a copy of
-the head kept elsewhere — ``head()`` printed on the end-of-shift report, or saved outside
-the journal — can: ``verify(anchor=...)`` checks that the chain still contains it.
+The MAC is HMAC-SHA256 under an ``AuditKey`` kept in the OS keyring, not in the file: from
+the key's ``since`` entry on, someone who can write the database cannot recompute a single
+entry. Entries written before the key existed (older journals) stay plain SHA-256; the key
+itself says where keyed entries begin, so they cannot be "downgraded" to plain ones. A tail
+cut off together with ``audit_head`` still needs the head copy kept elsewhere to be seen:
+``verify(anchor=...)`` checks the chain still contains the anchor printed on the last
+end-of-shift report (and kept in the keyring).
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
 import logging
 import re
+import secrets
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -86,11 +92,44 @@ class AuditEntry:
 
 
 @dataclass(frozen=True)
+class AuditKey:
+    """The chain's MAC key, and the first entry it signs (earlier entries are plain)."""
+
+    secret: bytes = field(repr=False)
+    since: int
+
+    @classmethod
+    def new(cls, since: int) -> AuditKey:
+        return cls(secrets.token_bytes(32), since)
+
+    def to_text(self) -> str:
+        return json.dumps({"key": base64.b64encode(self.secret).decode(), "since": self.since})
+
+    @classmethod
+    def from_text(cls, text: str) -> AuditKey:
+        data = json.loads(text)
+        return cls(base64.b64decode(data["key"]), int(data["since"]))
+
+
+@dataclass(frozen=True)
 class AuditAnchor:
     """The chain's head at one moment: keep a copy outside the journal to detect a rewrite."""
 
     entries: int
     hash: str
+
+    def to_text(self) -> str:
+        return json.dumps({"entries": self.entries, "hash": self.hash})
+
+    @classmethod
+    def from_text(cls, text: str) -> AuditAnchor:
+        data = json.loads(text)
+        return cls(int(data["entries"]), str(data["hash"]))
+
+    @property
+    def short(self) -> str:
+        """How it is printed on a report: enough to compare by eye, all of it in the CSV."""
+        return f"{self.entries} entries, {self.hash[:16]}"
 
 
 @dataclass(frozen=True)
@@ -131,14 +170,25 @@ def immediate(conn: sqlite3.Connection) -> Iterator[None]:
 
 class AuditLog:
     def __init__(
-        self, conn: sqlite3.Connection, *, clock: Callable[[], datetime] = utc_now
+        self,
+        conn: sqlite3.Connection,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        key: AuditKey | None = None,
     ) -> None:
         self.connection = conn
         self._clock = clock
+        self.key = key
 
     @classmethod
-    def open(cls, path: Path, *, clock: Callable[[], datetime] = utc_now) -> AuditLog:
-        return cls(connect(path), clock=clock)
+    def open(
+        cls, path: Path, *, clock: Callable[[], datetime] = utc_now, key: AuditKey | None = None
+    ) -> AuditLog:
+        return cls(connect(path), clock=clock, key=key)
+
+    def _mac(self, seq: int, fields: tuple[str, str, str, str, str], prev: str) -> str:
+        key = self.key if self.key is not None and seq >= self.key.since else None
+        return entry_hash(seq, *fields, prev, key=key)
 
     def append(
         self,
@@ -156,7 +206,7 @@ class AuditLog:
         with immediate(self.connection):
             head = self._head()
             seq = head.entries + 1
-            digest = entry_hash(seq, at, actor, action.value, subject, details_text, head.hash)
+            digest = self._mac(seq, (at, actor, action.value, subject, details_text), head.hash)
             self.connection.execute(
                 "INSERT INTO audit_log (seq, at, actor, action, subject, details, prev_hash,"
                 " hash) VALUES (?,?,?,?,?,?,?,?)",
@@ -218,6 +268,13 @@ class AuditLog:
 
     def _verify(self, anchor: AuditAnchor | None) -> AuditVerification:
         head = self._head()
+        if self.key is not None and head.entries < self.key.since - 1:
+            return AuditVerification(
+                head.entries,
+                head.entries + 1,
+                f"the trail has {head.entries} entries, but signed entries were written from "
+                f"entry {self.key.since} on: the journal was cut or replaced.",
+            )
         expected_seq, prev = 1, GENESIS_HASH
         anchor_seen = anchor is None or (anchor.entries == 0 and anchor.hash == GENESIS_HASH)
         cursor = self.connection.execute(
@@ -233,7 +290,7 @@ class AuditLog:
                     f"entry {expected_seq} is missing (the next one is {seq}).",
                 )
             stored = (row["at"], row["actor"], row["action"], row["subject"], row["details"])
-            if entry_hash(seq, *stored, row["prev_hash"]) != row["hash"]:
+            if not hmac.compare_digest(self._mac(seq, stored, row["prev_hash"]), row["hash"]):
                 return AuditVerification(
                     seq - 1,
                     seq,
@@ -291,21 +348,26 @@ class AuditLog:
 
 
 class AuditRecorder:
-    """Appends an entry for each committed payment change that moved its state or amounts.
+    """Appends an entry for each payment change that moved its state or amounts, inside the
+    transaction that made the change (``JournalStore.add_writer``), so a crash keeps both or
+    neither.
 
-    Listens to ``JournalStore.add_listener`` (every committed change, whoever made it);
-    ``actor`` says who is signed in (``Session.actor``). A lookup that changed nothing is
-    not an event. Failures are logged, never raised: the payment change is already
-    committed and the caller must still learn its outcome.
+    ``audit`` must be on the journal's own connection (``journal.connection``); ``actor``
+    says who is signed in (``Session.actor``). A lookup that changed nothing is not an event.
     """
 
     def __init__(self, audit: AuditLog, journal: JournalStore, actor: Callable[[], str]) -> None:
+        if audit.connection is not journal.connection:
+            raise ValueError("The recorder's AuditLog must use the journal's connection")
         self._audit = audit
         self._journal = journal
         self._actor = actor
 
     def attach(self) -> None:
-        self._journal.add_listener(self._heard)
+        self._journal.add_writer(self._write)
+
+    def _write(self, reference: str) -> None:
+        self.record(reference)
 
     def record(self, reference: str) -> AuditEntry | None:
         payment = self._journal.get(reference)
@@ -334,12 +396,6 @@ class AuditRecorder:
             _payment_action(before, facts), actor=self._actor(), subject=reference, details=details
         )
 
-    def _heard(self, reference: str) -> None:
-        try:
-            self.record(reference)
-        except Exception:
-            log.exception("Could not write the audit entry for %s", reference)
-
 
 def _payment_action(before: Mapping[str, Any], after: Mapping[str, Any]) -> AuditAction:
     if after["refunded_minor"] > before.get("refunded_minor", 0):
@@ -352,15 +408,27 @@ def _payment_action(before: Mapping[str, Any], after: Mapping[str, Any]) -> Audi
 
 
 def entry_hash(
-    seq: int, at: str, actor: str, action: str, subject: str, details: str, prev_hash: str
+    seq: int,
+    at: str,
+    actor: str,
+    action: str,
+    subject: str,
+    details: str,
+    prev_hash: str,
+    *,
+    key: AuditKey | None = None,
 ) -> str:
-    """SHA-256 (hex) over the entry's canonical encoding: a compact JSON array of its fields."""
+    """Hex MAC over the entry's canonical encoding (a compact JSON array of its fields):
+    HMAC-SHA256 under ``key``, or plain SHA-256 for entries from before the key."""
+    version = "pos_app.audit/1" if key is None else "pos_app.audit/2"
     encoded = json.dumps(
-        ["pos_app.audit/1", seq, at, actor, action, subject, details, prev_hash],
+        [version, seq, at, actor, action, subject, details, prev_hash],
         ensure_ascii=False,
         separators=(",", ":"),
-    )
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    ).encode("utf-8")
+    if key is None:
+        return hashlib.sha256(encoded).hexdigest()
+    return hmac.new(key.secret, encoded, hashlib.sha256).hexdigest()
 
 
 def _canonical(details: Mapping[str, Any]) -> str:

@@ -6,6 +6,7 @@ State changes go through the domain state machine; an illegal move is refused.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from pos_app.domain.payment import PaymentLedger, PaymentState, can_transition
 from pos_app.journal.db import connect
 from pos_app.journal.search import PaymentFilter, count_query, page_query
 from pos_app.journal.times import NaiveTimeError, from_db, to_db
+
+log = logging.getLogger(__name__)
 
 Listener = Callable[[str], None]
 IntentGuard = Callable[["PaymentRecord", list["Intent"]], None]
@@ -126,6 +129,7 @@ class JournalStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self._listeners: list[Listener] = []
+        self._writers: list[Listener] = []
 
     @classmethod
     def open(cls, path: Path) -> JournalStore:
@@ -137,6 +141,16 @@ class JournalStore:
     def add_listener(self, listener: Listener) -> None:
         """Called with a payment reference after every committed change to it."""
         self._listeners.append(listener)
+
+    def add_writer(self, writer: Listener) -> None:
+        """Called with a payment reference inside the write transaction of every change to
+        it, on this connection: what it writes commits with the change, or not at all (the
+        audit trail: a crash can never keep one without the other).
+
+        A writer that fails is rolled back alone and logged; the payment change still
+        commits, because the provider has already acted on it.
+        """
+        self._writers.append(writer)
 
     # -- payments ---------------------------------------------------------------
 
@@ -171,6 +185,7 @@ class JournalStore:
                 ),
             )
             self._add_event(int(cursor.lastrowid or 0), now, PaymentState.CREATED, "Sale started")
+            self._write_alongside(reference)
         self._notify(reference)
         return self._require(reference)
 
@@ -234,6 +249,7 @@ class JournalStore:
                 (*changes.values(), reference),
             )
             self._add_event(current.id, now, state or current.state, note)
+            self._write_alongside(reference)
         self._notify(reference)
         return self._require(reference)
 
@@ -271,7 +287,8 @@ class JournalStore:
 
     @property
     def connection(self) -> sqlite3.Connection:
-        """For read-only reports on the same database (journal/reports.py)."""
+        """For reports on the same database (journal/reports.py) and the writers that
+        record alongside each change (``add_writer``: the audit trail)."""
         return self._conn
 
     def count_payments(self, search: PaymentFilter | None = None, *, cap: int | None = None) -> int:
@@ -423,6 +440,17 @@ class JournalStore:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._conn)
+
+    def _write_alongside(self, reference: str) -> None:
+        for writer in self._writers:
+            self._conn.execute("SAVEPOINT alongside")
+            try:
+                writer(reference)
+            except Exception:
+                self._conn.execute("ROLLBACK TO alongside")
+                log.exception("A record written with %s failed; the change is kept", reference)
+            finally:
+                self._conn.execute("RELEASE alongside")
 
     def _notify(self, reference: str) -> None:
         for listener in list(self._listeners):

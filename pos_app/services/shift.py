@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Final, TextIO
 
 from pos_app.domain.money import Money
+from pos_app.journal.audit import AuditAnchor, AuditLog
 from pos_app.journal.reports import ReversalRow, TotalRow, connection_of, reversals, totals
 from pos_app.journal.search import PaymentFilter
 from pos_app.journal.store import JournalStore, PaymentRecord, utc_now
@@ -65,6 +66,9 @@ class ShiftSummary:
     attention: list[PaymentRecord]
     attention_total: int  # may exceed len(attention), which stops at ATTENTION_LIMIT
     currencies: list[CurrencyTotal] = field(default_factory=list)
+    # The audit trail's head when the summary was made: printed, so that a rewrite of the
+    # trail before it can be found later (AuditLog.verify(anchor=...)).
+    anchor: AuditAnchor | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -107,6 +111,7 @@ def summarize(journal: JournalStore, start: datetime, end: datetime) -> ShiftSum
         attention=attention,
         attention_total=attention_total,
         currencies=_by_currency(rows),
+        anchor=AuditLog(conn).head(),
     )
 
 
@@ -188,6 +193,13 @@ def write_csv(summary: ShiftSummary, out: TextIO, zone: tzinfo | None = None) ->
                 payment.amount.currency,
                 attention_reason(payment),
             )
+        )
+    if summary.anchor is not None:
+        # count: the trail's entries; note: the head's full hash (see AuditLog.verify).
+        anchor = summary.anchor
+        stamp = _stamp(summary.end, zone)
+        writer.writerow(
+            ("audit_anchor", "", "", "", "", stamp, anchor.entries, "", "", "", "", anchor.hash)
         )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.gui.screens.shift_summary import ShiftSummaryScreen
+from pos_app.journal.audit import AuditAction, AuditAnchor, AuditLog
 from pos_app.journal.store import JournalStore
 from tests.unit.test_shift import EXPECTED_CSV
 from tests.unit.test_shift_journal import DAY, trading_day
@@ -166,3 +167,20 @@ def test_a_long_range_waits_for_refresh_instead_of_summing_months_per_sale(
     assert screen.period.text().endswith(": 8 payments")
     qtbot.mouseClick(screen.refresh_button, Qt.MouseButton.LeftButton)
     assert screen.period.text().endswith(": 9 payments")
+
+
+def test_the_summary_shows_the_audit_anchor_and_hands_it_on_to_be_kept(
+    qtbot: QtBot, journal: JournalStore
+) -> None:
+    """The head of the trail, printed on the shift sheet (and kept in the keyring by the
+    app): a later rewrite of everything before it is found at the next start."""
+    audit = AuditLog(journal.connection)
+    audit.append(AuditAction.SETTINGS_CHANGED, actor="system", subject="settings")
+    kept: list[AuditAnchor] = []
+    shown = ShiftSummaryScreen(journal, locale="en_US", zone=UTC)
+    qtbot.addWidget(shown)
+    shown.keep_anchor = kept.append
+    shown.show_days(date(2026, 1, 10), date(2026, 1, 10))
+    head = audit.head()
+    assert kept[-1] == head and head.entries == 1
+    assert shown.anchor.text().startswith(f"Audit trail anchor: 1 entries, {head.hash[:16]}")

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from pos_app.app import sandbox_credentials
-from pos_app.providers.errors import AuthenticationError, ConfigurationError
+from pos_app.providers.errors import ConfigurationError
 from pos_app.registry import build_provider, endpoints
 from pos_app.sandbox.server import SandboxServer
 from pos_app.settings import PROVIDER_KINDS, ProviderProfile, default_profiles
@@ -37,14 +37,11 @@ def test_each_sandbox_profile_connects(sandbox: SandboxServer, provider: str) ->
 
 
 @pytest.mark.parametrize("provider", sorted(PROVIDER_KINDS))
-def test_a_wrong_secret_is_reported_as_an_authentication_failure(
+def test_a_live_profile_aimed_at_another_host_is_never_built(
     sandbox: SandboxServer, provider: str
 ) -> None:
-    """A live profile aimed at the simulator: the saved credentials are what get sent.
-
-    (The JustiFi simulator takes any secret for a ``test_`` client id, so there the
-    client id is the wrong part.)
-    """
+    """A live profile pointed at the simulator (or any host its provider does not publish)
+    would send the keyring's secret there: it is refused before anything is sent."""
     kind = PROVIDER_KINDS[provider]
     credentials = sandbox_credentials()
     profile = replace(
@@ -56,16 +53,8 @@ def test_a_wrong_secret_is_reported_as_an_authentication_failure(
         sub_account=credentials.justifi_sub_account,
         processing_channel_id=credentials.checkout_com_processing_channel,
     )
-
-    async def check() -> None:
-        adapter = build_provider(profile, secret="not-the-right-secret")
-        try:
-            await adapter.check_connection()
-        finally:
-            await adapter.aclose()
-
-    with pytest.raises(AuthenticationError):
-        asyncio.run(check())
+    with pytest.raises(ConfigurationError, match="published hosts"):
+        build_provider(profile, secret="the-live-secret")
 
 
 def test_a_live_profile_without_a_saved_secret_says_what_is_missing() -> None:

@@ -16,12 +16,13 @@ from pos_app.journal.audit import (
     GENESIS_HASH,
     AuditAction,
     AuditError,
+    AuditKey,
     AuditLog,
     AuditRecorder,
     entry_hash,
 )
 from pos_app.journal.db import connect
-from pos_app.journal.store import JournalStore
+from pos_app.journal.store import JournalError, JournalStore
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -299,7 +300,7 @@ class Actor:
 
 def test_the_recorder_writes_who_changed_each_payment_and_how(path: Path) -> None:
     store = JournalStore.open(path)
-    audit = AuditLog.open(path, clock=Clock())
+    audit = AuditLog(store.connection, clock=Clock())
     actor = Actor()
     AuditRecorder(audit, store, actor).attach()
 
@@ -344,12 +345,11 @@ def test_the_recorder_writes_who_changed_each_payment_and_how(path: Path) -> Non
     assert refund["note"] == "Refund of $10.00 accepted"
     assert audit.verify().ok
     store.close()
-    audit.connection.close()
 
 
 def test_a_void_is_recorded_as_a_void(path: Path) -> None:
     store = JournalStore.open(path)
-    audit = AuditLog.open(path)
+    audit = AuditLog(store.connection)
     AuditRecorder(audit, store, lambda: "5").attach()
     store.create_payment(
         reference="S-2",
@@ -366,14 +366,13 @@ def test_a_void_is_recorded_as_a_void(path: Path) -> None:
     store.update_payment("S-2", now=T0, state=PaymentState.VOIDED, note="Voided")
     assert [e.action for e in audit.entries("S-2")][-1] == "void"
     store.close()
-    audit.connection.close()
 
 
 def test_a_recorder_failure_never_undoes_or_hides_the_payment_change(
     path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     store = JournalStore.open(path)
-    audit = AuditLog.open(path)
+    audit = AuditLog(store.connection)
     AuditRecorder(audit, store, lambda: "").attach()  # an empty actor is refused
     store.create_payment(
         reference="S-3",
@@ -385,6 +384,74 @@ def test_a_recorder_failure_never_undoes_or_hides_the_payment_change(
         now=T0,
     )
     assert store.get("S-3") is not None
-    assert "Could not write the audit entry for S-3" in caplog.text
+    assert "A record written with S-3 failed; the change is kept" in caplog.text
     store.close()
+
+
+def test_a_payment_change_and_its_audit_entry_commit_together(path: Path) -> None:
+    """Written in the change's own transaction: the process dying right after the commit
+    (here: the first thing told of it raises) still leaves the entry, and a change that
+    is rolled back leaves none."""
+    store = JournalStore.open(path)
+
+    def dies(_reference: str) -> None:
+        raise SystemExit("killed right after the commit")
+
+    store.add_listener(dies)
+    AuditRecorder(AuditLog(store.connection), store, lambda: "3").attach()
+    with pytest.raises(SystemExit):
+        store.create_payment(
+            reference="S-4",
+            profile="p",
+            provider="justifi",
+            method="hosted_checkout",
+            amount=Money(100, "USD"),
+            description="Gum",
+            now=T0,
+        )
+    other = AuditLog.open(path)  # what the next start sees
+    assert [e.subject for e in other.entries("S-4")] == ["S-4"]
+    with pytest.raises(JournalError):
+        store.update_payment("S-4", now=T0, state=PaymentState.REFUNDED, note="illegal")
+    assert len(other.entries("S-4")) == 1
+    other.connection.close()
+    store.close()
+
+
+def test_a_keyed_chain_cannot_be_recomputed_without_the_key(path: Path) -> None:
+    """Someone who can write the file edits an entry and recomputes every hash after it, as
+    the unkeyed chain allowed: with the key in the keyring, verify finds it."""
+    key = AuditKey.new(since=1)
+    audit = AuditLog.open(path, clock=Clock(), key=key)
+    for n in range(3):
+        audit.append(AuditAction.REFUND, actor="3", subject=f"S-{n}", details={"n": n})
+    assert audit.verify().ok
+    rows = audit.connection.execute("SELECT * FROM audit_log ORDER BY seq").fetchall()
+    prev = GENESIS_HASH
+    with audit.connection:
+        audit.connection.execute("DELETE FROM audit_log WHERE seq = 2")
+        for row in rows:
+            if row["seq"] == 2:
+                continue
+            seq = row["seq"] if row["seq"] < 2 else row["seq"] - 1
+            fields = (row["at"], row["actor"], row["action"], row["subject"], row["details"])
+            forged = entry_hash(seq, *fields, prev)  # what an attacker can compute
+            audit.connection.execute(
+                "UPDATE audit_log SET seq = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                (seq, prev, forged, row["seq"]),
+            )
+            prev = forged
+        audit.connection.execute(
+            "UPDATE audit_head SET entries = 2, last_hash = ? WHERE id = 1", (prev,)
+        )
+    assert AuditLog.open(path).verify().ok  # the unkeyed check is fooled
+    result = AuditLog.open(path, key=key).verify()
+    assert not result.ok and result.broken_at == 1
+    audit.connection.close()
+
+
+def test_a_journal_cut_back_before_the_key_began_is_reported(path: Path) -> None:
+    audit = AuditLog.open(path, clock=Clock(), key=AuditKey.new(since=5))
+    result = audit.verify()
+    assert not result.ok and "signed entries were written from entry 5" in result.problem
     audit.connection.close()

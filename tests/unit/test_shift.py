@@ -45,6 +45,8 @@ EXPECTED_CSV = (
     "attention,checkout_com,direct_charge,authorized,S-20260110-AAAAA6,"
     "2026-01-10T16:00:00+00:00,1,25.00,0.00,0.00,USD,"
     "Authorization about to expire: capture or void it.\r\n"
+    # The audit trail's head (none written in this journal): count and full hash.
+    "audit_anchor,,,,,2026-01-11T00:00:00+00:00,0,,,,," + "0" * 64 + "\r\n"
 )
 
 

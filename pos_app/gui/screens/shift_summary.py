@@ -30,6 +30,7 @@ from pos_app.domain.money import Money, format_money
 from pos_app.domain.payment import PaymentState
 from pos_app.gui.messages import PROVIDER_NAMES, method_name, state_label
 from pos_app.gui.widgets.common import announce, label
+from pos_app.journal.audit import AuditAnchor
 from pos_app.journal.store import JournalStore
 from pos_app.services.shift import (
     ShiftSummary,
@@ -112,6 +113,8 @@ class ShiftSummaryScreen(QWidget):
         self._zone = zone  # None: the till's local time
         self.choose_file: ChooseFile = choose_csv_file
         self.summary: ShiftSummary | None = None
+        # Keeps the printed anchor outside the journal (app.py: the OS keyring).
+        self.keep_anchor: Callable[[AuditAnchor], None] | None = None
 
         today = today_range(zone=zone)[0].date()
         self.date_from = self._date_field("First day", today)
@@ -126,6 +129,9 @@ class ShiftSummaryScreen(QWidget):
         self.export_button.setAccessibleName("Export the summary as a CSV file")
         self.period = label("", "Hint")
         self.period.setAccessibleName("Period shown")
+        self.anchor = label("", "Hint")
+        self.anchor.setAccessibleName("Audit trail anchor")
+        self.anchor.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status = label("", "Hint")
         self.status.setAccessibleName("Export result")
         self.empty = label("No payments, refunds or voids in this period.", "Hint")
@@ -162,6 +168,7 @@ class ShiftSummaryScreen(QWidget):
         content.addWidget(self.reversals)
         content.addWidget(self.attention_title)
         content.addWidget(self.attention)
+        content.addWidget(self.anchor)
         content.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -277,6 +284,13 @@ class ShiftSummaryScreen(QWidget):
         days = first.isoformat() if first == last else f"{first.isoformat()} to {last.isoformat()}"
         count = sum(t.count for t in summary.currencies)
         self.period.setText(f"{days}: {count:,} payment{'s' if count != 1 else ''}")
+        if summary.anchor is not None:
+            self.anchor.setText(
+                f"Audit trail anchor: {summary.anchor.short} — write it on the shift sheet; "
+                "the till checks its trail still contains it."
+            )
+            if self.keep_anchor is not None:
+                self.keep_anchor(summary.anchor)
         self.empty.setVisible(summary.is_empty)
         self.export_button.setEnabled(not summary.is_empty)
         self._show_cards(summary)

@@ -1,0 +1,61 @@
+"""A live profile's secret goes only to its provider's published hosts, and is bound to the
+host it was entered for."""
+
+from __future__ import annotations
+
+import pytest
+
+from pos_app.providers.errors import ConfigurationError
+from pos_app.registry import build_provider
+from pos_app.secrets import SecretStore
+from pos_app.settings import ProviderProfile, profile_problems
+
+
+def live(provider: str = "justifi", **fields: str) -> ProviderProfile:
+    base: dict[str, str] = {"client_id": "live_1", "sub_account": "acc_1"}
+    if provider == "checkout_com":
+        base = {"processing_channel_id": "pc_1"}
+    return ProviderProfile(name="Shop", provider=provider, environment="live", **{**base, **fields})
+
+
+@pytest.mark.parametrize(
+    ("provider", "url"),
+    [
+        ("justifi", "https://api.justifi.ai.evil.example"),
+        ("justifi", "https://evil.example/justifi"),
+        ("checkout_com", "https://api.checkout.com.evil.example"),
+        ("recharge", "https://127.0.0.1:8765/recharge"),
+        ("payfect", "https://payfect.finance.evil.example"),
+    ],
+)
+def test_a_live_profile_refuses_any_host_its_provider_does_not_publish(
+    provider: str, url: str
+) -> None:
+    profile = live(provider, api_base_url=url)
+    [problem] = [p for p in profile_problems(profile) if p.field == "api_base_url"]
+    assert "published hosts" in problem.message
+    # A hand-edited settings file is refused too: the adapter is never built.
+    with pytest.raises(ConfigurationError, match="published hosts"):
+        build_provider(profile, secret="live-secret")
+
+
+def test_published_hosts_and_sandbox_profiles_are_accepted() -> None:
+    assert not [
+        p
+        for p in profile_problems(live(api_base_url="https://api.justifi.ai"))
+        if "host" in p.message
+    ]
+    merchant = live("checkout_com", api_base_url="https://abc123.api.checkout.com")
+    assert not [p for p in profile_problems(merchant) if p.field == "api_base_url"]
+    sandbox = ProviderProfile(name="Test", provider="justifi", api_base_url="http://127.0.0.1:9/")
+    assert not [p for p in profile_problems(sandbox) if p.field == "api_base_url"]
+
+
+def test_the_secret_is_bound_to_the_host_it_was_entered_for() -> None:
+    store = SecretStore()
+    default = live("checkout_com")
+    store.set(default, "sk_live_default")
+    assert default.secret_key_name() == "Shop:secret_key"  # as before for the default host
+    moved = live("checkout_com", api_base_url="https://abc123.api.checkout.com")
+    assert moved.secret_key_name() == "Shop:secret_key@abc123.api.checkout.com"
+    assert store.get(moved) is None  # pointed elsewhere: the secret must be entered again
