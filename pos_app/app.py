@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
+import hmac
+import json
 import logging
 import sys
 import time
@@ -39,6 +42,9 @@ from pos_app.settings import (
     check_settings,
     load_settings,
     save_settings,
+    settings_changes,
+    settings_document,
+    settings_from_document,
 )
 
 if TYPE_CHECKING:
@@ -148,6 +154,9 @@ class PosApplication:
             workstation=mode == "workstation",
         )
         self.window.keep_audit_anchor = self.keep_audit_anchor
+        outside = self._settings_changed_outside()
+        if outside:
+            self.window.show_tamper_alert("Settings changed outside the app", outside)
 
     # -- the audit trail's key and anchor, in the OS keyring (never in the journal) -------
 
@@ -158,6 +167,8 @@ class PosApplication:
         """The chain's MAC key; made on first use where a keyring exists (signing from the
         next entry on). None without a keyring: the chain stays plain SHA-256, as before."""
         from pos_app.journal.audit import AuditKey, AuditLog
+        from pos_app.journal.db import connect
+        from pos_app.journal.users import UserStore
         from pos_app.secrets import SecretStoreError
 
         name = self._keyring_name("audit-key")
@@ -174,11 +185,77 @@ class PosApplication:
             finally:
                 probe.connection.close()
             self.secrets.set_named(name, key.to_text())
-            log.info("Audit trail keyed from entry %d on", key.since)
+            conn = connect(self.paths.journal_file)
+            try:
+                sealed = UserStore(conn, key).seal_all()  # trusted as they are, once
+            finally:
+                conn.close()
+            log.info("Audit trail keyed from entry %d on; %d staff rows sealed", key.since, sealed)
             return key
         except (SecretStoreError, ValueError, KeyError) as error:
             log.error("The audit key could not be read or made: %s", error)
             return None
+
+    # -- settings edited outside the app (a keyed record of the last ones it saw) ------------
+
+    def _settings_record(self, settings: Settings) -> str | None:
+        key = self.staff.audit.key
+        if key is None:
+            return None  # no keyring: nowhere to keep a record a file writer cannot forge
+        text = json.dumps(settings_document(settings), sort_keys=True, separators=(",", ":"))
+        digest = hmac.new(key.secret, text.encode("utf-8"), hashlib.sha256).hexdigest()
+        return json.dumps({"digest": digest, "settings": text})
+
+    def _remember_settings(self, settings: Settings) -> None:
+        from pos_app.secrets import SecretStoreError
+
+        record = self._settings_record(settings)
+        if record is not None:
+            try:
+                self.secrets.set_named(self._keyring_name("settings"), record)
+            except SecretStoreError as error:
+                log.warning("The settings record could not be kept: %s", error)
+
+    def _settings_changed_outside(self) -> str:
+        """Start-up: the settings as loaded against the keyed record of the last ones the
+        app saw. A difference (someone edited settings.json) is audited, said once, and the
+        record moves on. '' when nothing changed or there is no record to compare."""
+        from pos_app.journal.audit import AuditAction
+        from pos_app.secrets import SecretStoreError
+
+        key = self.staff.audit.key
+        if key is None:
+            return ""
+        previous: Settings | None = None
+        try:
+            stored = self.secrets.get_named(self._keyring_name("settings"))
+            known = json.loads(stored) if stored else {}
+            text = str(known.get("settings", ""))
+            digest = hmac.new(key.secret, text.encode("utf-8"), hashlib.sha256).hexdigest()
+            if text and hmac.compare_digest(digest, str(known.get("digest", ""))):
+                previous = settings_from_document(json.loads(text))
+        except (SecretStoreError, ValueError, TypeError, AttributeError, SettingsError) as error:
+            log.error("The settings record could not be read: %s", error)
+        self._remember_settings(self.settings)
+        if previous is None:
+            return ""  # first start with a keyring (or an unreadable record): trusted now
+        changes = settings_changes(previous, self.settings)
+        listed = ("changed", "profiles_added", "profiles_removed", "profiles_edited")
+        if not any(changes[name] for name in listed):
+            return ""
+        self.staff.audit.append(
+            AuditAction.SETTINGS_CHANGED,
+            actor="system",
+            subject="settings",
+            details={**changes, "outside_app": True},
+        )
+        what = ", ".join(
+            [*changes["changed"], *(f"profile {n}" for n in changes["profiles_edited"])]
+            + [f"profile {n} added" for n in changes["profiles_added"]]
+            + [f"profile {n} removed" for n in changes["profiles_removed"]]
+        )
+        log.warning("Settings were changed outside the app: %s", what)
+        return f"Settings were changed outside the app since it last ran: {what}."
 
     def audit_anchor(self) -> AuditAnchor | None:
         """The head printed on the last end-of-shift report, kept in the keyring."""
@@ -214,7 +291,7 @@ class PosApplication:
         self._staff_db = conn = connect(self.paths.journal_file)
         key = self.audit_key()
         audit = AuditLog(conn, clock=clock, key=key)
-        users = UserService(UserStore(conn), audit, clock=clock)
+        users = UserService(UserStore(conn, key), audit, clock=clock)
         session = Session()
         # Payment changes are audited inside their own transaction, on the journal's connection.
         recorder_log = AuditLog(self.journal.connection, clock=clock, key=key)
@@ -263,16 +340,17 @@ class PosApplication:
         await self._sync_providers(self.settings)
         if self.settings.webhooks:
             await self._start_webhooks()
-        await self._check_audit_trail()
         try:
             report = await self.payments.reconcile()
         except ProviderError as error:
             self.window.show_status(f"Could not check earlier payments: {error.message}")
-            return
-        if report.needs_attention:
-            self.window.show_status(
-                f"{len(report.needs_attention)} earlier payment(s) need attention — see Payments"
-            )
+        else:
+            if report.needs_attention:
+                self.window.show_status(
+                    f"{len(report.needs_attention)} earlier payment(s) need attention — "
+                    "see Payments"
+                )
+        await self._check_audit_trail()
 
     async def _check_audit_trail(self) -> None:
         """Start-up: the whole chain, under its key, must still contain the last anchor an
@@ -280,7 +358,7 @@ class PosApplication:
         verification = await self.staff.verify_audit()
         if not verification.ok:
             log.error("Audit trail check failed: %s", verification.message)
-            self.window.show_audit_problem(verification.message)
+            self.window.show_tamper_alert("Audit trail broken", verification.message)
 
     def _provider_ready(self) -> None:
         from pos_app.services.checkout import CheckoutService
@@ -523,27 +601,13 @@ class PosApplication:
         from pos_app.journal.audit import AuditAction
 
         staff = self.staff
-        changed = sorted(
-            name
-            for name in vars(settings)
-            if name != "profiles" and getattr(settings, name) != getattr(previous, name)
-        )
-        profiles = {p.name: p for p in settings.profiles}
-        before = {p.name: p for p in previous.profiles}
         staff.audit.append(
             AuditAction.SETTINGS_CHANGED,
             actor=staff.session.actor,
             subject="settings",
-            details={
-                "changed": changed,
-                "profiles_added": sorted(profiles.keys() - before.keys()),
-                "profiles_removed": sorted(before.keys() - profiles.keys()),
-                "profiles_edited": sorted(
-                    n for n in profiles.keys() & before.keys() if profiles[n] != before[n]
-                ),
-                "default_profile": settings.default_profile,
-            },
+            details=settings_changes(previous, settings),
         )
+        self._remember_settings(settings)
         staff.require_sign_in = settings.require_sign_in
         staff.idle.timeout = timedelta(minutes=settings.idle_lock_minutes)
         staff.approvals.policy = _approval_policy(settings)

@@ -484,19 +484,48 @@ def load_settings(path: Path) -> Settings:
         save_settings(path, settings)
         return settings
     try:
-        raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(raw, dict):
-            raise TypeError("the file does not hold a JSON object")
-        raw.pop("version", None)
-        profiles = tuple(_profile_from(p) for p in raw.pop("profiles", []))
-        unknown = set(raw) - _SETTINGS_FIELDS
-        if unknown:
-            raise TypeError(f"unknown setting(s) {', '.join(sorted(unknown))}")
-        settings = Settings(profiles=profiles or default_profiles(), **raw)
-        check_settings(settings)
+        return settings_from_document(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, TypeError, SettingsError) as exc:
         raise SettingsError(f"{path} is not valid pos_app settings: {exc}") from exc
+
+
+def settings_document(settings: Settings) -> dict[str, Any]:
+    """What ``save_settings`` writes (and ``settings_from_document`` reads back)."""
+    return {"version": SETTINGS_VERSION, **asdict(settings)}
+
+
+def settings_from_document(document: object) -> Settings:
+    """Settings from their JSON document; TypeError/ValueError/SettingsError say what is off."""
+    if not isinstance(document, dict):
+        raise TypeError("the file does not hold a JSON object")
+    raw: dict[str, Any] = dict(document)
+    raw.pop("version", None)
+    profiles = tuple(_profile_from(p) for p in raw.pop("profiles", []))
+    unknown = set(raw) - _SETTINGS_FIELDS
+    if unknown:
+        raise TypeError(f"unknown setting(s) {', '.join(sorted(unknown))}")
+    settings = Settings(profiles=profiles or default_profiles(), **raw)
+    check_settings(settings)
     return settings
+
+
+def settings_changes(previous: Settings, settings: Settings) -> dict[str, Any]:
+    """Which settings and profiles differ: what the audit trail records of a change."""
+    profiles = {p.name: p for p in settings.profiles}
+    before = {p.name: p for p in previous.profiles}
+    return {
+        "changed": sorted(
+            name
+            for name in vars(settings)
+            if name != "profiles" and getattr(settings, name) != getattr(previous, name)
+        ),
+        "profiles_added": sorted(profiles.keys() - before.keys()),
+        "profiles_removed": sorted(before.keys() - profiles.keys()),
+        "profiles_edited": sorted(
+            n for n in profiles.keys() & before.keys() if profiles[n] != before[n]
+        ),
+        "default_profile": settings.default_profile,
+    }
 
 
 def _profile_from(raw: object) -> ProviderProfile:
@@ -511,7 +540,7 @@ def _profile_from(raw: object) -> ProviderProfile:
 def save_settings(path: Path, settings: Settings) -> None:
     """Validate, then write atomically with owner-only permissions."""
     check_settings(settings)
-    document = {"version": SETTINGS_VERSION, **asdict(settings)}
+    document = settings_document(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".settings-", suffix=".json")
     try:

@@ -593,9 +593,10 @@ class MainWindow(QMainWindow):
             elif user is None:
                 watcher.stop()
 
-    def show_audit_problem(self, message: str) -> None:
-        """The trail failed its check: say so in the status bar, for whoever is at the till."""
-        self.audit_alert.setText("Audit trail broken — see Audit (F10)")
+    def show_tamper_alert(self, title: str, message: str) -> None:
+        """The audit trail failed its check, or settings were edited outside the app: say so
+        in the status bar, for whoever is at the till (the detail in the tooltip)."""
+        self.audit_alert.setText(f"{title} — see Audit (F10)")
         self.audit_alert.setToolTip(plain_tip(message))
         self.audit_alert.setAccessibleDescription(message)
         self.audit_alert.setVisible(True)

@@ -182,6 +182,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE users ADD COLUMN lockouts INTEGER NOT NULL DEFAULT 0
     """,
+    # 8: each user row's seal: a MAC, under the audit key, of who the user is and may do
+    # (journal/users.py), so a row planted or edited outside the app is refused.
+    """
+    ALTER TABLE users ADD COLUMN seal TEXT
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

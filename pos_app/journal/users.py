@@ -7,13 +7,16 @@ database, so a restart does not reset a lock-out.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import sqlite3
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pos_app.domain.users import Role
-from pos_app.journal.audit import immediate
+from pos_app.journal.audit import AuditKey, immediate
 
 
 class UserStoreError(Exception):
@@ -42,8 +45,46 @@ class User:
 
 
 class UserStore:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    """``key`` (the audit trail's, from the OS keyring) seals each row's identity and
+    authority — id, name, role, PIN hash, active — so ``sealed`` spots a row planted or
+    edited by someone who could write the file. Without a key (no keyring) nothing is
+    sealed and every row counts as sealed, as before."""
+
+    def __init__(self, conn: sqlite3.Connection, key: AuditKey | None = None) -> None:
         self.connection = conn
+        self._key = key
+
+    def sealed(self, user_id: int) -> bool:
+        if self._key is None:
+            return True
+        row = self.connection.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
+        return row is not None and hmac.compare_digest(str(row["seal"] or ""), self._seal(row))
+
+    def seal_all(self) -> int:
+        """Seal every row as it is now: only when the key is first made (trust on first
+        use); from then on a row without its seal is not trusted."""
+        with self.transaction():
+            rows = self.connection.execute("SELECT * FROM users").fetchall()
+            for row in rows:
+                self._write_seal(row)
+        return len(rows)
+
+    def _seal(self, row: sqlite3.Row) -> str:
+        assert self._key is not None
+        fields = ["pos_app.user/1", row["id"], row["name"], row["role"], row["pin_hash"]]
+        encoded = json.dumps([*fields, bool(row["active"])], separators=(",", ":"))
+        return hmac.new(self._key.secret, encoded.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def _write_seal(self, row: sqlite3.Row) -> None:
+        if self._key is not None:
+            self.connection.execute(
+                "UPDATE users SET seal = ? WHERE id = ?", (self._seal(row), row["id"])
+            )
+
+    def _reseal(self, user_id: int) -> None:
+        row = self.connection.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
+        if row is not None:
+            self._write_seal(row)
 
     def transaction(self) -> AbstractContextManager[None]:
         """One write transaction for a user change and its audit entry (same connection)."""
@@ -81,6 +122,7 @@ class UserStore:
                 " VALUES (?,?,?,?,?)",
                 (name, role.value, pin_hash, stamp, stamp),
             )
+            self._reseal(int(cursor.lastrowid or 0))
         return self._require(int(cursor.lastrowid or 0))
 
     def pin_hash(self, user_id: int) -> str:
@@ -148,6 +190,8 @@ class UserStore:
             )
             if cursor.rowcount != 1:
                 raise UserStoreError(f"No user with id {user_id}.")
+            if changes.keys() & {"name", "role", "pin_hash", "active"}:
+                self._reseal(user_id)
         return self._require(user_id)
 
     def _require(self, user_id: int) -> User:

@@ -146,6 +146,9 @@ class PaymentService:
         # The approval policy, applied to every refund and void whoever calls: None only
         # where no staff exist at all (tests of the provider layer).
         self.approvals = approvals
+        # Payments with a request of ours on its way right now: their own call records the
+        # outcome, so reconciliation (running beside a sale) leaves them alone.
+        self._in_flight: set[str] = set()
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         return self.changes.subscribe(subscriber)
@@ -522,8 +525,8 @@ class PaymentService:
         references += [p.reference for p in self.journal.payments_in_states(OPEN_STATES)]
         references += self._closed_checkouts_still_payable()
         for reference in dict.fromkeys(references):
-            if not self._intents(reference):
-                continue  # nothing was ever sent: nothing to ask about
+            if not self._intents(reference) or reference in self._in_flight:
+                continue  # nothing sent yet, or being sent now: nothing to ask about
             try:
                 payment = await self.refresh(reference)
             except (ProviderError, PaymentRefused) as error:
@@ -560,11 +563,14 @@ class PaymentService:
             now=self._clock(),
             guard=guard,
         )
+        self._in_flight.add(payment.reference)
         try:
             return intent, await call(key)
         except ProviderError as error:
             recorded = await self._record_failure(payment, intent, error)
             raise OperationFailed(recorded, error) from error
+        finally:
+            self._in_flight.discard(payment.reference)
 
     async def _act(
         self,

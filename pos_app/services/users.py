@@ -210,6 +210,12 @@ class UserService:
             self._decoy = self._decoy or hash_pin("0000", self._kdf)
             verify_pin(pin, self._decoy)
             raise self._unknown_name(name, now)
+        if not self._users.sealed(user.id):
+            raise UserRefused(
+                "tampered",
+                f"{user.name}'s record was changed outside the app, so it is not trusted; an "
+                "administrator must check the staff list (Users, F11).",
+            )
         if not user.active:
             raise UserRefused(
                 "inactive", f"{user.name}'s account is switched off; ask an administrator."

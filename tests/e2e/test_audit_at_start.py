@@ -3,6 +3,7 @@ the last anchor an end-of-shift summary showed; a break is shown in the status b
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from pytestqt.qtbot import QtBot
@@ -45,3 +46,27 @@ def test_a_trail_rewritten_without_the_key_is_reported_at_the_next_start(
     qtbot.waitUntil(again.window.audit_alert.isVisible, timeout=20_000)
     assert again.window.audit_alert.text() == "Audit trail broken — see Audit (F10)"
     assert "does not match its hash" in again.window.audit_alert.accessibleDescription()
+
+
+def test_settings_edited_by_hand_are_audited_and_shown_at_the_next_start(
+    qtbot: QtBot, till: Till
+) -> None:
+    pos = till.start()
+    till.stop(pos)
+    settings_file = till.paths.settings_file
+    document = json.loads(settings_file.read_text(encoding="utf-8"))
+    document["refund_approval_limit_minor"] = 99_999_999  # a limit nobody would approve
+    settings_file.write_text(json.dumps(document), encoding="utf-8")
+
+    again = till.start()
+    alert = again.window.audit_alert
+    assert alert.isVisible()
+    assert alert.text() == "Settings changed outside the app — see Audit (F10)"
+    assert "refund_approval_limit_minor" in alert.accessibleDescription()
+    [entry] = [e for e in again.staff.audit.entries("settings") if e.details.get("outside_app")]
+    assert entry.actor == "system"
+    assert entry.details["changed"] == ["refund_approval_limit_minor"]
+    till.stop(again)
+    # Said once: the next start has nothing new to report.
+    third = till.start()
+    assert not third.window.audit_alert.isVisible()

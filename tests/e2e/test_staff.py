@@ -228,7 +228,7 @@ def test_ten_wrong_pins_lock_a_user_out_until_an_administrator_sets_a_new_pin(
     assert visible_nav(window) == ["Cashier", "Payments"]  # no Audit, Users or Settings
 
     till.stop(pos)  # closing the app ends Cal's session, and the trail is intact
-    trail = AuditLog.open(till.paths.journal_file)
+    trail = AuditLog.open(till.paths.journal_file, key=pos.staff.audit.key)  # keyed
     last = trail.entries()[-1]
     assert (last.action, last.details["name"], last.details["reason"]) == (
         "sign_out",

@@ -326,3 +326,38 @@ def test_reconciliation_that_cannot_reach_the_provider_keeps_the_sale_visible(
     assert payment.attention == "Could not check this payment: Could not reach JustiFi"
     assert [i.outcome for i in journal.unresolved_intents()] == [IntentOutcome.UNKNOWN]
     assert report.needs_attention == [payment.reference]
+
+
+def test_reconciliation_beside_a_sale_being_opened_leaves_that_sale_to_its_own_call(
+    journal: JournalStore,
+) -> None:
+    """Start-up reconciliation runs while the cashier rings up the first sale: a checkout
+    whose create is on its way must not be looked up (it has no id yet) and flagged."""
+    provider = SlowProvider(journal)
+    service = CheckoutService(journal, provider, profile="Sandbox", clock=lambda: T0)
+
+    async def both() -> None:
+        sale = asyncio.ensure_future(service.start_hosted(SALE, success_url=None))
+        await provider.sent.wait()  # the create is at the provider, unanswered
+        report = await service.payments.reconcile()
+        assert report.needs_attention == [] and report.resolved == []
+        provider.answer.set()
+        await sale
+
+    asyncio.run(both())
+    [payment] = journal.page_payments(offset=0, limit=5)
+    assert payment.provider_ref == "cho_1" and payment.attention is None
+
+
+class SlowProvider(FakeProvider):
+    capabilities = frozenset({Capability.HOSTED_CHECKOUT, Capability.LOOKUP})  # no search
+
+    def __init__(self, journal: JournalStore) -> None:
+        super().__init__(journal)
+        self.sent = asyncio.Event()
+        self.answer = asyncio.Event()
+
+    async def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        self.sent.set()
+        await self.answer.wait()
+        return await super().create_checkout(request)
