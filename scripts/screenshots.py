@@ -109,6 +109,22 @@ def pay(
     pump_until(lambda: checkout.stack.currentWidget() is checkout.result)
 
 
+def changed_at_provider_shot(pos: PosApplication, out: Path) -> None:
+    """The checkout changed to 1.00 at the provider while the customer pays: never approved."""
+    from tests.reliability.lookup_tampering import change_justifi_amount
+
+    cashier = ring_up(pos, "17.99", "Birthday cake")
+    QTest.keyClick(cashier.description_field, Qt.Key.Key_Return)
+    checkout = pos.window.checkout
+    pump_until(lambda: checkout.web_view is not None)
+    [payment] = [p for p in pos.journal.page_payments(offset=0, limit=1)]
+    assert pos.sandbox is not None and payment.provider_ref is not None
+    change_justifi_amount(pos.sandbox, payment.provider_ref, 100)
+    pump_until(lambda: checkout.stack.currentWidget() is checkout.result)
+    shoot(pos.window, out, "check-this-payment.png")
+    QTest.keyClick(checkout.result.button, Qt.Key.Key_Return)
+
+
 def ring_up(pos: PosApplication, amount: str, description: str) -> CashierScreen:
     """Back on the cashier screen, a new sale typed in; returns the screen."""
     pos.window.cashier_button.click()
@@ -242,12 +258,12 @@ def staff_shots(pos: PosApplication, out: Path) -> None:
     assert screen is not None
     QTest.keyClicks(screen.setup_name, "Ada Lovelace")
     shoot(window, out, "staff-setup.png")
-    screen.setup_pin.setText("2468")
-    screen.setup_confirm.setText("2468")
+    screen.setup_pin.setText("246813")
+    screen.setup_confirm.setText("246813")
     screen.create_button.click()
     ada = pos.staff.users.find("Ada Lovelace")
     assert ada is not None
-    pos.staff.users.add_user(ada, "Max Power", Role.MANAGER, "1111")
+    pos.staff.users.add_user(ada, "Max Power", Role.MANAGER, "580246")
     pos.staff.users.add_user(ada, "Cal Ripken", Role.CASHIER, "1357")
     window.users_button.click()
     window.users.select("Cal Ripken")
@@ -262,7 +278,19 @@ def staff_shots(pos: PosApplication, out: Path) -> None:
     screen.pin.setText("0000")
     screen.submit()
     shoot(window, out, "sign-in-refused.png")
-    screen.pin.setText("1357")
+    for _ in range(9):  # locked out: an administrator is told on signing in
+        screen.pin.setText("0000")
+        screen.submit()
+    screen.name.setText("Ada Lovelace")
+    screen.pin.setText("246813")
+    screen.submit()
+    shoot(window, out, "lockout-alert.png")
+    cal = pos.staff.users.find("Cal Ripken")
+    assert cal is not None
+    pos.staff.users.change_pin(ada, cal.id, "7531")
+    window.sign_out()
+    screen.name.setText("Cal Ripken")
+    screen.pin.setText("7531")
     screen.submit()
     window.payments_button.click()
     payments = window.payments
@@ -285,7 +313,7 @@ def staff_shots(pos: PosApplication, out: Path) -> None:
     dialog = gate.dialog
     assert dialog is not None
     dialog.manager.setText("Max Power")
-    dialog.pin.setText("9999")
+    dialog.pin.setText("999999")
     dialog.accept()
     shoot(dialog, out, "approval.png")
     dialog.reject()
@@ -347,10 +375,11 @@ def main() -> None:
         pay(pos, "5.25", "Coffee", "4000 0000 0000 0002", args.out, None)
         shoot(window, args.out, "declined.png")
         QTest.keyClick(window.checkout.result.button, Qt.Key.Key_Return)
+        changed_at_provider_shot(pos, args.out)
         window.payments_button.click()
-        pump_until(lambda: window.payments.model.rowCount() == 2)
+        pump_until(lambda: window.payments.model.rowCount() == 3)
         shoot(window, args.out, "payments.png")
-        approved = window.payments.model.payment_at(1).reference
+        approved = window.payments.model.payment_at(2).reference  # newest first
         window.payments.open_payment(approved)
         settle()
         shoot(window, args.out, "payment-detail.png")
