@@ -247,6 +247,13 @@ class AuditLog:
         ).fetchone()
         return _entry(row) if row else None
 
+    def has(self, action: AuditAction) -> bool:
+        """Whether the trail holds any entry of ``action``."""
+        row = self.connection.execute(
+            "SELECT 1 FROM audit_log WHERE action = ? LIMIT 1", (action.value,)
+        ).fetchone()
+        return row is not None
+
     def head(self) -> AuditAnchor:
         return self._head()
 

@@ -35,6 +35,10 @@ __all__ = ["LOCK_OUT_FOR", "MAX_WRONG_PINS", "Session", "User", "UserRefused", "
 MAX_WRONG_PINS: Final = 10
 LOCK_OUT_FOR: Final = timedelta(minutes=30)  # the first lock-out; each next one lasts twice as long
 LONGEST_LOCK_OUT: Final = timedelta(hours=24)
+STAFF_REMOVED: Final = (
+    "The staff list was emptied outside the app, so nobody can sign in or set up staff anew. "
+    "Restore the journal from a backup; the audit trail shows who existed."
+)
 # The same words for an unknown name and a wrong PIN: the till never says which names exist.
 NAME_OR_PIN_WRONG: Final = "That name or PIN is not right. Check both and try again."
 
@@ -121,14 +125,22 @@ class UserService:
         return self._users.by_name(" ".join(name.split()))
 
     def needs_first_admin(self) -> bool:
-        """True on first start: nobody exists yet, so the app must create an administrator."""
-        return self._users.count() == 0
+        """True on first start: nobody exists yet, so the app must create an administrator.
+
+        Not when the trail shows users were added and none are left: someone emptied the
+        table to make themselves the first administrator (``STAFF_REMOVED``)."""
+        return self._users.count() == 0 and not self._staff_removed()
+
+    def _staff_removed(self) -> bool:
+        return self._users.count() == 0 and self._audit.has(AuditAction.USER_ADDED)
 
     # -- managing users -----------------------------------------------------------------
 
     def create_first_admin(self, name: str, pin: str) -> User:
         """The very first user, an administrator; refused once any user exists."""
         clean, pin_hash = self._name(name), self._hash(pin, Role.ADMIN)
+        if self._staff_removed():
+            raise UserRefused("staff_removed", STAFF_REMOVED)
         with self._users.transaction():
             if self._users.count():
                 raise UserRefused(
@@ -205,6 +217,8 @@ class UserService:
         """
         user = self.find(name)
         now = self._clock()
+        if user is None and self._staff_removed():
+            raise UserRefused("staff_removed", STAFF_REMOVED)
         if user is None:
             # Hash anyway, so "no such user" takes as long as "wrong PIN", and answer alike.
             self._decoy = self._decoy or hash_pin("0000", self._kdf)

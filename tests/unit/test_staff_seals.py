@@ -85,3 +85,15 @@ def test_rows_made_before_the_key_are_sealed_once_when_it_is_made(tmp_path: Path
     keyed = UserService(UserStore(conn, key), AuditLog(conn, key=key), clock=lambda: T0, kdf=FAST)
     assert keyed.sign_in(Session(), "Ada", "246813").name == "Ada"
     conn.close()
+
+
+def test_an_emptied_staff_list_does_not_let_anyone_become_the_first_administrator(
+    till: Till,
+) -> None:
+    _sql(till.path, "DELETE FROM users")
+    assert not till.users.needs_first_admin()  # the till does not offer set-up again
+    with pytest.raises(UserRefused, match="emptied outside the app") as refused:
+        till.users.create_first_admin("Mallory", "864213")
+    assert refused.value.code == "staff_removed"
+    with pytest.raises(UserRefused, match="emptied outside the app"):
+        till.users.sign_in(Session(), "Ada", "246813")
