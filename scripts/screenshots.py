@@ -74,7 +74,14 @@ def shoot(widget: QWidget, out: Path, name: str) -> None:
 
 
 def pay(
-    pos: PosApplication, amount: str, description: str, card: str, out: Path, shot: str | None
+    pos: PosApplication,
+    amount: str,
+    description: str,
+    card: str,
+    out: Path,
+    shot: str | None,
+    *,
+    declined: bool = False,
 ) -> None:
     cashier = pos.window.cashier
     spare = pos.window.checkout.spare_view
@@ -106,6 +113,10 @@ def pay(
     if shot:
         shoot(pos.window, out, shot)
     js(page, "document.querySelector('#pay-button').click(); true")
+    if declined:  # the page takes another card; the till says so and waits on
+        pump_until(lambda: checkout.status_label.text().startswith("Card declined"))
+        settle()
+        return
     pump_until(lambda: checkout.stack.currentWidget() is checkout.result)
 
 
@@ -372,8 +383,10 @@ def main() -> None:
         )
         shoot(window, args.out, "approved.png")
         QTest.keyClick(window.checkout.result.button, Qt.Key.Key_Return)
-        pay(pos, "5.25", "Coffee", "4000 0000 0000 0002", args.out, None)
+        pay(pos, "5.25", "Coffee", "4000 0000 0000 0002", args.out, None, declined=True)
         shoot(window, args.out, "declined.png")
+        QTest.keyClick(window.checkout.cancel_button, Qt.Key.Key_Escape)  # the cashier gives up
+        pump_until(lambda: window.checkout.stack.currentWidget() is window.checkout.result)
         QTest.keyClick(window.checkout.result.button, Qt.Key.Key_Return)
         changed_at_provider_shot(pos, args.out)
         window.payments_button.click()

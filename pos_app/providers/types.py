@@ -89,6 +89,9 @@ class CheckoutSession:
     card: CardSummary | None = None
     attempts: int = 0
     review: str | None = None  # the provider holds the payment for a person (its wording)
+    # The provider still takes payment on this checkout (after a declined card, another
+    # card may be tried on the same page or link).
+    still_payable: bool = False
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,22 @@ def apply_session(
     if why is not None:
         return _conflict(journal, payment, now, why, f"Provider answer disagrees: {why}")
     details = _common_details(session.card, session.decline)
+    if (
+        session.state is PaymentState.DECLINED
+        and session.still_payable
+        and payment.state in _STILL_OPEN
+    ):
+        # A declined card on a checkout that takes another: one sale, one checkout — the
+        # customer tries another card on the same page or link; the sale goes on.
+        if all(getattr(payment, key) == value for key, value in details.items()):
+            return payment
+        code = session.decline.provider_code if session.decline else session.provider_status
+        return journal.update_payment(
+            payment.reference,
+            now=now,
+            note=f"A card was declined ({code}); the checkout takes another card",
+            **details,
+        )
     if session.payment_ref:
         details["provider_payment_ref"] = session.payment_ref
     # A checkout's page takes its whole amount: the provider's, which agrees with the sale.
@@ -190,6 +206,17 @@ def _apply(
         )
     if payment.state is PaymentState.FAILED and target not in _MONEY_TAKEN:
         return payment  # cancelled here; open or lapsed there: no money moved either way
+    if payment.state is PaymentState.FAILED and payment.decline_code:
+        # A card was declined, the cashier gave up, the customer paid on the page anyway.
+        return _conflict(
+            journal,
+            payment,
+            now,
+            f"The customer paid after a decline, once the sale was cancelled at the till "
+            f"('{provider_status}' at the provider). Keep it — do not charge the customer "
+            "again — or refund it at the provider.",
+            f"Paid at the provider after the decline and the cancel ({provider_status})",
+        )
     if payment.state is PaymentState.FAILED:
         # The cashier cancelled, the customer still had the page and paid: never silent.
         return _conflict(

@@ -367,11 +367,12 @@ class PaymentService:
             return payment
         if payment.state in (PaymentState.CREATED, PaymentState.PENDING):
             # No provider we use can close an open checkout; it lapses on its own.
+            after_decline = " after a declined card" if payment.decline_code else ""
             payment = self.journal.update_payment(
                 reference,
                 now=self._clock(),
                 state=PaymentState.FAILED,
-                note="Cancelled by the cashier before the customer paid",
+                note=f"Cancelled by the cashier{after_decline} before the customer paid",
             )
             self._publish(payment, "cancel")
         elif payment.state is PaymentState.REQUIRES_ACTION:

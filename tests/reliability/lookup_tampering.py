@@ -10,8 +10,10 @@ Two batteries, shared by ``tests/reliability/test_lookup_tampering.py`` (small) 
   and, where the provider has an API for it (JustiFi's ``PATCH /v1/checkouts/{id}``), the
   amount really changed at the provider before the customer paid. The till must not record
   it as paid and must flag it for a person.
-* paid after a decline — the customer's first card is declined (the sale ends there), then
-  the customer pays on the same checkout anyway; reconciliation must flag it.
+* paid after a decline — the customer's first card is declined, the cashier ends the sale
+  there, then the customer pays on the same checkout anyway (the page still takes a card);
+  reconciliation must flag it. (While the sale is open, another card on the same page is
+  the sale's own payment: tests/conformance/test_checkouts.py.)
 """
 
 from __future__ import annotations
@@ -284,7 +286,9 @@ def run_decline_case(sandbox: SandboxServer, journal: JournalStore, case: Case) 
             ref, reference = opened.session.provider_ref, opened.payment.reference
             await asyncio.to_thread(_pay, sandbox, harness, case.mode, ref, harness.declining_card)
             declined, _ = await _refresh(service, reference)
-            assert declined.state is PaymentState.DECLINED, (str(case), declined.state)
+            assert declined.state is PaymentState.PENDING and declined.decline_code, str(case)
+            cancelled = await service.cancel_checkout(reference)  # the cashier gives up
+            assert cancelled.state is PaymentState.FAILED, (str(case), cancelled.state)
             # The sale is over at the till; the customer pays on the same page anyway.
             await asyncio.to_thread(_pay, sandbox, harness, case.mode, ref, APPROVED_CARD)
             await service.reconcile()

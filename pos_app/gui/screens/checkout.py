@@ -663,6 +663,20 @@ class CheckoutScreen(QWidget):
             )
         elif payment.attention:
             self.status_label.setText(payment.attention)
+        elif payment.decline_code and payment.state is PaymentState.PENDING:
+            self._show_declined_attempt(payment)
+
+    def _show_declined_attempt(self, payment: PaymentRecord) -> None:
+        """A card was declined but the checkout takes another: one sale, one checkout — the
+        customer tries again on the same page (or the phone that scanned the link)."""
+        where = "on their phone" if self._method is PayMethod.LINK else "on the same page"
+        sentence = (
+            f"Card declined: {decline_message(payment.decline_code)} The customer can try "
+            f"another card {where}, or Cancel (Esc) to end the sale."
+        )
+        if self.status_label.text() != sentence:
+            self.status_label.setText(sentence)
+            announce(self.status_label, "Card declined: the customer can try another card")
 
     def _show_link_expired(self) -> None:
         """The provider says the link is dead (nothing was paid): offer a fresh one."""

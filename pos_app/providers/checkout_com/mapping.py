@@ -268,6 +268,7 @@ def parse_hosted(
         card=card,
         attempts=max(len(tries), 1 if payment_id else 0),
         review=review,
+        still_payable=status in OPEN_STATUSES,  # a declined attempt leaves the page open
     )
 
 

@@ -161,6 +161,9 @@ def parse_checkout(
         decline=decline if state is PaymentState.DECLINED else None,
         card=card,
         attempts=len(completions),
+        # An attempted checkout takes another card until it expires (JustiFi's page shows
+        # the decline and the card form again).
+        still_payable=status in ("created", "attempted"),
     )
 
 
