@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -83,6 +84,21 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     ):
         monkeypatch.setenv(var, str(home / sub))
     yield
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_on_the_main_thread() -> Iterator[None]:
+    """As the app does (gui/gc_guard.py), for every test: no automatic collection, which
+    could start on a sandbox or receiver thread and destroy Qt objects a GUI test left in a
+    cycle there; instead a collection at each test's end, here, when the usual thresholds
+    are passed."""
+    gc.disable()
+    yield
+    gc.disable()  # a test's qloop hands collection back to Python when it stops
+    first, second, third = gc.get_count()
+    limits = gc.get_threshold()
+    if first > limits[0]:
+        gc.collect(2 if third > limits[2] else 1 if second > limits[1] else 0)
 
 
 @pytest.fixture
