@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -507,6 +507,7 @@ class PosApplication:
             secret=None if profile.is_sandbox else self.secrets.get(profile),
             sandbox_url=sandbox_url,
             sandbox_credentials=sandbox_credentials() if profile.is_sandbox else None,
+            approved_hosts=self.secrets.approved_hosts(profile),
         )
 
     async def _sandbox_url(self) -> str:
@@ -548,10 +549,30 @@ class PosApplication:
     def has_open_payments(self, profile_name: str) -> bool:
         return profile_name in self.profiles_with_open_payments()
 
+    def approved_hosts(self, settings: Settings) -> dict[str, frozenset[str]]:
+        """Each live profile's administrator-approved hosts, from the keyring."""
+        return {p.name: self.secrets.approved_hosts(p) for p in settings.profiles if p.needs_secret}
+
+    def approve_hosts(
+        self, profile: ProviderProfile, hosts: Collection[str], name: str, pin: str
+    ) -> None:
+        """An administrator's name and PIN let ``profile`` use ``hosts`` its provider does not
+        publish (audited); UserRefused says why not. The screen then keeps the approval in
+        the keyring with the secret (SecretStore.approve_hosts), out of reach of whoever
+        edits settings.json."""
+        self.staff.users.approve_live_hosts(
+            name,
+            pin,
+            profile=profile.name,
+            provider=profile.provider,
+            hosts=hosts,
+            requested_by=self.staff.session.user,
+        )
+
     async def apply(self, settings: Settings) -> None:
         """Save new settings; when the default profile (or its fields) changed, switch the
         cashier to it. A default that cannot be built is refused and nothing is saved."""
-        check_settings(settings)
+        check_settings(settings, self.approved_hosts(settings))
         new_default = settings.active_profile()
         switching = new_default != self.profile or self.provider is None
         if switching and self.window.selling:

@@ -49,16 +49,21 @@ def uses_builtin_sandbox(profile: ProviderProfile) -> bool:
     return profile.is_sandbox and not profile.api_base_url
 
 
-def endpoints(profile: ProviderProfile, sandbox_url: str | None) -> Endpoints:
+def endpoints(
+    profile: ProviderProfile,
+    sandbox_url: str | None,
+    approved_hosts: frozenset[str] = frozenset(),
+) -> Endpoints:
     """Where the profile's API and hosted pages are: its own URLs, else the defaults.
 
     A live profile is refused any host its provider does not publish (a hand-edited
-    settings file included): its secret would be sent there.
+    settings file included): its secret would be sent there. ``approved_hosts`` are the
+    ones an administrator approved for it (from the keyring).
     """
     kind = kind_of(profile)
     problems = [
         p.message
-        for p in profile_problems(profile)
+        for p in profile_problems(profile, approved_hosts)
         if p.field in ("api_base_url", "hosted_checkout_base_url")
     ]
     if problems and not profile.is_sandbox:
@@ -109,6 +114,7 @@ def build_provider(
     secret: str | None,
     sandbox_url: str | None = None,
     sandbox_credentials: SandboxCredentials | None = None,
+    approved_hosts: frozenset[str] = frozenset(),
 ) -> PaymentProvider:
     """The adapter for ``profile``; ConfigurationError says what is missing.
 
@@ -121,13 +127,13 @@ def build_provider(
             raise ConfigurationError("Sandbox credentials were not provided", provider=kind.key)
         credentials = sandbox_credentials
         secret = _sandbox_secret(kind.key, credentials)
-    elif not secret:
+    where = endpoints(profile, sandbox_url, approved_hosts)  # an unapproved host: refused first
+    if not secret:
         raise ConfigurationError(
             f"No {kind.credential_label.lower()} is saved for “{profile.name}”: "
             "enter it in Settings.",
             provider=kind.key,
         )
-    where = endpoints(profile, sandbox_url)
     builder = _BUILDERS[kind.key]
     return builder(profile, where, secret, sandbox_credentials if profile.is_sandbox else None)
 

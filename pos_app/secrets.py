@@ -8,6 +8,9 @@ where anyone who can read the disk could read them.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+
 import keyring
 import keyring.errors
 from keyring.backend import KeyringBackend
@@ -120,10 +123,55 @@ class SecretStore:
             raise SecretStoreError(f"The system keyring refused to store: {error}") from error
 
     def move(self, old: ProviderProfile, new: ProviderProfile) -> None:
-        """Keep a secret with its profile across a rename or a change of provider."""
+        """Keep a secret, and its approved hosts, with its profile across a rename.
+
+        A secret never follows its profile to another host (or provider): it was entered
+        for the old one, and is asked for again.
+        """
         if old.secret_key_name() == new.secret_key_name():
             return
+        same_account = old.provider == new.provider
+        hosts = self.approved_hosts(old)
+        if same_account and hosts and old.name != new.name:
+            self.approve_hosts(new, hosts)
+            self.forget_hosts(old)
         secret = self.get(old)
-        if secret:
+        if secret and same_account and old.api_host() == new.api_host():
             self.set(new, secret)
         self.delete(old)
+
+    # -- hosts an administrator approved --------------------------------------------
+    # Kept here, beside the secret they guard, and not in the settings file: whoever can
+    # edit that file must not be able to send a live secret to a host of their choosing.
+
+    def approved_hosts(self, profile: ProviderProfile) -> frozenset[str]:
+        """The hosts its provider does not publish that an administrator approved for
+        ``profile`` (with this provider); empty when none, or without a keyring."""
+        raw = self.get_named(_approval_name(profile))
+        if not raw:
+            return frozenset()
+        try:
+            record = json.loads(raw)
+            if record.get("provider") != profile.provider:
+                return frozenset()
+            return frozenset(str(host) for host in record["hosts"])
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return frozenset()  # an unreadable record approves nothing
+
+    def approve_hosts(self, profile: ProviderProfile, hosts: Iterable[str]) -> None:
+        record = {"provider": profile.provider, "hosts": sorted(set(hosts))}
+        self.set_named(_approval_name(profile), json.dumps(record))
+
+    def forget_hosts(self, profile: ProviderProfile) -> None:
+        if not self.available:
+            return
+        try:
+            self._backend.delete_password(KEYRING_SERVICE, _approval_name(profile))
+        except keyring.errors.PasswordDeleteError:
+            pass  # none approved
+        except keyring.errors.KeyringError as error:
+            raise SecretStoreError(f"The system keyring could not delete: {error}") from error
+
+
+def _approval_name(profile: ProviderProfile) -> str:
+    return f"host-approval:{profile.name}"

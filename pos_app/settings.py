@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -274,10 +275,31 @@ class Problem:
     profile: str
     field: str
     message: str
+    # An administrator may lift this one (a live host the provider does not publish).
+    approvable: bool = False
 
 
-def profile_problems(profile: ProviderProfile) -> list[Problem]:
-    """What is wrong with one profile on its own (names are checked across profiles)."""
+def unpublished_hosts(profile: ProviderProfile) -> dict[str, str]:
+    """The URL fields of a live profile whose host its provider does not publish → host."""
+    kind = profile.kind
+    if profile.is_sandbox or kind is None:
+        return {}
+    found = {}
+    for name in ("api_base_url", "hosted_checkout_base_url"):
+        host = _host(getattr(profile, name) or "")
+        if host and not kind.publishes(host):
+            found[name] = host
+    return found
+
+
+def profile_problems(
+    profile: ProviderProfile, approved_hosts: frozenset[str] = frozenset()
+) -> list[Problem]:
+    """What is wrong with one profile on its own (names are checked across profiles).
+
+    ``approved_hosts``: unpublished hosts an administrator approved for this profile (kept
+    in the keyring, never in the settings file: see SecretStore.approved_hosts).
+    """
     found: list[Problem] = []
 
     def problem(name: str, message: str) -> None:
@@ -299,16 +321,19 @@ def profile_problems(profile: ProviderProfile) -> list[Problem]:
             problem(name, f"{FIELD_LABELS[name]}: {message}")
     if kind is None:
         return found
-    if not profile.is_sandbox:
-        for name in ("api_base_url", "hosted_checkout_base_url"):
-            host = _host(getattr(profile, name) or "")
-            if host and not kind.publishes(host):
-                problem(
+    for name, host in unpublished_hosts(profile).items():
+        if host not in approved_hosts:
+            found.append(
+                Problem(
+                    profile.name,
                     name,
                     f"A live {kind.display_name} profile talks only to "
                     f"{kind.display_name}'s published hosts ({', '.join(kind.live_hosts)}); "
-                    f"“{host}” is not one of them.",
+                    f"“{host}” is not one of them unless an administrator approves it "
+                    "(Settings, with their PIN and the secret typed again).",
+                    approvable=True,
                 )
+            )
     currency_message = _currency_problem(kind, profile.currency)
     if currency_message:
         problem("currency", currency_message)
@@ -320,13 +345,26 @@ def profile_problems(profile: ProviderProfile) -> list[Problem]:
     return found
 
 
-def settings_problems(settings: Settings) -> list[Problem]:
+def settings_problems(
+    settings: Settings, approved_hosts: Mapping[str, frozenset[str]] | None = None
+) -> list[Problem]:
+    """Everything wrong with ``settings``.
+
+    ``approved_hosts``: profile name → the unpublished hosts an administrator approved for
+    it. None (reading the file, where the keyring is not at hand) leaves live hosts to the
+    registry, which refuses to build an adapter for an unapproved one.
+    """
+    approved = approved_hosts or {}
     found: list[Problem] = []
     if not settings.profiles:
         found.append(Problem("", "name", "Keep at least one provider profile."))
     seen: set[str] = set()
     for profile in settings.profiles:
-        found.extend(profile_problems(profile))
+        found.extend(
+            p
+            for p in profile_problems(profile, approved.get(profile.name, frozenset()))
+            if approved_hosts is not None or not p.approvable
+        )
         key = profile.name.strip().casefold()
         if key in seen:
             found.append(
@@ -465,8 +503,10 @@ def _provider_field_problems(profile: ProviderProfile) -> list[Problem]:
     return found
 
 
-def check_settings(settings: Settings) -> None:
-    problems = settings_problems(settings)
+def check_settings(
+    settings: Settings, approved_hosts: Mapping[str, frozenset[str]] | None = None
+) -> None:
+    problems = settings_problems(settings, approved_hosts)
     if problems:
         raise SettingsError("\n".join(p.message for p in problems))
 

@@ -296,6 +296,7 @@ def staff_shots(pos: PosApplication, out: Path) -> None:
     screen.pin.setText("246813")
     screen.submit()
     shoot(window, out, "lockout-alert.png")
+    host_approval_shot(pos, out)
     cal = pos.staff.users.find("Cal Ripken")
     assert cal is not None
     pos.staff.users.change_pin(ada, cal.id, "7531")
@@ -332,6 +333,28 @@ def staff_shots(pos: PosApplication, out: Path) -> None:
     pos.staff.users.sign_out(pos.staff.session, reason="idle")  # what the idle lock does
     window.lock("Locked after 15 minutes without activity. Sign in to carry on where you left off.")
     shoot(window, out, "sign-in.png")
+
+
+def host_approval_shot(pos: PosApplication, out: Path) -> None:
+    """A live profile on a host the provider does not publish: an administrator approves."""
+    window = pos.window
+    window.settings_button.click()
+    settings = window.settings
+    settings.new_profile()
+    form = settings.form
+    form.name.setText("High street")
+    form.provider.setCurrentIndex(form.provider.findData("checkout_com"))
+    form.environment.setCurrentIndex(form.environment.findData("live"))
+    form.processing_channel_id.setText("pc_live_1")
+    form.api_base_url.setText("https://payments-proxy.corner-bakery.example")
+    form.secret.setText("sk_live_example")
+    settings.save()
+    dialog = settings.host_dialog
+    assert dialog is not None
+    dialog.admin.setText("Ada Lovelace")
+    settle()
+    shoot(dialog, out, "host-approval.png")
+    dialog.reject()
 
 
 def main() -> None:

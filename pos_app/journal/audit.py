@@ -62,6 +62,7 @@ class AuditAction(StrEnum):
     SIGN_OUT = "sign_out"
     LOCKED_OUT = "locked_out"
     SETTINGS_CHANGED = "settings_changed"
+    LIVE_HOST_APPROVED = "live_host_approved"
     USER_ADDED = "user_added"
     USER_CHANGED = "user_changed"
     REPRINT = "reprint"

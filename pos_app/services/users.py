@@ -12,7 +12,7 @@ that pause (or raise the KDF cost only together with an executor).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -41,6 +41,10 @@ STAFF_REMOVED: Final = (
 )
 # The same words for an unknown name and a wrong PIN: the till never says which names exist.
 NAME_OR_PIN_WRONG: Final = "That name or PIN is not right. Check both and try again."
+NO_ADMIN_FOR_HOSTS: Final = (
+    "Only an administrator can approve a host the provider does not publish, and this till "
+    "has no staff yet: add an administrator first (Users, F11)."
+)
 
 SessionListener = Callable[[User | None], None]
 
@@ -248,6 +252,48 @@ class UserService:
         if user.failed_pins or user.locked_until:
             return self._users.clear_wrong_pins(user.id, now=now)
         return user
+
+    def approve_live_hosts(
+        self,
+        name: str,
+        pin: str,
+        *,
+        profile: str,
+        provider: str,
+        hosts: Iterable[str],
+        requested_by: User | None,
+    ) -> User:
+        """An administrator, by name and PIN, lets a live profile send its secret (or the
+        customer) to ``hosts`` its provider does not publish. Refusals are audited too."""
+        details = {"profile": profile, "provider": provider, "hosts": sorted(hosts)}
+        actor = requested_by.actor if requested_by else SYSTEM_ACTOR
+        try:
+            if self.needs_first_admin():
+                raise UserRefused("no_staff", NO_ADMIN_FOR_HOSTS)
+            candidate = self.find(name)
+            if candidate is not None and not candidate.role.can_manage_users:
+                # Refused before the PIN is checked: only an administrator's PIN counts here.
+                raise UserRefused(
+                    "not_allowed",
+                    f"{candidate.name} is a {candidate.role.label}; only an administrator "
+                    "can approve another host.",
+                )
+            admin = self.authenticate(name, pin)
+        except UserRefused as refusal:
+            self._audit.append(
+                AuditAction.APPROVAL_REFUSED,
+                actor=actor,
+                subject=f"profile:{profile}",
+                details={**details, "approver": _shown_name(name), "reason": refusal.code},
+            )
+            raise
+        self._audit.append(
+            AuditAction.LIVE_HOST_APPROVED,
+            actor=admin.actor,
+            subject=f"profile:{profile}",
+            details={**details, "approver": admin.name, "requested_by": actor},
+        )
+        return admin
 
     def sign_in(self, session: Session, name: str, pin: str) -> User:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Collection
 from dataclasses import asdict
 
 import keyring
@@ -45,8 +46,16 @@ class FakeApp:
     def has_open_payments(self, profile_name: str) -> bool:
         return profile_name in self.open_payments
 
+    def approved_hosts(self, settings: Settings) -> dict[str, frozenset[str]]:
+        return {p.name: self.secrets.approved_hosts(p) for p in settings.profiles}
+
+    def approve_hosts(
+        self, profile: ProviderProfile, hosts: Collection[str], name: str, pin: str
+    ) -> None:
+        raise AssertionError("the app's staff approve hosts: tests/e2e/test_live_host_approval.py")
+
     async def apply(self, settings: Settings) -> None:
-        check_settings(settings)
+        check_settings(settings, self.approved_hosts(settings))
         if self.refuse:
             raise SettingsError(self.refuse)
         self.settings = settings

@@ -3,12 +3,22 @@ host it was entered for."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from pos_app.providers.errors import ConfigurationError
 from pos_app.registry import build_provider
 from pos_app.secrets import SecretStore
-from pos_app.settings import ProviderProfile, profile_problems
+from pos_app.settings import (
+    ProviderProfile,
+    Settings,
+    SettingsError,
+    check_settings,
+    profile_problems,
+    settings_document,
+    settings_from_document,
+)
 
 
 def live(provider: str = "justifi", **fields: str) -> ProviderProfile:
@@ -59,3 +69,50 @@ def test_the_secret_is_bound_to_the_host_it_was_entered_for() -> None:
     moved = live("checkout_com", api_base_url="https://abc123.api.checkout.com")
     assert moved.secret_key_name() == "Shop:secret_key@abc123.api.checkout.com"
     assert store.get(moved) is None  # pointed elsewhere: the secret must be entered again
+
+
+def test_an_administrator_approved_host_is_accepted_for_that_profile_and_provider_only() -> None:
+    store = SecretStore()
+    proxy = live("checkout_com", api_base_url="https://payments.store.example")
+    store.approve_hosts(proxy, ["payments.store.example"])
+    approved = store.approved_hosts(proxy)
+    assert approved == {"payments.store.example"}
+    assert not [p for p in profile_problems(proxy, approved) if p.field == "api_base_url"]
+    adapter = build_provider(proxy, secret="sk_live", approved_hosts=approved)
+    assert adapter.key == "checkout_com"
+
+    # Another host, or the same name on another provider, is not covered by the approval.
+    elsewhere = live("checkout_com", api_base_url="https://evil.example")
+    with pytest.raises(ConfigurationError, match="published hosts"):
+        build_provider(elsewhere, secret="sk_live", approved_hosts=store.approved_hosts(elsewhere))
+    payfect = live("payfect", api_base_url="https://payments.store.example")
+    assert store.approved_hosts(payfect) == frozenset()
+
+
+def test_renaming_keeps_the_secret_and_approvals_but_a_new_host_asks_for_the_secret_again() -> None:
+    store = SecretStore()
+    shop = live("checkout_com", api_base_url="https://payments.store.example")
+    store.set(shop, "sk_live_1")
+    store.approve_hosts(shop, ["payments.store.example"])
+
+    renamed = replace(shop, name="Shop 2")
+    store.move(shop, renamed)
+    assert store.get(renamed) == "sk_live_1"
+    assert store.approved_hosts(renamed) == {"payments.store.example"}
+    assert store.get(shop) is None and store.approved_hosts(shop) == frozenset()
+
+    moved = replace(renamed, api_base_url="https://abc123.api.checkout.com")
+    store.move(renamed, moved)
+    assert store.get(moved) is None  # entered for another host: never carried over
+    assert store.get(renamed) is None
+
+
+def test_reading_the_settings_file_leaves_hosts_to_the_keyrings_approvals() -> None:
+    proxy = live("checkout_com", api_base_url="https://payments.store.example")
+    settings = Settings().with_profile(proxy)
+    # The file alone cannot say whether an administrator approved the host: it loads ...
+    assert settings_from_document(settings_document(settings)) == settings
+    # ... and the app, which asks the keyring, refuses it until one did.
+    with pytest.raises(SettingsError, match="unless an administrator approves it"):
+        check_settings(settings, {})
+    check_settings(settings, {"Shop": frozenset({"payments.store.example"})})

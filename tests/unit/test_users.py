@@ -385,3 +385,35 @@ def test_wrong_pins_at_two_tills_add_up_to_one_lock_out(env: Env, admin: User) -
     with pytest.raises(UserRefused, match="locked out"):
         env.users.sign_in(Session(), "Ada", "246813")
     other.audit.connection.close()
+
+
+def test_only_an_administrators_pin_approves_a_live_host(env: Env, admin: User) -> None:
+    env.users.add_user(admin, "Max", Role.MANAGER, "580246")
+    approve = {"profile": "Shop", "provider": "checkout_com", "hosts": ["pay.store.example"]}
+    with pytest.raises(UserRefused, match="Max is a manager; only an administrator"):
+        env.users.approve_live_hosts("Max", "580246", requested_by=None, **approve)
+    with pytest.raises(UserRefused) as wrong:
+        env.users.approve_live_hosts("Ada", "135792", requested_by=None, **approve)
+    assert str(wrong.value) == NAME_OR_PIN_WRONG
+    assert env.users.find("Ada").failed_pins == 1  # type: ignore[union-attr]  # counts to a lock-out
+
+    approver = env.users.approve_live_hosts("Ada", "246813", requested_by=admin, **approve)
+    assert approver == env.users.get(admin.id)
+    refused = [e for e in env.audit.entries() if e.action == "approval_refused"]
+    assert [e.details["reason"] for e in refused] == ["not_allowed", "wrong_pin"]
+    [approved] = [e for e in env.audit.entries() if e.action == "live_host_approved"]
+    assert approved.actor == str(admin.id) and approved.subject == "profile:Shop"
+    assert approved.details["hosts"] == ["pay.store.example"]
+    assert approved.details["approver"] == "Ada"
+
+
+def test_without_staff_nobody_can_approve_a_live_host(env: Env) -> None:
+    with pytest.raises(UserRefused, match="has no staff yet"):
+        env.users.approve_live_hosts(
+            "Ada",
+            "246813",
+            profile="Shop",
+            provider="payfect",
+            hosts=["x.example"],
+            requested_by=None,
+        )

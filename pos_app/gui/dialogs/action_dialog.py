@@ -6,6 +6,7 @@ so nothing it refuses ever reaches the payments service.
 
 from __future__ import annotations
 
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -69,6 +70,14 @@ class ActionDialog(QDialog):
         layout.addLayout(buttons)
         self.confirm_button.clicked.connect(self.accept)
         self.cancel_button.clicked.connect(self.reject)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # A wrapped question is measured at the hint's width; shown narrower, it needs more
+        # height than the hint gave, and the fields below were squeezed.
+        needed = self.heightForWidth(self.width())
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def problem(self) -> tuple[QWidget | None, str] | None:
         """What is wrong with the input (the field and a sentence), or None."""

@@ -43,6 +43,7 @@ ACTION_LABELS = {
     "sign_out": "Signed out",
     "locked_out": "Locked out",
     "settings_changed": "Settings changed",
+    "live_host_approved": "Live host approved",
     "user_added": "User added",
     "user_changed": "User changed",
     "reprint": "Receipt reprinted",
@@ -62,6 +63,8 @@ def describe(details: Mapping[str, Any], locale: str) -> str:
                 value = format_money(Money(value, currency), locale)
         elif isinstance(value, bool):
             value = "yes" if value else "no"
+        elif isinstance(value, list):
+            value = ", ".join(str(item) for item in value) or "none"
         parts.append(f"{name.replace('_', ' ')}: {value}")
     return ", ".join(parts)
 

@@ -8,7 +8,7 @@ default changes. Secrets go straight to the keyring; they are never shown again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine, Mapping
 from typing import Any, Protocol
 
 from PySide6.QtCore import QItemSelectionModel, Qt
@@ -16,6 +16,7 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -29,12 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pos_app.gui.dialogs.host_approval import HostApprovalDialog
 from pos_app.gui.dialogs.till_options import TillOptionsDialog
 from pos_app.gui.models.profiles_model import ProfilesTableModel
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import announce, label, set_invalid
 from pos_app.providers.errors import ProviderError
 from pos_app.secrets import SecretStore, SecretStoreError
+from pos_app.services.users import UserRefused
 from pos_app.settings import (
     CHECKOUT_COM_AUTH_STYLES,
     FIELD_LABELS,
@@ -43,6 +46,7 @@ from pos_app.settings import (
     ProviderProfile,
     Settings,
     settings_problems,
+    unpublished_hosts,
 )
 
 log = logging.getLogger(__name__)
@@ -69,6 +73,17 @@ class SettingsBackend(Protocol):
     def secrets(self) -> SecretStore: ...
 
     def has_open_payments(self, profile_name: str) -> bool: ...
+
+    def approved_hosts(self, settings: Settings) -> Mapping[str, frozenset[str]]:
+        """Profile name → the unpublished hosts an administrator approved for it."""
+        ...
+
+    def approve_hosts(
+        self, profile: ProviderProfile, hosts: Collection[str], name: str, pin: str
+    ) -> None:
+        """An administrator approves ``hosts`` for ``profile`` (audited); UserRefused says
+        why not. Saving then keeps the approval in the keyring."""
+        ...
 
     async def apply(self, settings: Settings) -> None:
         """Save ``settings`` (SettingsError says why not) and follow a new default."""
@@ -274,11 +289,12 @@ class ProfileForm(QFrame):
 
     def show_error(self, message: str | None, field: str | None = None) -> None:
         self.error.setText(message or "")
-        for name, widget in self.widgets.items():
+        fields = {**self.widgets, "secret": self.secret}
+        for name, widget in fields.items():
             set_invalid(widget, message is not None and name == field)
         if message:
             announce(self.error, message)
-            target = self.widgets.get(field or "")
+            target = fields.get(field or "")
             if target is not None and target.isVisible():
                 target.setFocus()
 
@@ -393,6 +409,7 @@ class SettingsScreen(QWidget):
         )
         self.till_button.clicked.connect(self.open_till_options)
         self.till_dialog: TillOptionsDialog | None = None
+        self.host_dialog: HostApprovalDialog | None = None
         self.status = label("", "Hint")
         self.status.setAccessibleName("Settings status")
         self.form = ProfileForm()
@@ -510,18 +527,89 @@ class SettingsScreen(QWidget):
             )
             return
         updated = settings.with_profile(profile, replacing=self._editing)
-        problems = [p for p in settings_problems(updated) if p.profile in (profile.name, "")]
-        if problems:
-            self.form.show_error(problems[0].message, problems[0].field)
+        approved = self._backend.approved_hosts(updated)
+        problems = [
+            p for p in settings_problems(updated, approved) if p.profile in (profile.name, "")
+        ]
+        blocking = [p for p in problems if not p.approvable]
+        if blocking:
+            self.form.show_error(blocking[0].message, blocking[0].field)
             return
         secret = self.form.secret.text() if profile.needs_secret else ""
+        if problems:
+            self._ask_for_hosts(old, profile, updated, secret, problems[0].field)
+            return
+        self._commit(old, profile, updated, secret)
+
+    def _ask_for_hosts(
+        self,
+        old: ProviderProfile | None,
+        profile: ProviderProfile,
+        updated: Settings,
+        secret: str,
+        field: str,
+    ) -> None:
+        """A live host the provider does not publish: an administrator's PIN, with the
+        secret typed again in this save (it was entered for another host)."""
+        kind = profile.kind
+        assert kind is not None  # approvable problems are only found for a known provider
+        hosts = sorted(set(unpublished_hosts(profile).values()))
+        if not secret:
+            listed = ", ".join(f"“{host}”" for host in hosts)
+            self.form.show_error(
+                f"{kind.display_name} does not publish {listed}. An administrator can approve "
+                f"it: type the {kind.credential_label.lower()} again, then save.",
+                "secret",
+            )
+            return
+        self.form.show_error(None)
+
+        def grant(name: str, pin: str) -> str | None:
+            try:
+                self._backend.approve_hosts(profile, hosts, name, pin)
+            except UserRefused as refusal:
+                return str(refusal)
+            return None
+
+        dialog = HostApprovalDialog(
+            profile=profile.name,
+            provider=kind.display_name,
+            hosts=hosts,
+            published=kind.live_hosts,
+            grant=grant,
+            parent=self,
+        )
+
+        def closed(result: int) -> None:
+            self.host_dialog = None
+            dialog.deleteLater()
+            if result == QDialog.DialogCode.Accepted and dialog.approved:
+                self._commit(old, profile, updated, secret, hosts)
+            else:
+                self.form.show_error("Not saved: the host was not approved.", field)
+
+        dialog.finished.connect(closed)
+        self.host_dialog = dialog
+        dialog.open()
+
+    def _commit(
+        self,
+        old: ProviderProfile | None,
+        profile: ProviderProfile,
+        updated: Settings,
+        secret: str,
+        approved: Collection[str] = (),
+    ) -> None:
         secrets = self._backend.secrets
-        # The keyring is written first: switching to this profile needs its secret. If the
-        # app then refuses the settings, the keyring is put back as it was.
+        # The keyring is written first: switching to this profile needs its secret (and its
+        # approved hosts). If the app then refuses the settings, the keyring is put back.
         try:
             previous = secrets.get(old) if old is not None else None
+            hosts_before = secrets.approved_hosts(old) if old is not None else frozenset()
             if old is not None:
                 secrets.move(old, profile)
+            if approved:
+                secrets.approve_hosts(profile, approved)
             if secret:
                 secrets.set(profile, secret)
         except SecretStoreError as error:
@@ -535,6 +623,8 @@ class SettingsScreen(QWidget):
         def refused(error: BaseException) -> None:
             if touched:
                 self._restore_secret(old, profile, previous)
+            if approved:
+                self._restore_hosts(old, profile, hosts_before)
             self.form.show_error(_error_text(error), None)
 
         self.form.secret.clear()
@@ -554,6 +644,16 @@ class SettingsScreen(QWidget):
                 self._backend.secrets.set(old, previous)
         except SecretStoreError as error:
             log.warning("Could not restore the keyring after a refused save: %s", error)
+
+    def _restore_hosts(
+        self, old: ProviderProfile | None, new: ProviderProfile, before: frozenset[str]
+    ) -> None:
+        try:
+            self._backend.secrets.forget_hosts(new)
+            if old is not None and before:
+                self._backend.secrets.approve_hosts(old, before)
+        except SecretStoreError as error:
+            log.warning("Could not restore approved hosts after a refused save: %s", error)
 
     def delete_selected(self) -> None:
         profile = self.selected_profile()
@@ -576,6 +676,7 @@ class SettingsScreen(QWidget):
         def forget_secret() -> None:
             try:
                 self._backend.secrets.delete(profile)
+                self._backend.secrets.forget_hosts(profile)
             except SecretStoreError as error:
                 self._say(f"Deleted “{profile.name}”, but its secret stays: {error}")
 
