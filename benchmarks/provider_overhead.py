@@ -45,9 +45,8 @@ from pos_app.domain.money import Money
 from pos_app.providers.http import ProviderHttpClient
 from pos_app.providers.types import CheckoutRequest
 from pos_app.registry import build_provider
-from pos_app.sandbox.server import (
-    SandboxServer,
-)
+from pos_app.sandbox.control import SandboxControl
+from pos_app.sandbox.server import SandboxServer
 from pos_app.settings import sandbox_profile
 
 SUCCESS_URL = "https://pos-app.invalid/checkout/success"
@@ -101,13 +100,14 @@ def checkout_request(case: Case) -> CheckoutRequest:
 
 def _serve(state_dir: str, conn: Connection) -> None:
     with SandboxServer(Path(state_dir)) as server:
-        conn.send(server.base_url)
+        conn.send((server.base_url, server.control_token))
         with contextlib.suppress(EOFError):
             conn.recv()  # a message, or the parent closing its end, stops the server
 
 
 @contextlib.contextmanager
-def sandbox_process() -> Iterator[str]:
+def sandbox_process() -> Iterator[tuple[str, str]]:
+    """The sandbox in a child process: its base URL and control token."""
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
     with tempfile.TemporaryDirectory() as state:
@@ -369,7 +369,12 @@ async def build_template(case: Case, base_url: str) -> Template:
 
 
 async def measure(
-    case: Case, base_url: str, runs: int, warmup: int, profiler: cProfile.Profile | None
+    case: Case,
+    base_url: str,
+    token: str,
+    runs: int,
+    warmup: int,
+    profiler: cProfile.Profile | None,
 ) -> dict[str, Any]:
     template = await build_template(case, base_url)
     adapter = case.make(base_url)
@@ -377,7 +382,9 @@ async def measure(
     bare_ms: list[float] = []
     async with (
         httpx.AsyncClient(timeout=30) as bare,
-        httpx.AsyncClient(base_url=base_url, timeout=30) as control,
+        httpx.AsyncClient(
+            base_url=base_url, timeout=30, headers=SandboxControl(base_url, token).headers
+        ) as control,
     ):
         try:
             for index in range(warmup + runs):
@@ -426,11 +433,11 @@ def main() -> int:
     args = parser.parse_args()
     chosen = [c for c in cases() if c.name in args.providers.split(",")]
     results: dict[str, Any] = {}
-    with sandbox_process() as base_url:
+    with sandbox_process() as (base_url, token):
         for case in chosen:
             profiler = cProfile.Profile() if args.profile == case.name else None
             results[case.name] = asyncio.run(
-                measure(case, base_url, args.runs, args.warmup, profiler)
+                measure(case, base_url, token, args.runs, args.warmup, profiler)
             )
             if profiler:
                 out = io.StringIO()

@@ -46,7 +46,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pos_app.sandbox.control import SandboxControl
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -425,15 +428,10 @@ async def switch_to(pos: Any, provider: str) -> None:
     await until(lambda: pos.window.cashier.ready, f"{provider} to connect")
 
 
-async def add_latency(base_url: str, latency_ms: int) -> None:
-    import httpx
-
-    async with httpx.AsyncClient(base_url=f"{base_url}/_sandbox") as control:
-        answer = await control.post(
-            "/faults",
-            json={"kind": "latency", "path": "/*", "latency_ms": latency_ms, "times": None},
-        )
-        answer.raise_for_status()
+async def add_latency(control: SandboxControl, latency_ms: int) -> None:
+    await asyncio.to_thread(
+        control.add_fault, kind="latency", path="/*", latency_ms=latency_ms, times=None
+    )
 
 
 async def idle_baseline(recorder: GapRecorder, seconds: float) -> list[float]:
@@ -488,7 +486,7 @@ async def bench(pos: Any, args: argparse.Namespace) -> dict[str, Any]:
             if ok and not args.no_spare:  # as app.run_gui does once the warm-up is done
                 pos.window.checkout.keep_spare_view()
         assert pos.sandbox is not None
-        await add_latency(pos.sandbox.base_url, args.latency_ms)
+        await add_latency(pos.sandbox.control, args.latency_ms)
         per_provider: dict[str, Any] = {}
         stalls: list[dict[str, Any]] = []
         all_gaps: list[float] = []

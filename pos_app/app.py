@@ -78,23 +78,16 @@ class StartOptions:
 
 def sandbox_credentials() -> SandboxCredentials:
     """The simulator's published test credentials (only this module may import the sandbox)."""
-    from pos_app.sandbox.checkout_com import SANDBOX_PROCESSING_CHANNEL, SANDBOX_SECRET_KEY
-    from pos_app.sandbox.justifi import (
-        SANDBOX_CLIENT_ID,
-        SANDBOX_CLIENT_SECRET,
-        SANDBOX_SUB_ACCOUNT,
-    )
-    from pos_app.sandbox.payfect import SANDBOX_PAYFECT_API_KEY
-    from pos_app.sandbox.recharge import SANDBOX_RECHARGE_TOKEN
+    from pos_app.sandbox import credentials as published
 
     return SandboxCredentials(
-        justifi_client_id=SANDBOX_CLIENT_ID,
-        justifi_client_secret=SANDBOX_CLIENT_SECRET,
-        justifi_sub_account=SANDBOX_SUB_ACCOUNT,
-        checkout_com_secret_key=SANDBOX_SECRET_KEY,
-        checkout_com_processing_channel=SANDBOX_PROCESSING_CHANNEL,
-        recharge_access_token=SANDBOX_RECHARGE_TOKEN,
-        payfect_api_key=SANDBOX_PAYFECT_API_KEY,
+        justifi_client_id=published.JUSTIFI_CLIENT_ID,
+        justifi_client_secret=published.JUSTIFI_CLIENT_SECRET,
+        justifi_sub_account=published.JUSTIFI_SUB_ACCOUNT,
+        checkout_com_secret_key=published.CHECKOUT_COM_SECRET_KEY,
+        checkout_com_processing_channel=published.CHECKOUT_COM_PROCESSING_CHANNEL,
+        recharge_access_token=published.RECHARGE_ACCESS_TOKEN,
+        payfect_api_key=published.PAYFECT_API_KEY,
     )
 
 
@@ -431,6 +424,8 @@ class PosApplication:
 
         Building an adapter sends nothing; a profile that cannot be built (a live one without
         its secret) is left out, and its payments are flagged when they need a lookup.
+        A profile on the built-in sandbox waits until training is in use (the sandbox runs,
+        or it has open payments): a till that only sells live never starts the simulator.
         """
         for name, adapter in list(self.providers.items()):
             now = settings.profile(name)
@@ -438,9 +433,16 @@ class PosApplication:
             if name != keep and (now is None or now != before):
                 del self.providers[name]
                 await adapter.aclose()
+        open_profiles = self.profiles_with_open_payments()
         for profile in settings.profiles:
             if profile.name in self.providers:
                 continue
+            if (
+                uses_builtin_sandbox(profile)
+                and self.sandbox is None
+                and profile.name not in open_profiles
+            ):
+                continue  # training not in use: the simulator stays off
             try:
                 self.providers[profile.name] = await self.build_provider(profile)
             except (ProviderError, SecretStoreError, OSError, RuntimeError) as error:
@@ -476,13 +478,10 @@ class PosApplication:
         )
         receiver.start()
         self.webhooks, self._webhooks_seen = receiver, seen
-        import httpx
-
-        async with httpx.AsyncClient(base_url=f"{self.sandbox.base_url}/_sandbox") as control:
-            for key in sorted(sandboxed):
-                await control.post(
-                    "/webhooks/endpoints", json={"provider": key, "url": receiver.url_for(key)}
-                )
+        control = self.sandbox.control
+        for key in sorted(sandboxed):
+            endpoint = {"provider": key, "url": receiver.url_for(key)}
+            await loop.run_in_executor(self._executor, control.post, "webhooks/endpoints", endpoint)
         log.info("Receiving sandbox webhooks at %s", receiver.base_url)
 
     def profiles_with_open_payments(self) -> set[str]:
@@ -518,31 +517,24 @@ class PosApplication:
             if self.sandbox is None:
                 from pos_app.sandbox.server import SandboxServer
 
-                server = SandboxServer(self.paths.sandbox_state_dir)
+                server = SandboxServer(
+                    self.paths.sandbox_state_dir, assets_root=self.paths.web_assets_dir
+                )
                 await asyncio.get_running_loop().run_in_executor(self._executor, server.start)
                 self.sandbox = server
-                await self._serve_card_form_assets(server.base_url)
+                await self._serve_card_form_assets(server)
             return self.sandbox.base_url
 
-    async def _serve_card_form_assets(self, sandbox_url: str) -> None:
-        """Point the sandbox's card-form host at the verified npm files, when fetched."""
+    async def _serve_card_form_assets(self, server: SandboxServer) -> None:
+        """Point the sandbox's card-form host at the verified npm files, when fetched
+        (in-process: no request can tell the sandbox which files to serve)."""
         from pos_app.assets import cached_assets
 
         found = await asyncio.get_running_loop().run_in_executor(
             self._executor, cached_assets, self.paths.web_assets_dir
         )
-        if found is None:
-            return  # the card form says how to fetch them
-        import httpx
-
-        async with httpx.AsyncClient(trust_env=False) as client:
-            await client.post(
-                f"{sandbox_url}/_sandbox/justifi/assets",
-                json={
-                    "webcomponents_dir": str(found.webcomponents_dir),
-                    "iframe_resizer_file": str(found.iframe_resizer_file),
-                },
-            )
+        if found is not None:  # else the card form says how to fetch them
+            server.serve_component_assets(found.webcomponents_dir, found.iframe_resizer_file)
 
     # -- the Settings screen's backend (SettingsBackend) ---------------------------------
 

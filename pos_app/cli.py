@@ -36,10 +36,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     sandbox = commands.add_parser("sandbox", help="run the provider simulator in the foreground")
-    sandbox.add_argument("--host", default="127.0.0.1")
+    sandbox.add_argument("--host", default="127.0.0.1", help="loopback unless --expose")
     sandbox.add_argument("--port", type=int, default=8765)
     sandbox.add_argument(
         "--state", type=Path, required=True, help="folder for the simulator's state"
+    )
+    sandbox.add_argument(
+        "--expose",
+        action="store_true",
+        help="allow a --host other than loopback (other machines can then reach it)",
+    )
+    sandbox.add_argument(
+        "--control-token",
+        default=None,
+        help="the control API's token (default: a new random one, printed and written "
+        "into the state folder)",
     )
     assets = commands.add_parser("assets", help="the JustiFi payment form's files (from npm)")
     assets_commands = assets.add_subparsers(dest="assets_command", metavar="ACTION")
@@ -64,12 +75,27 @@ def fetch_assets(basedir: Path | None) -> int:
     return 0
 
 
+def run_sandbox(args: argparse.Namespace) -> int:
+    from pos_app.assets import cached_assets
+    from pos_app.paths import AppPaths
+    from pos_app.sandbox.server import run_foreground
+
+    root = AppPaths.resolve(args.basedir).web_assets_dir
+    found = cached_assets(root)  # the card form's files, if `pos-app assets fetch` ran
+    return run_foreground(
+        args.host,
+        args.port,
+        args.state,
+        control_token=args.control_token,
+        expose=args.expose,
+        assets=(root, found.webcomponents_dir, found.iframe_resizer_file) if found else None,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "sandbox":
-        from pos_app.sandbox.server import run_foreground
-
-        return run_foreground(args.host, args.port, args.state)
+        return run_sandbox(args)
     if args.command == "assets":
         return fetch_assets(args.basedir)
     from pos_app.app import StartOptions, run_gui

@@ -29,14 +29,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from . import checkout_com_cards as cko_cards
+from . import credentials
 from .dialects import Dialect
 from .state import Sandbox, Store, iso, new_id, parse_iso
 from .webhooks import record_webhook, webhook_secret
 
 PREFIX = "/checkout-com"
-SANDBOX_SECRET_KEY = "sk_sbox_m73dzbpy7cf3gfd46xr4yj5xo4e"  # noqa: S105 - a published test value
-SANDBOX_PUBLIC_KEY = "pk_sbox_a2qmkdqwkzb5lsjx4t7o3nrsfye"
-SANDBOX_PROCESSING_CHANNEL = "pc_w3tnqz5v7sdmu2nxzq4rkhb6ya"
+SANDBOX_SECRET_KEY = credentials.CHECKOUT_COM_SECRET_KEY
+SANDBOX_PUBLIC_KEY = credentials.CHECKOUT_COM_PUBLIC_KEY
+SANDBOX_PROCESSING_CHANNEL = credentials.CHECKOUT_COM_PROCESSING_CHANNEL
 CKO_VERSION = "1.0.0"
 THREEDS_SANDBOX_CODE = "Checkout1!"  # the password Checkout.com's sandbox challenge asks for
 

@@ -11,6 +11,15 @@ only on the routes their ``role:resource:id`` resources allow. Every API route a
 publish signed JustiFi events (``publish_event``). Payments, refunds and checkout updates live
 in ``justifi_payments``; web component tokens, iframes and the host page in
 ``justifi_components``; payment intents and checkout sessions in ``justifi_sessions``.
+
+Where the sources disagree or are silent:
+
+* ``origin_url`` (CreateCheckout: "required for web component usage only") is kept on the
+  checkout and shown in it; the spec's Checkout schema, JustiFi's mocks and its Node SDK
+  types do not list it in answers, so whether the real API echoes it is unconfirmed.
+* ``Sub-Account`` is required where the spec says so (create checkout, payment, payment
+  method, payment intent); on ``/complete`` it is optional but checked when sent (see
+  ``JustifiApi.complete_checkout``).
 """
 
 from __future__ import annotations
@@ -33,18 +42,24 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import cards
+from . import cards, credentials
 from .justifi_balance import FEE_TYPES, collected_balance, payment_fees, record_collected
 from .state import Sandbox, iso, new_id, parse_iso
 from .webhooks import record_webhook, webhook_secret
 
-SANDBOX_CLIENT_ID = "test_pos_sandbox"
-SANDBOX_CLIENT_SECRET = "sandbox-secret-not-a-real-key"  # noqa: S105 - a published test value
-SANDBOX_SUB_ACCOUNT = "acc_SandboxStore0001"
-SANDBOX_PLATFORM_ACCOUNT = "acc_SandboxPlatform01"
+SANDBOX_CLIENT_ID = credentials.JUSTIFI_CLIENT_ID
+SANDBOX_CLIENT_SECRET = credentials.JUSTIFI_CLIENT_SECRET
+SANDBOX_SUB_ACCOUNT = credentials.JUSTIFI_SUB_ACCOUNT
+SANDBOX_PLATFORM_ACCOUNT = credentials.JUSTIFI_PLATFORM_ACCOUNT
 
 # Sub-accounts the sandbox platform owns, with the store name the hosted page shows.
 SUB_ACCOUNTS = {SANDBOX_SUB_ACCOUNT: "Sandbox Store"}
+
+# The spec's own example answer (CreatePayment / CreatePaymentMethod, 400 "Full_PAN_not_allowed").
+FULL_PAN_MESSAGE = (
+    "Full card numbers are not accepted on this endpoint. Please use the tokenization iframe "
+    "to create a payment method token first."
+)
 
 TOKEN_LIFETIME = timedelta(hours=24)
 WEB_COMPONENT_TOKEN_LIFETIME = timedelta(minutes=60)
@@ -223,20 +238,31 @@ def validate_checkout_request(body: dict[str, Any]) -> dict[str, Any]:
         and descriptor.isascii()
     ):
         raise invalid("statement_descriptor")
-    _optional_str(body, "origin_url")
+    # The domain the web component renders on ("required for web component usage only").
+    origin_url = _optional_str(body, "origin_url")
     group = _optional_str(body, "payment_method_group_id")
+    application_fees = _optional_object(body, "application_fees")
     payment = _optional_object(body, "payment")
     if payment is not None:
         _optional_str(payment, "description")
         _optional_object(payment, "metadata")
-        validate_fees(payment.get("fees"), amount)
+        fees = validate_fees(payment.get("fees"), amount)
+        # payment.fees "Cannot be used together with application_fees" (spec CreateCheckout);
+        # the code is the Enhanced Fee Management table's "No mixing fee types".
+        if fees is not None and application_fees is not None:
+            raise ApiError(
+                422,
+                "fee_and_application_fee_declared",
+                "Cannot use both fees and application_fees",
+            )
     return {
         "amount": amount,
         "description": description,
         "statement_descriptor": descriptor,
+        "origin_url": origin_url,
         "payment_method_group_id": group,
         "metadata": _optional_object(body, "metadata"),
-        "application_fees": _optional_object(body, "application_fees"),
+        "application_fees": application_fees,
         "payment": payment,
     }
 
@@ -257,6 +283,9 @@ def create_checkout(
         "payment_currency": "USD",
         "payment_description": payment_description,
         "description": fields["description"],
+        # Kept and shown: the spec takes it on create; its Checkout schema and mocks do not
+        # list it in answers (see the module notes).
+        "origin_url": fields.get("origin_url"),
         "payment_methods": [],
         "payment_method_group_id": fields["payment_method_group_id"],
         "status": "created",
@@ -1159,9 +1188,25 @@ class JustifiApi:
             raise ApiError(400, "invalid_cursor", "The pagination cursor is invalid")
         return seq
 
+    @staticmethod
+    def _optional_sub_account(request: Request) -> str | None:
+        """A ``Sub-Account`` the spec does not require but a caller sent: it must be ours."""
+        if "sub-account" not in request.headers:
+            return None
+        return JustifiApi._required_sub_account(request)
+
     async def complete_checkout(self, request: Request) -> Response:
+        """``POST /v1/checkouts/{id}/complete``.
+
+        ``Sub-Account`` is optional here: the operation's parameters list only
+        ``Idempotency-Key`` and ``Authorization``, JustiFi's Node SDK and web components send
+        none, its Ruby SDK sends one only when given, and the spec's Platform Wallet guide
+        sends the processing sub account. When sent it must be a sub account of the platform
+        (else 403) and the checkout's own (else 404, as a checkout outside that account).
+        """
         checkout_id = request.path_params["checkout_id"]
         client_id = self._authenticate(request, f"write:checkout:{checkout_id}").client_id
+        account = self._optional_sub_account(request)
         body = await _json_body(request)
         token = body.get("payment_token")
         mode = body.get("payment_mode") or "ecom"
@@ -1172,6 +1217,9 @@ class JustifiApi:
                 raise missing("payment_token")
             if mode not in CARD_PAYMENT_MODES:
                 raise invalid("payment_mode")
+            stored = self.sandbox.store.get("checkout", checkout_id)
+            if account is not None and stored is not None and stored["account_id"] != account:
+                raise not_found()
             completion = complete_checkout(
                 self.sandbox, checkout_id=checkout_id, payment_token=token, payment_mode=mode
             )

@@ -7,8 +7,9 @@
   postMessage protocol (validate, tokenize, focused/blurred), with iframe-resizer's child
   script so the component shows them.
 * A host page ``/justifi/component-host/{checkout_id}?token=…`` for the real
-  ``<justifi-checkout>`` and the files it needs, served from directories a test or operator
-  configures with ``POST /_sandbox/justifi/assets`` (the npm packages are not vendored).
+  ``<justifi-checkout>`` and the files it needs, served from the verified npm files whose
+  place the app (or ``pos-app sandbox --assets``) sets in-process
+  (``SandboxServer.serve_component_assets``; no request can name a file).
 * ``POST /_sandbox/justifi/pay``: what a shopper does on the hosted page, headless.
 """
 
@@ -80,7 +81,6 @@ IFRAME_FIELDS: dict[str, dict[str, str]] = {
 }
 RESOURCE_PATTERN = re.compile(r"^(read|write):[a-z_]+:[A-Za-z0-9_\-]+$")
 RESIZER_PATH = "/justifi/iframe/assets/iframeResizer.contentWindow.min.js"
-ASSETS_META = "justifi_component_assets"
 _SAFE_STYLE = re.compile(r"^[A-Za-z0-9 ,.'\"\-]{1,80}$")
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -139,7 +139,6 @@ class JustifiComponents(JustifiApi):
             Route(RESIZER_PATH, self.iframe_resizer, methods=["GET"]),
             Route("/justifi/component-host/{checkout_id}", self.component_host, methods=["GET"]),
             Route("/justifi/component-assets/{path:path}", self.component_asset, methods=["GET"]),
-            Route("/_sandbox/justifi/assets", self.configure_assets, methods=["POST"]),
             Route("/_sandbox/justifi/pay", self.control_pay, methods=["POST"]),
             # Last: answers the browser's preflight for any JustiFi API path.
             Route(
@@ -211,54 +210,19 @@ class JustifiComponents(JustifiApi):
         return HTMLResponse(page, headers=_NO_STORE)
 
     def _assets(self) -> dict[str, str]:
-        raw = self.sandbox.store.get_meta(ASSETS_META)
-        return dict(json.loads(raw)) if raw else {}
+        return self.sandbox.component_assets
 
     async def iframe_resizer(self, request: Request) -> Response:
         path = _existing_file(self._assets().get("iframe_resizer_file"))
         if path is None:
             return Response(
-                "// iframe-resizer is not configured (POST /_sandbox/justifi/assets)\n",
+                "// iframe-resizer is not configured (pos-app assets fetch)\n",
                 status_code=404,
                 media_type="text/javascript",
             )
         return FileResponse(path, media_type="text/javascript")
 
     # -- the component host page and its files -------------------------------------------
-
-    async def configure_assets(self, request: Request) -> Response:
-        """``{"webcomponents_dir": …, "iframe_resizer_file": …}``: where the npm files are."""
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            return JSONResponse({"error": "expected a JSON object"}, status_code=400)
-        assets = self._assets()
-        directory = body.get("webcomponents_dir")
-        if directory is not None:
-            entry = _existing_file(
-                str(Path(directory) / "webcomponents.esm.js")
-                if isinstance(directory, str)
-                else None
-            )
-            if entry is None:
-                return JSONResponse(
-                    {"error": "'webcomponents_dir' must hold webcomponents.esm.js"},
-                    status_code=400,
-                )
-            assets["webcomponents_dir"] = str(Path(entry).parent)
-        resizer = body.get("iframe_resizer_file")
-        if resizer is not None:
-            resizer_path = _existing_file(resizer if isinstance(resizer, str) else None)
-            if resizer_path is None:
-                return JSONResponse(
-                    {"error": "'iframe_resizer_file' must be a file"}, status_code=400
-                )
-            assets["iframe_resizer_file"] = resizer_path
-        with self.sandbox.store.transaction():
-            self.sandbox.store.set_meta(ASSETS_META, json.dumps(assets))
-        return JSONResponse(assets)
 
     async def component_asset(self, request: Request) -> Response:
         directory = self._assets().get("webcomponents_dir")

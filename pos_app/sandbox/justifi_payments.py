@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .justifi import (
+    FULL_PAN_MESSAGE,
     ApiError,
     JustifiApi,
     build_payment,
@@ -230,12 +231,15 @@ class JustifiPayments(JustifiApi):
             method = body.get("payment_method")
             if not isinstance(method, dict) or not method:
                 raise missing("payment_method", "payment_method_required")
-            if "card" in method or "bank_account" in method:
+            if "card" in method:
+                raise ApiError(400, "full_pan_not_allowed", FULL_PAN_MESSAGE)
+            if "bank_account" in method:
+                # [sandbox] raw bank details are refused the same way (the spec names cards).
                 raise ApiError(
                     400,
                     "full_pan_not_allowed",
-                    "Full card or bank account numbers are not allowed; tokenize the payment "
-                    "method and pass payment_method.token",
+                    "Full bank account numbers are not accepted on this endpoint. Tokenize "
+                    "the payment method and pass payment_method.token.",
                 )
             token = method.get("token")
             if not isinstance(token, str) or not token:
@@ -368,7 +372,8 @@ class JustifiPayments(JustifiApi):
             self.sandbox.store.put("payment", payment_id, updated)
             return 200, envelope("payment", payment_view(updated, self.sandbox.now()))
 
-        return await self._apply(request, client_id, body, apply, key_required=False)
+        # The spec's UpdatePayment requires an Idempotency-Key (unlike UpdateCheckout).
+        return await self._apply(request, client_id, body, apply, key_required=True)
 
     async def capture(self, request: Request) -> Response:
         client_id = self._authenticate(request).client_id

@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from .justifi import (
+    FULL_PAN_MESSAGE,
     ApiError,
     JustifiApi,
     build_payment,
@@ -237,9 +238,7 @@ class JustifiSessions(JustifiApi):
                 updated["payment_method_token"] = method["token"]
                 updated["status"] = "requires_capture"
             elif isinstance(method, dict) and "card" in method:
-                raise ApiError(
-                    400, "full_pan_not_allowed", "Full card numbers are not allowed; tokenize"
-                )
+                raise ApiError(400, "full_pan_not_allowed", FULL_PAN_MESSAGE)
             updated["updated_at"] = iso(self.sandbox.now())
             self.sandbox.store.put("payment_intent", intent_id, updated)
             return 200, envelope("payment_intent", _public(updated))

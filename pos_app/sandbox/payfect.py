@@ -38,11 +38,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from . import credentials
 from .dialects import Dialect
 from .state import Sandbox
 from .webhooks import record_webhook, webhook_secret
 
-SANDBOX_PAYFECT_API_KEY = "SandboxP.sandbox-payfect-api-key-not-real"
+SANDBOX_PAYFECT_API_KEY = credentials.PAYFECT_API_KEY
 MERCHANT = {"id": "5a9dbb8e-2f0c-4d6e-9a51-7b3c1e0d4f21", "name": "Sandbox Store"}
 CHECKOUT_LIFETIME = timedelta(hours=24)
 CURRENCIES = {"usdt": "Tether"}

@@ -8,8 +8,15 @@ decides, and says so (``[sandbox]``):
   default is a store setting). Any other value → 426 ``{"errors": "Invalid API version"}``.
 * Errors are ``{"errors": "<message>"}`` or ``{"errors": {"field": ["message"]}}`` (422), and
   ``{"error": "Not found"}`` for unknown objects, as the third-party captures show.
-* ``POST /checkouts`` answers 200 (the 2019 capture); a declined charge answers 402 with
+* ``POST /checkouts`` answers 200 under 2021-01 (the 2019 capture) and 201 under 2021-11 (the
+  API standards: "201: … created a new resource"); a declined charge answers 402 with
   ``{"errors": "<decline message>"}`` and leaves the checkout open for another attempt.
+* Line items either carry a price (custom items: ``title`` + ``price`` / ``unit_price``) or
+  name a catalog variant (``variant_id`` / ``external_variant_id``, optionally ``product_id``),
+  as ReCharge's own checkout example does: then title, sku, weight and price come from the
+  catalog (``recharge_products``: ``GET /products``, ``GET /products/{id}``). An unknown
+  variant is a 422 on ``line_items[i].variant_id`` (the exact real message is unpublished).
+* 2021-11 writes external ids as strings (its API standards), whatever type was sent.
 * No idempotency header exists: a client that lost a response looks the checkout up
   (``completed_at`` / ``charge_id``) before charging again.
 * Rate limit: a leaky bucket of 40 calls per access token leaking 2 per second on the sandbox
@@ -39,12 +46,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import cards
+from . import cards, credentials, recharge_products
 from .dialects import Dialect
 from .state import Sandbox, new_id, parse_iso
 from .webhooks import record_webhook, webhook_secret
 
-SANDBOX_RECHARGE_TOKEN = "sandbox-recharge-access-token"  # noqa: S105 - a published test value
+SANDBOX_RECHARGE_TOKEN = credentials.RECHARGE_ACCESS_TOKEN
 API_VERSIONS = ("2021-01", "2021-11")
 DEFAULT_VERSION = "2021-01"
 BUCKET_SIZE = 40
@@ -193,15 +200,59 @@ def _ecommerce_id(value: Any) -> Any:
     return value.get("ecommerce") if isinstance(value, dict) else value
 
 
-def parse_line_item(item: Any, index: int) -> dict[str, Any]:
-    """One line item in either version's shape, normalized for storage."""
+# Documented 2021-01 line-item fields kept as given (2021-11 nests them in
+# ``subscription_preferences``): integers, and one string.
+_SCHEDULE_FIELDS = (
+    "cutoff_day_of_month",
+    "cutoff_day_of_week",
+    "order_day_of_month",
+    "order_day_of_week",
+    "expire_after_specific_number_of_charges",
+)
+
+
+def _catalog_item(
+    sandbox: Sandbox, item: dict[str, Any], field: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The (product, variant) a line item without a price names; 422 when there is none."""
+    product_ref = item.get("product_id", item.get("external_product_id"))
+    variant_ref = item.get("variant_id", item.get("external_variant_id"))
+    product_id = recharge_products.ecommerce_id(product_ref)
+    variant_id = recharge_products.ecommerce_id(variant_ref)
+    if product_ref is not None and product_id is None:
+        raise invalid(f"{field}.product_id", "must be a product id")
+    if variant_ref is not None and variant_id is None:
+        raise invalid(f"{field}.variant_id", "must be a variant id")
+    if variant_id is None:
+        # Neither a price (a custom item) nor a catalog variant to price it from.
+        raise invalid(
+            f"{field}.price" if product_id is None else f"{field}.variant_id", "is required"
+        )
+    found = recharge_products.find_variant(sandbox, product_id, variant_id)
+    if found is None:
+        where = f" of product {product_id}" if product_id is not None else ""
+        raise invalid(f"{field}.variant_id", f"{variant_id}{where} was not found")
+    return found
+
+
+def parse_line_item(sandbox: Sandbox, item: Any, index: int) -> dict[str, Any]:
+    """One line item in either version's shape, normalized for storage.
+
+    With a price (``price`` / ``unit_price``) it is a custom item: its title is required and
+    any ids are kept as given. Without one it must name a catalog variant
+    (``variant_id`` / ``external_variant_id``, optionally its ``product_id``): title, variant
+    title, sku, weight and price come from the catalog (``recharge_products``).
+    """
     field = f"line_items[{index}]"
     if not isinstance(item, dict):
         raise invalid(field, "must be an object")
     raw_price = item.get("price", item.get("unit_price"))
+    catalog: tuple[dict[str, Any], dict[str, Any]] | None = None
     if raw_price is None:
-        raise invalid(f"{field}.price", "is required")
-    price = _price(raw_price, f"{field}.price")
+        catalog = _catalog_item(sandbox, item, field)
+        price = Decimal(catalog[1]["price"])
+    else:
+        price = _price(raw_price, f"{field}.price")
     quantity = item.get("quantity")
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise invalid(f"{field}.quantity", "must be an integer")
@@ -209,16 +260,28 @@ def parse_line_item(item: Any, index: int) -> dict[str, Any]:
         raise invalid(f"{field}.quantity", f"must be between 1 and {MAX_QUANTITY}")
     prefs = item.get("subscription_preferences")
     prefs = prefs if isinstance(prefs, dict) else {}
-    charge_every = _opt_int(item, "charge_interval_frequency", f"{field}.charge_interval_frequency")
-    if charge_every is None:
-        charge_every = _opt_int(prefs, "charge_interval_frequency", f"{field}.subscription")
-    order_every = _opt_int(item, "order_interval_frequency", f"{field}.order_interval_frequency")
-    if order_every is None:
-        order_every = _opt_int(prefs, "order_interval_frequency", f"{field}.subscription")
+
+    def schedule(name: str, nested: str | None = None) -> int | None:
+        value = _opt_int(item, name, f"{field}.{name}")
+        if value is None:
+            value = _opt_int(prefs, nested or name, f"{field}.subscription_preferences")
+        return value
+
+    charge_every = schedule("charge_interval_frequency")
+    order_every = schedule("order_interval_frequency")
     unit = item.get("order_interval_unit") or prefs.get("interval_unit")
     if unit is not None and unit not in ("day", "week", "month"):
         raise invalid(f"{field}.order_interval_unit", "must be day, week or month")
     title = _opt_str(item, "title", f"{field}.title")
+    variant_title = _opt_str(item, "variant_title", f"{field}.variant_title")
+    sku = _opt_str(item, "sku", f"{field}.sku")
+    grams = _opt_int(item, "grams", f"{field}.grams") or _opt_int(item, "weight", field)
+    if catalog is not None:
+        product, variant = catalog
+        title = title or str(product["title"])
+        variant_title = variant_title or str(variant["title"])
+        sku = sku or str(variant["sku"])
+        grams = grams or int(variant["weight"])
     if not title:
         raise invalid(f"{field}.title", "is required")
     properties = item.get("properties")
@@ -229,21 +292,32 @@ def parse_line_item(item: Any, index: int) -> dict[str, Any]:
         purchase = "subscription" if charge_every else "onetime"
     elif purchase not in ("subscription", "onetime"):
         raise invalid(f"{field}.purchase_item_type", "must be subscription or onetime")
+    default_shipping = bool(catalog[1]["requires_shipping"]) if catalog else True
+    default_taxable = bool(catalog[1]["taxable"]) if catalog else True
+    product_id = _ecommerce_id(item.get("product_id", item.get("external_product_id")))
+    if catalog is not None and product_id is None:
+        product_id = catalog[0]["external_product_id"]  # named by its variant only
     return {
-        "product_id": plain(_ecommerce_id(item.get("product_id", item.get("external_product_id")))),
+        "product_id": plain(product_id),
         "variant_id": plain(_ecommerce_id(item.get("variant_id", item.get("external_variant_id")))),
         "quantity": quantity,
         "price": money(price),
         "title": title,
-        "variant_title": _opt_str(item, "variant_title", f"{field}.variant_title"),
-        "sku": _opt_str(item, "sku", f"{field}.sku"),
-        "grams": _opt_int(item, "grams", f"{field}.grams") or _opt_int(item, "weight", field),
-        "requires_shipping": _opt_bool(item, "requires_shipping", True),
-        "taxable": _opt_bool(item, "taxable", True),
+        "variant_title": variant_title,
+        "sku": sku,
+        "grams": grams,
+        "handle": _opt_str(item, "handle", f"{field}.handle")
+        or (str(catalog[0]["handle"]) if catalog else None),
+        "requires_shipping": _opt_bool(item, "requires_shipping", default_shipping),
+        "taxable": _opt_bool(item, "taxable", default_taxable),
+        "fulfillment_service": _opt_str(
+            item, "fulfillment_service", f"{field}.fulfillment_service"
+        ),
         "purchase_item_type": purchase,
         "charge_interval_frequency": charge_every,
         "order_interval_frequency": order_every,
         "order_interval_unit": unit,
+        **{name: schedule(name) for name in _SCHEDULE_FIELDS},
         "properties": plain(properties) if properties is not None else [],
     }
 
@@ -270,7 +344,9 @@ def _selected_handle(body: dict[str, Any]) -> str | None:
     return None
 
 
-def apply_fields(checkout: dict[str, Any], body: dict[str, Any], *, creating: bool) -> None:
+def apply_fields(
+    sandbox: Sandbox, checkout: dict[str, Any], body: dict[str, Any], *, creating: bool
+) -> None:
     """Validate create/update fields and write them into the stored checkout."""
     if "line_items" in body or creating:
         items = body.get("line_items")
@@ -278,7 +354,7 @@ def apply_fields(checkout: dict[str, Any], body: dict[str, Any], *, creating: bo
             raise invalid("line_items", "is required")
         if len(items) > MAX_LINE_ITEMS:
             raise invalid("line_items", f"must have at most {MAX_LINE_ITEMS} items")
-        checkout["line_items"] = [parse_line_item(item, i) for i, item in enumerate(items)]
+        checkout["line_items"] = [parse_line_item(sandbox, item, i) for i, item in enumerate(items)]
     for name in ("email", "note", "phone", "external_checkout_id", "external_checkout_source"):
         if name in body:
             checkout[name] = _opt_str(body, name)
@@ -375,28 +451,57 @@ def _shipping_line(checkout: dict[str, Any]) -> dict[str, Any] | None:
 # -- views ---------------------------------------------------------------------------------
 
 
+_V2021_01_LINE_FIELDS = (
+    "product_id",
+    "variant_id",
+    "quantity",
+    "price",
+    "title",
+    "variant_title",
+    "sku",
+    "grams",
+    "requires_shipping",
+    "taxable",
+    "fulfillment_service",
+    "purchase_item_type",
+    "charge_interval_frequency",
+    "order_interval_frequency",
+    "order_interval_unit",
+    *_SCHEDULE_FIELDS,
+    "properties",
+)
+
+
+def _external_id(value: Any) -> dict[str, str | None]:
+    """2021-11 writes every external id as a string (its API standards)."""
+    return {"ecommerce": None if value is None else str(value)}
+
+
 def _line_item_view(item: dict[str, Any], version: str) -> dict[str, Any]:
     line_price = money(Decimal(item["price"]) * item["quantity"])
     if version == "2021-01":
-        return {**item, "line_price": line_price}
+        view = {name: item.get(name) for name in _V2021_01_LINE_FIELDS}
+        return {**view, "line_price": line_price}
     subscription = (
         {
             "charge_interval_frequency": item["charge_interval_frequency"],
             "order_interval_frequency": item["order_interval_frequency"],
             "interval_unit": item["order_interval_unit"],
+            **{name: item.get(name) for name in _SCHEDULE_FIELDS},
         }
         if item["purchase_item_type"] == "subscription"
         else None
     )
     return {
-        "external_product_id": {"ecommerce": item["product_id"]},
-        "external_variant_id": {"ecommerce": item["variant_id"]},
+        "external_product_id": _external_id(item["product_id"]),
+        "external_variant_id": _external_id(item["variant_id"]),
         "quantity": item["quantity"],
         "unit_price": item["price"],
         "total_price": line_price,
         "title": item["title"],
         "variant_title": item["variant_title"],
         "sku": item["sku"],
+        "handle": item.get("handle"),
         "weight": item["grams"],
         "requires_shipping": item["requires_shipping"],
         "taxable": item["taxable"],
@@ -489,7 +594,7 @@ def create_checkout(sandbox: Sandbox, body: dict[str, Any]) -> dict[str, Any]:
         "created_at": now,
         "updated_at": now,
     }
-    apply_fields(checkout, body, creating=True)
+    apply_fields(sandbox, checkout, body, creating=True)
     with sandbox.store.transaction():
         sandbox.store.put(KIND, checkout["token"], checkout)
         _record(sandbox, "checkout/created", {"checkout": checkout_view(checkout, DEFAULT_VERSION)})
@@ -502,7 +607,7 @@ def update_checkout(sandbox: Sandbox, token: str, body: dict[str, Any]) -> dict[
         raise not_found()
     if checkout["completed_at"]:
         raise fail(422, "Checkout has already been completed")
-    apply_fields(checkout, body, creating=False)
+    apply_fields(sandbox, checkout, body, creating=False)
     checkout["updated_at"] = sandbox.now().isoformat()
     with sandbox.store.transaction():
         sandbox.store.put(KIND, token, checkout)
@@ -652,7 +757,10 @@ class _Bucket:
     at: datetime
 
 
-Handler = Callable[[Request, str], Awaitable[tuple[int, dict[str, Any]]]]
+Handler = Callable[
+    [Request, str],
+    Awaitable[tuple[int, dict[str, Any]] | tuple[int, dict[str, Any], dict[str, str]]],
+]
 
 
 class RechargeApi:
@@ -675,6 +783,8 @@ class RechargeApi:
             route("/checkouts/{token}", self.update, "PUT"),
             route("/checkouts/{token}/shipping_rates", self.shipping_rates, "GET"),
             route("/checkouts/{token}/charge", self.charge, "POST"),
+            route("/products", self.list_products, "GET"),
+            route("/products/{product_id}", self.get_product, "GET"),
         ]
 
     def _level(self, token: str, now: datetime) -> float:
@@ -698,17 +808,25 @@ class RechargeApi:
             version = request.headers.get("x-recharge-version", DEFAULT_VERSION).strip()
             if version not in API_VERSIONS:
                 raise fail(426, "Invalid API version")
-            status, body = await handler(request, version)
+            answer = await handler(request, version)
+            status, body = answer[0], answer[1]
+            extra = answer[2] if len(answer) == 3 else {}
         except RechargeError as exc:
-            status, body = exc.status, exc.body
-        headers = {"X-Recharge-Limit": f"{min(BUCKET_SIZE, math.ceil(level))}/{BUCKET_SIZE}"}
+            status, body, extra = exc.status, exc.body, {}
+        headers = {
+            **extra,
+            "X-Recharge-Limit": f"{min(BUCKET_SIZE, math.ceil(level))}/{BUCKET_SIZE}",
+        }
         if status == 429:
             headers["Retry-After"] = str(math.ceil((level + 1 - BUCKET_SIZE) / LEAK_PER_SECOND))
         return JSONResponse(body, status_code=status, headers=headers)
 
     async def create(self, request: Request, version: str) -> tuple[int, dict[str, Any]]:
         checkout = create_checkout(self.sandbox, await read_json(request))
-        return 200, {"checkout": checkout_view(checkout, version)}
+        # 2021-01 answered 200 (the 2019 capture); from 2021-11 a creation is 201 (the
+        # API standards' status grid).
+        status = 200 if version == "2021-01" else 201
+        return status, {"checkout": checkout_view(checkout, version)}
 
     async def get(self, request: Request, version: str) -> tuple[int, dict[str, Any]]:
         checkout = self.sandbox.store.get(KIND, request.path_params["token"])
@@ -752,6 +870,30 @@ class RechargeApi:
         )
         return 200, {"checkout_charge": result}
 
+    async def list_products(
+        self, request: Request, version: str
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        query = request.query_params
+        try:
+            if version != "2021-01":
+                return 200, recharge_products.list_v2021_11(self.sandbox, query), {}
+            items, next_page = recharge_products.list_v2021_01(self.sandbox, query)
+        except recharge_products.ListQueryError as exc:
+            raise invalid(exc.field, exc.message) from exc
+        headers = {}
+        if next_page is not None:
+            url = request.url.include_query_params(page=next_page)
+            headers["Link"] = f'<{url}>; rel="next"'
+        return 200, {"products": items}, headers
+
+    async def get_product(self, request: Request, version: str) -> tuple[int, dict[str, Any]]:
+        product = recharge_products.find_product(
+            self.sandbox, request.path_params["product_id"], version
+        )
+        if product is None:
+            raise not_found()
+        return 200, {"product": recharge_products.product_view(product, version)}
+
 
 def _routes(sandbox: Sandbox) -> list[BaseRoute]:
     from .recharge_pages import RechargePages
@@ -761,7 +903,7 @@ def _routes(sandbox: Sandbox) -> list[BaseRoute]:
 
 DIALECT = Dialect(
     name="recharge",
-    api_prefixes=("/recharge/checkouts",),
+    api_prefixes=("/recharge/checkouts", "/recharge/products"),
     routes=_routes,
     error_response=recharge_error,
 )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 import socket
 import struct
@@ -30,8 +31,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from . import credentials
+from .control import TOKEN_FILE, SandboxControl
 from .dialects import Dialect, all_dialects
 from .faults import RESET_EXTENSION, FaultError, FaultMiddleware, FaultTable
+from .guard import GuardMiddleware, loopback_hosts, new_control_token
 from .justifi import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
@@ -51,6 +55,7 @@ __all__ = [
     "RetryPolicy",
     "SandboxServer",
     "build_app",
+    "is_loopback_host",
     "run_foreground",
 ]
 
@@ -290,14 +295,18 @@ async def _too_deep(request: Request, exc: Exception) -> Response:
 def build_app(
     state_dir: Path,
     *,
+    control_token: str,
+    allowed_hosts: frozenset[str] | None,
     clock: Callable[[], datetime] | None = None,
     webhook_retry: RetryPolicy | None = None,
 ) -> Starlette:
     """The sandbox app; its state lives in ``state_dir/sandbox.sqlite3``.
 
-    ``clock`` returns the current UTC time (default: the system clock); the control API can
-    move the sandbox's clock forward from there. ``webhook_retry`` sets the webhook delivery
-    backoff. ``app.state.faults`` holds the injected faults (in memory only).
+    ``control_token`` guards the control API; ``allowed_hosts`` are the ``Host`` values it
+    answers (None: any, for ``--expose``). ``clock`` returns the current UTC time (default:
+    the system clock); the control API can move the sandbox's clock forward from there.
+    ``webhook_retry`` sets the webhook delivery backoff. ``app.state.faults`` holds the
+    injected faults (in memory only).
     """
     sandbox = Sandbox(state_dir, clock)
     faults = FaultTable()
@@ -334,6 +343,8 @@ def build_app(
         # Bodies are capped by BodyLimitMiddleware (413 in the dialect's format), not by
         # Starlette's max_body_size (plain-text 413).
         middleware=[
+            # Outermost: a foreign Host or an untokened control call goes no further.
+            Middleware(GuardMiddleware, token=control_token, allowed_hosts=allowed_hosts),
             # A fault applies before anything reads the request.
             Middleware(FaultMiddleware, table=faults),
             Middleware(BodyLimitMiddleware, max_body_size=MAX_BODY_SIZE),
@@ -472,9 +483,16 @@ class SandboxServer:
         port: int = 0,
         *,
         webhook_retry: RetryPolicy | None = None,
+        control_token: str | None = None,
+        assets_root: Path | None = None,
     ) -> None:
+        if not is_loopback_host(host):
+            raise ValueError(f"the in-process sandbox listens on loopback only, not {host}")
         self.state_dir = Path(state_dir)
         self._webhook_retry = webhook_retry
+        self.control_token = control_token or new_control_token()
+        self._assets_root = assets_root
+        self._assets: dict[str, str] = {}
         self.host = host
         self._requested_port = port
         self._port: int | None = None
@@ -489,6 +507,22 @@ class SandboxServer:
             raise RuntimeError("the sandbox server is not started")
         return _url(self.host, self._port)
 
+    @property
+    def control(self) -> SandboxControl:
+        """A client of this run's control API (it carries the token)."""
+        return SandboxControl(self.base_url, self.control_token)
+
+    @property
+    def control_headers(self) -> dict[str, str]:
+        return SandboxControl("", self.control_token).headers
+
+    def serve_component_assets(self, webcomponents_dir: Path, iframe_resizer_file: Path) -> None:
+        """Serve the JustiFi card form's npm files from here; both must lie inside the
+        ``assets_root`` this server was given (the app's verified assets folder)."""
+        self._assets = component_assets(self._assets_root, webcomponents_dir, iframe_resizer_file)
+        if self._sandbox is not None:
+            self._sandbox.component_assets = dict(self._assets)
+
     def start(self, timeout: float = 10.0) -> None:
         """Returns once the server accepts connections; raises if it could not start."""
         if self._thread is not None:
@@ -497,8 +531,14 @@ class SandboxServer:
         self._port = sock.getsockname()[1]
         ready = threading.Event()
         self._failure = None
-        app = build_app(self.state_dir, webhook_retry=self._webhook_retry)
+        app = build_app(
+            self.state_dir,
+            control_token=self.control_token,
+            allowed_hosts=loopback_hosts(self.host, self._port),
+            webhook_retry=self._webhook_retry,
+        )
         self._sandbox = app.state.sandbox
+        self._sandbox.component_assets = dict(self._assets)
         self._server = _Server(_config(app), on_started=ready.set)
         self._thread = threading.Thread(
             target=self._run, args=(self._server, sock, ready), name="pos-sandbox", daemon=True
@@ -544,15 +584,111 @@ class SandboxServer:
         self.stop()
 
 
-def run_foreground(host: str, port: int, state_dir: Path) -> int:
-    """Serve until SIGINT/SIGTERM; prints ``Sandbox listening on URL`` once ready. Returns 0."""
+def is_loopback_host(host: str) -> bool:
+    return host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+
+
+def component_assets(
+    root: Path | None, webcomponents_dir: Path, iframe_resizer_file: Path
+) -> dict[str, str]:
+    """The card form's files, refused (ValueError) unless they lie inside ``root``."""
+    if root is None:
+        raise ValueError("this sandbox was started without an assets folder")
+    base = Path(root).resolve()
+    directory = Path(webcomponents_dir).resolve()
+    resizer = Path(iframe_resizer_file).resolve()
+    for path in (directory, resizer):
+        if not path.is_relative_to(base):
+            raise ValueError(f"{path} is not inside the assets folder {base}")
+    if not (directory / "webcomponents.esm.js").is_file():
+        raise ValueError(f"{directory} does not hold webcomponents.esm.js")
+    if not resizer.is_file():
+        raise ValueError(f"{resizer} is not a file")
+    return {"webcomponents_dir": str(directory), "iframe_resizer_file": str(resizer)}
+
+
+def banner(url: str, token: str, state_dir: Path, *, exposed: bool) -> str:
+    """What `pos-app sandbox` prints: everything a developer needs to point a client at it."""
+    lines = [
+        f"Sandbox listening on {url}",
+        "",
+        "Base URLs:",
+        f"  JustiFi        {url}/justifi",
+        f"  Checkout.com   {url}/checkout-com",
+        f"  ReCharge       {url}/recharge",
+        f"  Payfect        {url}/payfect",
+        "",
+        "Published test credentials:",
+        *(f"  {c.provider:<14} {c.name:<19} {c.value}" for c in credentials.PUBLISHED),
+        "",
+        f"Control API: {url}/_sandbox/…  (header X-Sandbox-Token: {token})",
+        f"State: {state_dir} (token also in {state_dir / TOKEN_FILE})",
+    ]
+    if exposed:
+        lines += [
+            "",
+            "WARNING: --expose: this sandbox answers on every network it is bound to. It holds",
+            "test money only, but anyone who reaches it can read its checkouts.",
+        ]
+    return "\n".join(lines)
+
+
+def write_token(state_dir: Path, token: str) -> Path:
+    """The control token, readable by its owner only, for scripts started beside it."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    path = state_dir / TOKEN_FILE
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as file:
+        file.write(token + "\n")
+    return path
+
+
+def run_foreground(
+    host: str,
+    port: int,
+    state_dir: Path,
+    *,
+    control_token: str | None = None,
+    expose: bool = False,
+    assets: tuple[Path, Path, Path] | None = None,
+) -> int:
+    """Serve until SIGINT/SIGTERM, printing the banner once ready. Returns 0.
+
+    A host other than loopback is refused unless ``expose``. ``assets``: (root, the
+    web-components folder, the iframe-resizer file) of the verified card-form files.
+    """
+    if not is_loopback_host(host) and not expose:
+        print(
+            f"pos-app sandbox: refusing to listen on {host}: the sandbox is for this machine. "
+            "Add --expose to serve other machines (test money only, but readable by anyone "
+            "who reaches it).",
+            file=sys.stderr,
+        )
+        return 2
+    token = control_token or new_control_token()
+    state_dir = Path(state_dir)
+    write_token(state_dir, token)
     sock = _bind(host, port)
-    url = _url(host, sock.getsockname()[1])
+    bound = sock.getsockname()[1]
+    url = _url(host, bound)
+    app = build_app(
+        state_dir,
+        control_token=token,
+        allowed_hosts=None if expose else loopback_hosts(host, bound),
+    )
+    if assets is not None:
+        try:
+            app.state.sandbox.component_assets = component_assets(*assets)
+        except ValueError as error:
+            print(
+                f"pos-app sandbox: the card form's files are not served: {error}", file=sys.stderr
+            )
 
     def announce() -> None:
-        print(f"Sandbox listening on {url}", flush=True)
+        print(banner(url, token, state_dir, exposed=expose), flush=True)
 
-    server = _Server(_config(build_app(Path(state_dir))), on_started=announce)
+    server = _Server(_config(app), on_started=announce)
     # uvicorn re-raises the signal that stopped it once it is done; with these handlers in
     # place that re-raise is a no-op, so a clean shutdown exits 0 instead of dying by signal.
     previous = {sig: signal.signal(sig, _ignore_signal) for sig in (signal.SIGINT, signal.SIGTERM)}

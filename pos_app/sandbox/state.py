@@ -266,6 +266,10 @@ class Sandbox:
         self._offset = timedelta()
         self._store: Store | None = None
         self.gate = RequestGate()
+        # Where the JustiFi card form's verified npm files are ("webcomponents_dir",
+        # "iframe_resizer_file"): set in-process by SandboxServer.serve_component_assets,
+        # never by a request.
+        self.component_assets: dict[str, str] = {}
 
     def open(self) -> None:
         self._store = Store(self.state_dir / DB_FILENAME)

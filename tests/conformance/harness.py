@@ -34,7 +34,7 @@ APPROVED_CARD = "4242424242424242"
 
 
 def control(sandbox: SandboxServer, path: str, body: dict[str, object]) -> httpx.Response:
-    return httpx.post(f"{sandbox.base_url}/_sandbox/{path}", json=body, timeout=30)
+    return sandbox.control.request("POST", f"{path}", json=body, timeout=30)
 
 
 def count_objects(sandbox: SandboxServer, kind: str) -> int:

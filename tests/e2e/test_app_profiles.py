@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import replace
+from pathlib import Path
 
 import keyring
 import pytest
@@ -13,7 +16,14 @@ from pytestqt.qtbot import QtBot
 from pos_app.app import PosApplication
 from pos_app.gui.widgets import browser_panel
 from pos_app.journal.store import PaymentRecord
-from pos_app.settings import ProviderProfile, Settings, load_settings, save_settings
+from pos_app.settings import (
+    KEYRING_SERVICE,
+    ProviderProfile,
+    Settings,
+    load_settings,
+    save_settings,
+)
+from tests.conftest import MemoryKeyring
 from tests.e2e.conftest import Till
 from tests.e2e.test_hosted_checkout import ring_up
 
@@ -140,7 +150,6 @@ def test_a_live_default_on_a_machine_without_a_keyring_says_so(qtbot: QtBot, til
 def test_with_webhooks_on_a_payment_made_elsewhere_reaches_the_screen_without_polling(
     qtbot: QtBot, till: Till
 ) -> None:
-    import httpx
 
     from pos_app.domain.payment import PaymentState
     from pos_app.services.events import PaymentChange
@@ -161,12 +170,13 @@ def test_with_webhooks_on_a_payment_made_elsewhere_reaches_the_screen_without_po
     payment = only_payment(pos)
     assert payment is not None and payment.provider_ref
     assert pos.sandbox is not None
-    paid = httpx.post(
-        f"{pos.sandbox.base_url}/_sandbox/justifi/pay",
+    paid = pos.sandbox.control.request(
+        "POST",
+        "justifi/pay",
         json={"checkout_id": payment.provider_ref, "card": "4242424242424242"},
     )
     assert paid.is_success, paid.text
-    httpx.post(f"{pos.sandbox.base_url}/_sandbox/webhooks/flush", timeout=30)
+    pos.sandbox.control.request("POST", "webhooks/flush", timeout=30)
 
     qtbot.waitUntil(lambda: checkout.result.isVisible(), timeout=20_000)
     assert checkout.result.title.text() == "Approved"
@@ -187,3 +197,51 @@ def test_with_the_till_option_set_the_secure_page_opens_in_the_system_browser(
     payment = only_payment(pos)
     assert payment is not None and payment.provider_ref and payment.provider_ref in opened[0]
     assert pos.window.checkout.web_view is None  # nothing shown in the till's own view
+
+
+def listening_ports() -> set[int]:
+    """TCP ports this process listens on (Linux: its socket inodes in /proc/net/tcp*)."""
+    inodes = set()
+    for fd in Path("/proc/self/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[8:-1])
+    ports = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_a_till_that_sells_live_only_never_starts_the_sandbox(
+    qtbot: QtBot, till: Till, memory_keyring: MemoryKeyring
+) -> None:
+    live = ProviderProfile(
+        name="Shop", provider="justifi", environment="live", client_id="live_1", sub_account="a"
+    )
+    memory_keyring.set_password(KEYRING_SERVICE, live.secret_key_name(), "live-secret")
+    before = listening_ports()
+    # The default sandbox profiles stay in the settings, as they do on a real till.
+    save_settings(till.paths.settings_file, Settings().with_profile(live).with_default("Shop"))
+    pos = PosApplication(till.paths)
+    till.running.append(pos)
+    pos.window.show()
+    connected = pos.tasks.start(pos.connect())
+    qtbot.waitUntil(connected.done, timeout=20_000)  # start-up's lookups and syncing too
+    assert pos.provider is not None and pos.provider.key == "justifi"
+    assert pos.window.connection_label.text() == "Connected to JustiFi (live)"
+    assert pos.sandbox is None
+    assert listening_ports() == before  # nothing listens for training
+    assert "Sandbox — JustiFi" not in pos.providers
+
+    # Training starts when a sandbox profile is used, here by checking it in Settings.
+    open_settings(qtbot, pos)
+    screen = pos.window.settings
+    screen.select("Sandbox — Payfect")
+    screen.check_button.click()
+    qtbot.waitUntil(lambda: screen.status.text().startswith(("✓", "✗")), timeout=20_000)
+    assert screen.status.text() == "✓ Connected: Payfect (sandbox) accepted “Sandbox — Payfect”."
+    assert pos.sandbox is not None

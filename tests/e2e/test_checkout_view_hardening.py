@@ -365,3 +365,21 @@ def test_sockets_are_refused(page: Page, url: str) -> None:
     page.qtbot.waitUntil(lambda: url in page.view.resources.blocked, timeout=10_000)
     wait_for_js(page.qtbot, lambda: page.view.page(), "window.__socket === 'refused'")
     page.assert_stayed()
+
+
+def test_the_page_cannot_reach_other_services_on_this_machine_or_network(page: Page) -> None:
+    """The sandbox's page may call its own origin, nothing else local: not the till's
+    webhook receiver or another loopback port, not the store's router."""
+    port = int(page.url.split("/")[2].rsplit(":", 1)[1])
+    own = f"http://127.0.0.1:{port}/justifi/v1/analytics"
+    for url in (f"http://127.0.0.1:{port + 1}/webhooks/justifi", "http://192.168.1.1/"):
+        page.js(f"fetch({json.dumps(url)}, {{mode: 'no-cors'}}).catch(() => {{}}); true")
+        page.qtbot.waitUntil(lambda url=url: url in page.view.resources.blocked, timeout=10_000)
+    page.js(
+        f"window.__own = 'waiting'; fetch({json.dumps(own)}, {{method: 'POST', body: '{{}}'}})"
+        ".then(r => { window.__own = r.status; }); true"
+    )
+    wait_for_js(page.qtbot, lambda: page.view.page(), "window.__own !== 'waiting'")
+    assert page.js("window.__own") == 204
+    assert own not in page.view.resources.blocked
+    page.assert_stayed()

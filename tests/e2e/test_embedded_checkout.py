@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import shiboken6
 from PySide6.QtWebEngineCore import QWebEngineFrame, QWebEngineScript
@@ -47,15 +46,10 @@ webcomponent_assets = component.webcomponent_assets  # fixture
 
 @pytest.fixture
 def sandbox(tmp_path: Path, webcomponent_assets: WebComponentAssets) -> Iterator[SandboxServer]:
-    with SandboxServer(tmp_path / "sandbox-state") as server:
-        answer = httpx.post(
-            f"{server.base_url}/_sandbox/justifi/assets",
-            json={
-                "webcomponents_dir": str(webcomponent_assets.webcomponents_dir),
-                "iframe_resizer_file": str(webcomponent_assets.iframe_resizer_file),
-            },
+    with SandboxServer(tmp_path / "sandbox-state", assets_root=CACHE_DIR) as server:
+        server.serve_component_assets(
+            webcomponent_assets.webcomponents_dir, webcomponent_assets.iframe_resizer_file
         )
-        assert answer.status_code == 200, answer.text
         yield server
 
 

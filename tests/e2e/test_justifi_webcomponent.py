@@ -32,7 +32,7 @@ from pos_app.sandbox.server import (
     SandboxServer,
 )
 
-from .webcomponent_assets import AssetsUnavailable, WebComponentAssets, fetch_assets
+from .webcomponent_assets import CACHE_DIR, AssetsUnavailable, WebComponentAssets, fetch_assets
 
 CARD_FIELDS = ("cardNumber", "expirationMonth", "expirationYear", "CVV")
 
@@ -61,21 +61,20 @@ def webcomponent_assets() -> WebComponentAssets:
 def sandbox_with_assets(
     tmp_path: Path, webcomponent_assets: WebComponentAssets
 ) -> Iterator[SandboxServer]:
-    with SandboxServer(tmp_path / "sandbox-state") as server:
-        response = httpx.post(
-            f"{server.base_url}/_sandbox/justifi/assets",
-            json={
-                "webcomponents_dir": str(webcomponent_assets.webcomponents_dir),
-                "iframe_resizer_file": str(webcomponent_assets.iframe_resizer_file),
-            },
+    with SandboxServer(tmp_path / "sandbox-state", assets_root=CACHE_DIR) as server:
+        server.serve_component_assets(
+            webcomponent_assets.webcomponents_dir, webcomponent_assets.iframe_resizer_file
         )
-        assert response.status_code == 200, response.text
         yield server
 
 
 @pytest.fixture
 def api(sandbox_with_assets: SandboxServer) -> Iterator[tuple[httpx.Client, dict[str, str]]]:
-    with httpx.Client(base_url=sandbox_with_assets.base_url, timeout=10) as client:
+    with httpx.Client(
+        base_url=sandbox_with_assets.base_url,
+        headers=sandbox_with_assets.control_headers,
+        timeout=10,
+    ) as client:
         token = client.post(
             "/justifi/oauth/token",
             json={"client_id": SANDBOX_CLIENT_ID, "client_secret": SANDBOX_CLIENT_SECRET},

@@ -3,7 +3,6 @@ app's own payments service, and the provider confirms it."""
 
 from __future__ import annotations
 
-import httpx
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -26,8 +25,9 @@ def test_a_hosted_sale_is_refunded_in_part_from_the_payments_screen(
     )
     sale = only_payment(pos)
     assert sale is not None and pos.sandbox is not None, sale
-    paid = httpx.post(
-        f"{pos.sandbox.base_url}/_sandbox/justifi/pay",
+    paid = pos.sandbox.control.request(
+        "POST",
+        "justifi/pay",
         json={"checkout_id": sale.provider_ref, "card": "4242424242424242"},
     )
     assert paid.is_success, (paid.text, sale.provider_ref, sale.state)

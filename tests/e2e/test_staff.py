@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
@@ -90,8 +89,9 @@ def paid_sale(qtbot: QtBot, pos: PosApplication, amount: str) -> PaymentRecord:
     )
     sale = only_payment(pos)
     assert sale is not None and pos.sandbox is not None
-    paid = httpx.post(
-        f"{pos.sandbox.base_url}/_sandbox/justifi/pay",
+    paid = pos.sandbox.control.request(
+        "POST",
+        "justifi/pay",
         json={"checkout_id": sale.provider_ref, "card": "4242424242424242"},
     )
     assert paid.is_success, paid.text

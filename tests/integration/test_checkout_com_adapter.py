@@ -86,8 +86,8 @@ def get(sandbox: SandboxServer, provider_ref: str) -> CheckoutSession:
 
 def customer_pays(sandbox: SandboxServer, hpp_id: str, card: str) -> dict[str, Any]:
     """What the customer does on the Hosted Payments Page, headlessly."""
-    answer = httpx.post(
-        f"{sandbox.base_url}/_sandbox/checkout-com/pay", json={"hpp_id": hpp_id, "card": card}
+    answer = sandbox.control.request(
+        "POST", "checkout-com/pay", json={"hpp_id": hpp_id, "card": card}
     )
     assert answer.status_code == 200, answer.text
     result: dict[str, Any] = answer.json()
@@ -95,7 +95,7 @@ def customer_pays(sandbox: SandboxServer, hpp_id: str, card: str) -> dict[str, A
 
 
 def control(sandbox: SandboxServer, path: str, body: dict[str, Any]) -> None:
-    answer = httpx.post(f"{sandbox.base_url}/_sandbox/{path}", json=body)
+    answer = sandbox.control.request("POST", f"{path}", json=body)
     assert answer.status_code == 200, answer.text
 
 
@@ -330,7 +330,7 @@ def test_sandbox_that_is_down_fails_cleanly(sandbox: SandboxServer) -> None:
 
 
 def add_fault(sandbox: SandboxServer, **fault: Any) -> None:
-    answer = httpx.post(f"{sandbox.base_url}/_sandbox/faults", json=fault)
+    answer = sandbox.control.request("POST", "faults", json=fault)
     assert answer.status_code == 201, answer.text
 
 

@@ -42,8 +42,8 @@ def get(sandbox: SandboxServer, provider_ref: str) -> CheckoutSession:
 
 def customer_pays(sandbox: SandboxServer, link_id: str, card: str) -> dict[str, Any]:
     """What the customer does on the link's page on their phone, headlessly."""
-    answer = httpx.post(
-        f"{sandbox.base_url}/_sandbox/checkout-com/pay", json={"link_id": link_id, "card": card}
+    answer = sandbox.control.request(
+        "POST", "checkout-com/pay", json={"link_id": link_id, "card": card}
     )
     assert answer.status_code == 200, answer.text
     result: dict[str, Any] = answer.json()

@@ -389,9 +389,7 @@ def test_3ds_challenge_requires_action_at_a_page_the_customer_can_use(
     assert "GBP 17.99" in page.text and 'id="challenge-form"' in page.text
 
     session_id = pending.action_url.rsplit("/", 1)[1]
-    answer = httpx.post(
-        f"{sandbox.base_url}/_sandbox/checkout-com/pay", json={"session_id": session_id}
-    )
+    answer = sandbox.control.request("POST", "checkout-com/pay", json={"session_id": session_id})
     assert answer.status_code == 200, answer.text
     assert answer.json()["redirect_url"].startswith(RETURN_URL + "?cko-session-id=sid_")
 
@@ -408,8 +406,9 @@ def test_a_failed_3ds_challenge_is_a_decline(sandbox: SandboxServer) -> None:
     pending = charge(sandbox, charge_request(sandbox, success_url=RETURN_URL))
     assert pending.action_url is not None
     session_id = pending.action_url.rsplit("/", 1)[1]
-    answer = httpx.post(
-        f"{sandbox.base_url}/_sandbox/checkout-com/pay",
+    answer = sandbox.control.request(
+        "POST",
+        "checkout-com/pay",
         json={"session_id": session_id, "outcome": "fail"},
     )
     assert answer.json()["redirect_url"].startswith(RETURN_URL + "?outcome=failure")

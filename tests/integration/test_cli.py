@@ -46,33 +46,33 @@ def test_exit_when_ready_keeps_everything_under_basedir(tmp_path: Path) -> None:
     assert [p for p in home.rglob("*") if p.is_file()] == []
 
 
-def test_standalone_sandbox_prints_its_url_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "pos_app",
-            "sandbox",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--state",
-            str(tmp_path / "state"),
-        ],
+SANDBOX = (sys.executable, "-m", "pos_app", "sandbox")
+
+
+def start_sandbox(tmp_path: Path, *options: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*SANDBOX, "--port", "0", "--state", str(tmp_path / "state"), *options],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def read_banner(process: subprocess.Popen[str]) -> str:
+    """The start banner, up to and including its "State:" line (and a warning after it)."""
+    assert process.stdout is not None
+    lines: list[str] = []
+    while not lines or not lines[-1].startswith("State:"):
+        line = process.stdout.readline()
+        assert line, "".join(lines) + (process.stderr.read() if process.stderr else "")
+        lines.append(line)
+    return "".join(lines)
+
+
+def stop(process: subprocess.Popen[str]) -> int:
     try:
-        assert process.stdout is not None
-        line = process.stdout.readline().strip()
-        match = re.fullmatch(r"Sandbox listening on (http://127\.0\.0\.1:\d+)", line)
-        assert match, line
-        health = httpx.get(f"{match.group(1)}/_sandbox/health")
-        assert health.json() == {"status": "ok"}
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 0
+        return process.wait(timeout=30)
     finally:
         if process.poll() is None:
             process.kill()
@@ -80,7 +80,62 @@ def test_standalone_sandbox_prints_its_url_and_stops_on_ctrl_c(tmp_path: Path) -
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+
+
+def test_standalone_sandbox_prints_what_a_developer_needs_and_stops_on_ctrl_c(
+    tmp_path: Path,
+) -> None:
+    process = start_sandbox(tmp_path, "--host", "127.0.0.1")
+    try:
+        banner = read_banner(process)
+        url = re.search(r"^Sandbox listening on (http://127\.0\.0\.1:\d+)$", banner, re.M)
+        token = re.search(r"X-Sandbox-Token: (\S+)\)", banner)
+        assert url and token, banner
+        # Each dialect's base URL and its published credentials, ready to paste.
+        assert f"Checkout.com   {url.group(1)}/checkout-com" in banner
+        assert re.search(r"Checkout.com +secret key +sk_sbox_\w+", banner)
+        assert re.search(r"JustiFi +client id +test_pos_sandbox", banner)
+        assert re.search(r"Payfect +API key +SandboxP\.", banner)
+        health = f"{url.group(1)}/_sandbox/health"
+        assert httpx.get(health).status_code == 401  # without the token
+        answer = httpx.get(health, headers={"X-Sandbox-Token": token.group(1)})
+        assert answer.json() == {"status": "ok"}
+        saved = tmp_path / "state" / "control-token"
+        assert saved.read_text().strip() == token.group(1)
+        assert saved.stat().st_mode & 0o077 == 0  # the owner's alone
+    finally:
+        assert stop(process) == 0
     assert (tmp_path / "state" / "sandbox.sqlite3").is_file()
+
+
+def test_standalone_sandbox_refuses_other_networks_unless_exposed(tmp_path: Path) -> None:
+    refused = subprocess.run(
+        [*SANDBOX, "--host", "0.0.0.0", "--port", "0", "--state", str(tmp_path / "state")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "refusing to listen on 0.0.0.0" in refused.stderr
+    assert "--expose" in refused.stderr
+
+    # Exposed (kept on loopback here: tests listen nowhere else), it warns, answers any
+    # Host a LAN client may send, and still wants the token for the control API.
+    process = start_sandbox(tmp_path, "--host", "127.0.0.1", "--expose", "--control-token", "t0k")
+    try:
+        banner = read_banner(process)
+        assert process.stdout is not None
+        warning = process.stdout.readline() + process.stdout.readline()
+        assert "WARNING: --expose" in warning
+        assert "X-Sandbox-Token: t0k)" in banner
+        url = re.search(r"^Sandbox listening on (\S+)$", banner, re.M)
+        assert url
+        lan = {"Host": "till-7.store.lan:8765"}
+        health = f"{url.group(1)}/_sandbox/health"
+        assert httpx.get(health, headers=lan).status_code == 401
+        assert httpx.get(health, headers={**lan, "X-Sandbox-Token": "t0k"}).status_code == 200
+    finally:
+        stop(process)
 
 
 def _copy_verified_cache(target: Path) -> None:

@@ -102,12 +102,12 @@ def recording_http(
 
 
 def add_fault(sandbox: SandboxServer, **fault: Any) -> None:
-    answer = httpx.post(f"{sandbox.base_url}/_sandbox/faults", json=fault)
+    answer = sandbox.control.request("POST", "faults", json=fault)
     assert answer.status_code == 201, answer.text
 
 
 def advance_clock(sandbox: SandboxServer, seconds: int) -> None:
-    answer = httpx.post(f"{sandbox.base_url}/_sandbox/clock/advance", json={"seconds": seconds})
+    answer = sandbox.control.request("POST", "clock/advance", json={"seconds": seconds})
     assert answer.status_code == 200, answer.text
 
 
@@ -258,7 +258,7 @@ def test_a_second_card_after_a_decline_completes_the_checkout(sandbox: SandboxSe
 def test_expired_token_is_refreshed_once_and_the_call_succeeds(sandbox: SandboxServer) -> None:
     async def body(provider: JustifiProvider) -> PaymentState:
         created = await provider.create_checkout(request())
-        async with httpx.AsyncClient() as control:
+        async with httpx.AsyncClient(headers=sandbox.control_headers) as control:
             expired = await control.post(f"{sandbox.base_url}/_sandbox/justifi/expire-tokens")
         assert expired.status_code == 200
         return (await provider.get_checkout(created.provider_ref)).state

@@ -43,8 +43,8 @@ def legacy(sandbox: SandboxServer) -> dict[str, str]:
 
 
 def pay_on_page(sandbox: SandboxServer, checkout_id: str, card: str) -> dict[str, Any]:
-    answer = httpx.post(
-        f"{sandbox.base_url}/_sandbox/justifi/pay", json={"checkout_id": checkout_id, "card": card}
+    answer = sandbox.control.request(
+        "POST", "justifi/pay", json={"checkout_id": checkout_id, "card": card}
     )
     assert answer.status_code == 201, answer.text
     data: dict[str, Any] = answer.json()["data"]

@@ -64,13 +64,13 @@ def request(minor: int = 2050, description: str = "One chocolate donut") -> Chec
 
 
 def control(sandbox: SandboxServer, path: str, body: dict[str, Any]) -> httpx.Response:
-    response = httpx.post(f"{sandbox.base_url}{path}", json=body)
+    response = sandbox.control.request("POST", path, json=body)
     assert response.is_success, response.text
     return response
 
 
 def callbacks(sandbox: SandboxServer, checkout_id: str) -> list[dict[str, Any]]:
-    events = httpx.get(f"{sandbox.base_url}/_sandbox/webhooks", params={"provider": "payfect"})
+    events = sandbox.control.request("GET", "webhooks", params={"provider": "payfect"})
     return [e for e in events.json()["data"] if json.loads(e["body"])["id"] == checkout_id]
 
 

@@ -132,7 +132,7 @@ def test_a_lookup_answered_with_garbage_is_response_invalid(answer: Any) -> None
 def test_check_connection_proves_the_key_and_changes_nothing(sandbox: SandboxServer) -> None:
     result, sent = counted(sandbox, lambda p: p.check_connection())
     assert result is None and sent == 1
-    events = httpx.get(f"{sandbox.base_url}/_sandbox/webhooks", params={"provider": "payfect"})
+    events = sandbox.control.request("GET", "webhooks", params={"provider": "payfect"})
     assert events.json()["data"] == []
     refused, _ = counted(sandbox, lambda p: p.check_connection(), api_key="nope.nope")
     assert isinstance(refused, AuthenticationError) and refused.status == 403

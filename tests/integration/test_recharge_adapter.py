@@ -83,9 +83,7 @@ def request(minor: int = 1799, description: str = "One chocolate donut") -> Chec
 
 def customer_pays(sandbox: SandboxServer, token: str, card: str) -> httpx.Response:
     """What the hosted page does for the customer, headlessly."""
-    return httpx.post(
-        f"{sandbox.base_url}/_sandbox/recharge/pay", json={"token": token, "card": card}
-    )
+    return sandbox.control.request("POST", "recharge/pay", json={"token": token, "card": card})
 
 
 def test_capabilities_are_what_the_class_implements(sandbox: SandboxServer) -> None:
@@ -158,8 +156,9 @@ def test_a_declined_card_leaves_the_checkout_open_for_another(sandbox: SandboxSe
 def rate_limited(sandbox: SandboxServer, method: str, path: str, times: int | None = 1) -> None:
     """The next ``times`` matching calls answer 429 with ``Retry-After: 1``, as a full bucket
     does. (Filling the sandbox's real bucket races its 2-per-second leak on a busy machine.)"""
-    added = httpx.post(
-        f"{sandbox.base_url}/_sandbox/faults",
+    added = sandbox.control.request(
+        "POST",
+        "faults",
         json={
             "method": method,
             "path": f"/recharge{path}",
@@ -175,7 +174,7 @@ def rate_limited(sandbox: SandboxServer, method: str, path: str, times: int | No
 def clock_advancing_sleep(sandbox: SandboxServer, slept: list[float]) -> Any:
     async def sleep(seconds: float) -> None:
         slept.append(seconds)
-        async with httpx.AsyncClient() as control:
+        async with httpx.AsyncClient(headers=sandbox.control_headers) as control:
             moved = await control.post(
                 f"{sandbox.base_url}/_sandbox/clock/advance", json={"seconds": seconds}
             )
@@ -243,8 +242,9 @@ def test_a_rate_limit_that_does_not_clear_gives_up_after_bounded_waits(
 def test_a_create_without_an_answer_is_outcome_unknown_and_not_repeated(
     sandbox: SandboxServer, fault: dict[str, Any]
 ) -> None:
-    added = httpx.post(
-        f"{sandbox.base_url}/_sandbox/faults",
+    added = sandbox.control.request(
+        "POST",
+        "faults",
         json={"path": "/recharge/checkouts", "method": "POST", "times": 1, **fault},
     )
     assert added.status_code == 201, added.text

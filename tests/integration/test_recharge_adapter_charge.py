@@ -87,7 +87,7 @@ def charge_request(
 
 def charges_made(sandbox: SandboxServer, token: str) -> list[str]:
     """The charge events the sandbox recorded for this checkout: one per charge it made."""
-    events = httpx.get(f"{sandbox.base_url}/_sandbox/webhooks", params={"provider": "recharge"})
+    events = sandbox.control.request("GET", "webhooks", params={"provider": "recharge"})
     return [
         e["event_type"]
         for e in events.json()["data"]
@@ -97,7 +97,7 @@ def charges_made(sandbox: SandboxServer, token: str) -> list[str]:
 
 
 def add_fault(sandbox: SandboxServer, **fault: Any) -> None:
-    added = httpx.post(f"{sandbox.base_url}/_sandbox/faults", json=fault)
+    added = sandbox.control.request("POST", "faults", json=fault)
     assert added.status_code == 201, added.text
 
 
@@ -280,7 +280,7 @@ def test_get_payment_of_an_unknown_checkout_is_not_found(sandbox: SandboxServer)
 def test_check_connection_proves_the_token_and_changes_nothing(sandbox: SandboxServer) -> None:
     result, sent = with_counting_provider(sandbox, lambda p: p.check_connection())
     assert result is None and sent == 1
-    events = httpx.get(f"{sandbox.base_url}/_sandbox/webhooks", params={"provider": "recharge"})
+    events = sandbox.control.request("GET", "webhooks", params={"provider": "recharge"})
     assert events.json()["data"] == []
     with pytest.raises(AuthenticationError):
         with_provider(sandbox, lambda p: p.check_connection(), access_token="nope")

@@ -49,7 +49,9 @@ DAY = 24 * 3600
 
 @pytest.fixture
 def client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url, timeout=10) as http:
+    with httpx.Client(
+        base_url=sandbox.base_url, headers=sandbox.control_headers, timeout=10
+    ) as http:
         yield http
 
 
@@ -810,7 +812,9 @@ def test_same_key_while_the_first_request_is_in_flight_is_429(
     try:
         with (
             ThreadPoolExecutor(max_workers=1) as pool,
-            httpx.Client(base_url=sandbox.base_url, timeout=10) as other,
+            httpx.Client(
+                base_url=sandbox.base_url, headers=sandbox.control_headers, timeout=10
+            ) as other,
         ):
             first = pool.submit(other.post, f"{API}/payments", json=body, headers=headers)
             parked = client.post("/_sandbox/checkout-com/held-requests/wait", json={"count": 1})

@@ -23,7 +23,9 @@ CHECKOUTS = "/justifi/v1/checkouts"
 
 @pytest.fixture
 def client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url, timeout=10) as http:
+    with httpx.Client(
+        base_url=sandbox.base_url, headers=sandbox.control_headers, timeout=10
+    ) as http:
         yield http
 
 
@@ -225,7 +227,9 @@ def test_stop_does_not_wait_for_parked_requests(tmp_path: Path) -> None:
 
     threads = [threading.Thread(target=hang) for _ in range(2)]
     try:
-        with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        with httpx.Client(
+            base_url=server.base_url, headers=server.control_headers, timeout=10
+        ) as client:
             add_fault(client, path="/justifi/*", kind="drop_response")
             add_fault(client, path="/justifi/*", kind="latency", latency_ms=60_000)
             for thread in threads:

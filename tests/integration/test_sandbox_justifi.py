@@ -49,7 +49,9 @@ DECLINE = "4000000000000002"
 
 @pytest.fixture
 def client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url, timeout=10) as http:
+    with httpx.Client(
+        base_url=sandbox.base_url, headers=sandbox.control_headers, timeout=10
+    ) as http:
         yield http
 
 
@@ -630,7 +632,9 @@ def test_same_key_while_the_first_request_is_in_flight_is_409(
 
     with (
         ThreadPoolExecutor(max_workers=1) as pool,
-        httpx.Client(base_url=sandbox.base_url, timeout=10) as other_client,
+        httpx.Client(
+            base_url=sandbox.base_url, headers=sandbox.control_headers, timeout=10
+        ) as other_client,
     ):
         first = pool.submit(complete, other_client, token, checkout_id, payment_token, "k-1")
         parked = client.post("/_sandbox/justifi/held-requests/wait", json={"count": 1})
@@ -830,14 +834,20 @@ def test_end_pages_for_completed_expired_and_unknown_checkouts(
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:
     state_dir = tmp_path / "state"
-    with SandboxServer(state_dir) as first, httpx.Client(base_url=first.base_url) as client:
+    with (
+        SandboxServer(state_dir) as first,
+        httpx.Client(base_url=first.base_url, headers=first.control_headers) as client,
+    ):
         token = get_token(client)
         checkout_id = create_checkout(client, token)
         payment_token = card_token(client, token, APPROVE)
         completion = complete(client, token, checkout_id, payment_token, key="restart-key")
         before = get_checkout(client, token, checkout_id)
 
-    with SandboxServer(state_dir) as second, httpx.Client(base_url=second.base_url) as client:
+    with (
+        SandboxServer(state_dir) as second,
+        httpx.Client(base_url=second.base_url, headers=second.control_headers) as client,
+    ):
         assert get_checkout(client, token, checkout_id) == before
         replay = complete(client, token, checkout_id, payment_token, key="restart-key")
         assert replay.status_code == 201
@@ -968,3 +978,84 @@ def test_payment_intent_capture_through_the_api(client: httpx.Client, token: str
     assert again.status_code == 422 and error_code(again) == "payment_intent_cannot_be_captured"
     listed = client.get("/justifi/v1/payment_intents", headers=headers(token)).json()
     assert [i["id"] for i in listed["data"]] == [intent_id]
+
+
+# -- contract details: origin_url, Sub-Account on /complete, fee mixing ---------------------
+
+
+def test_origin_url_is_kept_on_the_checkout(client: httpx.Client, token: str) -> None:
+    checkout_id = create_checkout(client, token, origin_url="http://localhost:3000")
+    assert get_checkout(client, token, checkout_id)["origin_url"] == "http://localhost:3000"
+    listed = client.get("/justifi/v1/checkouts", headers=headers(token)).json()["data"]
+    assert [c["origin_url"] for c in listed if c["id"] == checkout_id] == ["http://localhost:3000"]
+    # Updating a checkout (no origin_url in UpdateCheckout) leaves it in place.
+    patched = client.patch(
+        f"/justifi/v1/checkouts/{checkout_id}", json={"amount": 2500}, headers=headers(token)
+    )
+    assert patched.status_code == 200 and patched.json()["data"]["origin_url"] == (
+        "http://localhost:3000"
+    )
+    assert get_checkout(client, token, create_checkout(client, token))["origin_url"] is None
+
+    bad = client.post(
+        "/justifi/v1/checkouts",
+        json={"amount": 1799, "description": "Donut", "origin_url": 3000},
+        headers=headers(token),
+    )
+    assert bad.status_code == 422 and error_code(bad) == "origin_url_invalid"
+
+
+def test_complete_checks_a_sub_account_it_is_given(client: httpx.Client, token: str) -> None:
+    """The spec's CompleteCheckout lists no Sub-Account, and JustiFi's Node SDK and web
+    components send none: without one the call works. One that is sent must be ours."""
+    checkout_id = create_checkout(client, token)
+    payment_token = card_token(client, token, APPROVE)
+    body = {"payment_token": payment_token, "payment_mode": "ecom"}
+    wrong = client.post(
+        f"/justifi/v1/checkouts/{checkout_id}/complete",
+        json=body,
+        headers={**headers(token, key="done-once"), "Sub-Account": "acc_not_on_this_platform"},
+    )
+    assert wrong.status_code == 403 and error_code(wrong) == "not_authorized"
+    empty = client.post(
+        f"/justifi/v1/checkouts/{checkout_id}/complete",
+        json=body,
+        headers={**headers(token, key="done-once"), "Sub-Account": ""},
+    )
+    assert empty.status_code == 400 and error_code(empty) == "parameter_missing"
+    assert get_checkout(client, token, checkout_id)["status"] == "created"
+
+    # The refused calls claimed nothing: the same key now completes, with our sub account.
+    done = client.post(
+        f"/justifi/v1/checkouts/{checkout_id}/complete",
+        json=body,
+        headers=headers(token, key="done-once"),
+    )
+    assert done.status_code == 201, done.text
+    assert done.json()["data"]["payment_status"] == "succeeded"
+
+    other = create_checkout(client, token)
+    without = complete(client, token, other, card_token(client, token, APPROVE))
+    assert without.status_code == 201 and without.json()["data"]["checkout_id"] == other
+
+
+def test_checkout_fees_and_application_fees_do_not_mix(client: httpx.Client, token: str) -> None:
+    fees = [{"type": "processing_fee", "amount": 100}]
+    both = client.post(
+        "/justifi/v1/checkouts",
+        json={
+            "amount": 1799,
+            "description": "Donut",
+            "payment": {"fees": fees},
+            "application_fees": {"card": {"amount": 100}},
+        },
+        headers=headers(token),
+    )
+    assert both.status_code == 422 and error_code(both) == "fee_and_application_fee_declared"
+    checkout_id = create_checkout(client, token, payment={"fees": fees})
+    later = client.patch(
+        f"/justifi/v1/checkouts/{checkout_id}",
+        json={"application_fees": {"card": {"amount": 100}}},
+        headers=headers(token),
+    )
+    assert later.status_code == 422 and error_code(later) == "fee_and_application_fee_declared"

@@ -30,7 +30,9 @@ from tests.integration.test_sandbox_justifi_schemas import assert_object_matches
 
 @pytest.fixture
 def client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url, timeout=10) as http:
+    with httpx.Client(
+        base_url=sandbox.base_url, headers=sandbox.control_headers, timeout=10
+    ) as http:
         yield http
 
 

@@ -123,7 +123,9 @@ def assert_matches_spec(response: httpx.Response, path: str, method: str) -> Non
 
 @pytest.fixture
 def client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url, timeout=10) as http:
+    with httpx.Client(
+        base_url=sandbox.base_url, headers=sandbox.control_headers, timeout=10
+    ) as http:
         yield http
 
 
@@ -311,6 +313,11 @@ def test_payment_requires_key_sub_account_and_a_token_not_a_card(
     full_pan = client.post("/justifi/v1/payments", json=raw, headers=headers(token))
     assert full_pan.status_code == 400 and error_code(full_pan) == "full_pan_not_allowed"
     assert_matches_spec(full_pan, "/payments", "post")
+    # The spec's example answer, word for word.
+    assert full_pan.json()["error"]["message"] == (
+        "Full card numbers are not accepted on this endpoint. Please use the tokenization "
+        "iframe to create a payment method token first."
+    )
     for field, value, code in (
         ("currency", "eur", "currency_invalid"),
         ("capture_strategy", "later", "capture_strategy_invalid"),
@@ -324,6 +331,19 @@ def test_payment_requires_key_sub_account_and_a_token_not_a_card(
         "/justifi/v1/payments", json={**body, "currency": "cad"}, headers=headers(token)
     )
     assert cad.status_code == 201 and cad.json()["data"]["currency"] == "cad"
+
+
+def test_updating_a_payment_needs_an_idempotency_key(client: httpx.Client, token: str) -> None:
+    payment_id = paid(client, token)["id"]
+    path = f"/justifi/v1/payments/{payment_id}"
+    keyless = client.patch(
+        path, json={"description": "Order 43"}, headers=headers(token, key=False)
+    )
+    assert keyless.status_code == 422 and error_code(keyless) == "idempotency_key_required"
+    updated = client.patch(path, json={"description": "Order 43"}, headers=headers(token))
+    assert updated.status_code == 200, updated.text
+    assert_matches_spec(updated, "/payments/{id}", "patch")
+    assert updated.json()["data"]["description"] == "Order 43"
 
 
 def test_same_key_replays_the_payment(client: httpx.Client, token: str) -> None:
@@ -746,41 +766,45 @@ def test_iframe_pages_speak_the_component_protocol(client: httpx.Client, field: 
     assert client.get("/justifi/iframe/v2/ssn").status_code == 404
 
 
-def test_iframe_resizer_is_served_once_configured(client: httpx.Client, tmp_path: Path) -> None:
+def card_form_files(folder: Path) -> tuple[Path, Path]:
+    """Stand-ins for the verified npm files the app keeps in its assets folder."""
+    components = folder / "webcomponents"
+    components.mkdir(parents=True)
+    (components / "webcomponents.esm.js").write_text("export {};")
+    resizer = folder / "iframeResizer.contentWindow.min.js"
+    resizer.write_text("/* iframe-resizer child */")
+    return components, resizer
+
+
+def test_iframe_resizer_is_served_once_configured(tmp_path: Path) -> None:
     path = "/justifi/iframe/assets/iframeResizer.contentWindow.min.js"
-    assert client.get(path).status_code == 404
-    script = tmp_path / "iframeResizer.contentWindow.min.js"
-    script.write_text("/* iframe-resizer child */")
-    assert (
-        client.post(
-            "/_sandbox/justifi/assets", json={"iframe_resizer_file": str(script)}
-        ).status_code
-        == 200
-    )
-    served = client.get(path)
+    components, resizer = card_form_files(tmp_path / "assets")
+    with (
+        SandboxServer(tmp_path / "state", assets_root=tmp_path / "assets") as server,
+        httpx.Client(base_url=server.base_url) as client,
+    ):
+        assert client.get(path).status_code == 404
+        server.serve_component_assets(components, resizer)
+        served = client.get(path)
     assert served.status_code == 200 and "javascript" in served.headers["content-type"]
     assert served.text == "/* iframe-resizer child */"
 
 
-def test_component_host_page_and_assets(client: httpx.Client, tmp_path: Path) -> None:
-    (tmp_path / "webcomponents.esm.js").write_text("export {};")
-    assert (
-        client.post(
-            "/_sandbox/justifi/assets", json={"webcomponents_dir": str(tmp_path)}
-        ).status_code
-        == 200
-    )
-    page = client.get("/justifi/component-host/cho_abc?token=wct_x").text
+def test_component_host_page_and_assets(tmp_path: Path) -> None:
+    components, resizer = card_form_files(tmp_path / "assets")
+    with SandboxServer(tmp_path / "state", assets_root=tmp_path / "assets") as server:
+        server.serve_component_assets(components, resizer)
+        with httpx.Client(base_url=server.base_url) as client:
+            page = client.get("/justifi/component-host/cho_abc?token=wct_x").text
+            asset = client.get("/justifi/component-assets/webcomponents.esm.js")
+            escape = client.get("/justifi/component-assets/..%2F..%2Fetc%2Fpasswd")
     provider, checkout = page.index("<justifi-config-provider"), page.index("<justifi-checkout")
     assert provider < checkout
-    assert f'api-origin="{client.base_url}justifi"'.replace("//justifi", "/justifi") in page or (
-        "api-origin=" in page and '/justifi"' in page
-    )
+    assert f'api-origin="{server.base_url}/justifi"' in page
     assert 'auth-token="wct_x"' in page and 'checkout-id="cho_abc"' in page
     assert 'type="module"' in page and "window.__events" in page
-    asset = client.get("/justifi/component-assets/webcomponents.esm.js")
     assert asset.status_code == 200 and "javascript" in asset.headers["content-type"]
-    assert client.get("/justifi/component-assets/..%2F..%2Fetc%2Fpasswd").status_code == 404
+    assert escape.status_code == 404
 
 
 # -- webhooks ------------------------------------------------------------------------------

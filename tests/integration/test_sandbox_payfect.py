@@ -43,7 +43,9 @@ CALLBACK_KEYS = {
 
 @pytest.fixture
 def client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url, timeout=10) as http:
+    with httpx.Client(
+        base_url=sandbox.base_url, headers=sandbox.control_headers, timeout=10
+    ) as http:
         yield http
 
 
@@ -316,10 +318,16 @@ def test_the_callback_is_signed_with_a_fernet_token_of_the_exact_body(
 
 def test_state_survives_a_restart(tmp_path: Any) -> None:
     state = tmp_path / "state"
-    with SandboxServer(state) as first, httpx.Client(base_url=first.base_url) as http:
+    with (
+        SandboxServer(state) as first,
+        httpx.Client(base_url=first.base_url, headers=first.control_headers) as http,
+    ):
         checkout = create(http)
         http.post("/_sandbox/payfect/faults", json={"truncate_amounts": True})
-    with SandboxServer(state) as second, httpx.Client(base_url=second.base_url) as http:
+    with (
+        SandboxServer(state) as second,
+        httpx.Client(base_url=second.base_url, headers=second.control_headers) as http,
+    ):
         assert get(http, checkout["id"]) == checkout
         assert http.get("/_sandbox/payfect/faults").json() == {"truncate_amounts": True}
 

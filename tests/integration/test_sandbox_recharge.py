@@ -6,11 +6,15 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
+from pos_app.domain.money import Money
+from pos_app.providers.recharge.mapping import build_checkout_body, price_key
+from pos_app.providers.types import CheckoutRequest
 from pos_app.sandbox.recharge import SANDBOX_RECHARGE_TOKEN
 from pos_app.sandbox.server import SandboxServer
 from pos_app.sandbox.webhooks import DEFAULT_SECRETS
@@ -30,7 +34,9 @@ ADDRESS = {
 
 @pytest.fixture
 def client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url, timeout=10) as http:
+    with httpx.Client(
+        base_url=sandbox.base_url, headers=sandbox.control_headers, timeout=10
+    ) as http:
         yield http
 
 
@@ -96,7 +102,8 @@ def test_the_version_header_selects_the_response_shape(client: httpx.Client) -> 
     newer = client.get(f"/recharge/checkouts/{checkout['token']}", headers=V2021_11).json()
     line = newer["checkout"]["line_items"][0]
     assert line["unit_price"] == "39.95" and "price" not in line
-    assert line["external_product_id"] == {"ecommerce": 1001}
+    # From 2021-11 every external id is a string (ReCharge's API standards).
+    assert line["external_product_id"] == {"ecommerce": "1001"}
     assert line["purchase_item_type"] == "onetime"
     assert "applied_shipping_rate" in newer["checkout"] and "applied_discounts" in newer["checkout"]
     assert newer["checkout"]["created_at"].endswith("+00:00")
@@ -426,10 +433,16 @@ def test_webhooks_are_signed_with_sha256_of_secret_plus_body(client: httpx.Clien
 
 def test_state_survives_a_restart(tmp_path: Any) -> None:
     state = tmp_path / "state"
-    with SandboxServer(state) as first, httpx.Client(base_url=first.base_url) as http:
+    with (
+        SandboxServer(state) as first,
+        httpx.Client(base_url=first.base_url, headers=first.control_headers) as http,
+    ):
         token = create(http, email="ada@example.com")["token"]
         assert charge(http, token, "tok_visa").status_code == 200
-    with SandboxServer(state) as second, httpx.Client(base_url=second.base_url) as http:
+    with (
+        SandboxServer(state) as second,
+        httpx.Client(base_url=second.base_url, headers=second.control_headers) as http,
+    ):
         checkout = http.get(f"/recharge/checkouts/{token}", headers=AUTH).json()["checkout"]
         assert checkout["completed_at"] is not None
 
@@ -458,3 +471,242 @@ def test_the_hosted_page_charges_the_shipping_rate_picked(client: httpx.Client) 
 
     unaddressed = create(client, line_items=[item("1.00", 1, requires_shipping=True)])["token"]
     assert client.get(f"/recharge/r/checkout/{unaddressed}").status_code == 409
+
+
+# -- the product catalog and catalog line items --------------------------------------------
+
+
+def products(client: httpx.Client, headers: dict[str, str] = V2021_11) -> list[dict[str, Any]]:
+    response = client.get("/recharge/products", headers=headers)
+    assert response.status_code == 200, response.text
+    return list(response.json()["products"])
+
+
+def documented_line_item(product_id: Any, variant_id: Any) -> dict[str, Any]:
+    """The line item of ReCharge's own checkout example (shop-docs docs/checkouts.md,
+    "Creating a Checkout"), as JSON: no title, no price; ``<product_id>`` / ``<variant_id>``
+    filled in from the store's catalog."""
+    return {
+        "charge_interval_frequency": 5,
+        "cutoff_day_of_month": None,
+        "cutoff_day_of_week": None,
+        "expire_after_specific_number_of_charges": None,
+        "fulfillment_service": "manual",
+        "order_day_of_month": None,
+        "order_day_of_week": None,
+        "order_interval_frequency": 5,
+        "order_interval_unit": "day",
+        "product_id": product_id,
+        "quantity": 6,
+        "requires_shipping": True,
+        "taxable": True,
+        "variant_id": variant_id,
+    }
+
+
+def test_the_catalog_in_both_versions_shapes(client: httpx.Client) -> None:
+    newer = products(client)
+    assert len(newer) >= 3
+    # 2021-11: catalog entries with string external ids, variants and decimal-string prices;
+    # sorted descending, keys alphabetical.
+    ids = [product["external_product_id"] for product in newer]
+    assert all(isinstance(i, str) for i in ids) and ids == sorted(ids, key=int, reverse=True)
+    first = newer[0]
+    assert list(first) == sorted(first)
+    variant = first["variants"][0]
+    assert isinstance(variant["external_variant_id"], str)
+    assert re.fullmatch(r"\d+\.\d\d", variant["prices"]["unit_price"])
+    assert set(variant) >= {"prices", "sku", "title", "requires_shipping", "taxable"}
+
+    older = products(client, AUTH)  # no version header: 2021-01
+    assert len(older) == len(newer)
+    product = older[0]
+    # 2021-01: ReCharge's subscription settings for an ecommerce product; no variants/prices.
+    assert isinstance(product["id"], int) and isinstance(product["shopify_product_id"], int)
+    assert "variants" not in product and "external_product_id" not in product
+    assert product["order_interval_unit"] in ("day", "week", "month")
+    assert set(product) >= {
+        "charge_interval_frequency", "order_interval_frequency_options", "discount_amount",
+        "discount_type", "storefront_purchase_options", "handle", "images", "title",
+        "created_at", "updated_at",
+    }  # fmt: skip
+    assert {str(p["shopify_product_id"]) for p in older} == set(ids)
+
+    # One product: ReCharge's id in 2021-01, the ecommerce id in 2021-11.
+    one = client.get(f"/recharge/products/{product['id']}", headers=AUTH)
+    assert one.status_code == 200 and one.json() == {"product": product}
+    same = client.get(f"/recharge/products/{product['shopify_product_id']}", headers=V2021_11)
+    assert same.status_code == 200
+    assert same.json()["product"]["title"] == product["title"]
+    for headers, key in ((AUTH, "999"), (V2021_11, "999"), (V2021_11, str(product["id"]))):
+        missing = client.get(f"/recharge/products/{key}", headers=headers)
+        assert missing.status_code == 404 and missing.json() == {"error": "Not found"}
+    refused = client.get("/recharge/products", headers={})
+    assert refused.status_code == 401 and refused.json() == {
+        "errors": "A valid access token is required"
+    }
+    assert re.fullmatch(r"\d+/40", refused.headers["X-Recharge-Limit"])
+
+
+def test_the_catalog_pages_as_each_version_does(client: httpx.Client) -> None:
+    everything = products(client)
+    # 2021-01: page/limit, the next page in a Link header.
+    first = client.get("/recharge/products", params={"limit": 2}, headers=AUTH)
+    assert first.status_code == 200 and len(first.json()["products"]) == 2
+    link = first.headers["Link"]
+    assert link.endswith('; rel="next"') and "page=2" in link and "limit=2" in link
+    last_page = (len(everything) + 1) // 2
+    last = client.get("/recharge/products", params={"limit": 2, "page": last_page}, headers=AUTH)
+    assert last.status_code == 200 and "Link" not in last.headers
+    only = client.get(
+        "/recharge/products",
+        params={"shopify_product_id": everything[0]["external_product_id"]},
+        headers=AUTH,
+    ).json()["products"]
+    assert [str(p["shopify_product_id"]) for p in only] == [everything[0]["external_product_id"]]
+
+    # 2021-11: cursor/limit, next_cursor and previous_cursor in the body.
+    page = client.get("/recharge/products", params={"limit": 2}, headers=V2021_11).json()
+    assert page["previous_cursor"] is None and page["next_cursor"]
+    seen = [p["external_product_id"] for p in page["products"]]
+    while page["next_cursor"]:
+        cursor = page["next_cursor"]
+        page = client.get(
+            "/recharge/products", params={"cursor": cursor, "limit": 2}, headers=V2021_11
+        ).json()
+        assert page["previous_cursor"]
+        seen += [p["external_product_id"] for p in page["products"]]
+    assert seen == [p["external_product_id"] for p in everything]
+    chosen = ",".join(p["external_product_id"] for p in everything[1:3])
+    filtered = client.get(
+        "/recharge/products", params={"external_product_ids": chosen}, headers=V2021_11
+    ).json()["products"]
+    assert [p["external_product_id"] for p in filtered] == chosen.split(",")
+
+    for headers, params, field in (
+        (AUTH, {"limit": "0"}, "limit"),
+        (AUTH, {"page": "x"}, "page"),
+        (V2021_11, {"limit": "251"}, "limit"),
+        (V2021_11, {"cursor": "not-a-cursor"}, "cursor"),
+    ):
+        bad = client.get("/recharge/products", params=params, headers=headers)
+        assert bad.status_code == 422 and list(bad.json()["errors"]) == [field], params
+
+
+def test_recharges_documented_checkout_body_is_priced_from_the_catalog(
+    client: httpx.Client,
+) -> None:
+    product = products(client)[-1]
+    variant = product["variants"][0]
+    price = variant["prices"]["unit_price"]
+    line_item = documented_line_item(
+        int(product["external_product_id"]), int(variant["external_variant_id"])
+    )
+    checkout = create(client, line_items=[line_item])
+
+    line = checkout["line_items"][0]
+    assert line["price"] == price and line["quantity"] == 6
+    assert line["title"] == product["title"] and line["variant_title"] == variant["title"]
+    assert line["sku"] == variant["sku"] and line["grams"] == variant["dimensions"]["weight"]
+    assert line["product_id"] == int(product["external_product_id"])
+    assert line["variant_id"] == int(variant["external_variant_id"])
+    assert (line["charge_interval_frequency"], line["order_interval_frequency"]) == (5, 5)
+    assert line["order_interval_unit"] == "day" and line["fulfillment_service"] == "manual"
+    assert (
+        line["cutoff_day_of_month"] is None
+        and line["expire_after_specific_number_of_charges"] is None
+    )
+    assert line["purchase_item_type"] == "subscription"
+    six = str((Decimal(price) * 6).quantize(Decimal("0.01")))
+    assert line["line_price"] == six and checkout["subtotal_price"] == six
+    assert checkout["total_price"] == six and checkout["requires_shipping"] is True
+
+    newer = client.get(f"/recharge/checkouts/{checkout['token']}", headers=V2021_11).json()
+    line = newer["checkout"]["line_items"][0]
+    assert line["unit_price"] == price and line["total_price"] == six
+    assert line["external_variant_id"] == {"ecommerce": variant["external_variant_id"]}
+    assert line["subscription_preferences"]["interval_unit"] == "day"
+    assert line["subscription_preferences"]["charge_interval_frequency"] == 5
+
+    # The priced checkout is payable like any other: address, shipping line, charge.
+    token = checkout["token"]
+    client.put(
+        f"/recharge/checkouts/{token}",
+        json={"email": "ada@example.com", "shipping_address": ADDRESS},
+        headers=AUTH,
+    )
+    shipped = client.put(
+        f"/recharge/checkouts/{token}",
+        json={"shipping_line": {"handle": "sandbox-standard"}},
+        headers=AUTH,
+    ).json()["checkout"]
+    assert shipped["total_price"] == str(Decimal(six) + Decimal("5.00"))
+    assert charge(client, token, "tok_visa").status_code == 200
+
+
+def test_2021_11_catalog_items_and_creation_status(client: httpx.Client) -> None:
+    product = products(client)[0]
+    variant = product["variants"][-1]
+    response = client.post(
+        "/recharge/checkouts",
+        json={
+            "line_items": [
+                {
+                    "external_variant_id": {"ecommerce": variant["external_variant_id"]},
+                    "quantity": 2,
+                    "purchase_item_type": "onetime",
+                }
+            ]
+        },
+        headers=V2021_11,
+    )
+    # From 2021-11 a creation answers 201 (ReCharge's API standards).
+    assert response.status_code == 201, response.text
+    line = response.json()["checkout"]["line_items"][0]
+    assert line["unit_price"] == variant["prices"]["unit_price"]
+    assert line["external_product_id"] == {"ecommerce": product["external_product_id"]}
+    assert line["title"] == product["title"] and line["subscription_preferences"] is None
+
+
+@pytest.mark.parametrize("version", [AUTH, V2021_11])
+def test_an_unknown_catalog_variant_is_refused(
+    client: httpx.Client, version: dict[str, str]
+) -> None:
+    catalog = products(client)
+    other = catalog[1]["variants"][0]["external_variant_id"]
+    before = len(webhooks(client))
+    cases = [
+        (documented_line_item(catalog[0]["external_product_id"], 999), "variant_id"),
+        # A real variant, but of another product than the one named.
+        (documented_line_item(catalog[0]["external_product_id"], other), "variant_id"),
+        ({"external_variant_id": {"ecommerce": "999"}, "quantity": 1}, "variant_id"),
+        # Neither a price nor a variant: nothing to price the item from.
+        ({"product_id": catalog[0]["external_product_id"], "quantity": 1}, "variant_id"),
+        ({"title": "Loaf", "quantity": 1}, "price"),
+    ]
+    for line_item, field in cases:
+        response = client.post(
+            "/recharge/checkouts", json={"line_items": [item(), line_item]}, headers=version
+        )
+        assert response.status_code == 422, response.text
+        errors = response.json()["errors"]
+        assert list(errors) == [f"line_items[1].{field}"], errors
+        assert isinstance(errors[f"line_items[1].{field}"], list)
+    assert len(webhooks(client)) == before  # nothing was created
+
+
+@pytest.mark.parametrize("version", ["2021-01", "2021-11"])
+def test_our_adapters_custom_items_still_work(client: httpx.Client, version: str) -> None:
+    request = CheckoutRequest(
+        reference="S-1", amount=Money(1799, "USD"), description="Till sale", idempotency_key="k"
+    )
+    body = build_checkout_body(request, version=version, email="till@shop.example")
+    response = client.post(
+        "/recharge/checkouts", json=body, headers={**AUTH, "X-Recharge-Version": version}
+    )
+    assert response.status_code in (200, 201), response.text
+    checkout = response.json()["checkout"]
+    assert checkout["total_price"] == "17.99" and checkout["requires_shipping"] is False
+    line = checkout["line_items"][0]
+    assert line["title"] == "Till sale" and line[price_key(version)] == "17.99"
+    assert charge(client, checkout["token"], "tok_visa").status_code == 200

@@ -21,10 +21,14 @@ from pos_app.sandbox.server import (
     SandboxServer,
 )
 
+JSON = {"Content-Type": "application/json"}
+
 
 @pytest.fixture
 def client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url, timeout=10) as http:
+    with httpx.Client(
+        base_url=sandbox.base_url, headers=sandbox.control_headers, timeout=10
+    ) as http:
         yield http
 
 
@@ -160,7 +164,7 @@ def test_a_body_at_the_limit_is_read(client: httpx.Client, auth: dict[str, str])
     "body", [b"{bad", b"\xff", b"[]", b"[" * 100_000, b'{"seconds": 1e308, "kind": 5}']
 )
 def test_control_api_refuses_garbage_with_400(client: httpx.Client, path: str, body: bytes) -> None:
-    response = client.post(path, content=body)
+    response = client.post(path, content=body, headers=JSON)
     assert response.status_code == 400, response.text
     assert isinstance(response.json()["error"], str)
     assert_healthy(client)
@@ -176,7 +180,9 @@ def test_raw_protocol_garbage_does_not_stop_the_server(sandbox: SandboxServer) -
             while chunk := raw.recv(65536):
                 answer += chunk
         assert answer == b"" or answer.startswith(b"HTTP/1.1 4"), answer
-    with httpx.Client(base_url=sandbox.base_url, timeout=10) as client:
+    with httpx.Client(
+        base_url=sandbox.base_url, headers=sandbox.control_headers, timeout=10
+    ) as client:
         assert_healthy(client)
 
 
@@ -297,6 +303,6 @@ def test_a_status_fault_answers_in_the_owning_dialects_format(
 def test_control_api_refuses_non_finite_numbers(
     client: httpx.Client, path: str, body: bytes
 ) -> None:
-    response = client.post(path, content=body)
+    response = client.post(path, content=body, headers=JSON)
     assert response.status_code == 400, response.text
     assert_healthy(client)

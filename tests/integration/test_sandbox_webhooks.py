@@ -91,7 +91,9 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 def client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url, timeout=10) as http:
+    with httpx.Client(
+        base_url=sandbox.base_url, headers=sandbox.control_headers, timeout=10
+    ) as http:
         yield http
 
 
@@ -270,7 +272,9 @@ def test_background_retries_back_off_and_stop_after_max_attempts(
     policy = RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05)
     with (
         SandboxServer(tmp_path / "state", webhook_retry=policy) as server,
-        httpx.Client(base_url=server.base_url, timeout=10) as client,
+        httpx.Client(
+            base_url=server.base_url, headers=server.control_headers, timeout=10
+        ) as client,
     ):
         create_checkout(client)  # recorded before registration: one event pending
         [record] = events(client)
@@ -291,7 +295,9 @@ def test_stop_does_not_wait_for_a_hanging_endpoint(tmp_path: Path, receiver: Rec
     server = SandboxServer(tmp_path / "state")
     server.start()
     try:
-        with httpx.Client(base_url=server.base_url, timeout=10) as client:
+        with httpx.Client(
+            base_url=server.base_url, headers=server.control_headers, timeout=10
+        ) as client:
             register(client, receiver.url)
             create_checkout(client)
             receiver.wait_for(1)  # the delivery is now waiting for the endpoint's answer
@@ -308,14 +314,16 @@ def test_registrations_and_undelivered_events_survive_a_restart(
     state = tmp_path / "state"
     with (
         SandboxServer(state) as first,
-        httpx.Client(base_url=first.base_url, timeout=10) as client,
+        httpx.Client(base_url=first.base_url, headers=first.control_headers, timeout=10) as client,
     ):
         register(client, receiver.url)
         checkout_id = create_checkout(client)
         flush(client)  # fails once
     with (
         SandboxServer(state) as second,
-        httpx.Client(base_url=second.base_url, timeout=10) as client,
+        httpx.Client(
+            base_url=second.base_url, headers=second.control_headers, timeout=10
+        ) as client,
     ):
         flush(client)
         [record] = [r for r in events(client, "checkout.created") if checkout_id in r["body"]]

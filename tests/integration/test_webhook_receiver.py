@@ -66,7 +66,9 @@ def test_a_paid_checkout_is_recorded_from_its_webhook_without_polling(
         )
         receiver.start()
         try:
-            async with httpx.AsyncClient(base_url=f"{sandbox.base_url}/_sandbox") as control:
+            async with httpx.AsyncClient(
+                base_url=f"{sandbox.base_url}/_sandbox", headers=sandbox.control_headers
+            ) as control:
                 answer = await control.post(
                     "/webhooks/endpoints",
                     json={"provider": harness.name, "url": receiver.url_for(harness.name)},

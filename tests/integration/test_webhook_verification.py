@@ -54,7 +54,9 @@ class Sent:
 
 @pytest.fixture
 def client(sandbox: SandboxServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.base_url, timeout=10) as http:
+    with httpx.Client(
+        base_url=sandbox.base_url, headers=sandbox.control_headers, timeout=10
+    ) as http:
         yield http
 
 

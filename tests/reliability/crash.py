@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import select
 import signal
 import sqlite3
@@ -36,6 +37,7 @@ from typing import IO, Any, cast
 import httpx
 
 from pos_app.journal.store import JournalStore
+from pos_app.sandbox.control import SandboxControl
 from pos_app.sandbox.server import SandboxServer
 from tests.conformance.harness import add_fault
 from tests.reliability import provider_truth
@@ -55,6 +57,11 @@ class StandaloneSandbox:
     state_dir: Path
     base_url: str = ""
     process: subprocess.Popen[str] | None = None
+    control_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+
+    @property
+    def control(self) -> SandboxControl:
+        return SandboxControl(self.base_url, self.control_token)
 
     def __enter__(self) -> StandaloneSandbox:
         self.process = subprocess.Popen(
@@ -67,6 +74,8 @@ class StandaloneSandbox:
                 "0",
                 "--state",
                 str(self.state_dir),
+                "--control-token",
+                self.control_token,
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
@@ -89,9 +98,16 @@ class StandaloneSandbox:
 class Till:
     """The till process: commands in, one JSON line out per command (or a kill point)."""
 
-    def __init__(self, journal: Path, sandbox_url: str) -> None:
+    def __init__(self, journal: Path, sandbox: SandboxControl) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.reliability.crash_child", str(journal), sandbox_url],
+            [
+                sys.executable,
+                "-m",
+                "tests.reliability.crash_child",
+                str(journal),
+                sandbox.base_url,
+                sandbox.token,
+            ],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -160,7 +176,7 @@ class CrashBattery:
 
     def _fresh_till(self) -> Till:
         if self.till is None:
-            self.till = Till(self.journal_path, self.sandbox.base_url)
+            self.till = Till(self.journal_path, self.sandbox.control)
         return self.till
 
     def _kill(self, figures: CrashFigures) -> None:
@@ -188,7 +204,7 @@ class CrashBattery:
         if op.provider == "recharge":
             # Let ReCharge's rate-limit bucket drain (on the sandbox clock): a 429 would be
             # answered in place of the charge the kill point is waiting for.
-            await sandbox_time(self.sandbox.base_url)(30)
+            await sandbox_time(self.sandbox.control)(30)
         reference, source = await battery._set_up(op)
         before = self.journal.count_payments()
         till = self._fresh_till()
@@ -231,17 +247,28 @@ class CrashBattery:
     ) -> None:
         hold = _HOLDS.get(op.provider)
         control = f"{self.sandbox.base_url}/_sandbox"
+        token = self.sandbox.control.headers
         sales_before = self.journal.count_payments()
         if hold is not None:  # held after its key is claimed: lands once released
-            httpx.post(f"{control}/{hold}/hold-requests", json={"enabled": True}, timeout=30)
+            httpx.post(
+                f"{control}/{hold}/hold-requests", json={"enabled": True}, timeout=30, headers=token
+            )
             till.send(command)
             parked = httpx.post(
-                f"{control}/{hold}/held-requests/wait", json={"count": 1, "timeout": 20}, timeout=30
+                f"{control}/{hold}/held-requests/wait",
+                json={"count": 1, "timeout": 20},
+                timeout=30,
+                headers=token,
             )
             assert parked.status_code == 200, parked.text
             self._kill(figures)
             before = provider_truth.fingerprint(self.sandbox.state_dir, reference or "")
-            httpx.post(f"{control}/{hold}/hold-requests", json={"enabled": False}, timeout=30)
+            httpx.post(
+                f"{control}/{hold}/hold-requests",
+                json={"enabled": False},
+                timeout=30,
+                headers=token,
+            )
             if reference is not None:
                 self._wait_for_change(reference, before)
             else:

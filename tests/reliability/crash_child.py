@@ -1,6 +1,6 @@
 """A till in its own process, for the crash battery to SIGKILL at chosen points.
 
-Run as ``python -m tests.reliability.crash_child JOURNAL SANDBOX_URL``. Reads one JSON command
+Run as ``python -m tests.reliability.crash_child JOURNAL SANDBOX_URL TOKEN``. Reads one JSON command
 per line on stdin and answers one JSON line on stdout:
 
 * ``{"do": "op", "op": [provider, name, path], "reference": ..., "token": ..., "kill_at": ...}``
@@ -29,6 +29,7 @@ from pos_app.journal.db import connect
 from pos_app.journal.store import Intent, IntentOutcome, JournalStore
 from pos_app.log import configure_logging
 from pos_app.providers.types import PaymentSource, SourceKind
+from pos_app.sandbox.control import SandboxControl
 from pos_app.services.payments import OperationFailed, PaymentRefused, PaymentService
 from tests.reliability.network import Operation, perform
 from tests.reliability.tills import build
@@ -68,8 +69,8 @@ class HookedJournal(JournalStore):
         super().finish_intent(intent_id, outcome, **kwargs)
 
 
-async def serve(journal: HookedJournal, sandbox_url: str) -> None:
-    built = {name: build(name, sandbox_url) for name in PROVIDERS}
+async def serve(journal: HookedJournal, sandbox: SandboxControl) -> None:
+    built = {name: build(name, sandbox.base_url, sandbox=sandbox) for name in PROVIDERS}
     service = PaymentService(journal, {name: b.provider for name, b in built.items()})
     try:
         for line in sys.stdin:
@@ -116,7 +117,7 @@ def main() -> None:
     else:
         logging.disable(logging.CRITICAL)
     journal = HookedJournal(connect(Path(sys.argv[1])))
-    asyncio.run(serve(journal, sys.argv[2]))
+    asyncio.run(serve(journal, SandboxControl(sys.argv[2], sys.argv[3])))
 
 
 if __name__ == "__main__":

@@ -243,7 +243,7 @@ def run_tampering_case(sandbox: SandboxServer, journal: JournalStore, case: Case
             payment, error = await _refresh(service, opened.payment.reference)
             return Outcome(str(case), payment.state.value, payment.attention, error)
         finally:
-            await asyncio.to_thread(httpx.delete, f"{sandbox.base_url}/_sandbox/faults")
+            await asyncio.to_thread(sandbox.control.clear_faults)
             await provider.aclose()
 
     return asyncio.run(go())

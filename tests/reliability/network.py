@@ -17,8 +17,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import IntentOutcome, JournalStore, PaymentRecord
@@ -176,7 +174,7 @@ class Battery:
 
     async def __aenter__(self) -> Battery:
         for name in self.harnesses:
-            self.clean[name] = build(name, self.sandbox.base_url)
+            self.clean[name] = build(name, self.sandbox.base_url, sandbox=self.sandbox.control)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -223,7 +221,7 @@ class Battery:
             op.provider,
             base,
             read_timeout=self.short_read if kind in _SLOW else 10.0,
-            sandbox_url=self.sandbox.base_url,
+            sandbox=self.sandbox.control,
         )
         service = self.service(op.provider, faulty)
         try:
@@ -294,7 +292,7 @@ class Battery:
         finally:
             if hold is not None:
                 parked.append(int(control(self.sandbox, hold, {"enabled": False}).json()["parked"]))
-            httpx.delete(f"{self.sandbox.base_url}/_sandbox/faults", timeout=30)
+            self.sandbox.control.request("DELETE", "faults", timeout=30)
 
     def _wait_for_landing(self, reference: str, before: str) -> None:
         """A request parked at the provider lands later: wait until the provider shows it."""

@@ -42,7 +42,9 @@ class Till:
 
     def run(self, body: Callable[[PaymentService], Awaitable[object]]) -> object:
         async def go() -> object:
-            self.built = {n: build(n, self.sandbox.base_url) for n in HARNESS}
+            self.built = {
+                n: build(n, self.sandbox.base_url, sandbox=self.sandbox.control) for n in HARNESS
+            }
             service = PaymentService(self.journal, {n: b.provider for n, b in self.built.items()})
             try:
                 return await body(service)
@@ -281,7 +283,7 @@ def test_a_malformed_answer_is_response_invalid_and_never_recorded_as_success(
     source = make_source(shared_sandbox, APPROVED_CARD) if make_source else None
 
     async def go() -> tuple[OperationFailed, CorruptingTransport]:
-        built = build(provider, shared_sandbox.base_url)
+        built = build(provider, shared_sandbox.base_url, sandbox=shared_sandbox.control)
         corrupting = CorruptingTransport(built.transport.inner, CORRUPTIONS[corruption])
         built.transport.inner = corrupting
         service = PaymentService(journal, {provider: built.provider})

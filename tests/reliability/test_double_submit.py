@@ -43,7 +43,7 @@ async def submit_twice(
 ) -> tuple[Outcome, Outcome]:
     """Runs ``first`` until the provider holds its request, then ``second``, then lets go."""
     hold = f"{sandbox.base_url}/_sandbox/{HOLDS[provider]}"
-    async with httpx.AsyncClient(timeout=30) as control:
+    async with httpx.AsyncClient(timeout=30, headers=sandbox.control_headers) as control:
 
         async def parked(count: int) -> None:
             answer = await control.post(
@@ -73,7 +73,7 @@ def usd(minor: int) -> Money:
 async def sell(
     sandbox: SandboxServer, journal: JournalStore, provider: str, *, capture: bool
 ) -> PaymentRecord:
-    built = build(provider, sandbox.base_url)
+    built = build(provider, sandbox.base_url, sandbox=sandbox.control)
     try:
         source = HARNESS[provider].card_source
         assert source is not None
@@ -87,7 +87,7 @@ async def at_provider(
     sandbox: SandboxServer, provider: str, payment: PaymentRecord
 ) -> tuple[int, int]:
     """(captured, refunded) as the provider reports them."""
-    built = build(provider, sandbox.base_url)
+    built = build(provider, sandbox.base_url, sandbox=sandbox.control)
     try:
         assert payment.provider_payment_ref is not None
         reported = await built.provider.get_payment(payment.provider_payment_ref)
@@ -108,7 +108,7 @@ def test_capture_pressed_twice_captures_once(
 
     async def go() -> tuple[Outcome, Outcome, tuple[int, int]]:
         held = await sell(sandbox, journal, provider, capture=False)
-        built = build(provider, sandbox.base_url)
+        built = build(provider, sandbox.base_url, sandbox=sandbox.control)
         service = PaymentService(journal, {provider: built.provider})
         try:
             one, two = await submit_twice(
@@ -139,7 +139,7 @@ def test_refund_pressed_twice_refunds_once(
 
     async def go() -> tuple[tuple[Outcome, Outcome], tuple[int, int]]:
         sale = await sell(sandbox, journal, provider, capture=True)
-        built = build(provider, sandbox.base_url)
+        built = build(provider, sandbox.base_url, sandbox=sandbox.control)
         service = PaymentService(journal, {provider: built.provider})
         try:
             outcomes = await submit_twice(
@@ -168,7 +168,10 @@ def test_two_tills_on_one_journal_refund_a_payment_once(
 
     async def go() -> tuple[tuple[Outcome, Outcome], tuple[int, int]]:
         sale = await sell(sandbox, first_till, provider, capture=True)
-        a, b = build(provider, sandbox.base_url), build(provider, sandbox.base_url)
+        a, b = (
+            build(provider, sandbox.base_url, sandbox=sandbox.control),
+            build(provider, sandbox.base_url, sandbox=sandbox.control),
+        )
         one = PaymentService(first_till, {provider: a.provider})
         two = PaymentService(second_till, {provider: b.provider})
         try:
@@ -203,7 +206,10 @@ def test_two_tills_refunding_everything_at_once_never_refund_more_than_was_taken
 
     async def go() -> tuple[tuple[Outcome, Outcome], tuple[int, int]]:
         sale = await sell(sandbox, first_till, provider, capture=True)
-        a, b = build(provider, sandbox.base_url), build(provider, sandbox.base_url)
+        a, b = (
+            build(provider, sandbox.base_url, sandbox=sandbox.control),
+            build(provider, sandbox.base_url, sandbox=sandbox.control),
+        )
         one = PaymentService(first_till, {provider: a.provider})
         two = PaymentService(second_till, {provider: b.provider})
         try:

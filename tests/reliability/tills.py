@@ -24,6 +24,7 @@ from pos_app.providers.justifi.adapter import JustifiConfig, JustifiProvider
 from pos_app.providers.payfect.adapter import PayfectConfig, PayfectProvider
 from pos_app.providers.recharge.adapter import RechargeConfig, RechargeProvider
 from pos_app.sandbox.checkout_com import SANDBOX_PROCESSING_CHANNEL, SANDBOX_SECRET_KEY
+from pos_app.sandbox.control import SandboxControl
 from pos_app.sandbox.payfect import SANDBOX_PAYFECT_API_KEY
 from pos_app.sandbox.recharge import SANDBOX_RECHARGE_TOKEN
 from pos_app.sandbox.server import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SUB_ACCOUNT
@@ -90,7 +91,7 @@ async def _no_wait(_: float) -> None:
     await asyncio.sleep(0)
 
 
-def sandbox_time(sandbox_url: str) -> Sleep:
+def sandbox_time(sandbox: SandboxControl) -> Sleep:
     """A sleep that lets the time pass on the sandbox's clock instead of the wall clock.
 
     ReCharge's real rate limit (a bucket leaking 2 calls a second on the sandbox clock) is
@@ -98,11 +99,7 @@ def sandbox_time(sandbox_url: str) -> Sleep:
     """
 
     async def wait(seconds: float) -> None:
-        async with httpx.AsyncClient(timeout=30) as control:
-            answer = await control.post(
-                f"{sandbox_url}/_sandbox/clock/advance", json={"seconds": seconds}
-            )
-        answer.raise_for_status()
+        await asyncio.to_thread(sandbox.advance_clock, seconds)
 
     return wait
 
@@ -152,11 +149,13 @@ class Built:
 
 
 def build(
-    name: str, base: str, *, read_timeout: float = 10.0, sandbox_url: str | None = None
+    name: str, base: str, *, read_timeout: float = 10.0, sandbox: SandboxControl | None = None
 ) -> Built:
     """The adapter for ``name`` at ``base`` (the sandbox, or a dead address) with a
-    recording, fast client; rate limits are waited out on ``sandbox_url``'s clock."""
-    wait = sandbox_time(sandbox_url or base) if name == "recharge" else _no_wait
+    recording, fast client; ReCharge's rate limit is waited out on ``sandbox``'s clock."""
+    if name == "recharge" and sandbox is None:
+        raise ValueError("ReCharge's rate limit is waited out on the sandbox clock: pass it")
+    wait = sandbox_time(sandbox) if name == "recharge" and sandbox else _no_wait
     api, factory = _configs(name, base, wait)
     header = IDEMPOTENCY_HEADERS[name]
     transport = RecordingTransport(header)

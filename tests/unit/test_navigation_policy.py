@@ -8,6 +8,7 @@ from pos_app.gui.webview.policy import (
     NavigationPolicy,
     Origin,
     Verdict,
+    resource_allowed,
 )
 
 PROVIDER = "http://127.0.0.1:41234/justifi/hosted-checkout/cho_abc"
@@ -99,3 +100,33 @@ def test_card_input_origins_load_only_in_sub_frames() -> None:
     assert policy.decide(card_field, main_frame=True) is Verdict.BLOCK
     # Without it, a plain-http frame from another origin stays blocked.
     assert POLICY.decide(card_field, main_frame=False) is Verdict.BLOCK
+
+
+LIVE_PAGE = frozenset({Origin("https", "components.justifi.ai", 443)})
+SANDBOX = Origin("http", "127.0.0.1", 41234)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:41234/_sandbox/justifi/pay",  # the sandbox's control API
+        "http://127.0.0.1:8790/webhooks/justifi",  # the till's webhook receiver
+        "http://localhost:631/",  # the till's printer service
+        "http://[::1]:41234/",
+        "http://192.168.1.1/admin",  # the store's router
+        "https://10.0.0.7/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://printer.local/",
+        "http://0.0.0.0:41234/",
+    ],
+)
+def test_a_provider_page_cannot_reach_this_machine_or_the_stores_network(url: str) -> None:
+    assert resource_allowed(url, None, LIVE_PAGE) is False
+    assert resource_allowed(url, None, frozenset()) is False
+
+
+def test_a_sandbox_page_reaches_its_own_origin_only() -> None:
+    own = frozenset({SANDBOX})
+    assert resource_allowed("http://127.0.0.1:41234/justifi/v1/analytics", None, own)
+    assert not resource_allowed("http://127.0.0.1:8790/webhooks/justifi", None, own)
+    assert resource_allowed("https://components.justifi.ai/x.js", None, own)  # public: as before

@@ -8,6 +8,7 @@ challenges, card-input iframes) may also load any https origin. Everything else
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import urlsplit
@@ -37,6 +38,26 @@ class Origin:
             return None
         return cls(scheme, parts.hostname.lower(), port or (443 if scheme == "https" else 80))
 
+    @property
+    def is_local(self) -> bool:
+        """This machine or the store's network: loopback, private, link-local, ``localhost``
+        and ``.local`` names. (A public name that resolves to such an address is not caught
+        here; the sandbox refuses a foreign ``Host`` itself.)"""
+        host = self.host.strip("[]").rstrip(".")
+        if host == "localhost" or host.endswith((".localhost", ".local")):
+            return True
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            return False
+        return (
+            address.is_loopback
+            or address.is_private
+            or address.is_link_local
+            or address.is_unspecified
+            or address.is_reserved
+        )
+
 
 # Where the app asks providers to send the customer back; never a real host (.invalid is reserved).
 RETURN_HOST = "pos-app.invalid"
@@ -53,14 +74,22 @@ _BLANK = frozenset({"about:blank", "about:srcdoc"})
 _INLINE_SCHEMES = frozenset({"data", "blob", "about"})
 
 
-def resource_allowed(url: str, origins: frozenset[Origin] | None = None) -> bool:
+def resource_allowed(
+    url: str,
+    origins: frozenset[Origin] | None = None,
+    local: frozenset[Origin] = frozenset(),
+) -> bool:
     """Whether a checkout page may fetch ``url`` (a script, an image, a frame, a socket):
-    http(s) only, besides inline data; with ``origins``, only from those."""
+    http(s) only, besides inline data; with ``origins``, only from those. Nothing on this
+    machine or the store's network (the sandbox's control API, the webhook receiver, a
+    router) unless its origin is in ``local``: the page's own, when it is ours."""
     scheme = url.partition(":")[0].lower()
     if scheme in _INLINE_SCHEMES:
         return True
     origin = Origin.of(url)
     if origin is None:
+        return False
+    if origin.is_local and origin not in local:
         return False
     return origins is None or origin in origins
 

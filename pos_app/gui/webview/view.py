@@ -50,18 +50,30 @@ _OFF = (
 
 class ResourceFilter(QWebEngineUrlRequestInterceptor):
     """Every request a checkout page makes (scripts, frames, images, sockets) passes
-    ``policy.resource_allowed``: http(s) only; with ``allowed``, only from those origins."""
+    ``policy.resource_allowed``: http(s) only; with ``allowed``, only from those origins;
+    local addresses only where the app allows them by name: ``allowed``, or where ``page``'s
+    navigation policy lets the page itself live (the sandbox's own pages, the card-form host)."""
 
     def __init__(
-        self, allowed: frozenset[Origin] | None = None, parent: QObject | None = None
+        self,
+        allowed: frozenset[Origin] | None = None,
+        parent: QObject | None = None,
+        *,
+        page: CheckoutPage | None = None,
     ) -> None:
         super().__init__(parent)
         self._allowed = allowed
+        self._page = page
         self.blocked: list[str] = []
 
     def interceptRequest(self, info: QWebEngineUrlRequestInfo) -> None:
         url = info.requestUrl().toString()
-        if not resource_allowed(url, self._allowed):
+        # Read per request: a spare view adopts its checkout's policy after this is set.
+        # Origins the app allowed by name (a card form's API) may be local too.
+        local = self._allowed or frozenset()
+        if self._page is not None:
+            local = local | self._page.policy.allowed_origins
+        if not resource_allowed(url, self._allowed, local):
             self.blocked.append(url)
             info.block(True)
 
@@ -214,7 +226,7 @@ class CheckoutWebView(QWebEngineView):
     def filter_resources(self, allowed: frozenset[Origin] | None) -> ResourceFilter:
         """Every request of the page passes a ResourceFilter (http(s) only; with
         ``allowed``, from those origins only); the last one set decides."""
-        self.resources = ResourceFilter(allowed, self.profile_)
+        self.resources = ResourceFilter(allowed, self.profile_, page=self.checkout_page)
         self.profile_.setUrlRequestInterceptor(self.resources)
         return self.resources
 
