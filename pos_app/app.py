@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from pos_app.gui.screens.customer_display import CustomerDisplay
     from pos_app.gui.webview.card_form_hosts import ComponentHost, LiveComponentHost
     from pos_app.journal.audit import AuditAnchor, AuditKey, AuditVerification
+    from pos_app.journal.store import Environment
     from pos_app.journal.webhook_events import SeenWebhookEvents
     from pos_app.providers.base import PaymentProvider
     from pos_app.providers.webhooks import WebhookEvent
@@ -320,7 +321,12 @@ class PosApplication:
 
         # Load the locale's number data now, not on the cashier's first keystroke.
         format_money(Money(0, self.profile.currency), self.settings.locale)
-        self.payments = PaymentService(self.journal, self.providers, approvals=self.staff.approvals)
+        self.payments = PaymentService(
+            self.journal,
+            self.providers,
+            approvals=self.staff.approvals,
+            environments=self._profile_environment,
+        )
         try:
             self.provider = await self.build_provider(self.profile)
         except (ProviderError, SecretStoreError, OSError, RuntimeError) as error:
@@ -344,6 +350,12 @@ class PosApplication:
                     "see Payments"
                 )
         await self._check_audit_trail()
+
+    def _profile_environment(self, name: str) -> Environment | None:
+        """Each new payment records its profile's environment: a sandbox sale is training.
+        Read at the moment of the sale, so a settings change applies at once."""
+        profile = self.settings.profile(name)
+        return profile.environment if profile is not None else None
 
     async def _check_audit_trail(self) -> None:
         """Start-up: the whole chain, under its key, must still contain the last anchor an

@@ -136,6 +136,51 @@ def changed_at_provider_shot(pos: PosApplication, out: Path) -> None:
     QTest.keyClick(checkout.result.button, Qt.Key.Key_Return)
 
 
+def record_environments(pos: PosApplication) -> None:
+    """Each payment records its profile's environment (sandbox: training), as the
+    composition root has the payments service do (harmless once it does itself)."""
+    assert pos.payments is not None
+
+    def environment_of(name: str) -> Any:
+        profile = pos.settings.profile(name)
+        return profile.environment if profile is not None else None
+
+    pos.payments.environment_of = environment_of
+
+
+def live_sale(pos: PosApplication) -> None:
+    """A 50.00 sale taken earlier today on a live profile (written straight into the journal:
+    the screenshots only reach the sandbox), so End of shift has real money beside training."""
+    from datetime import timedelta
+
+    from pos_app.domain.money import Money
+    from pos_app.domain.payment import PaymentState
+
+    [first] = pos.journal.page_payments(offset=0, limit=1, descending=False)
+    at = first.created_at - timedelta(seconds=1)  # the oldest: never the one refunded below
+    reference = f"S-{at:%Y%m%d}-LIVE01"
+    pos.journal.create_payment(
+        reference=reference,
+        profile="High street",
+        provider="checkout_com",
+        method="direct_charge",
+        amount=Money(5000, "USD"),
+        description="Wedding cake deposit",
+        now=at,
+        environment="live",
+    )
+    pos.journal.update_payment(
+        reference,
+        now=at,
+        state=PaymentState.CAPTURED,
+        authorized_minor=5000,
+        captured_minor=5000,
+        card_brand="visa",
+        card_last4="1111",
+        note="Paid at the provider",
+    )
+
+
 def ring_up(pos: PosApplication, amount: str, description: str) -> CashierScreen:
     """Back on the cashier screen, a new sale typed in; returns the screen."""
     pos.window.cashier_button.click()
@@ -383,6 +428,7 @@ def main() -> None:
         window.cashier.focus_amount()
         task = asyncio.ensure_future(pos.connect())
         pump_until(lambda: window.cashier.ready)
+        record_environments(pos)
         window.checkout.keep_spare_view()  # as the app does once QtWebEngine has started
         shoot(window, args.out, "cashier-empty.png")
 
@@ -413,6 +459,7 @@ def main() -> None:
         QTest.keyClick(window.checkout.result.button, Qt.Key.Key_Return)
         changed_at_provider_shot(pos, args.out)
         window.payments_button.click()
+        window.payments.filters.training.setChecked(True)  # they are all training sales
         pump_until(lambda: window.payments.model.rowCount() == 3)
         shoot(window, args.out, "payments.png")
         approved = window.payments.model.payment_at(2).reference  # newest first
@@ -425,9 +472,15 @@ def main() -> None:
         if dialog is not None:
             shoot(dialog, args.out, "refund-dialog.png")
             dialog.reject()
+        live_sale(pos)
         window.shift_button.click()
+        window.shift.refresh()
         settle()
         shoot(window, args.out, "end-of-shift.png")
+        window.shift.include_training.setChecked(True)
+        settle()
+        shoot(window, args.out, "end-of-shift-training.png")
+        window.shift.include_training.setChecked(False)
         link_shots(pos, args.out)
         card_form_shot(pos, args.out)
         browser_shot(pos, args.out)

@@ -301,6 +301,7 @@ class MainWindow(QMainWindow):
 
             self._checkout = CheckoutScreen(locale=self._locale, tasks=self.tasks)
             self._checkout.finished.connect(self._checkout_finished)
+            self._checkout.sale_ended.connect(self.cashier.clear)
             self.stack.addWidget(self._checkout)
         return self._checkout
 
@@ -311,6 +312,7 @@ class MainWindow(QMainWindow):
 
             self._card_reader = CardReaderScreen(locale=self._locale, tasks=self.tasks)
             self._card_reader.finished.connect(self._checkout_finished)
+            self._card_reader.sale_ended.connect(self.cashier.clear)
             self.stack.addWidget(self._card_reader)
         return self._card_reader
 

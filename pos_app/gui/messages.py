@@ -38,6 +38,12 @@ def method_name(method: str) -> str:
     return METHOD_NAMES.get(method, method)
 
 
+# A training (sandbox) sale, wherever it shows: no real money moved (journal migration 9).
+TRAINING = "TRAINING"
+TRAINING_NOTE = "Training sale (sandbox, test cards): no real money moved."
+TRAINING_CUSTOMER = "TRAINING — this is a practice payment, not a real one."
+
+
 def card_text(brand: str | None, last4: str | None, *, unnamed: str = "Card") -> str:
     """ "Visa •••• 4242", or "" when the provider reported no card."""
     return f"{(brand or unnamed).title()} •••• {last4}" if last4 else ""

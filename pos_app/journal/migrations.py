@@ -187,6 +187,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE users ADD COLUMN seal TEXT
     """,
+    # 9: each payment's environment, beside its profile: 'sandbox' (a training sale: test
+    # cards, no real money) or 'live', so training never meets real money in the shift's
+    # totals. Payments recorded before this migration stay NULL, "unknown": the journal alone
+    # cannot tell which were training (a profile's name proves nothing — it is whatever
+    # someone typed — and a profile may have switched environment since), so they are not
+    # guessed at but counted as real money, as they always were: a manager may see a
+    # training sale among the takings, never miss real money. The index serves "training
+    # sales in this range" and their count.
+    """
+    ALTER TABLE payments ADD COLUMN environment TEXT
+        CHECK (environment IS NULL OR environment IN ('sandbox', 'live'));
+    CREATE INDEX payments_environment_created ON payments(environment, created_at)
+    """,
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -2,6 +2,10 @@
 
 Every amount stays an integer of minor units per currency: SQLite sums INTEGER columns
 exactly, and nothing here ever becomes a float.
+
+Training and real money are never summed together: each report is of real money (live
+payments, and those recorded before environments were kept) unless ``training`` asks for
+the sandbox's payments instead.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+from pos_app.journal.search import environment_clause
 from pos_app.journal.store import JournalStore
 from pos_app.journal.times import from_db, to_db
 
@@ -51,13 +56,17 @@ def connection_of(journal: JournalStore) -> sqlite3.Connection:
     return journal.connection
 
 
-def totals(conn: sqlite3.Connection, start: datetime, end: datetime) -> list[TotalRow]:
-    """Counts and sums per provider, method, state and currency; ``start`` ≤ created < ``end``."""
+def totals(
+    conn: sqlite3.Connection, start: datetime, end: datetime, *, training: bool = False
+) -> list[TotalRow]:
+    """Counts and sums per provider, method, state and currency; ``start`` ≤ created < ``end``;
+    of real money, or (``training``) of the training sales only."""
     rows = conn.execute(
-        "SELECT provider, method, state, currency, COUNT(*) AS n,"
+        "SELECT provider, method, state, currency, COUNT(*) AS n,"  # noqa: S608 - fixed clause
         " SUM(amount_minor) AS amount, SUM(captured_minor) AS captured,"
         " SUM(refunded_minor) AS refunded"
         " FROM payments WHERE created_at >= ? AND created_at < ?"
+        f" AND {environment_clause(training)}"
         " GROUP BY provider, method, state, currency"
         " ORDER BY provider, method, state, currency",
         (to_db(start), to_db(end)),
@@ -77,19 +86,23 @@ def totals(conn: sqlite3.Connection, start: datetime, end: datetime) -> list[Tot
     ]
 
 
-def reversals(conn: sqlite3.Connection, start: datetime, end: datetime) -> list[ReversalRow]:
-    """Confirmed refunds and voids, oldest first, by when their outcome was recorded.
+def reversals(
+    conn: sqlite3.Connection, start: datetime, end: datetime, *, training: bool = False
+) -> list[ReversalRow]:
+    """Confirmed refunds and voids, oldest first, by when their outcome was recorded; of real
+    money, or (``training``) of training sales only.
 
     A void's intent carries no amount (it releases the whole authorization), so its amount
     is the payment's authorized amount.
     """
     rows = conn.execute(
-        "SELECT i.resolved_at, i.operation, p.reference, p.provider, p.method, p.state,"
+        "SELECT i.resolved_at, i.operation, p.reference, p.provider, p.method, p.state,"  # noqa: S608
         " COALESCE(i.currency, p.currency) AS currency,"
         " COALESCE(i.amount_minor, p.authorized_minor) AS amount"
         " FROM intents i JOIN payments p ON p.id = i.payment_id"
         " WHERE i.operation IN (?, ?) AND i.outcome IN (?, ?)"
         " AND i.resolved_at >= ? AND i.resolved_at < ?"
+        f" AND {environment_clause(training, 'p')}"
         " ORDER BY i.resolved_at, i.id",
         (*REVERSALS, *CONFIRMED_OUTCOMES, to_db(start), to_db(end)),
     ).fetchall()
@@ -108,14 +121,28 @@ def reversals(conn: sqlite3.Connection, start: datetime, end: datetime) -> list[
     ]
 
 
-def refunds_asked_since(conn: sqlite3.Connection, start: datetime, currency: str) -> int:
+def training_count(conn: sqlite3.Connection, start: datetime, end: datetime) -> int:
+    """How many training (sandbox) sales were started in the range."""
+    row = conn.execute(
+        "SELECT COUNT(*) FROM payments"  # noqa: S608 - fixed clause
+        f" WHERE {environment_clause(True)} AND created_at >= ? AND created_at < ?",
+        (to_db(start), to_db(end)),
+    ).fetchone()
+    return int(row[0])
+
+
+def refunds_asked_since(
+    conn: sqlite3.Connection, start: datetime, currency: str, *, training: bool = False
+) -> int:
     """Minor units of ``currency`` refunded, or sent to be refunded and not yet settled, since
     ``start``: what a shift's refund limit counts (a lost answer counts until it is proved
-    not to have happened)."""
+    not to have happened). Real money and training are counted apart (``training``)."""
     row = conn.execute(
-        "SELECT COALESCE(SUM(i.amount_minor), 0) FROM intents i"
+        "SELECT COALESCE(SUM(i.amount_minor), 0) FROM intents i"  # noqa: S608 - fixed clause
+        " JOIN payments p ON p.id = i.payment_id"
         " WHERE i.operation = 'refund' AND i.currency = ? AND i.created_at >= ?"
-        " AND (i.outcome IS NULL OR i.outcome IN ('succeeded', 'resolved', 'unknown'))",
+        " AND (i.outcome IS NULL OR i.outcome IN ('succeeded', 'resolved', 'unknown'))"
+        f" AND {environment_clause(training, 'p')}",
         (currency, to_db(start)),
     ).fetchone()
     return int(row[0])

@@ -2,7 +2,9 @@
 
 The search box takes what staff actually type: our reference (``S-20261122-7K3M9Q``), a
 provider's checkout or payment id, a card's last four digits, or words from the description.
-Filters narrow by amount range, date range, provider, status and "needs attention".
+Filters narrow by amount range, date range, provider, status, "needs attention" and
+environment: real money only (live, and payments recorded before environments were kept), or
+training (sandbox) only.
 
 Each clause is written so a year of payments stays fast (schema migrations 4 and 5 have the
 indexes): text of three or more characters is found through the trigram index ``payments_text``
@@ -56,6 +58,14 @@ _BACKDATED: Final = (
 )
 
 
+def environment_clause(training: bool, table: str = "") -> str:
+    """SQL true for training (sandbox) payments, or (``training`` False) for real money's:
+    live, and those whose environment is unknown (recorded before migration 9), which
+    always count as real money. ``table`` qualifies the column (``"p"`` → ``p.environment``)."""
+    column = f"{table}.environment" if table else "environment"
+    return f"{column} = 'sandbox'" if training else f"{column} IS NOT 'sandbox'"
+
+
 @dataclass(frozen=True)
 class PaymentFilter:
     text: str = ""
@@ -66,10 +76,17 @@ class PaymentFilter:
     providers: frozenset[str] = field(default_factory=frozenset)
     states: frozenset[PaymentState] = field(default_factory=frozenset)
     needs_attention: bool = False
+    # None: any environment; False: real money only (live or unknown); True: training only.
+    training: bool | None = None
 
     @property
     def is_empty(self) -> bool:
         return self == PaymentFilter()
+
+    @property
+    def is_empty_but_environment(self) -> bool:
+        """Nothing narrows it but which environment (real money, training or both)."""
+        return replace(self, training=None).is_empty
 
 
 def where_clause(
@@ -119,6 +136,8 @@ def where_clause(
         branches = " UNION ".join(f"SELECT id FROM payments WHERE {b}" for b in _ATTENTION)  # noqa: S608
         parts.append(f"id IN ({branches})")
         params.append(to_db(now - AUTHORIZATION_WARNING))
+    if search.training is not None:
+        parts.append(environment_clause(search.training))
     if not parts:
         return "", []
     return "WHERE " + " AND ".join(parts), params

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentLedger, PaymentState, can_transition
@@ -34,6 +34,13 @@ class IntentOutcome(StrEnum):
     UNKNOWN = "unknown"  # sent, no answer: a lookup must decide
     RESOLVED = "resolved"  # an UNKNOWN settled later by a lookup
     ABANDONED = "abandoned"  # reconciliation proved it never reached the provider
+
+
+# Where a payment was taken: the sandbox (training: test cards, no real money) or live.
+# The same two words as a provider profile's environment (pos_app/settings.py).
+Environment = Literal["sandbox", "live"]
+SANDBOX: Final = "sandbox"
+LIVE: Final = "live"
 
 
 class _Unset:
@@ -66,6 +73,15 @@ class PaymentRecord:
     captured_minor: int = 0
     refunded_minor: int = 0
     action_url: str | None = None
+    # None: recorded before the journal kept environments (migration 9), so unknown; such a
+    # payment counts as real money (see ``training``).
+    environment: Environment | None = None
+
+    @property
+    def training(self) -> bool:
+        """A sandbox (training) sale: no real money moved. Only a payment recorded as
+        sandbox is one; an unknown environment is treated as live, real money."""
+        return self.environment == SANDBOX
 
     @property
     def ledger(self) -> PaymentLedger:
@@ -164,25 +180,35 @@ class JournalStore:
         amount: Money,
         description: str,
         now: datetime,
+        environment: Environment | None = None,
     ) -> PaymentRecord:
+        """Record a new sale. ``environment`` is its profile's (sandbox or live); None
+        records it as unknown, which counts as real money."""
+        if environment is not None and environment not in (SANDBOX, LIVE):
+            raise JournalError(f"Unknown environment {environment!r}")
         stamp = _iso(now)
+        columns = {
+            "reference": reference,
+            "profile": profile,
+            "provider": provider,
+            "method": method,
+            "amount_minor": amount.minor,
+            "currency": amount.currency,
+            "description": description,
+            "state": PaymentState.CREATED.value,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        if environment is not None:
+            # Only when known: an unknown one is the column's NULL (and a journal of an older
+            # schema, as the migration tests build, is still written the way it was).
+            columns["environment"] = environment
+        names = ", ".join(columns)
+        marks = ",".join("?" for _ in columns)
         with self._transaction():
             cursor = self._conn.execute(
-                "INSERT INTO payments (reference, profile, provider, method, amount_minor,"
-                " currency,"
-                " description, state, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                (
-                    reference,
-                    profile,
-                    provider,
-                    method,
-                    amount.minor,
-                    amount.currency,
-                    description,
-                    PaymentState.CREATED.value,
-                    stamp,
-                    stamp,
-                ),
+                f"INSERT INTO payments ({names}) VALUES ({marks})",  # noqa: S608 - fixed column names
+                tuple(columns.values()),
             )
             self._add_event(int(cursor.lastrowid or 0), now, PaymentState.CREATED, "Sale started")
             self._write_alongside(reference)
@@ -491,7 +517,18 @@ def _payment(row: sqlite3.Row) -> PaymentRecord:
         captured_minor=int(row["captured_minor"]),
         refunded_minor=int(row["refunded_minor"]),
         action_url=row["action_url"],
+        environment=_environment(row),
     )
+
+
+def _environment(row: sqlite3.Row) -> Environment | None:
+    # A journal not yet at migration 9 has no such column (the migration tests write those).
+    value = row["environment"] if "environment" in row.keys() else None  # noqa: SIM118
+    if value == SANDBOX:
+        return SANDBOX
+    if value == LIVE:
+        return LIVE
+    return None
 
 
 def _iso(moment: datetime) -> str:

@@ -156,7 +156,9 @@ class ApprovalService:
             return self.required(action, amount or payment.amount, user)
         now = self._clock().astimezone()
         shift_start = now.replace(hour=0, minute=0, second=0, microsecond=0)
-        asked = refunds_asked_since(connection_of(journal), shift_start, amount.currency)
+        asked = refunds_asked_since(
+            connection_of(journal), shift_start, amount.currency, training=payment.training
+        )
         return self.required(
             action,
             amount,

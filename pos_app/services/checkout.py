@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from pos_app.journal.store import JournalStore, PaymentRecord, utc_now
+from pos_app.journal.store import Environment, JournalStore, PaymentRecord, utc_now
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ProviderError
 from pos_app.providers.types import (
@@ -76,11 +76,19 @@ class CheckoutService:
         profile: str,
         clock: Callable[[], datetime] = utc_now,
         payments: PaymentService | None = None,
+        environment: Environment | None = None,
     ) -> None:
+        """``environment``: the profile's, for the payments service made here when
+        ``payments`` is None (one given knows every profile's itself)."""
         self.journal = journal
         self.provider = provider
         self.profile = profile
-        self.payments = payments or PaymentService(journal, {profile: provider}, clock=clock)
+        self.payments = payments or PaymentService(
+            journal,
+            {profile: provider},
+            clock=clock,
+            environments=lambda name: environment if name == profile else None,
+        )
 
     async def start_hosted(
         self,

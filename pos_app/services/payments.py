@@ -23,6 +23,7 @@ from pos_app.domain.payment import (
     can_transition,
 )
 from pos_app.journal.store import (
+    Environment,
     Intent,
     IntentGuard,
     IntentOutcome,
@@ -138,9 +139,14 @@ class PaymentService:
         clock: Callable[[], datetime] = utc_now,
         changes: ChangeHub | None = None,
         approvals: ApprovalService | None = None,
+        environments: Callable[[str], Environment | None] | None = None,
     ) -> None:
         self.journal = journal
         self._providers = providers
+        # A profile name's environment (sandbox or live), recorded with each new payment so
+        # training stays out of the real totals; None for a profile it does not know (then the
+        # payment's environment is unknown, which counts as real money).
+        self.environment_of: Callable[[str], Environment | None] = environments or _unknown
         self._clock = clock
         self.changes = changes or ChangeHub()
         # The approval policy, applied to every refund and void whoever calls: None only
@@ -831,6 +837,7 @@ class PaymentService:
             amount=sale.amount,
             description=sale.description,
             now=self._clock(),
+            environment=self.environment_of(profile),
         )
 
     def _intents(self, reference: str, operation: str | None = None) -> list[Intent]:
@@ -864,6 +871,10 @@ _CAPABILITY_VERBS = {
     Capability.REFUND: "refund payments",
     Capability.PARTIAL_REFUND: "refund part of a payment",
 }
+
+
+def _unknown(_profile: str) -> Environment | None:
+    return None
 
 
 def _check_rules(operation: Callable[[], PaymentLedger]) -> None:

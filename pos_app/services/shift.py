@@ -5,11 +5,18 @@ local time. Totals count payments started in the range; refunds and voids are li
 the provider confirmed them. The CSV (RFC 4180, UTF-8, one header) writes amounts as
 decimal strings in major units beside their currency code, so a spreadsheet never sees a
 float and never mixes currencies.
+
+Training (sandbox) sales are real money's opposite: they are left out of every total, list
+and CSV row by default, and only counted. Asked for (``include_training``), they come as
+their own totals (``ShiftSummary.training``), never added into the real ones; the CSV then
+gets an ``environment`` column on every row and ``training_…`` sections of its own. Payments
+recorded before the journal kept environments count as real money (journal migration 9).
 """
 
 from __future__ import annotations
 
 import csv
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -18,9 +25,16 @@ from typing import Final, TextIO
 
 from pos_app.domain.money import Money
 from pos_app.journal.audit import AuditAnchor, AuditLog
-from pos_app.journal.reports import ReversalRow, TotalRow, connection_of, reversals, totals
+from pos_app.journal.reports import (
+    ReversalRow,
+    TotalRow,
+    connection_of,
+    reversals,
+    totals,
+    training_count,
+)
 from pos_app.journal.search import PaymentFilter
-from pos_app.journal.store import JournalStore, PaymentRecord, utc_now
+from pos_app.journal.store import LIVE, SANDBOX, JournalStore, PaymentRecord, utc_now
 
 # More than this many payments needing attention is a problem the list would not fix.
 ATTENTION_LIMIT: Final = 500
@@ -39,6 +53,10 @@ CSV_HEADER: Final = (
     "currency",
     "note",
 )
+# With training included, every row says which money it counts: LIVE (real money, including
+# payments recorded before environments were kept) or SANDBOX (training).
+ENVIRONMENT_COLUMN: Final = "environment"
+TRAINING_SECTION: Final = "training_"  # prefixes total, refund and void for training rows
 
 
 @dataclass(frozen=True)
@@ -58,7 +76,24 @@ class CurrencyTotal:
 
 
 @dataclass(frozen=True)
+class TrainingTotals:
+    """The range's training (sandbox) sales and their refunds and voids: no real money, and
+    never added into the real totals beside them."""
+
+    rows: list[TotalRow]
+    reversals: list[ReversalRow]
+    currencies: list[CurrencyTotal]
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.rows or self.reversals)
+
+
+@dataclass(frozen=True)
 class ShiftSummary:
+    """Real money's totals, lists and CSV; training sales are only counted
+    (``training_count``) unless asked for, and then apart (``training``)."""
+
     start: datetime
     end: datetime
     rows: list[TotalRow]
@@ -69,10 +104,19 @@ class ShiftSummary:
     # The audit trail's head when the summary was made: printed, so that a rewrite of the
     # trail before it can be found later (AuditLog.verify(anchor=...)).
     anchor: AuditAnchor | None = None
+    # Training sales started in the range: in none of the above, whether shown or not.
+    training_count: int = 0
+    # Their own totals, refunds and voids when asked for (None: not asked for).
+    training: TrainingTotals | None = None
 
     @property
     def is_empty(self) -> bool:
+        """No real payment, refund, void or payment to check (training aside)."""
         return not (self.rows or self.reversals or self.attention)
+
+    @property
+    def nothing_to_export(self) -> bool:
+        return self.is_empty and (self.training is None or self.training.is_empty)
 
 
 def day_range(day: date, zone: tzinfo | None = None) -> tuple[datetime, datetime]:
@@ -89,14 +133,19 @@ def today_range(
     return day_range(local.date(), zone)
 
 
-def summarize(journal: JournalStore, start: datetime, end: datetime) -> ShiftSummary:
+def summarize(
+    journal: JournalStore, start: datetime, end: datetime, *, include_training: bool = False
+) -> ShiftSummary:
+    """The shift's real money; with ``include_training``, its training sales too, apart."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("A shift's start and end must be timezone-aware")
     if end <= start:
         raise ValueError("A shift must end after it starts")
     conn = connection_of(journal)
     rows = totals(conn, start, end)
-    flagged = PaymentFilter(created_from=start, created_to=end, needs_attention=True)
+    flagged = PaymentFilter(
+        created_from=start, created_to=end, needs_attention=True, training=False
+    )
     attention = journal.page_payments(
         offset=0, limit=ATTENTION_LIMIT, order_by="created_at", descending=False, search=flagged
     )
@@ -112,6 +161,17 @@ def summarize(journal: JournalStore, start: datetime, end: datetime) -> ShiftSum
         attention_total=attention_total,
         currencies=_by_currency(rows),
         anchor=AuditLog(conn).head(),
+        training_count=training_count(conn, start, end),
+        training=_training(conn, start, end) if include_training else None,
+    )
+
+
+def _training(conn: sqlite3.Connection, start: datetime, end: datetime) -> TrainingTotals:
+    rows = totals(conn, start, end, training=True)
+    return TrainingTotals(
+        rows=rows,
+        reversals=reversals(conn, start, end, training=True),
+        currencies=_by_currency(rows),
     )
 
 
@@ -135,50 +195,27 @@ def _by_currency(rows: Iterable[TotalRow]) -> list[CurrencyTotal]:
 
 
 def write_csv(summary: ShiftSummary, out: TextIO, zone: tzinfo | None = None) -> None:
-    """The summary as CSV rows: ``total`` per group, then ``refund``/``void``, ``attention``.
+    """The summary as CSV rows: ``total`` per group, then ``refund``/``void``, ``attention``;
+    with training included, then ``training_total`` and ``training_refund``/``training_void``,
+    each row ending in its environment.
 
     ``out`` must be opened with ``newline=""`` (the csv module writes RFC 4180's CRLF).
     Times are local ISO-8601 with their UTC offset.
     """
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    writer.writerow(_period_row(summary, zone))
+    training = summary.training
+
+    def put(row: tuple[object, ...], environment: str) -> None:
+        writer.writerow(row if training is None else (*row, environment))
+
+    put(CSV_HEADER, ENVIRONMENT_COLUMN)
+    put(_period_row(summary, zone), "")
     for row in summary.rows:
-        writer.writerow(
-            (
-                "total",
-                row.provider,
-                row.method,
-                row.state,
-                "",
-                "",
-                row.count,
-                _plain(row.amount_minor, row.currency),
-                _plain(row.captured_minor, row.currency),
-                _plain(row.refunded_minor, row.currency),
-                row.currency,
-                "",
-            )
-        )
+        put(_total_row("total", row), LIVE)
     for reversal in summary.reversals:
-        writer.writerow(
-            (
-                reversal.operation,
-                reversal.provider,
-                reversal.method,
-                reversal.state,
-                reversal.reference,
-                _stamp(reversal.at, zone),
-                1,
-                _plain(reversal.amount_minor, reversal.currency),
-                "",
-                "",
-                reversal.currency,
-                "",
-            )
-        )
+        put(_reversal_row(reversal.operation, reversal, zone), LIVE)
     for payment in summary.attention:
-        writer.writerow(
+        put(
             (
                 "attention",
                 payment.provider,
@@ -192,15 +229,55 @@ def write_csv(summary: ShiftSummary, out: TextIO, zone: tzinfo | None = None) ->
                 payment.refunded.plain(),
                 payment.amount.currency,
                 attention_reason(payment),
-            )
+            ),
+            LIVE,
         )
+    if training is not None:
+        for row in training.rows:
+            put(_total_row(TRAINING_SECTION + "total", row), SANDBOX)
+        for reversal in training.reversals:
+            put(_reversal_row(TRAINING_SECTION + reversal.operation, reversal, zone), SANDBOX)
     if summary.anchor is not None:
         # count: the trail's entries; note: the head's full hash (see AuditLog.verify).
         anchor = summary.anchor
         stamp = _stamp(summary.end, zone)
-        writer.writerow(
-            ("audit_anchor", "", "", "", "", stamp, anchor.entries, "", "", "", "", anchor.hash)
+        put(
+            ("audit_anchor", "", "", "", "", stamp, anchor.entries, "", "", "", "", anchor.hash), ""
         )
+
+
+def _total_row(section: str, row: TotalRow) -> tuple[object, ...]:
+    return (
+        section,
+        row.provider,
+        row.method,
+        row.state,
+        "",
+        "",
+        row.count,
+        _plain(row.amount_minor, row.currency),
+        _plain(row.captured_minor, row.currency),
+        _plain(row.refunded_minor, row.currency),
+        row.currency,
+        "",
+    )
+
+
+def _reversal_row(section: str, reversal: ReversalRow, zone: tzinfo | None) -> tuple[object, ...]:
+    return (
+        section,
+        reversal.provider,
+        reversal.method,
+        reversal.state,
+        reversal.reference,
+        _stamp(reversal.at, zone),
+        1,
+        _plain(reversal.amount_minor, reversal.currency),
+        "",
+        "",
+        reversal.currency,
+        "",
+    )
 
 
 def export_csv(summary: ShiftSummary, path: Path, zone: tzinfo | None = None) -> None:

@@ -81,15 +81,25 @@ def test_approved_card_is_verified_and_listed_and_survives_restart(
     assert pos.window.cashier.amount_field.text() == ""
 
     pos.window.payments_button.click()
-    model = pos.window.payments.model
-    assert model.rowCount() == 1
+    payments = pos.window.payments
+    model = payments.model
+    assert model.rowCount() == 0  # a sandbox sale is training: not among real money
+    payments.filters.training.setChecked(True)
+    qtbot.waitUntil(lambda: model.rowCount() == 1)
     row = [model.index(0, c).data() for c in range(model.columnCount())]
-    assert row[1:6] == [reference, "One chocolate donut", "$17.99", "Paid", "Visa •••• 4242"]
+    assert row[1:6] == [
+        reference,
+        "TRAINING · One chocolate donut",
+        "$17.99",
+        "Paid",
+        "Visa •••• 4242",
+    ]
 
     till.stop(pos)
     again = till.start()
+    again.window.payments.filters.training.setChecked(True)
     model = again.window.payments.model
-    assert model.rowCount() == 1
+    qtbot.waitUntil(lambda: model.rowCount() == 1)
     assert model.index(0, 1).data() == reference
     assert model.index(0, 4).data() == "Paid"
 
@@ -165,3 +175,27 @@ def test_a_checkout_changed_at_the_provider_is_never_approved(qtbot: QtBot, till
     [payment] = pos.journal.page_payments(offset=0, limit=5)
     assert payment.state is not PaymentState.CAPTURED and payment.captured.minor == 0
     assert payment.attention == detail
+
+
+def test_a_finished_sale_is_never_sent_to_the_next_customer(qtbot: QtBot, till: Till) -> None:
+    """The cashier leaves the result for Payments (F2) instead of "New sale", then comes back
+    (F1): the last sale's amount and description are gone, and a new amount plus Enter
+    asks for a description instead of starting a checkout with the old one."""
+    pos = till.start()
+    window = pos.window
+    ring_up(qtbot, pos, "17.99", "Birthday cake deposit")
+    customer_pays(qtbot, pos, "4242 4242 4242 4242")
+    assert wait_for_result(qtbot, pos) == "Approved"
+
+    qtbot.keyClick(window, Qt.Key.Key_F2)
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.payments)
+    qtbot.keyClick(window, Qt.Key.Key_F1)
+    cashier = window.cashier
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is cashier)
+    assert (cashier.amount_field.text(), cashier.description_field.text()) == ("", "")
+
+    qtbot.keyClicks(cashier.amount_field, "3.50")
+    qtbot.keyClick(cashier.amount_field, Qt.Key.Key_Return)
+    assert cashier.description_field.hasFocus()
+    assert window.stack.currentWidget() is cashier  # no checkout went out
+    assert len(pos.journal.page_payments(offset=0, limit=5)) == 1

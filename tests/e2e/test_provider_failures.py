@@ -110,6 +110,8 @@ def test_garbage_answer_is_not_trusted_and_the_sale_is_marked_for_checking(
 
     qtbot.keyClick(checkout.result.button, Qt.Key.Key_Return)
     pos.window.payments_button.click()
+    pos.window.payments.filters.training.setChecked(True)  # a sandbox sale is training
     model = pos.window.payments.model
+    qtbot.waitUntil(lambda: model.rowCount() == 1)
     assert model.index(0, 4).data() == "⚠ Checking…"
     assert model.index(0, 4).data(Qt.ItemDataRole.ToolTipRole) == plain_tip(payment.attention)

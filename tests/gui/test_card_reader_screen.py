@@ -50,7 +50,12 @@ class Till:
             sandbox_url=sandbox.base_url,
             sandbox_credentials=sandbox_credentials(),
         )
-        payments = PaymentService(self.journal, {profile.name: self.provider})
+        # Each payment records its profile's environment, as the app's composition root does.
+        payments = PaymentService(
+            self.journal,
+            {profile.name: self.provider},
+            environments=lambda name: profile.environment if name == profile.name else None,
+        )
         self.window = MainWindow(
             journal=self.journal,
             limits=amount_limits(profile),
@@ -166,11 +171,14 @@ def test_a_tapped_or_inserted_card_is_approved_and_journaled_as_a_card_reader_sa
     justifi.wait_for_result()
     assert screen.result.title.text() == "Approved"
     assert screen.result.detail.text() == "Paid by Visa •••• 4242 at the card reader."
+    assert screen.result.training.isVisible()  # the sandbox reader: practice, no real money
+    assert screen.result.training.text().startswith("TRAINING")
     payment = justifi.only_payment()
-    assert (payment.state, payment.method, payment.amount.minor) == (
+    assert (payment.state, payment.method, payment.amount.minor, payment.environment) == (
         PaymentState.CAPTURED,
         "card_reader",
         899,
+        "sandbox",
     )
     assert count_objects(justifi.sandbox, "payment") == 1
     QTest.keyClick(screen, Qt.Key.Key_Return)  # New sale

@@ -94,6 +94,13 @@ def dump(path: Path) -> dict[str, list[tuple[object, ...]]]:
     return rows
 
 
+def with_unknown_environment(
+    before: dict[str, list[tuple[object, ...]]],
+) -> dict[str, list[tuple[object, ...]]]:
+    """The same rows after migration 9: each payment's environment is NULL, "unknown"."""
+    return {**before, "payments": [(*row, None) for row in before["payments"]]}
+
+
 def test_a_version_2_journal_gains_users_and_an_empty_trail_and_keeps_every_row(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -105,7 +112,7 @@ def test_a_version_2_journal_gains_users_and_an_empty_trail_and_keeps_every_row(
     store = JournalStore.open(path)
     # Migration 3 and everything after it ran.
     assert store._conn.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
-    assert dump(path) == before
+    assert dump(path) == with_unknown_environment(before)
     assert [i.idempotency_key for i in store.unresolved_intents()] == ["refund-2"]
     partly = store.get("S-20261120-000002")
     assert partly is not None and partly.refunded == Money(1000, "USD")
@@ -206,7 +213,7 @@ def test_a_version_3_journal_gains_search_indexes_and_finds_its_old_payments_by_
 
     store = JournalStore.open(path)
     assert store._conn.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
-    assert dump(path) == before
+    assert dump(path) == with_unknown_environment(before)
     names = {r[0] for r in store._conn.execute("SELECT name FROM sqlite_master")}
     assert {
         "payments_provider_payment_ref",
@@ -253,3 +260,52 @@ def test_trigger_bodies_are_split_whole_and_older_scripts_exactly_as_before() ->
 
     for shipped in migrations.MIGRATIONS[:3]:
         assert migrations._statements(shipped) == naive(shipped)
+
+
+# -- migration 9: each payment's environment, from a real version-8 file ----------------------
+
+
+def test_a_version_8_journal_keeps_its_payments_as_real_money_and_records_new_training_sales(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Old rows cannot be told apart (a profile called "Sandbox …" may have been live), so
+    none is guessed at: each stays unknown and counts as real money, as it always did."""
+    from pos_app.services.shift import summarize
+
+    path = tmp_path / "journal.sqlite3"
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:8])
+        patch.setattr(migrations, "SCHEMA_VERSION", 8)
+        make_version_2_journal(path, monkeypatch)
+        JournalStore.open(path).close()  # the app as it was: up to 8
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA user_version").fetchone()[0] == 8
+    raw.execute("UPDATE payments SET profile = 'Sandbox — JustiFi' WHERE id = 1")
+    raw.commit()
+    raw.close()
+    before = dump(path)
+
+    store = JournalStore.open(path)
+    assert store._conn.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
+    assert dump(path) == with_unknown_environment(before)
+    old = store.get("S-20261120-000000")
+    assert old is not None and old.environment is None and not old.training
+    day = (T0.replace(hour=0, minute=0), T0.replace(hour=0, minute=0) + timedelta(days=1))
+    summary = summarize(store, *day)
+    assert sum(t.count for t in summary.currencies) == 4 and summary.training_count == 0
+
+    store.create_payment(
+        reference="S-20261120-TRAIN1",
+        profile="Sandbox — JustiFi",
+        provider="justifi",
+        method="hosted_checkout",
+        amount=Money(5000, "USD"),
+        description="Practice sale after the upgrade",
+        now=T0 + timedelta(hours=1),
+        environment="sandbox",
+    )
+    assert summarize(store, *day).training_count == 1
+    assert sum(t.count for t in summarize(store, *day).currencies) == 4
+    with pytest.raises(sqlite3.IntegrityError):  # only the two words, or unknown
+        store._conn.execute("UPDATE payments SET environment = 'test' WHERE id = 1")
+    store.close()

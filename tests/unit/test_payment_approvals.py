@@ -132,3 +132,26 @@ def test_an_approval_for_another_amount_is_refused(shop: Shop) -> None:
             )
         )
     assert "refund" not in shop.gateway.calls
+
+
+def test_training_refunds_do_not_use_up_the_shifts_real_refund_limit(shop: Shop) -> None:
+    """A trainee's practice refund on a sandbox profile counts toward training, not toward
+    the shift's real limit a manager is there to watch."""
+    practice = FakeGateway(shop.journal)
+    service = PaymentService(
+        shop.journal,
+        {"Till": shop.gateway, "Practice": practice},  # type: ignore[dict-item]
+        clock=lambda: T0,
+        approvals=shop.approvals,
+        environments=lambda name: "sandbox" if name == "Practice" else "live",
+    )
+    trained = run(service.charge("Practice", SALE, CARD))
+    assert trained.training
+    run(service.refund(trained.reference, usd(1000), "Practice", by=shop.manager))
+    real = run(service.charge("Till", SALE, CARD))
+    done = run(service.refund(real.reference, usd(1000), "Broken", by=shop.manager))
+    assert done.refunded == usd(1000)  # the practice refund did not count
+    # Training has a limit of its own, so the practice of asking a manager is not lost.
+    again = run(service.charge("Practice", SALE, CARD))
+    with pytest.raises(ApprovalRefused, match=r"Refunds in this shift above \$10\.00"):
+        run(service.refund(again.reference, usd(100), "Again", by=shop.manager))

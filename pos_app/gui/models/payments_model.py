@@ -2,24 +2,30 @@
 
 Only the rows on screen (plus a page) are ever loaded, so a year of payments opens
 as fast as a day's. Filtering and sorting happen in SQL, never over loaded rows.
+
+Training (sandbox) sales are left out until the filter includes them (the screen's "Include
+training sales"), and are then marked TRAINING in their description cell.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from pos_app.domain.money import Money, format_money
-from pos_app.gui.messages import PROVIDER_NAMES, card_text, state_label
+from pos_app.gui.messages import PROVIDER_NAMES, TRAINING, TRAINING_NOTE, card_text, state_label
 from pos_app.gui.widgets.common import plain_tip
 from pos_app.journal.search import PaymentFilter
 from pos_app.journal.store import JournalStore, PaymentRecord
 
 PAGE_SIZE = 100  # four screens of rows; scrolling near the end reads the next page
 COUNT_CAP = 1000  # a filtered count stops here ("1,000+ match")
+# Real money only: what the list shows until training sales are asked for.
+DEFAULT_FILTER = PaymentFilter(training=False)
+
 Index = QModelIndex | QPersistentModelIndex
 _ROLES = frozenset(
     int(role)
@@ -59,10 +65,11 @@ class PaymentsTableModel(QAbstractTableModel):
         self._texts: dict[int, tuple[str, ...]] = {}  # each loaded row's cells, as shown
         self._total = 0
         self._capped = False
+        self._hidden_training = 0
         self._exhausted = True
         self._order_by = "created_at"
         self._descending = True
-        self._filter = PaymentFilter()
+        self._filter = DEFAULT_FILTER
         self.reload()
 
     # -- Qt model API ---------------------------------------------------------------
@@ -96,7 +103,9 @@ class PaymentsTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _RIGHT if COLUMNS[index.column()].sort_key == "amount" else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            return plain_tip(payment.attention) if payment.attention else None
+            tips = [TRAINING_NOTE] if payment.training else []
+            tips += [payment.attention] if payment.attention else []
+            return plain_tip("\n".join(tips)) if tips else None
         return payment.reference  # UserRole
 
     def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: B008
@@ -154,8 +163,14 @@ class PaymentsTableModel(QAbstractTableModel):
         self.endResetModel()
 
     def _count(self) -> None:
-        if self._filter.is_empty:
-            self._total, self._capped = self._journal.count_payments(), False
+        self._hidden_training = 0
+        if self._filter.training is False:
+            # Training sales this filter would match but leaves out: the screen says so.
+            hidden = replace(self._filter, training=True)
+            counted = self._journal.count_payments(hidden, cap=COUNT_CAP)
+            self._hidden_training = min(counted, COUNT_CAP)
+        if self._filter.is_empty_but_environment:
+            self._total, self._capped = self._journal.count_payments(self._filter), False
             return
         # A search matching most of a year is counted only up to the cap: fast.
         counted = self._journal.count_payments(self._filter, cap=COUNT_CAP)
@@ -184,6 +199,12 @@ class PaymentsTableModel(QAbstractTableModel):
         """More than COUNT_CAP payments match (the count stopped there)."""
         return self._capped
 
+    @property
+    def hidden_training(self) -> int:
+        """Training sales matching the search but left out (the filter is real money only);
+        at most COUNT_CAP."""
+        return self._hidden_training
+
     def row_of(self, reference: str) -> int:
         """The row showing ``reference`` among the loaded rows, or -1."""
         return next((n for n, p in enumerate(self._rows) if p.reference == reference), -1)
@@ -200,6 +221,8 @@ class PaymentsTableModel(QAbstractTableModel):
         if key == "reference":
             return payment.reference
         if key == "description":
+            if payment.training:
+                return f"{TRAINING} · {payment.description}"
             return payment.description
         if key == "amount":
             return _money_text(payment.amount, self._locale)

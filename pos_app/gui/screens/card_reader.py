@@ -94,6 +94,7 @@ def not_available_sentence(provider_name: str) -> str:
 
 class CardReaderScreen(QWidget):
     finished = Signal(bool)  # True when the sale is over (paid/declined), False to edit it
+    sale_ended = Signal()  # the sale has its outcome: the cashier's fields are spent
 
     def __init__(
         self,
@@ -376,6 +377,8 @@ class CardReaderScreen(QWidget):
                 self.amount_label.text(),
                 self._sale.description,
                 "Tap, insert or swipe your card on the reader.",
+                # A simulated reader never takes real money: the customer is told so.
+                training=isinstance(self._reader, SimulatedReader),
             )
         elif status.state is ReaderState.PROCESSING and display.isVisible():
             display.set_status("Reading your card… please do not remove it.")
@@ -387,7 +390,9 @@ class CardReaderScreen(QWidget):
         card = card_text(payment.card_brand, payment.card_last4)
         if payment.state is PaymentState.CAPTURED:
             detail = f"Paid by {card} at the card reader." if card else "Paid at the card reader."
-            self._finish("good", "✓", "Approved", detail, payment.reference, amount)
+            self._finish(
+                "good", "✓", "Approved", detail, payment.reference, amount, payment=payment
+            )
         elif payment.state is PaymentState.DECLINED:
             self._finish(
                 "bad",
@@ -396,10 +401,19 @@ class CardReaderScreen(QWidget):
                 decline_message(payment.decline_code),
                 f"{card}  {payment.reference}".strip(),
                 amount,
+                payment=payment,
             )
         else:
             detail = payment.attention or "The payment is not confirmed yet; see Payments."
-            self._finish("warn", "!", "Payment not confirmed", detail, payment.reference, amount)
+            self._finish(
+                "warn",
+                "!",
+                "Payment not confirmed",
+                detail,
+                payment.reference,
+                amount,
+                payment=payment,
+            )
 
     def _failed(self, error: BaseException, generation: int) -> None:
         if generation != self._generation:
@@ -427,6 +441,7 @@ class CardReaderScreen(QWidget):
             f"Saved as {payment.reference}" if payment else "",
             "",
             over=False,
+            payment=payment,
         )
 
     def _finish(
@@ -439,9 +454,13 @@ class CardReaderScreen(QWidget):
         amount: str,
         *,
         over: bool = True,
+        payment: PaymentRecord | None = None,
     ) -> None:
+        """``payment``: the sale's record, when there is one (a training sale says so)."""
         self._phase = _Phase.RESULT
         self._sale_over = over
+        if over:
+            self.sale_ended.emit()
         self._tick.stop()
         if self._display is not None and self._display.isVisible():
             good = tone == "good"
@@ -456,6 +475,7 @@ class CardReaderScreen(QWidget):
             detail,
             reference,
             "New sale" if over else "Back to sale",
+            training=payment is not None and payment.training,
         )
         self.stack.setCurrentWidget(self.result)
 

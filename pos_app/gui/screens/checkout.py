@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import format_money
 from pos_app.domain.payment import PaymentState
-from pos_app.gui.messages import card_text, decline_message, error_message
+from pos_app.gui.messages import TRAINING, card_text, decline_message, error_message
 from pos_app.gui.screens.cashier import PayMethod
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.webview.policy import FAILURE_RETURN_URL, SUCCESS_RETURN_URL, NavigationPolicy
@@ -51,6 +51,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_MS = 3000
+TRAINING_RESULT = f"{TRAINING} — a sandbox sale with test cards: no real money moved"
+TRAINING_WAITING = f"{TRAINING} · test cards only, no real money"
 _NO_CARD_FORM = (
     "This profile has no page to host the card form. Choose another way to pay. Nothing "
     "was charged."
@@ -72,6 +74,11 @@ class ResultPanel(QWidget):
         super().__init__(parent)
         self.icon = label("", "ResultIcon")
         self.icon.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        # A training sale's result says so above everything else (plain text, like all here).
+        self.training = label(TRAINING_RESULT, "TrainingBadge")
+        self.training.setWordWrap(False)
+        self.training.setAccessibleName("Training sale")
+        self.training.setVisible(False)
         self.title = label("", "ResultTitle")
         self.amount = label("", "ResultAmount")
         self.detail = label("", "ResultDetail")
@@ -86,6 +93,7 @@ class ResultPanel(QWidget):
         layout.addStretch(1)
         layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addSpacing(12)
+        layout.addWidget(self.training, 0, Qt.AlignmentFlag.AlignHCenter)
         for widget in (self.title, self.amount, self.detail, self.reference):
             layout.addWidget(widget)
         layout.addSpacing(18)
@@ -101,7 +109,10 @@ class ResultPanel(QWidget):
         detail: str,
         reference: str,
         button: str,
+        *,
+        training: bool = False,
     ) -> None:
+        """``training``: a sandbox sale, said above the title (no real money moved)."""
         self.icon.setText(symbol)
         self.icon.setProperty("tone", tone)
         self.icon.style().unpolish(self.icon)
@@ -111,12 +122,17 @@ class ResultPanel(QWidget):
         self.detail.setText(detail)
         self.reference.setText(reference)
         self.button.setText(f"{button}  ⏎")
+        self.training.setVisible(training)
         self.button.setFocus()
-        announce(self.title, f"{title}. {detail}")
+        announce(
+            self.title, f"Training sale: {title}. {detail}" if training else f"{title}. {detail}"
+        )
 
 
 class CheckoutScreen(QWidget):
     finished = Signal(bool)  # True when the sale is over (paid/declined), False to edit it again
+    # The sale has its outcome: the cashier's fields are spent, whatever screen comes next.
+    sale_ended = Signal()
 
     def __init__(self, *, locale: str, tasks: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -155,12 +171,19 @@ class CheckoutScreen(QWidget):
         self.cancel_button.setObjectName("Danger")
         self.cancel_button.setAccessibleName("Cancel this payment")
         self.cancel_button.clicked.connect(self.cancel)
+        self.training_label = label(TRAINING_WAITING, "TrainingBadge")
+        self.training_label.setWordWrap(False)
+        self.training_label.setAccessibleName("Training sale")
+        self.training_label.setVisible(False)
 
         bar = QFrame()
         bar.setObjectName("CheckoutBar")
+        self._bar = bar
         bar_layout = QHBoxLayout(bar)
         bar_layout.setContentsMargins(20, 12, 20, 12)
         texts = QVBoxLayout()
+        # Above the amount, not beside it: the sale's own lines keep their width.
+        texts.addWidget(self.training_label, 0, Qt.AlignmentFlag.AlignLeft)
         texts.addWidget(self.amount_label)
         texts.addWidget(self.description_label)
         texts.addWidget(self.status_label)
@@ -342,9 +365,7 @@ class CheckoutScreen(QWidget):
         self._checkout = checkout
         self._expires_at = checkout.expires_at
         self._update_timers()
-        self.description_label.setText(
-            f"{checkout.payment.description} · {checkout.payment.reference}"
-        )
+        self._show_sale(checkout.payment)
         self.status_label.setText("The customer enters their card in the form below…")
         announce(self.status_label, "Card form ready")
         host = self._component_host
@@ -391,7 +412,7 @@ class CheckoutScreen(QWidget):
             return  # nothing to close: an unfinished challenge lapses at the bank
         self._checkout = checkout
         payment = checkout.payment
-        self.description_label.setText(f"{payment.description} · {payment.reference}")
+        self._show_sale(payment)
         if payment.state is PaymentState.REQUIRES_ACTION and checkout.url:
             self.status_label.setText("The customer confirms the payment with their bank…")
             announce(self.status_label, "Waiting for the customer's bank check")
@@ -475,9 +496,7 @@ class CheckoutScreen(QWidget):
         self._checkout = checkout
         self._expires_at = checkout.expires_at
         self._update_timers()
-        self.description_label.setText(
-            f"{checkout.payment.description} · {checkout.payment.reference}"
-        )
+        self._show_sale(checkout.payment)
         if self._method is PayMethod.LINK:
             self._show_link(checkout)
         elif self._browser is not None:
@@ -496,7 +515,10 @@ class CheckoutScreen(QWidget):
         self.cancel_button.setFocus()
         if self._display is not None:
             self._display.show_link(
-                self.amount_label.text(), checkout.payment.description, checkout.url
+                self.amount_label.text(),
+                checkout.payment.description,
+                checkout.url,
+                training=checkout.payment.training,
             )
 
     def _show_in_browser(self, checkout: HostedCheckout) -> None:
@@ -545,6 +567,7 @@ class CheckoutScreen(QWidget):
             reference,
             "Back to sale",
             over=False,
+            payment=payment,
         )
 
     def _verified(self, payment: PaymentRecord) -> None:
@@ -700,8 +723,14 @@ class CheckoutScreen(QWidget):
         *,
         amount: str = "",
         over: bool = True,
+        payment: PaymentRecord | None = None,
     ) -> None:
+        """The result screen; ``payment`` is the sale's record when it is not the checkout's
+        (a checkout that failed to open), so a training sale says TRAINING there too."""
+        record = payment or self.payment
         self._sale_over = over
+        if over:
+            self.sale_ended.emit()
         self._poll.stop()
         self._tick.stop()
         self._dispose_view()
@@ -713,7 +742,14 @@ class CheckoutScreen(QWidget):
                 "Payment received." if tone == "good" else detail,
             )
         self.result.show_result(
-            tone, symbol, title, amount or self.amount_label.text(), detail, reference, button
+            tone,
+            symbol,
+            title,
+            amount or self.amount_label.text(),
+            detail,
+            reference,
+            button,
+            training=record is not None and record.training,
         )
         self.stack.setCurrentWidget(self.result)
 
@@ -752,10 +788,19 @@ class CheckoutScreen(QWidget):
         self.cancel_button.setEnabled(True)
         self.amount_label.setText(format_money(sale.amount, self._locale))
         self.description_label.setText(sale.description)
+        self.training_label.setVisible(False)  # until the sale's record says
+        # Above the unused spare web view, a sibling not in any layout that would otherwise
+        # be drawn over the bar's top left corner (the amount, the TRAINING badge).
+        self._bar.raise_()
         self.stack.setCurrentWidget(self.waiting)
         self._elapsed.start()
         self._update_timers()
         self._tick.start()
+
+    def _show_sale(self, payment: PaymentRecord) -> None:
+        """The recorded sale in the bar: its reference, and TRAINING for a sandbox sale."""
+        self.description_label.setText(f"{payment.description} · {payment.reference}")
+        self.training_label.setVisible(payment.training)
 
     def _update_timers(self) -> None:
         self.elapsed_label.setText(f"Waiting {_clock_text(self._elapsed.elapsed() // 1000)}")

@@ -17,6 +17,7 @@ from PySide6.QtCore import QRect, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QMoveEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 
+from pos_app.gui.messages import TRAINING_CUSTOMER
 from pos_app.gui.widgets.common import announce, label
 from pos_app.gui.widgets.qr import QrCode
 
@@ -70,6 +71,11 @@ class CustomerDisplay(QWidget):
         self._place_file = config_dir / PLACE_FILE
         self._placed = False
 
+        # A training sale tells the customer too: nobody should think they paid for real.
+        self.training = label(TRAINING_CUSTOMER, "TrainingBadge")
+        self.training.setAccessibleName("Training sale")
+        self.training.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.training.setVisible(False)
         self.heading = label("Scan to pay", "ScreenTitle")
         self.amount = label("", "ResultAmount")
         self.description = label("", "ResultDetail")
@@ -78,6 +84,7 @@ class CustomerDisplay(QWidget):
         self.expiry = label("", "Timer")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 24, 32, 24)
+        layout.addWidget(self.training)
         for widget in (self.heading, self.amount, self.description):
             widget.setAlignment(Qt.AlignmentFlag.AlignCenter)
             layout.addWidget(widget)
@@ -93,7 +100,9 @@ class CustomerDisplay(QWidget):
 
     # -- what the customer sees -----------------------------------------------------
 
-    def show_link(self, amount: str, description: str, url: str) -> None:
+    def show_link(self, amount: str, description: str, url: str, *, training: bool = False) -> None:
+        """``training``: a sandbox sale, said at the top until the next sale is shown."""
+        self.training.setVisible(training)
         self.heading.setText("Scan to pay")
         self.amount.setText(amount)
         self.description.setText(description)
@@ -103,8 +112,11 @@ class CustomerDisplay(QWidget):
         self.expiry.clear()
         self.open()
 
-    def show_amount(self, amount: str, description: str, prompt: str) -> None:
+    def show_amount(
+        self, amount: str, description: str, prompt: str, *, training: bool = False
+    ) -> None:
         """A card-present sale: the amount to approve and what to do, no code to scan."""
+        self.training.setVisible(training)
         self.heading.setText("Please pay")
         self.amount.setText(amount)
         self.description.setText(description)

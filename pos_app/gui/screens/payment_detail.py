@@ -36,6 +36,8 @@ from pos_app.gui.dialogs.refund import RefundDialog
 from pos_app.gui.dialogs.void import VoidDialog
 from pos_app.gui.messages import (
     PROVIDER_NAMES,
+    TRAINING,
+    TRAINING_NOTE,
     card_text,
     error_message,
     method_name,
@@ -224,6 +226,10 @@ class PaymentDetail(QWidget):
         self.state_badge = label("", "StateBadge")
         self.state_badge.setWordWrap(False)
         self.state_badge.setAccessibleName("Payment status")
+        self.training_badge = label(TRAINING, "TrainingBadge")
+        self.training_badge.setWordWrap(False)
+        self.training_badge.setAccessibleName("Training sale")
+        self.training_badge.setVisible(False)
         self.subtitle = label("", "Hint")
         self.attention = label("", "Attention")
         self.attention.setAccessibleName("Needs attention")
@@ -301,6 +307,7 @@ class PaymentDetail(QWidget):
         top.addSpacing(6)
         top.addWidget(self.title)
         top.addWidget(self.state_badge, 0, Qt.AlignmentFlag.AlignVCenter)
+        top.addWidget(self.training_badge, 0, Qt.AlignmentFlag.AlignVCenter)
         top.addStretch(1)
         top.addWidget(self.refresh_button)
         actions = QHBoxLayout()
@@ -636,9 +643,11 @@ class PaymentDetail(QWidget):
         self.state_badge.setText(state_label(payment.state))
         _set_tone(self.state_badge, _TONES.get(payment.state, ""))
         provider = self._provider_name()
+        self.training_badge.setVisible(payment.training)
+        training = f" · {TRAINING_NOTE}" if payment.training else ""
         self.subtitle.setText(
             f"{format_money(payment.amount, self._locale)} · {provider} · "
-            f"{_when(payment.created_at)}"
+            f"{_when(payment.created_at)}{training}"
         )
         self.attention.setText(f"⚠ {payment.attention}" if payment.attention else "")
         self.attention.setVisible(bool(payment.attention))

@@ -2,7 +2,8 @@
 
 The list and the detail are two pages of one screen, so the detail has the whole width.
 Keyboard: Ctrl+F searches, Enter opens the selected payment, Esc clears the search (on the
-list) or goes back (on the detail).
+list) or goes back (on the detail). Training (sandbox) sales are listed only with "Include
+training sales" ticked, each marked TRAINING; the count says how many it leaves out.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import Money, format_money
 from pos_app.gui.messages import PROVIDER_NAMES, STATE_LABELS
-from pos_app.gui.models.payments_model import COLUMNS, PaymentsTableModel
+from pos_app.gui.models.payments_model import COLUMNS, COUNT_CAP, PaymentsTableModel
 from pos_app.gui.screens.payment_detail import Approve, PaymentDetail, PaymentsBackend
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import label
@@ -283,9 +284,15 @@ class PaymentsScreen(QWidget):
     def _update_summary(self) -> None:
         count = self.model.total
         noun = f"payment{'s' if count != 1 else ''}"
-        if self.model.filter.is_empty:
-            self.summary.setText(f"{count:,} {noun} in the journal")
+        if self.model.filter.is_empty_but_environment:
+            text = f"{count:,} {noun} in the journal"
         elif self.model.total_is_capped:
-            self.summary.setText(f"More than {count:,} payments match")
+            text = f"More than {count:,} payments match"
         else:
-            self.summary.setText(f"{count:,} {noun} match")
+            text = f"{count:,} {noun} match"
+        hidden = self.model.hidden_training
+        if hidden:
+            many = "s" if hidden != 1 else ""
+            more = "+" if hidden >= COUNT_CAP else ""
+            text += f" · {hidden:,}{more} training sale{many} not shown (Include training sales)"
+        self.summary.setText(text)

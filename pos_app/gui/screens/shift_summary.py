@@ -1,7 +1,10 @@
 """End of shift: per-currency cards, totals by provider/method/status, refunds and voids,
 payments that need attention, for a range of days (default today), and a CSV export.
 
-The journal does the sums (pos_app.services.shift); this screen only shows them.
+Training (sandbox) sales are never in those: they are counted in a hint, and "Include training
+sales" shows them in a section of their own, "Training (not real money)", below the real
+money (and in the CSV, apart). The journal does the sums (pos_app.services.shift); this screen
+only shows them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QDate, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QDateEdit,
     QFileDialog,
     QFrame,
@@ -31,8 +35,10 @@ from pos_app.domain.payment import PaymentState
 from pos_app.gui.messages import PROVIDER_NAMES, method_name, state_label
 from pos_app.gui.widgets.common import announce, label
 from pos_app.journal.audit import AuditAnchor
+from pos_app.journal.reports import ReversalRow, TotalRow
 from pos_app.journal.store import JournalStore
 from pos_app.services.shift import (
+    CurrencyTotal,
     ShiftSummary,
     attention_reason,
     day_range,
@@ -45,6 +51,7 @@ TOTAL_COLUMNS = ("Provider", "Method", "Status", "Payments", "Amount", "Captured
 REVERSAL_COLUMNS = ("Time", "Reference", "Action", "Provider", "Amount")
 ATTENTION_COLUMNS = ("Time", "Reference", "Provider", "Status", "Amount", "Why")
 AUTO_REFRESH_DAYS = 7
+TRAINING_TITLE = "Training (not real money)"
 ChooseFile = Callable[[QWidget, str], Path | None]
 
 
@@ -88,6 +95,11 @@ def _fill(table: QTableWidget, rows: list[tuple[str, ...]], right: frozenset[int
     height = table.horizontalHeader().sizeHint().height() + 4
     height += sum(table.rowHeight(r) for r in range(len(rows)))
     table.setFixedHeight(max(height, 40))
+
+
+def _named(name: str, training: bool) -> str:
+    """ "Net", or "Training net" on a training card."""
+    return f"Training {name.lower()}" if training else name
 
 
 def _state(value: str) -> str:
@@ -141,6 +153,45 @@ class ShiftSummaryScreen(QWidget):
         self.reversals = _table(REVERSAL_COLUMNS, "Refunds and voids", 3)
         self.attention = _table(ATTENTION_COLUMNS, "Payments that need attention", 5)
         self.attention_title = label("Needs attention", "SectionTitle")
+        self.include_training = QCheckBox("Include training sales")
+        self.include_training.setAccessibleName(
+            "Include training sales: shown apart, never in the real totals"
+        )
+        self.training_hint = label("", "Hint")
+        self.training_hint.setAccessibleName("Training sales")
+        self.training_section = QWidget()
+        self.training_section.setAccessibleName(TRAINING_TITLE)
+        self.training_title = label(TRAINING_TITLE, "SectionTitle")
+        self.training_badge = label("TRAINING", "TrainingBadge")
+        self.training_badge.setWordWrap(False)
+        self.training_empty = label("No training sales in this period.", "Hint")
+        self.training_cards = QHBoxLayout()
+        self.training_cards.setSpacing(12)
+        self.training_totals = _table(
+            TOTAL_COLUMNS, "Training totals by provider, method and status", 2
+        )
+        self.training_reversals = _table(REVERSAL_COLUMNS, "Training refunds and voids", 3)
+        training_heading = QHBoxLayout()
+        training_heading.setSpacing(10)
+        training_heading.addWidget(self.training_badge)
+        training_heading.addWidget(self.training_title, 1)
+        training = QVBoxLayout(self.training_section)
+        training.setContentsMargins(0, 14, 0, 0)
+        training.setSpacing(10)
+        training.addLayout(training_heading)
+        training.addWidget(
+            label(
+                "Sales made with a sandbox profile and test cards: no money moved, and none "
+                "of it is in the totals above.",
+                "Hint",
+            )
+        )
+        training.addWidget(self.training_empty)
+        training.addLayout(self.training_cards)
+        training.addWidget(self.training_totals)
+        training.addWidget(label("Training refunds and voids", "SectionTitle"))
+        training.addWidget(self.training_reversals)
+        self.training_section.setVisible(False)
 
         top = QHBoxLayout()
         top.addWidget(label("End of shift", "ScreenTitle"), 1)
@@ -154,6 +205,7 @@ class ShiftSummaryScreen(QWidget):
         dates.addWidget(self.date_to)
         dates.addWidget(self.today_button)
         dates.addWidget(self.period, 1)
+        dates.addWidget(self.include_training)
 
         body = QWidget()
         body.setObjectName("Screen")
@@ -161,6 +213,7 @@ class ShiftSummaryScreen(QWidget):
         content.setContentsMargins(0, 0, 0, 0)
         content.setSpacing(10)
         content.addWidget(self.empty)
+        content.addWidget(self.training_hint)
         content.addLayout(self.cards)
         content.addWidget(label("By provider, method and status", "SectionTitle"))
         content.addWidget(self.totals)
@@ -168,12 +221,14 @@ class ShiftSummaryScreen(QWidget):
         content.addWidget(self.reversals)
         content.addWidget(self.attention_title)
         content.addWidget(self.attention)
+        content.addWidget(self.training_section)
         content.addWidget(self.anchor)
         content.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         scroll.setWidget(body)
+        self._scroll = scroll
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 24)
@@ -186,6 +241,7 @@ class ShiftSummaryScreen(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.export_button.clicked.connect(self.export)
         self.today_button.clicked.connect(self.show_today)
+        self.include_training.toggled.connect(self._training_toggled)
         self.date_from.dateChanged.connect(self._dates_changed)
         self.date_to.dateChanged.connect(self._dates_changed)
         # Journal writes come in bursts (one sale writes several rows): recalculate once.
@@ -215,7 +271,9 @@ class ShiftSummaryScreen(QWidget):
     def refresh(self) -> None:
         self._reload_soon.stop()
         start, end = self._range()
-        self.summary = summarize(self._journal, start, end)
+        self.summary = summarize(
+            self._journal, start, end, include_training=self.include_training.isChecked()
+        )
         self._show(self.summary)
 
     def export(self) -> None:
@@ -223,8 +281,10 @@ class ShiftSummaryScreen(QWidget):
             return
         first, last = self._days()
         suggested = f"shift-{first.isoformat()}" + (
-            f"-to-{last.isoformat()}.csv" if last != first else ".csv"
+            f"-to-{last.isoformat()}" if last != first else ""
         )
+        # A file with training in it says so in its name too.
+        suggested += "-with-training.csv" if self.summary.training is not None else ".csv"
         path = self.choose_file(self, suggested)
         if path is None:
             return
@@ -268,6 +328,16 @@ class ShiftSummaryScreen(QWidget):
         self.status.setText("")
         self.refresh()
 
+    def _training_toggled(self, checked: bool) -> None:
+        self.status.setText("")
+        self.refresh()
+        if checked:  # what was asked for comes into view, once the layout has placed it
+            QTimer.singleShot(0, self, self._show_training_section)
+
+    def _show_training_section(self) -> None:
+        if self.training_section.isVisible():
+            self._scroll.ensureWidgetVisible(self.training_section, 0, 0)
+
     def _say(self, text: str) -> None:
         self.status.setText(text)
         announce(self.status, text)
@@ -292,38 +362,11 @@ class ShiftSummaryScreen(QWidget):
             if self.keep_anchor is not None:
                 self.keep_anchor(summary.anchor)
         self.empty.setVisible(summary.is_empty)
-        self.export_button.setEnabled(not summary.is_empty)
-        self._show_cards(summary)
-        _fill(
-            self.totals,
-            [
-                (
-                    PROVIDER_NAMES.get(t.provider, t.provider),
-                    method_name(t.method),
-                    _state(t.state),
-                    f"{t.count:,}",
-                    self._money(t.amount_minor, t.currency),
-                    self._money(t.captured_minor, t.currency),
-                    self._money(t.refunded_minor, t.currency),
-                )
-                for t in summary.rows
-            ],
-            frozenset({3, 4, 5, 6}),
-        )
-        _fill(
-            self.reversals,
-            [
-                (
-                    self._time(r.at),
-                    r.reference,
-                    "Refund" if r.operation == "refund" else "Void",
-                    PROVIDER_NAMES.get(r.provider, r.provider),
-                    self._money(r.amount_minor, r.currency),
-                )
-                for r in summary.reversals
-            ],
-            frozenset({4}),
-        )
+        self.export_button.setEnabled(not summary.nothing_to_export)
+        self._show_cards(self.cards, summary.currencies, training=False)
+        self._fill_totals(self.totals, summary.rows)
+        self._fill_reversals(self.reversals, summary.reversals)
+        self._show_training(summary)
         _fill(
             self.attention,
             [
@@ -343,27 +386,94 @@ class ShiftSummaryScreen(QWidget):
         more = f" (first {shown:,} of {total:,})" if total > shown else ""
         self.attention_title.setText(f"Needs attention: {total:,}{more}")
 
-    def _show_cards(self, summary: ShiftSummary) -> None:
-        while self.cards.count():
-            item = self.cards.takeAt(0)
+    def _show_training(self, summary: ShiftSummary) -> None:
+        """The hint that counts training sales, and their own section when asked for."""
+        count = summary.training_count
+        sales = f"{count:,} training sale{'s' if count != 1 else ''} (not real money)"
+        training = summary.training
+        if training is None:
+            hint = f"{sales} left out of these totals." if count else ""
+        else:
+            hint = f"{sales} shown apart below, under {TRAINING_TITLE}." if count else ""
+        self.training_hint.setText(hint)
+        self.training_hint.setVisible(bool(hint))
+        self.training_section.setVisible(training is not None)
+        currencies = training.currencies if training is not None else []
+        self._show_cards(self.training_cards, currencies, training=True)
+        self._fill_totals(self.training_totals, training.rows if training is not None else [])
+        self._fill_reversals(
+            self.training_reversals, training.reversals if training is not None else []
+        )
+        self.training_empty.setVisible(training is not None and training.is_empty)
+
+    def _fill_totals(self, table: QTableWidget, rows: Sequence[TotalRow]) -> None:
+        _fill(
+            table,
+            [
+                (
+                    PROVIDER_NAMES.get(t.provider, t.provider),
+                    method_name(t.method),
+                    _state(t.state),
+                    f"{t.count:,}",
+                    self._money(t.amount_minor, t.currency),
+                    self._money(t.captured_minor, t.currency),
+                    self._money(t.refunded_minor, t.currency),
+                )
+                for t in rows
+            ],
+            frozenset({3, 4, 5, 6}),
+        )
+
+    def _fill_reversals(self, table: QTableWidget, rows: Sequence[ReversalRow]) -> None:
+        _fill(
+            table,
+            [
+                (
+                    self._time(r.at),
+                    r.reference,
+                    "Refund" if r.operation == "refund" else "Void",
+                    PROVIDER_NAMES.get(r.provider, r.provider),
+                    self._money(r.amount_minor, r.currency),
+                )
+                for r in rows
+            ],
+            frozenset({4}),
+        )
+
+    def _show_cards(
+        self, cards: QHBoxLayout, currencies: Sequence[CurrencyTotal], *, training: bool
+    ) -> None:
+        """One card per currency; a training card says so on it and in each accessible name
+        ("Training net USD"), so it is never read as the takings."""
+        while cards.count():
+            item = cards.takeAt(0)
             widget = item.widget() if item is not None else None
             if widget is not None:
+                widget.setParent(None)  # out of the screen now, not at the next event loop turn
                 widget.deleteLater()
-        for total in summary.currencies:
+        for total in currencies:
             card = QFrame()
             card.setObjectName("Card")
-            card.setAccessibleName(f"{total.currency} totals")
             layout = QVBoxLayout(card)
             layout.setContentsMargins(20, 16, 20, 16)
             layout.setSpacing(4)
             noun = "payment" if total.count == 1 else "payments"
-            layout.addWidget(label(f"{total.currency} · {total.count:,} {noun}", "SectionTitle"))
+            kind = "training " if training else ""
+            layout.addWidget(
+                label(f"{total.currency} · {total.count:,} {kind}{noun}", "SectionTitle")
+            )
             net = label(format_money(total.net, self._locale), "ShiftNet")
-            net.setAccessibleName(f"Net {total.currency}")
             layout.addWidget(net)
+            lines = [("Net", net)]
             for name, money in (("Captured", total.captured), ("Refunded", total.refunded)):
                 line = label(f"{name} {format_money(money, self._locale)}", "Hint")
-                line.setAccessibleName(f"{name} {total.currency}")
                 layout.addWidget(line)
-            self.cards.addWidget(card)
-        self.cards.addStretch(1)
+                lines.append((name, line))
+            if training:
+                layout.addWidget(label("Not real money", "TrainingBadge"))
+            kind_name = "Training " if training else ""
+            card.setAccessibleName(f"{kind_name}{total.currency} totals")
+            for name, line in lines:
+                line.setAccessibleName(f"{_named(name, training)} {total.currency}")
+            cards.addWidget(card)
+        cards.addStretch(1)

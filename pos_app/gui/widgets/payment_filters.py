@@ -2,7 +2,8 @@
 
 Typing is debounced (one query per pause, not per key); Enter searches at once. Amounts are
 typed as money in the till's locale and dates as YYYY-MM-DD; a field that does not parse is
-marked and the last good filter stays in force.
+marked and the last good filter stays in force. Training (sandbox) sales are left out until
+"Include training sales" is ticked (the list then marks each one TRAINING).
 """
 
 from __future__ import annotations
@@ -63,6 +64,8 @@ class PaymentFilterBar(QWidget):
             self.provider.addItem(name, key)
         self.attention = QCheckBox("Needs attention")
         self.attention.setAccessibleName("Only payments that need attention")
+        self.training = QCheckBox("Include training sales")
+        self.training.setAccessibleName("Include training sales, marked TRAINING")
         self.amount_from = self._field("Amount from", "From")
         self.amount_to = self._field("Amount to", "To")
         self.date_from = self._field("Date from", "YYYY-MM-DD")
@@ -78,6 +81,7 @@ class PaymentFilterBar(QWidget):
         first.addWidget(self.status)
         first.addWidget(self.provider)
         first.addWidget(self.attention)
+        first.addWidget(self.training)
         second = QHBoxLayout()
         second.setSpacing(10)
         second.addLayout(self._range("Amount", self.amount_from, self.amount_to))
@@ -104,8 +108,9 @@ class PaymentFilterBar(QWidget):
         self.status.currentIndexChanged.connect(self.apply)
         self.provider.currentIndexChanged.connect(self.apply)
         self.attention.toggled.connect(self.apply)
+        self.training.toggled.connect(self.apply)
         self.clear_button.clicked.connect(self.clear)
-        self._applied = PaymentFilter()
+        self._applied = PaymentFilter(training=False)  # real money only, until asked
 
     def _field(self, accessible: str, placeholder: str) -> QLineEdit:
         widget = QLineEdit()
@@ -152,12 +157,13 @@ class PaymentFilterBar(QWidget):
             self.changed.emit(search)
 
     def clear(self) -> None:
-        for widget in (self.status, self.provider, self.attention):
+        for widget in (self.status, self.provider, self.attention, self.training):
             widget.blockSignals(True)
         self.status.setCurrentIndex(0)
         self.provider.setCurrentIndex(0)
         self.attention.setChecked(False)
-        for widget in (self.status, self.provider, self.attention):
+        self.training.setChecked(False)
+        for widget in (self.status, self.provider, self.attention, self.training):
             widget.blockSignals(False)
         for field in (self.search, self.amount_from, self.amount_to, self.date_from, self.date_to):
             field.blockSignals(True)
@@ -188,6 +194,8 @@ class PaymentFilterBar(QWidget):
             providers=frozenset({str(provider)}) if provider else frozenset(),
             states=frozenset({PaymentState(state)}) if state else frozenset(),
             needs_attention=self.attention.isChecked(),
+            # Ticked: both, each training sale marked; else real money only.
+            training=None if self.training.isChecked() else False,
         )
 
     # -- internals -----------------------------------------------------------------
