@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from pos_app.domain.payment import PaymentState
+from pos_app.gui.messages import TRAINING_NOTE
 from pos_app.gui.widgets.common import plain_tip
 from pos_app.journal.store import IntentOutcome
 from pos_app.paths import AppPaths
@@ -114,4 +115,7 @@ def test_garbage_answer_is_not_trusted_and_the_sale_is_marked_for_checking(
     model = pos.window.payments.model
     qtbot.waitUntil(lambda: model.rowCount() == 1)
     assert model.index(0, 4).data() == "⚠ Checking…"
-    assert model.index(0, 4).data(Qt.ItemDataRole.ToolTipRole) == plain_tip(payment.attention)
+    # The state's tooltip says why it is being checked, after saying it is training.
+    assert model.index(0, 4).data(Qt.ItemDataRole.ToolTipRole) == plain_tip(
+        f"{TRAINING_NOTE}\n{payment.attention}"
+    )
