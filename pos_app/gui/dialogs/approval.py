@@ -10,17 +10,13 @@ action, payment and amount. The gate hands it, with who asked, to the refund or 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6.QtWidgets import QDialog, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QWidget
 
 from pos_app.domain.money import Money, format_money
-from pos_app.domain.pins import MIN_STAFF_PIN_LENGTH
-from pos_app.gui.dialogs.action_dialog import ActionDialog
+from pos_app.gui.dialogs.pin_approval import Grant, PinApprovalDialog
 from pos_app.gui.screens.sign_in import Staff
-from pos_app.gui.widgets.common import label
-from pos_app.gui.widgets.pin_field import PinField
 from pos_app.journal.store import JournalStore
 from pos_app.journal.users import User
 from pos_app.services.approvals import (
@@ -29,9 +25,6 @@ from pos_app.services.approvals import (
     ApprovalRefused,
     ApprovalRequirement,
 )
-
-# (manager name, PIN) → None when approved, else the refusal to show.
-Grant = Callable[[str, str], str | None]
 
 
 @dataclass(frozen=True)
@@ -46,7 +39,7 @@ class GateAnswer:
 _NOUNS = {ApprovalAction.REFUND: "Refund", ApprovalAction.VOID: "Void"}
 
 
-class ApprovalDialog(ActionDialog):
+class ApprovalDialog(PinApprovalDialog):
     def __init__(
         self,
         *,
@@ -60,54 +53,18 @@ class ApprovalDialog(ActionDialog):
         parent: QWidget | None = None,
     ) -> None:
         shown = format_money(amount, locale)
-        what = f"{_NOUNS[action]} of {shown} on payment {reference}"
         super().__init__(
             "Manager approval",
             f"{reasons} A manager or administrator approves with their own name and PIN.",
             "Approve  ⏎",
+            what=f"{_NOUNS[action]} of {shown} on payment {reference}",
+            approver="Manager",
+            grant=grant,
+            hint=f"Asked for by {requested_by}.",
             parent=parent,
         )
-        self.setAccessibleName("Manager approval")
         self.setMinimumWidth(540)
-        self._grant = grant
-        self.approved = False
-        self.what = label(what, "ApprovalWhat")
-        self.what.setAccessibleName("What is approved")
-        outer = self.layout()
-        assert isinstance(outer, QVBoxLayout)
-        outer.insertWidget(1, self.what)  # what is approved, before why
-        self.fields.addWidget(label(f"Asked for by {requested_by}.", "Hint"))
-        self.manager = QLineEdit()
-        self.manager.setObjectName("FormField")
-        self.manager.setAccessibleName("Manager's name")
-        self.manager.setPlaceholderText("Manager's name")
-        self.pin = PinField("Manager's PIN", min_length=MIN_STAFF_PIN_LENGTH)
-        for caption, field in (("Manager", self.manager), ("PIN", self.pin)):
-            text = label(caption, "FieldLabel")
-            text.setBuddy(field)
-            self.fields.addWidget(text)
-            self.fields.addWidget(field)
-        self.confirm_button.setDefault(False)  # Enter in the name moves on to the PIN
-        self.manager.returnPressed.connect(self.pin.setFocus)
-        self.pin.returnPressed.connect(self.accept)
-        self.manager.setFocus()
-
-    def accept(self) -> None:
-        name = self.manager.text()
-        if not name.strip():
-            self.show_problem(self.manager, "Type the manager's name.")
-            return
-        if not self.pin.text():
-            self.show_problem(self.pin, "The manager types their PIN.")
-            return
-        self.error.setText("Checking…")
-        self.error.repaint()  # the PIN check takes a moment on this thread
-        refusal = self._grant(name, self.pin.take())
-        if refusal is not None:
-            self.show_problem(self.pin, refusal)
-            return
-        self.approved = True
-        super().accept()
+        self.manager = self.approver
 
 
 class ApprovalGate:
