@@ -45,9 +45,9 @@ from pos_app.domain.money import Money
 from pos_app.providers.http import ProviderHttpClient
 from pos_app.providers.types import CheckoutRequest
 from pos_app.registry import build_provider
-from pos_app.sandbox.control import SandboxControl
-from pos_app.sandbox.server import SandboxServer
 from pos_app.settings import sandbox_profile
+from pos_sandbox.control import SandboxControl
+from pos_sandbox.server import SandboxServer
 
 SUCCESS_URL = "https://pos-app.invalid/checkout/success"
 # httpx derives these from the URL and the body.

@@ -39,8 +39,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from pos_app.journal.store import JournalStore
-from pos_app.sandbox.server import SandboxServer
 from pos_app.services.sale import SaleInputError, parse_sale
+from pos_sandbox.server import SandboxServer
 from tests.reliability.bad_inputs import CASES
 from tests.reliability.crash import run_crash_battery
 from tests.reliability.crash_child import DEBUG_LOG_ENV, debug_log

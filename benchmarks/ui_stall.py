@@ -49,7 +49,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pos_app.sandbox.control import SandboxControl
+    from pos_sandbox.control import SandboxControl
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

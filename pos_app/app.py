@@ -58,10 +58,10 @@ if TYPE_CHECKING:
     from pos_app.providers.base import PaymentProvider
     from pos_app.providers.webhooks import WebhookEvent
     from pos_app.reader_setup import Reader
-    from pos_app.sandbox.server import SandboxServer
     from pos_app.services.approvals import ApprovalPolicy
     from pos_app.services.payments import PaymentService
     from pos_app.services.webhook_receiver import WebhookReceiver
+    from pos_sandbox.server import SandboxServer
 
 log = logging.getLogger(__name__)
 
@@ -79,13 +79,14 @@ class StartOptions:
 
 def sandbox_credentials() -> SandboxCredentials:
     """The simulator's published test credentials (only this module may import the sandbox)."""
-    from pos_app.sandbox import credentials as published
+    from pos_sandbox import credentials as published
 
     return SandboxCredentials(
         justifi_client_id=published.JUSTIFI_CLIENT_ID,
         justifi_client_secret=published.JUSTIFI_CLIENT_SECRET,
         justifi_sub_account=published.JUSTIFI_SUB_ACCOUNT,
         checkout_com_secret_key=published.CHECKOUT_COM_SECRET_KEY,
+        checkout_com_public_key=published.CHECKOUT_COM_PUBLIC_KEY,
         checkout_com_processing_channel=published.CHECKOUT_COM_PROCESSING_CHANNEL,
         recharge_access_token=published.RECHARGE_ACCESS_TOKEN,
         payfect_api_key=published.PAYFECT_API_KEY,
@@ -466,8 +467,8 @@ class PosApplication:
         Events only trigger lookups (PaymentService.on_webhook); polling goes on as before.
         """
         from pos_app.journal.webhook_events import SeenWebhookEvents
-        from pos_app.sandbox.webhooks import DEFAULT_SECRETS
         from pos_app.services.webhook_receiver import WebhookReceiver
+        from pos_sandbox.credentials import WEBHOOK_SECRETS
 
         sandboxed = {p.provider for p in self.settings.profiles if uses_builtin_sandbox(p)}
         if not sandboxed or self.sandbox is None:
@@ -482,7 +483,7 @@ class PosApplication:
 
         seen = SeenWebhookEvents.open(self.paths.journal_file)
         receiver = WebhookReceiver(
-            {key: DEFAULT_SECRETS[key] for key in sandboxed},
+            {key: WEBHOOK_SECRETS[key] for key in sandboxed},
             on_event,
             seen=seen,
             clock=self.clock,
@@ -527,7 +528,7 @@ class PosApplication:
             self._sandbox_lock = asyncio.Lock()
         async with self._sandbox_lock:
             if self.sandbox is None:
-                from pos_app.sandbox.server import SandboxServer
+                from pos_sandbox.server import SandboxServer
 
                 server = SandboxServer(
                     self.paths.sandbox_state_dir, assets_root=self.paths.web_assets_dir

@@ -78,7 +78,7 @@ def fetch_assets(basedir: Path | None) -> int:
 def run_sandbox(args: argparse.Namespace) -> int:
     from pos_app.assets import cached_assets
     from pos_app.paths import AppPaths
-    from pos_app.sandbox.server import run_foreground
+    from pos_sandbox.server import run_foreground
 
     root = AppPaths.resolve(args.basedir).web_assets_dir
     found = cached_assets(root)  # the card form's files, if `pos-app assets fetch` ran

@@ -4,8 +4,8 @@ None of our providers offers card-present payments yet, so every profile gets an
 ``UnavailableReader`` except one on the built-in sandbox whose provider takes direct
 charges: that gets a ``SimulatedReader`` whose "read" tokenizes the sandbox test card the
 way the provider's own card fields do (JustiFi's web component, Checkout.com's Frames,
-ReCharge's card processor). Like registry.py this is composition, used by app.py only: it
-reads the simulator's published public key, and nothing below the app may import the sandbox.
+ReCharge's card processor). Like registry.py this is composition, used by app.py only: the
+simulator's published public key comes in with its credentials (only app.py imports the sandbox).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from pos_app.domain.ids import new_idempotency_key
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.types import Capability, PaymentSource, SourceKind
 from pos_app.registry import SandboxCredentials, endpoints, uses_builtin_sandbox
-from pos_app.sandbox.checkout_com import SANDBOX_PUBLIC_KEY
 from pos_app.services.reader import (
     APPROVED_CARD,
     DECLINING_CARD,
@@ -78,7 +77,7 @@ def build_reader(
         )
     if kind.key == "checkout_com":
         return SimulatedReader(
-            checkout_com_tokenizer(api, SANDBOX_PUBLIC_KEY),
+            checkout_com_tokenizer(api, credentials.checkout_com_public_key),
             declining_card=CHECKOUT_COM_DECLINING_CARD,
         )
     if kind.key == "recharge":

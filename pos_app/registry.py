@@ -20,12 +20,13 @@ from pos_app.settings import PROVIDER_KINDS, ProviderKind, ProviderProfile, prof
 @dataclass(frozen=True)
 class SandboxCredentials:
     """The simulator's published test credentials, handed in by the composition root
-    (only it may import pos_app.sandbox)."""
+    (only it may import pos_sandbox)."""
 
     justifi_client_id: str
     justifi_client_secret: str
     justifi_sub_account: str
     checkout_com_secret_key: str
+    checkout_com_public_key: str
     checkout_com_processing_channel: str
     recharge_access_token: str
     payfect_api_key: str

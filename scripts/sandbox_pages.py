@@ -19,15 +19,15 @@ import httpx  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer, QUrl  # noqa: E402
 
 from pos_app.app import prepare_qt  # noqa: E402
-from pos_app.sandbox.server import SandboxServer  # noqa: E402
+from pos_sandbox.server import SandboxServer  # noqa: E402
 
 
 def pages(base: str) -> dict[str, str]:
-    from tests.integration.test_sandbox_checkout_com import NAS, card_token
-    from tests.integration.test_sandbox_payfect import AUTH as PAYFECT
-    from tests.integration.test_sandbox_payfect import V1, request_body
-    from tests.integration.test_sandbox_recharge import AUTH as RECHARGE
-    from tests.integration.test_sandbox_recharge import item
+    from tests.sandbox.test_checkout_com import NAS, card_token
+    from tests.sandbox.test_payfect import AUTH as PAYFECT
+    from tests.sandbox.test_payfect import V1, request_body
+    from tests.sandbox.test_recharge import AUTH as RECHARGE
+    from tests.sandbox.test_recharge import item
 
     out: dict[str, str] = {}
     with httpx.Client(base_url=base, timeout=10) as http:

@@ -20,19 +20,19 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
-from pos_app.sandbox.cards import TEST_CARDS
-from pos_app.sandbox.checkout_com import SANDBOX_SECRET_KEY
-from pos_app.sandbox.justifi import SANDBOX_CLIENT_SECRET
-from pos_app.sandbox.payfect import SANDBOX_PAYFECT_API_KEY
-from pos_app.sandbox.recharge import SANDBOX_RECHARGE_TOKEN
-from pos_app.sandbox.webhooks import DEFAULT_SECRETS
+from pos_sandbox.cards import TEST_CARDS
+from pos_sandbox.checkout_com.api import SANDBOX_SECRET_KEY
+from pos_sandbox.credentials import WEBHOOK_SECRETS
+from pos_sandbox.payfect.api import SANDBOX_PAYFECT_API_KEY
+from pos_sandbox.recharge.api import SANDBOX_RECHARGE_TOKEN
+from pos_sandbox.server import SANDBOX_CLIENT_SECRET
 
 SANDBOX_SECRETS: dict[str, str] = {
     SANDBOX_CLIENT_SECRET: "the JustiFi sandbox client secret",
     SANDBOX_SECRET_KEY: "the Checkout.com sandbox secret key",
     SANDBOX_RECHARGE_TOKEN: "the ReCharge sandbox access token",
     SANDBOX_PAYFECT_API_KEY: "the Payfect sandbox API key",
-    **{secret: f"the {name} webhook signing secret" for name, secret in DEFAULT_SECRETS.items()},
+    **{secret: f"the {name} webhook signing secret" for name, secret in WEBHOOK_SECRETS.items()},
 }
 
 # A card number stands alone: never glued to letters, digits or hyphens on either side, so

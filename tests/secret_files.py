@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pos_app.sandbox.state import DB_FILENAME as SANDBOX_DB_FILENAME
+from pos_sandbox.state import DB_FILENAME as SANDBOX_DB_FILENAME
 from tests.secret_detectors import excerpt, find_secrets
 
 # Kinds of sandbox state objects whose id is a bearer credential it handed out.

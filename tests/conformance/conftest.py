@@ -9,8 +9,8 @@ import pytest
 
 from pos_app.journal.store import JournalStore
 from pos_app.providers.base import PaymentProvider
-from pos_app.sandbox.server import SandboxServer
 from pos_app.services.payments import PaymentService
+from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import HARNESSES, Harness
 
 T = TypeVar("T")

@@ -18,17 +18,15 @@ from pos_app.domain.ids import new_idempotency_key
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.types import PaymentSource, SourceKind
 from pos_app.registry import build_provider
-from pos_app.sandbox.checkout_com import (
-    SANDBOX_PUBLIC_KEY,
-)
-from pos_app.sandbox.server import (
+from pos_app.settings import sandbox_profile
+from pos_sandbox.checkout_com.api import SANDBOX_PUBLIC_KEY
+from pos_sandbox.server import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     SANDBOX_SUB_ACCOUNT,
     SandboxServer,
 )
-from pos_app.sandbox.state import DB_FILENAME
-from pos_app.settings import sandbox_profile
+from pos_sandbox.state import DB_FILENAME
 
 APPROVED_CARD = "4242424242424242"
 

@@ -16,8 +16,8 @@ from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.checkout_com.mapping import RISK_FLAGGED
-from pos_app.sandbox.server import SandboxServer
 from pos_app.services.payments import PaymentService
+from pos_sandbox.server import SandboxServer
 from tests.conformance.conftest import PROFILE, Till
 from tests.conformance.harness import HARNESSES
 from tests.conformance.test_checkouts import RETURN_URL, SALE

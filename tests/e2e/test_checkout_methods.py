@@ -24,9 +24,9 @@ from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.webview.view import CheckoutWebView
 from pos_app.journal.store import JournalStore
 from pos_app.providers.base import PaymentProvider
-from pos_app.sandbox.server import SandboxServer
 from pos_app.services.checkout import CheckoutService
 from pos_app.services.sale import Sale
+from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import APPROVED_CARD, HARNESSES, Harness, control
 from tests.e2e.conftest import wait_for_js
 

@@ -26,8 +26,8 @@ from pos_app.gui.screens.cashier import PayMethod
 from pos_app.gui.screens.embedded_checkout import CardForm, sandbox_component_host
 from pos_app.gui.webview.bridge import BRIDGE_NAME, UNKNOWN_ERROR, CheckoutBridge, error_sentence
 from pos_app.gui.webview.view import CheckoutWebView
-from pos_app.sandbox.server import SandboxServer
 from pos_app.services.sale import Sale
+from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import add_fault, control
 from tests.e2e import test_checkout_methods as methods
 from tests.e2e import test_justifi_webcomponent as component

@@ -15,8 +15,8 @@ from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
-from pos_app.sandbox.checkout_com import THREEDS_SANDBOX_CODE
 from pos_app.services.sale import Sale
+from pos_sandbox.checkout_com.pages import THREEDS_SANDBOX_CODE
 from tests.conformance.harness import APPROVED_CARD, checkout_com_card_token
 from tests.e2e import test_checkout_methods as methods
 from tests.e2e.conftest import run_js, wait_for_js

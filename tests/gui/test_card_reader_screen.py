@@ -24,11 +24,11 @@ from pos_app.providers.base import PaymentProvider
 from pos_app.providers.types import DeclineCode
 from pos_app.reader_setup import build_reader
 from pos_app.registry import amount_limits, build_provider
-from pos_app.sandbox.server import SandboxServer
 from pos_app.services.checkout import CheckoutService
 from pos_app.services.payments import PaymentService
 from pos_app.services.reader import Gesture, ReaderState
 from pos_app.settings import ProviderProfile, sandbox_profile
+from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import add_fault, count_objects
 
 WAIT_MS = 20_000

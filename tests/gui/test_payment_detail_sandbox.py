@@ -23,9 +23,9 @@ from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.types import CheckoutMode
-from pos_app.sandbox.server import SandboxServer
 from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
+from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import APPROVED_CARD, HARNESSES, add_fault
 
 T = TypeVar("T")

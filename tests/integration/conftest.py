@@ -1,15 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from tests.sandbox.conftest import sandbox
 
-import pytest
-
-from pos_app.sandbox.server import SandboxServer
-
-
-@pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[SandboxServer]:
-    """The sandbox serving on a free loopback port, with its state in a fresh directory."""
-    with SandboxServer(tmp_path / "sandbox-state") as server:
-        yield server
+__all__ = ["sandbox"]  # the adapters' tests run against the same per-test sandbox

@@ -16,7 +16,6 @@ from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.reader_setup import build_reader
 from pos_app.registry import build_provider
-from pos_app.sandbox.server import SandboxServer
 from pos_app.services.payments import PaymentService
 from pos_app.services.reader import (
     Gesture,
@@ -29,6 +28,7 @@ from pos_app.services.reader import (
 )
 from pos_app.services.sale import Sale
 from pos_app.settings import sandbox_profile
+from pos_sandbox.server import SandboxServer
 
 T = TypeVar("T")
 SALE = Sale(Money(899, "USD"), "Flat white and a muffin")

@@ -28,8 +28,8 @@ from pos_app.providers.errors import (
 )
 from pos_app.providers.http import ProviderHttpClient, RetryPolicy
 from pos_app.providers.types import CheckoutRequest, CheckoutSession, DeclineCode
-from pos_app.sandbox.checkout_com import SANDBOX_PROCESSING_CHANNEL, SANDBOX_SECRET_KEY
-from pos_app.sandbox.server import SandboxServer
+from pos_sandbox.checkout_com.api import SANDBOX_PROCESSING_CHANNEL, SANDBOX_SECRET_KEY
+from pos_sandbox.server import SandboxServer
 
 T = TypeVar("T")
 SUCCESS_URL = "https://pos-app.invalid/checkout/return"

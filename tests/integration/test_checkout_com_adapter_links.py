@@ -12,8 +12,8 @@ from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.providers.checkout_com.adapter import CheckoutComProvider
 from pos_app.providers.types import CheckoutMode, CheckoutRequest, CheckoutSession, DeclineCode
-from pos_app.sandbox.checkout_com import SANDBOX_PROCESSING_CHANNEL
-from pos_app.sandbox.server import SandboxServer
+from pos_sandbox.checkout_com.api import SANDBOX_PROCESSING_CHANNEL
+from pos_sandbox.server import SandboxServer
 from tests.integration.test_checkout_com_adapter import (
     Recorder,
     control,

@@ -31,12 +31,12 @@ from pos_app.providers.types import (
     SourceKind,
     VoidRequest,
 )
-from pos_app.sandbox.checkout_com import (
+from pos_sandbox.checkout_com.api import (
     SANDBOX_PROCESSING_CHANNEL,
     SANDBOX_PUBLIC_KEY,
     SANDBOX_SECRET_KEY,
 )
-from pos_app.sandbox.server import SandboxServer
+from pos_sandbox.server import SandboxServer
 from tests.integration.test_checkout_com_adapter import (
     Recorder,
     add_fault,

@@ -23,7 +23,7 @@ from pos_app.providers.errors import (
 from pos_app.providers.http import ProviderHttpClient, RetryPolicy
 from pos_app.providers.justifi.adapter import JustifiConfig, JustifiProvider
 from pos_app.providers.types import CheckoutRequest, DeclineCode
-from pos_app.sandbox.server import (
+from pos_sandbox.server import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     SANDBOX_SUB_ACCOUNT,

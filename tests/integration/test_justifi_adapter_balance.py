@@ -15,7 +15,7 @@ from pos_app.providers.errors import NotFoundError, ResponseInvalidError
 from pos_app.providers.http import ProviderHttpClient
 from pos_app.providers.justifi.adapter import JustifiConfig, JustifiProvider
 from pos_app.providers.types import PaymentAction
-from pos_app.sandbox.server import SandboxServer
+from pos_sandbox.server import SandboxServer
 from tests.integration.test_justifi_adapter import (
     Recorder,
     card_token,

@@ -22,7 +22,7 @@ from pos_app.providers.errors import (
 )
 from pos_app.providers.justifi.adapter import JustifiProvider
 from pos_app.providers.types import Capability, CheckoutMode, CheckoutSession, DeclineCode
-from pos_app.sandbox.server import SANDBOX_SUB_ACCOUNT, SandboxServer
+from pos_sandbox.server import SANDBOX_SUB_ACCOUNT, SandboxServer
 from tests.integration.test_justifi_adapter import (
     Recorder,
     card_token,

@@ -35,7 +35,7 @@ from pos_app.providers.types import (
     SourceKind,
     VoidRequest,
 )
-from pos_app.sandbox.server import SandboxServer
+from pos_sandbox.server import SandboxServer
 from tests.integration.test_justifi_adapter import (
     Recorder,
     add_fault,

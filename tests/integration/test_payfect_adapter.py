@@ -26,9 +26,9 @@ from pos_app.providers.http import ProviderHttpClient, RetryPolicy
 from pos_app.providers.payfect.adapter import PayfectConfig, PayfectProvider
 from pos_app.providers.types import CheckoutRequest, CheckoutSession
 from pos_app.providers.webhooks import WebhookSignatureError, parse_event, verify_payfect
-from pos_app.sandbox.payfect import SANDBOX_PAYFECT_API_KEY
-from pos_app.sandbox.server import SandboxServer
-from pos_app.sandbox.webhooks import DEFAULT_SECRETS
+from pos_sandbox.credentials import WEBHOOK_SECRETS
+from pos_sandbox.payfect.api import SANDBOX_PAYFECT_API_KEY
+from pos_sandbox.server import SandboxServer
 
 T = TypeVar("T")
 DAY = 24 * 3600
@@ -171,14 +171,14 @@ def test_a_real_callback_verifies_and_a_tampered_one_does_not(sandbox: SandboxSe
     control(sandbox, "/_sandbox/payfect/pay", {"id": made.provider_ref})
     [event] = callbacks(sandbox, made.provider_ref)
     body, headers = event["body"].encode(), event["headers"]
-    verified = verify_payfect(body, headers, DEFAULT_SECRETS["payfect"])
+    verified = verify_payfect(body, headers, WEBHOOK_SECRETS["payfect"])
     payload = verified.payload
     assert payload["status"] == "succeeded" and payload["amount"] == "20.50"
     assert payload["client_reference_id"] == asked.reference
     parsed = parse_event(verified)
     assert (parsed.object_ref, parsed.reference) == (made.provider_ref, asked.reference)
     with pytest.raises(WebhookSignatureError):
-        verify_payfect(body.replace(b"20.50", b"99.50"), headers, DEFAULT_SECRETS["payfect"])
+        verify_payfect(body.replace(b"20.50", b"99.50"), headers, WEBHOOK_SECRETS["payfect"])
 
 
 def test_a_create_without_an_answer_is_not_repeated(sandbox: SandboxServer) -> None:

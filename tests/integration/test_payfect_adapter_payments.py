@@ -34,8 +34,8 @@ from pos_app.providers.types import (
     SourceKind,
     VoidRequest,
 )
-from pos_app.sandbox.payfect import SANDBOX_PAYFECT_API_KEY
-from pos_app.sandbox.server import SandboxServer
+from pos_sandbox.payfect.api import SANDBOX_PAYFECT_API_KEY
+from pos_sandbox.server import SandboxServer
 from tests.integration.test_payfect_adapter import DAY, control, created, request, with_provider
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "payfect"

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from pos_app.sandbox.server import SandboxServer
+from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import HARNESSES, Harness
 
 

@@ -20,8 +20,6 @@ from pos_app.reader_setup import (
     recharge_tokenizer,
 )
 from pos_app.registry import build_provider
-from pos_app.sandbox.checkout_com import SANDBOX_PUBLIC_KEY
-from pos_app.sandbox.server import SandboxServer
 from pos_app.services.payments import PaymentService
 from pos_app.services.reader import (
     APPROVED_CARD,
@@ -36,6 +34,8 @@ from pos_app.services.reader import (
 )
 from pos_app.services.sale import Sale
 from pos_app.settings import ProviderProfile, sandbox_profile
+from pos_sandbox.checkout_com.api import SANDBOX_PUBLIC_KEY
+from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import add_fault, count_objects
 
 NOT_RUNNING = "http://127.0.0.1:9"  # building a reader sends nothing

@@ -30,8 +30,8 @@ from pos_app.providers.errors import (
 from pos_app.providers.http import ProviderHttpClient, RetryPolicy
 from pos_app.providers.recharge.adapter import RechargeConfig, RechargeProvider
 from pos_app.providers.types import Capability, CheckoutRequest
-from pos_app.sandbox.recharge import SANDBOX_RECHARGE_TOKEN
-from pos_app.sandbox.server import SandboxServer
+from pos_sandbox.recharge.api import SANDBOX_RECHARGE_TOKEN
+from pos_sandbox.server import SandboxServer
 
 T = TypeVar("T")
 VERSIONS = ["2021-01", "2021-11"]

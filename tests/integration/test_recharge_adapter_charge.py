@@ -42,7 +42,7 @@ from pos_app.providers.types import (
     SourceKind,
     VoidRequest,
 )
-from pos_app.sandbox.server import SandboxServer
+from pos_sandbox.server import SandboxServer
 from tests.integration.test_recharge_adapter import (
     VERSIONS,
     clock_advancing_sleep,

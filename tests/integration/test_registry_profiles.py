@@ -10,8 +10,8 @@ import pytest
 from pos_app.app import sandbox_credentials
 from pos_app.providers.errors import ConfigurationError
 from pos_app.registry import build_provider, endpoints
-from pos_app.sandbox.server import SandboxServer
 from pos_app.settings import PROVIDER_KINDS, ProviderProfile, default_profiles
+from pos_sandbox.server import SandboxServer
 
 SANDBOX_PROFILES = {p.provider: p for p in default_profiles()}
 

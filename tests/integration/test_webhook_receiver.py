@@ -18,12 +18,12 @@ from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import JournalStore, utc_now
 from pos_app.journal.webhook_events import SeenWebhookEvents
 from pos_app.providers.webhooks import WebhookEvent
-from pos_app.sandbox.server import SandboxServer
-from pos_app.sandbox.webhooks import DEFAULT_SECRETS
 from pos_app.services.events import PaymentChange
 from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
 from pos_app.services.webhook_receiver import WebhookReceiver
+from pos_sandbox.credentials import WEBHOOK_SECRETS
+from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import APPROVED_CARD, HARNESSES, Harness
 
 SALE = Sale(Money(1250, "USD"), "Sourdough loaf")
@@ -59,7 +59,7 @@ def test_a_paid_checkout_is_recorded_from_its_webhook_without_polling(
         seen = SeenWebhookEvents.open(tmp_path / "journal.sqlite3")
         # The receiver judges signed times by the clock the sandbox signs them with.
         receiver = WebhookReceiver(
-            {harness.name: DEFAULT_SECRETS[harness.name]},
+            {harness.name: WEBHOOK_SECRETS[harness.name]},
             on_event,
             seen=seen,
             clock=utc_now,  # the clock the sandbox signs with (its default: the system clock)
@@ -105,7 +105,7 @@ def test_a_paid_checkout_is_recorded_from_its_webhook_without_polling(
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # the receiver's injected clock
 
 
-def _justifi_delivery(body: bytes, secret: str = DEFAULT_SECRETS["justifi"]) -> dict[str, str]:
+def _justifi_delivery(body: bytes, secret: str = WEBHOOK_SECRETS["justifi"]) -> dict[str, str]:
     stamp = "2026-11-22T09:00:00Z"  # NOW, as JustiFi writes it
     signature = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256)
     return {"JUSTIFI-TIMESTAMP": stamp, "JUSTIFI-SIGNATURE": signature.hexdigest()}
@@ -122,7 +122,7 @@ def receiver(tmp_path: Path) -> Iterator[tuple[WebhookReceiver, list[WebhookEven
     events: list[WebhookEvent] = []
     seen = SeenWebhookEvents.open(tmp_path / "journal.sqlite3")
     made = WebhookReceiver(
-        {"justifi": DEFAULT_SECRETS["justifi"]}, events.append, seen=seen, clock=lambda: NOW
+        {"justifi": WEBHOOK_SECRETS["justifi"]}, events.append, seen=seen, clock=lambda: NOW
     )
     made.start()
     yield made, events

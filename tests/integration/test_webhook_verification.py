@@ -24,18 +24,18 @@ from pos_app.providers.webhooks import (
     verify_payfect,
     verify_recharge,
 )
-from pos_app.sandbox.payfect import SANDBOX_PAYFECT_API_KEY
-from pos_app.sandbox.server import (
+from pos_sandbox.credentials import WEBHOOK_SECRETS
+from pos_sandbox.payfect.api import SANDBOX_PAYFECT_API_KEY
+from pos_sandbox.server import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     SANDBOX_SUB_ACCOUNT,
     SandboxServer,
 )
-from pos_app.sandbox.webhooks import DEFAULT_SECRETS
-from tests.integration.test_sandbox_checkout_com import pay as checkout_com_payment
-from tests.integration.test_sandbox_payfect import request_body as payfect_body
-from tests.integration.test_sandbox_recharge import charge as recharge_charge
-from tests.integration.test_sandbox_recharge import create as recharge_checkout
+from tests.sandbox.test_checkout_com import pay as checkout_com_payment
+from tests.sandbox.test_payfect import request_body as payfect_body
+from tests.sandbox.test_recharge import charge as recharge_charge
+from tests.sandbox.test_recharge import create as recharge_checkout
 
 Verifier = Callable[[bytes, dict[str, str], str], VerifiedEvent]
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # an injected clock; compared with nothing else
@@ -143,7 +143,7 @@ IDS = ["justifi", "checkout_com", "recharge-checkout", "recharge-charge", "payfe
 @pytest.mark.parametrize("scheme", CASES, ids=IDS)
 def test_real_events_verify_and_name_what_to_look_up(client: httpx.Client, scheme: Scheme) -> None:
     sent = scheme.make(client)
-    verified = scheme.verify(sent.body, sent.headers, DEFAULT_SECRETS[scheme.provider])
+    verified = scheme.verify(sent.body, sent.headers, WEBHOOK_SECRETS[scheme.provider])
     assert verified.provider == scheme.provider and verified.event_id
 
     event = parse_event(verified)
@@ -161,7 +161,7 @@ def test_tampered_foreign_and_unsigned_events_are_refused(
     client: httpx.Client, scheme: Scheme
 ) -> None:
     sent = scheme.make(client)
-    secret = DEFAULT_SECRETS[scheme.provider]
+    secret = WEBHOOK_SECRETS[scheme.provider]
     with pytest.raises(WebhookSignatureError):
         scheme.verify(sent.body.replace(b"1", b"2", 1) + b" ", sent.headers, secret)
     with pytest.raises(WebhookSignatureError):
@@ -175,7 +175,7 @@ def test_a_redelivered_event_is_recognised_as_a_replay_even_after_a_restart(
     client: httpx.Client, scheme: Scheme, tmp_path: Path
 ) -> None:
     sent = scheme.make(client)
-    secret = DEFAULT_SECRETS[scheme.provider]
+    secret = WEBHOOK_SECRETS[scheme.provider]
     first = parse_event(scheme.verify(sent.body, sent.headers, secret))
     assert first.object_ref == sent.object_ref
     seen = SeenWebhookEvents.open(tmp_path / "journal.sqlite3")
@@ -190,7 +190,7 @@ def test_a_redelivered_event_is_recognised_as_a_replay_even_after_a_restart(
 
 def test_payfect_callbacks_can_be_held_to_a_maximum_age(client: httpx.Client) -> None:
     sent = payfect_event(client)
-    key = DEFAULT_SECRETS["payfect"]
+    key = WEBHOOK_SECRETS["payfect"]
     signed_at = Fernet(key.encode()).extract_timestamp(sent.headers["X-Payfect-Signature"].encode())
     verify_payfect(sent.body, sent.headers, key, max_age_s=300, now=signed_at + 60)
     with pytest.raises(WebhookSignatureError, match="too old"):
@@ -200,7 +200,7 @@ def test_payfect_callbacks_can_be_held_to_a_maximum_age(client: httpx.Client) ->
 def test_justifi_timestamps_can_be_held_to_a_tolerance(client: httpx.Client) -> None:
     sent = justifi_event(client)
     body, headers = sent.body, sent.headers
-    secret = DEFAULT_SECRETS["justifi"]
+    secret = WEBHOOK_SECRETS["justifi"]
     at = datetime.fromisoformat(headers["JUSTIFI-TIMESTAMP"].replace("Z", "+00:00"))
     verify_justifi(
         body, headers, secret, now=at + timedelta(minutes=1), tolerance=timedelta(minutes=5)

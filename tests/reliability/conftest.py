@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from pos_app.journal.store import JournalStore
-from pos_app.sandbox.server import SandboxServer
-from tests.integration.conftest import sandbox
+from pos_sandbox.server import SandboxServer
 from tests.reliability.fast_tls import shared_tls_context
+from tests.sandbox.conftest import sandbox
 
 __all__ = ["sandbox"]  # the integration tests' per-test sandbox, for the double-submit tests
 

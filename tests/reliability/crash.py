@@ -37,8 +37,8 @@ from typing import IO, Any, cast
 import httpx
 
 from pos_app.journal.store import JournalStore
-from pos_app.sandbox.control import SandboxControl
-from pos_app.sandbox.server import SandboxServer
+from pos_sandbox.control import SandboxControl
+from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import add_fault
 from tests.reliability import provider_truth
 from tests.reliability.network import Battery, Operation, judge

@@ -29,8 +29,8 @@ from pos_app.journal.db import connect
 from pos_app.journal.store import Intent, IntentOutcome, JournalStore
 from pos_app.log import configure_logging
 from pos_app.providers.types import PaymentSource, SourceKind
-from pos_app.sandbox.control import SandboxControl
 from pos_app.services.payments import OperationFailed, PaymentRefused, PaymentService
+from pos_sandbox.control import SandboxControl
 from tests.reliability.network import Operation, perform
 from tests.reliability.tills import build
 

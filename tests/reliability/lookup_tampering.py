@@ -31,15 +31,15 @@ from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.providers.errors import ProviderError
 from pos_app.providers.types import CheckoutMode
-from pos_app.sandbox.server import (
+from pos_app.services.outcomes import flagged_answer
+from pos_app.services.payments import PaymentService
+from pos_app.services.sale import Sale
+from pos_sandbox.server import (
     SANDBOX_CLIENT_ID,
     SANDBOX_CLIENT_SECRET,
     SANDBOX_SUB_ACCOUNT,
     SandboxServer,
 )
-from pos_app.services.outcomes import flagged_answer
-from pos_app.services.payments import PaymentService
-from pos_app.services.sale import Sale
 from tests.conformance.harness import APPROVED_CARD, HARNESSES, Harness, add_fault, control
 
 SALE = Sale(Money(2050, "USD"), "Two croissants")

@@ -21,9 +21,9 @@ from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import IntentOutcome, JournalStore, PaymentRecord
 from pos_app.providers.types import Capability, PaymentSource
-from pos_app.sandbox.server import SandboxServer
 from pos_app.services.payments import OperationFailed, PaymentRefused, PaymentService
 from pos_app.services.sale import Sale
+from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import APPROVED_CARD, HARNESSES, Harness, add_fault, control
 from tests.reliability import provider_truth, retry_rule
 from tests.reliability.tills import Built, build

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pos_app.domain.payment import PaymentState
 from pos_app.providers.base import PaymentProvider
-from pos_app.sandbox.state import DB_FILENAME
+from pos_sandbox.state import DB_FILENAME
 
 # Object kinds that stand for one sale at the provider: two of them for one reference is a
 # duplicate (a second charge, a second checkout).

@@ -17,9 +17,9 @@ from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import IntentOutcome, JournalStore
 from pos_app.providers.errors import ResponseInvalidError
 from pos_app.providers.types import CheckoutMode
-from pos_app.sandbox.server import SandboxServer
 from pos_app.services.payments import OperationFailed, PaymentRefused, PaymentService
 from pos_app.services.sale import Sale, SaleInputError, parse_sale
+from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import APPROVED_CARD, HARNESSES
 from tests.reliability.bad_inputs import CASES, BadInput
 from tests.reliability.corrupt import CORRUPTIONS, CorruptingTransport

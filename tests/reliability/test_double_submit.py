@@ -17,9 +17,9 @@ import pytest
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import JournalStore, PaymentRecord
-from pos_app.sandbox.server import SandboxServer
 from pos_app.services.payments import OperationFailed, PaymentRefused, PaymentService
 from pos_app.services.sale import Sale
+from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import APPROVED_CARD, HARNESSES
 from tests.reliability.tills import build
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from pos_app.journal.store import JournalStore
-from pos_app.sandbox.server import SandboxServer
+from pos_sandbox.server import SandboxServer
 from tests.reliability.lookup_tampering import (
     Case,
     decline_cases,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from pos_app.journal.store import JournalStore
-from pos_app.sandbox.server import SandboxServer
+from pos_sandbox.server import SandboxServer
 from tests.reliability.network import FAULT_KINDS, Battery, Figures
 from tests.reliability.tills import RETRY
 

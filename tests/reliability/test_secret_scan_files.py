@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pos_app.sandbox.justifi import SANDBOX_CLIENT_SECRET
-from pos_app.sandbox.state import DB_FILENAME, Store
+from pos_sandbox.server import SANDBOX_CLIENT_SECRET
+from pos_sandbox.state import DB_FILENAME, Store
 from tests.secret_detectors import SANDBOX_SECRETS
 from tests.secret_files import ScanCache, scan_tree
 

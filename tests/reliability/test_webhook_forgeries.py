@@ -21,8 +21,8 @@ from cryptography.fernet import Fernet
 
 from pos_app.journal.webhook_events import SeenWebhookEvents
 from pos_app.providers.webhooks import WebhookEvent
-from pos_app.sandbox.webhooks import DEFAULT_SECRETS
 from pos_app.services.webhook_receiver import WebhookReceiver
+from pos_sandbox.credentials import WEBHOOK_SECRETS
 
 Headers = dict[str, str]
 # Every delivery here is signed at the receiver's injected clock, never at today's date.
@@ -62,7 +62,7 @@ def body_for(provider: str, n: int) -> bytes:
 def sign(
     provider: str, body: bytes, secret: str | None = None, *, at: int | None = None
 ) -> Headers:
-    key = secret if secret is not None else DEFAULT_SECRETS[provider]
+    key = secret if secret is not None else WEBHOOK_SECRETS[provider]
     if provider == "justifi":
         mac = hmac.new(key.encode(), STAMP.encode() + b"." + body, hashlib.sha256)
         return {"JUSTIFI-TIMESTAMP": STAMP, "JUSTIFI-SIGNATURE": mac.hexdigest()}
@@ -129,7 +129,7 @@ def _wrong_scheme(provider: str) -> tuple[bytes, Headers]:
     """Signed correctly, but with another provider's scheme and header."""
     other = "checkout_com" if provider != "checkout_com" else "justifi"
     body = body_for(provider, 1)
-    return body, sign(other, body, DEFAULT_SECRETS[provider])
+    return body, sign(other, body, WEBHOOK_SECRETS[provider])
 
 
 def _body_appended(provider: str) -> tuple[bytes, Headers]:
@@ -166,7 +166,7 @@ def receiver_for(tmp_path: Path) -> Iterator[Receivers]:
     def make(provider: str, events: list[WebhookEvent]) -> WebhookReceiver:
         made.append(
             WebhookReceiver(
-                {provider: DEFAULT_SECRETS[provider]}, events.append, seen=seen, clock=lambda: NOW
+                {provider: WEBHOOK_SECRETS[provider]}, events.append, seen=seen, clock=lambda: NOW
             )
         )
         return made[-1]
@@ -210,7 +210,7 @@ def _signed_at(provider: str, body: bytes, moment: datetime) -> Headers:
     if provider == "justifi":
         stamp = moment.isoformat()
         digest = hmac.new(
-            DEFAULT_SECRETS[provider].encode(), stamp.encode() + b"." + body, hashlib.sha256
+            WEBHOOK_SECRETS[provider].encode(), stamp.encode() + b"." + body, hashlib.sha256
         )
         return {"JUSTIFI-TIMESTAMP": stamp, "JUSTIFI-SIGNATURE": digest.hexdigest()}
     return sign(provider, body, at=int(moment.timestamp()))
@@ -243,7 +243,7 @@ def test_a_replay_after_a_restart_is_still_a_replay(tmp_path: Path, provider: st
     for _ in range(2):  # two runs of the till on one journal
         seen = SeenWebhookEvents.open(tmp_path / "journal.sqlite3")
         receiver = WebhookReceiver(
-            {provider: DEFAULT_SECRETS[provider]}, events.append, seen=seen, clock=lambda: NOW
+            {provider: WEBHOOK_SECRETS[provider]}, events.append, seen=seen, clock=lambda: NOW
         )
         assert receiver.receive(provider, body, sign(provider, body)) == 200
         receiver.stop()

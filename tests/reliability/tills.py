@@ -23,11 +23,11 @@ from pos_app.providers.http import ProviderHttpClient, RetryPolicy, Sleep
 from pos_app.providers.justifi.adapter import JustifiConfig, JustifiProvider
 from pos_app.providers.payfect.adapter import PayfectConfig, PayfectProvider
 from pos_app.providers.recharge.adapter import RechargeConfig, RechargeProvider
-from pos_app.sandbox.checkout_com import SANDBOX_PROCESSING_CHANNEL, SANDBOX_SECRET_KEY
-from pos_app.sandbox.control import SandboxControl
-from pos_app.sandbox.payfect import SANDBOX_PAYFECT_API_KEY
-from pos_app.sandbox.recharge import SANDBOX_RECHARGE_TOKEN
-from pos_app.sandbox.server import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SUB_ACCOUNT
+from pos_sandbox.checkout_com.api import SANDBOX_PROCESSING_CHANNEL, SANDBOX_SECRET_KEY
+from pos_sandbox.control import SandboxControl
+from pos_sandbox.payfect.api import SANDBOX_PAYFECT_API_KEY
+from pos_sandbox.recharge.api import SANDBOX_RECHARGE_TOKEN
+from pos_sandbox.server import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SUB_ACCOUNT
 
 RETRY = RetryPolicy()  # the production rule: what the batteries hold the adapters to
 IDEMPOTENCY_HEADERS = {

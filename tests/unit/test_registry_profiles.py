@@ -16,6 +16,7 @@ CREDENTIALS = SandboxCredentials(
     justifi_client_secret="secret",
     justifi_sub_account="acc_1",
     checkout_com_secret_key="sk_sbox_" + "a" * 27,
+    checkout_com_public_key="pk_sbox_" + "a" * 27,
     checkout_com_processing_channel="pc_1",
     recharge_access_token="token",
     payfect_api_key="Key.value",

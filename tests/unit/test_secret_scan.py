@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from pos_app.sandbox.justifi import SANDBOX_CLIENT_SECRET
-from pos_app.sandbox.state import DB_FILENAME, Store
+from pos_sandbox.server import SANDBOX_CLIENT_SECRET
+from pos_sandbox.state import DB_FILENAME, Store
 from tests.secret_scan import (
     SANDBOX_SECRETS,
     RecordCollector,

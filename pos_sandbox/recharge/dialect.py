@@ -1,0 +1,23 @@
+"""ReCharge's dialect: its API and hosted checkout page under ``/recharge``."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from ..dialect import Dialect
+from ..state import Sandbox
+from .api import RechargeApi
+from .errors import recharge_error
+from .pages import RechargePages
+
+
+def _routes(sandbox: Sandbox) -> list[BaseRoute]:
+    return [*RechargeApi(sandbox).routes(), *RechargePages(sandbox).routes()]
+
+
+DIALECT = Dialect(
+    name="recharge",
+    api_prefixes=("/recharge/checkouts", "/recharge/products"),
+    routes=_routes,
+    error_response=recharge_error,
+)
