@@ -400,6 +400,8 @@ class AuditRecorder:
             "provider": payment.provider,
             "note": events[-1].note if events else "",
         }
+        if payment.training:  # said in the sealed entry itself, so no later edit can hide it
+            details["environment"] = payment.environment
         return self._audit.append(
             _payment_action(before, facts), actor=self._actor(), subject=reference, details=details
         )

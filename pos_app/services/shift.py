@@ -16,7 +16,6 @@ recorded before the journal kept environments count as real money (journal migra
 from __future__ import annotations
 
 import csv
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
@@ -56,7 +55,7 @@ CSV_HEADER: Final = (
 # With training included, every row says which money it counts: LIVE (real money, including
 # payments recorded before environments were kept) or SANDBOX (training).
 ENVIRONMENT_COLUMN: Final = "environment"
-TRAINING_SECTION: Final = "training_"  # prefixes total, refund and void for training rows
+TRAINING_SECTION: Final = "training_"  # prefixes total, refund, void and attention rows
 
 
 @dataclass(frozen=True)
@@ -83,10 +82,13 @@ class TrainingTotals:
     rows: list[TotalRow]
     reversals: list[ReversalRow]
     currencies: list[CurrencyTotal]
+    # Training payments to check (a trainee learns what "in doubt" looks like too).
+    attention: list[PaymentRecord] = field(default_factory=list)
+    attention_total: int = 0
 
     @property
     def is_empty(self) -> bool:
-        return not (self.rows or self.reversals)
+        return not (self.rows or self.reversals or self.attention)
 
 
 @dataclass(frozen=True)
@@ -143,15 +145,7 @@ def summarize(
         raise ValueError("A shift must end after it starts")
     conn = connection_of(journal)
     rows = totals(conn, start, end)
-    flagged = PaymentFilter(
-        created_from=start, created_to=end, needs_attention=True, training=False
-    )
-    attention = journal.page_payments(
-        offset=0, limit=ATTENTION_LIMIT, order_by="created_at", descending=False, search=flagged
-    )
-    attention_total = (
-        len(attention) if len(attention) < ATTENTION_LIMIT else journal.count_payments(flagged)
-    )
+    attention, attention_total = _attention(journal, start, end, training=False)
     return ShiftSummary(
         start=start,
         end=end,
@@ -162,16 +156,34 @@ def summarize(
         currencies=_by_currency(rows),
         anchor=AuditLog(conn).head(),
         training_count=training_count(conn, start, end),
-        training=_training(conn, start, end) if include_training else None,
+        training=_training(journal, start, end) if include_training else None,
     )
 
 
-def _training(conn: sqlite3.Connection, start: datetime, end: datetime) -> TrainingTotals:
+def _attention(
+    journal: JournalStore, start: datetime, end: datetime, *, training: bool
+) -> tuple[list[PaymentRecord], int]:
+    """The range's payments to check, oldest first, up to ATTENTION_LIMIT, and how many."""
+    flagged = PaymentFilter(
+        created_from=start, created_to=end, needs_attention=True, training=training
+    )
+    shown = journal.page_payments(
+        offset=0, limit=ATTENTION_LIMIT, order_by="created_at", descending=False, search=flagged
+    )
+    total = len(shown) if len(shown) < ATTENTION_LIMIT else journal.count_payments(flagged)
+    return shown, total
+
+
+def _training(journal: JournalStore, start: datetime, end: datetime) -> TrainingTotals:
+    conn = connection_of(journal)
     rows = totals(conn, start, end, training=True)
+    attention, attention_total = _attention(journal, start, end, training=True)
     return TrainingTotals(
         rows=rows,
         reversals=reversals(conn, start, end, training=True),
         currencies=_by_currency(rows),
+        attention=attention,
+        attention_total=attention_total,
     )
 
 
@@ -196,7 +208,8 @@ def _by_currency(rows: Iterable[TotalRow]) -> list[CurrencyTotal]:
 
 def write_csv(summary: ShiftSummary, out: TextIO, zone: tzinfo | None = None) -> None:
     """The summary as CSV rows: ``total`` per group, then ``refund``/``void``, ``attention``;
-    with training included, then ``training_total`` and ``training_refund``/``training_void``,
+    with training included, then ``training_total``, ``training_refund``/``training_void`` and
+    ``training_attention``,
     each row ending in its environment.
 
     ``out`` must be opened with ``newline=""`` (the csv module writes RFC 4180's CRLF).
@@ -215,28 +228,14 @@ def write_csv(summary: ShiftSummary, out: TextIO, zone: tzinfo | None = None) ->
     for reversal in summary.reversals:
         put(_reversal_row(reversal.operation, reversal, zone), LIVE)
     for payment in summary.attention:
-        put(
-            (
-                "attention",
-                payment.provider,
-                payment.method,
-                payment.state.value,
-                payment.reference,
-                _stamp(payment.created_at, zone),
-                1,
-                payment.amount.plain(),
-                payment.captured.plain(),
-                payment.refunded.plain(),
-                payment.amount.currency,
-                attention_reason(payment),
-            ),
-            LIVE,
-        )
+        put(_attention_row("attention", payment, zone), LIVE)
     if training is not None:
         for row in training.rows:
             put(_total_row(TRAINING_SECTION + "total", row), SANDBOX)
         for reversal in training.reversals:
             put(_reversal_row(TRAINING_SECTION + reversal.operation, reversal, zone), SANDBOX)
+        for payment in training.attention:
+            put(_attention_row(TRAINING_SECTION + "attention", payment, zone), SANDBOX)
     if summary.anchor is not None:
         # count: the trail's entries; note: the head's full hash (see AuditLog.verify).
         anchor = summary.anchor
@@ -244,6 +243,23 @@ def write_csv(summary: ShiftSummary, out: TextIO, zone: tzinfo | None = None) ->
         put(
             ("audit_anchor", "", "", "", "", stamp, anchor.entries, "", "", "", "", anchor.hash), ""
         )
+
+
+def _attention_row(section: str, payment: PaymentRecord, zone: tzinfo | None) -> tuple[object, ...]:
+    return (
+        section,
+        payment.provider,
+        payment.method,
+        payment.state.value,
+        payment.reference,
+        _stamp(payment.created_at, zone),
+        1,
+        payment.amount.plain(),
+        payment.captured.plain(),
+        payment.refunded.plain(),
+        payment.amount.currency,
+        attention_reason(payment),
+    )
 
 
 def _total_row(section: str, row: TotalRow) -> tuple[object, ...]:

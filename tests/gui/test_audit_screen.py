@@ -56,6 +56,19 @@ def test_the_newest_entries_come_first_with_who_and_what(screen: AuditScreen) ->
     assert screen.position.text() == "Entries 1–5 of 5 · page 1 of 1"
 
 
+def test_a_training_sales_entry_says_training_under_what(qtbot: QtBot, staff: Staff) -> None:
+    staff.audit.append(
+        AuditAction.VOID,
+        actor=staff.session.actor,
+        subject="S-PRACTICE",
+        details={"state": "voided", "currency": "USD", "environment": "sandbox"},
+    )
+    widget = AuditScreen(staff, tasks=TaskRunner(), locale="en_US")
+    qtbot.addWidget(widget)
+    _seq, _when, _who, what, about, details = row(widget, 0)
+    assert (what, about, details) == ("Void — TRAINING", "S-PRACTICE", "state: voided")
+
+
 def test_a_long_trail_is_paged(screen: AuditScreen, staff: Staff) -> None:
     for n in range(PAGE_SIZE + 10):
         staff.audit.append(AuditAction.REPRINT, actor="system", subject=f"R-{n}")

@@ -154,6 +154,30 @@ def test_the_exported_csv_follows_the_toggle(
     ] == [("total", "50.00", "live"), ("training_total", "50.00", "sandbox")]
 
 
+def test_a_training_payment_to_check_is_listed_in_the_training_section_only(
+    qtbot: QtBot, journal: JournalStore
+) -> None:
+    journal.update_payment(
+        PRACTICE, now=DAY + timedelta(hours=11), attention="Practice: check it", note="!"
+    )
+    widget = ShiftSummaryScreen(journal, locale="en_US", zone=UTC)
+    qtbot.addWidget(widget)
+    widget.resize(1100, 900)
+    widget.show()
+    widget.show_days(DAY.date(), DAY.date())
+    assert widget.attention_title.text() == "Needs attention: 0"
+    assert not widget.training_attention.isVisible()
+
+    qtbot.mouseClick(widget.include_training, Qt.MouseButton.LeftButton)
+    assert widget.attention_title.text() == "Needs attention: 0"  # real money has none
+    assert widget.training_attention_title.text() == "Training needs attention: 1"
+    assert widget.training_attention.isVisible()
+    assert widget.training_section.isAncestorOf(widget.training_attention)
+    table = widget.training_attention
+    assert (table.item(0, 1).text(), table.item(0, 5).text()) == (PRACTICE, "Practice: check it")
+    widget.shutdown()
+
+
 def test_a_day_of_only_training_can_still_be_exported_with_it(qtbot: QtBot, tmp_path: Path) -> None:
     store = JournalStore.open(tmp_path / "practice.sqlite3")
     sell(store, PRACTICE, "sandbox", "Practice cake")

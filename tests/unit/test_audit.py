@@ -368,6 +368,31 @@ def test_a_void_is_recorded_as_a_void(path: Path) -> None:
     store.close()
 
 
+def test_a_training_payments_entries_say_training_in_the_sealed_details(path: Path) -> None:
+    store = JournalStore.open(path)
+    audit = AuditLog(store.connection)
+    AuditRecorder(audit, store, lambda: "5").attach()
+    for reference, environment in (("S-3", "sandbox"), ("S-4", "live")):
+        store.create_payment(
+            reference=reference,
+            profile="p",
+            provider="justifi",
+            method="direct_charge",
+            amount=Money(700, "USD"),
+            description="Tea",
+            now=T0,
+            environment=environment,  # type: ignore[arg-type]
+        )
+        store.update_payment(
+            reference, now=T0, state=PaymentState.AUTHORIZED, authorized_minor=700, note="ok"
+        )
+        store.update_payment(reference, now=T0, state=PaymentState.VOIDED, note="Voided")
+    assert {e.details.get("environment") for e in audit.entries("S-3")} == {"sandbox"}
+    assert {e.details.get("environment") for e in audit.entries("S-4")} == {None}
+    assert audit.verify().ok
+    store.close()
+
+
 def test_a_recorder_failure_never_undoes_or_hides_the_payment_change(
     path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

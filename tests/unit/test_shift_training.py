@@ -123,6 +123,20 @@ def test_training_refunds_and_payments_to_check_stay_out_of_the_real_lists(
     assert [(r.reference, r.amount_minor) for r in shown.training.reversals] == [(practice, 1500)]
     assert shown.training.currencies[0].net == usd(3500)
     assert [r.reference for r in shown.reversals] == [real]
+    # The practice payment to check is listed with training, not with the real ones.
+    assert [p.reference for p in shown.training.attention] == [practice]
+    assert shown.training.attention_total == 1
+    assert shown.attention == []
+
+    out = io.StringIO(newline="")
+    write_csv(shown, out, UTC)
+    rows = list(csv.DictReader(io.StringIO(out.getvalue())))
+    checks = [
+        (r["section"], r["reference"], r["environment"])
+        for r in rows
+        if "attention" in r["section"]
+    ]
+    assert checks == [("training_attention", practice, "sandbox")]
 
 
 def test_the_csv_leaves_training_out_unless_asked_then_marks_every_row(

@@ -50,12 +50,20 @@ ACTION_LABELS = {
 }
 
 
+# Not repeated in Details: the currency is in each amount, training is said under What.
+_SHOWN_ELSEWHERE = frozenset({"currency", "environment"})
+
+
+def training_entry(entry: AuditEntry) -> bool:
+    return entry.details.get("environment") == "sandbox"
+
+
 def describe(details: Mapping[str, Any], locale: str) -> str:
     """Details on one line; ``*_minor`` amounts shown as money in their currency."""
     currency = details.get("currency")
     parts: list[str] = []
     for key, value in details.items():
-        if key == "currency" or value is None or value == "":
+        if key in _SHOWN_ELSEWHERE or value is None or value == "":
             continue
         name = key.removesuffix("_minor")
         if key.endswith("_minor") and isinstance(value, int) and isinstance(currency, str):
@@ -212,7 +220,8 @@ class AuditScreen(QWidget):
                 str(entry.seq),
                 f"{entry.at.astimezone():%Y-%m-%d %H:%M:%S}",
                 who,
-                ACTION_LABELS.get(entry.action, entry.action),
+                ACTION_LABELS.get(entry.action, entry.action)
+                + (" — TRAINING" if training_entry(entry) else ""),
                 subject,
                 describe(entry.details, self._locale),
             )

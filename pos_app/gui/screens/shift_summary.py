@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QPushButton,
     QScrollArea,
     QTableWidget,
@@ -36,7 +37,7 @@ from pos_app.gui.messages import PROVIDER_NAMES, method_name, state_label
 from pos_app.gui.widgets.common import announce, label
 from pos_app.journal.audit import AuditAnchor
 from pos_app.journal.reports import ReversalRow, TotalRow
-from pos_app.journal.store import JournalStore
+from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.services.shift import (
     CurrencyTotal,
     ShiftSummary,
@@ -171,6 +172,10 @@ class ShiftSummaryScreen(QWidget):
             TOTAL_COLUMNS, "Training totals by provider, method and status", 2
         )
         self.training_reversals = _table(REVERSAL_COLUMNS, "Training refunds and voids", 3)
+        self.training_attention = _table(
+            ATTENTION_COLUMNS, "Training payments that need attention", 5
+        )
+        self.training_attention_title = label("Training needs attention", "SectionTitle")
         training_heading = QHBoxLayout()
         training_heading.setSpacing(10)
         training_heading.addWidget(self.training_badge)
@@ -191,6 +196,8 @@ class ShiftSummaryScreen(QWidget):
         training.addWidget(self.training_totals)
         training.addWidget(label("Training refunds and voids", "SectionTitle"))
         training.addWidget(self.training_reversals)
+        training.addWidget(self.training_attention_title)
+        training.addWidget(self.training_attention)
         self.training_section.setVisible(False)
 
         top = QHBoxLayout()
@@ -367,8 +374,21 @@ class ShiftSummaryScreen(QWidget):
         self._fill_totals(self.totals, summary.rows)
         self._fill_reversals(self.reversals, summary.reversals)
         self._show_training(summary)
+        self._fill_attention(
+            self.attention, self.attention_title, summary.attention, summary.attention_total
+        )
+
+    def _fill_attention(
+        self,
+        table: QTableWidget,
+        title: QLabel,
+        payments: Sequence[PaymentRecord],
+        total: int,
+        *,
+        heading: str = "Needs attention",
+    ) -> None:
         _fill(
-            self.attention,
+            table,
             [
                 (
                     self._time(p.created_at),
@@ -378,13 +398,12 @@ class ShiftSummaryScreen(QWidget):
                     format_money(p.amount, self._locale),
                     attention_reason(p),
                 )
-                for p in summary.attention
+                for p in payments
             ],
             frozenset({4}),
         )
-        shown, total = len(summary.attention), summary.attention_total
-        more = f" (first {shown:,} of {total:,})" if total > shown else ""
-        self.attention_title.setText(f"Needs attention: {total:,}{more}")
+        more = f" (first {len(payments):,} of {total:,})" if total > len(payments) else ""
+        title.setText(f"{heading}: {total:,}{more}")
 
     def _show_training(self, summary: ShiftSummary) -> None:
         """The hint that counts training sales, and their own section when asked for."""
@@ -405,6 +424,16 @@ class ShiftSummaryScreen(QWidget):
             self.training_reversals, training.reversals if training is not None else []
         )
         self.training_empty.setVisible(training is not None and training.is_empty)
+        self._fill_attention(
+            self.training_attention,
+            self.training_attention_title,
+            training.attention if training is not None else [],
+            training.attention_total if training is not None else 0,
+            heading="Training needs attention",
+        )
+        wanted = training is not None and training.attention_total > 0
+        self.training_attention_title.setVisible(wanted)
+        self.training_attention.setVisible(wanted)
 
     def _fill_totals(self, table: QTableWidget, rows: Sequence[TotalRow]) -> None:
         _fill(
