@@ -39,13 +39,13 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pos_app.app import sandbox_credentials
+from pos_app.bootstrap.app import sandbox_credentials
+from pos_app.config.registry import build_provider
+from pos_app.config.settings import sandbox_profile
 from pos_app.domain.ids import new_idempotency_key, new_reference
 from pos_app.domain.money import Money
 from pos_app.providers.http import ProviderHttpClient
 from pos_app.providers.types import CheckoutRequest
-from pos_app.registry import build_provider
-from pos_app.settings import sandbox_profile
 from pos_sandbox.control import SandboxControl
 from pos_sandbox.server import SandboxServer
 

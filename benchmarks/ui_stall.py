@@ -420,7 +420,7 @@ async def one_checkout(
 
 
 async def switch_to(pos: Any, provider: str) -> None:
-    from pos_app.settings import sandbox_profile
+    from pos_app.config.settings import sandbox_profile
 
     name = sandbox_profile(provider).name
     if pos.profile.name != name:
@@ -680,9 +680,9 @@ def main() -> None:
     args = parse_args()
     import qasync
 
-    from pos_app.app import PosApplication, prepare_qt
+    from pos_app.bootstrap.app import PosApplication, prepare_qt
     from pos_app.gui.gc_guard import MainThreadGarbageCollector
-    from pos_app.paths import AppPaths
+    from pos_app.platform.paths import AppPaths
 
     qt_app = prepare_qt()
     loop = qasync.QEventLoop(qt_app)

@@ -18,7 +18,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 from PySide6.QtCore import QEventLoop, QTimer, QUrl  # noqa: E402
 
-from pos_app.app import prepare_qt  # noqa: E402
+from pos_app.bootstrap.app import prepare_qt  # noqa: E402
 from pos_sandbox.server import SandboxServer  # noqa: E402
 
 

@@ -26,10 +26,10 @@ from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QWidget  # noqa: E402
 
-from pos_app.app import PosApplication, prepare_qt  # noqa: E402
+from pos_app.bootstrap.app import PosApplication, prepare_qt  # noqa: E402
 from pos_app.gui.gc_guard import MainThreadGarbageCollector  # noqa: E402
 from pos_app.gui.screens.cashier import CashierScreen, PayMethod  # noqa: E402
-from pos_app.paths import AppPaths  # noqa: E402
+from pos_app.platform.paths import AppPaths  # noqa: E402
 
 DOCS = {"cashier.png", "hosted-checkout.png", "approved.png", "payments.png"}
 
@@ -266,8 +266,8 @@ def link_shots(pos: PosApplication, out: Path) -> None:
 def reader_shots(pos: PosApplication, out: Path) -> None:
     """The card reader: the sandbox's simulated reader waiting for the card, its approval,
     and a provider without card-present payments (empty reader list)."""
-    from pos_app.app import sandbox_credentials
-    from pos_app.reader_setup import build_reader
+    from pos_app.bootstrap.app import sandbox_credentials
+    from pos_app.bootstrap.reader_setup import build_reader
     from pos_app.services.reader import Gesture, ReaderState, UnavailableReader
 
     window = pos.window

@@ -1,12 +1,17 @@
-"""Shared test set-up: offscreen Qt, isolated paths and keyring for every test."""
+"""Shared test set-up: offscreen Qt, isolated paths and keyring for every test; and the
+``gui``, ``webengine`` and ``slow`` markers (declared in pyproject.toml), set here."""
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import functools
 import gc
+import importlib.util
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,21 +23,115 @@ import keyring
 import keyring.errors
 from keyring.backend import KeyringBackend
 
-from pos_app.gui.webview.chromium_env import prepare_chromium_environment
+from pos_app.platform.paths import AppPaths
 
-prepare_chromium_environment()
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
-from PySide6.QtCore import QCoreApplication, Qt  # noqa: E402
+# Qt only where it is installed: scripts/test-without-qt.sh hides it (tests/_noqt) to run
+# the tests that do not need it, as they must on a machine without Qt.
+try:
+    HAVE_QT = importlib.util.find_spec("PySide6") is not None
+except ImportError:  # hidden
+    HAVE_QT = False
 
-# Must precede the QApplication pytest-qt creates, so QtWebEngine can load lazily.
-QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
-import qasync  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+def pytest_configure(config: pytest.Config) -> None:
+    if HAVE_QT:
+        from PySide6.QtCore import QCoreApplication, Qt
 
-from pos_app.gui.gc_guard import MainThreadGarbageCollector  # noqa: E402
-from pos_app.gui.resources import stylesheet  # noqa: E402
-from pos_app.paths import AppPaths  # noqa: E402
+        from pos_app.gui.webview.chromium_env import prepare_chromium_environment
+
+        prepare_chromium_environment()
+        # Must precede the QApplication pytest-qt creates, so QtWebEngine can load lazily.
+        QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+
+
+# Markers, from what each test needs rather than by hand, so that no test file carries them:
+# - gui: the test needs Qt. Its module, a conftest.py above it, or what either imports (read
+#   through the sources of tests, pos_app and pos_sandbox; imports inside functions do not
+#   count) imports Qt, or it uses a pytest-qt fixture (as qloop does). All of tests/gui and
+#   tests/e2e is gui through their conftest.py. Without Qt such modules cannot be imported,
+#   so they are not collected at all (pytest_ignore_collect).
+# - webengine: WEBENGINE_RULE_PENDING
+# - slow: SLOW_RULE_PENDING
+QT = frozenset({"PySide6", "shiboken6", "qasync", "pytestqt"})  # as tests/_noqt hides
+QT_FIXTURES = frozenset({"qapp", "qtbot", "qtmodeltester", "qtlog"})
+SLOW_DIRS = frozenset({"e2e", "reliability"})
+ROOT = Path(__file__).resolve().parent.parent
+FIRST_PARTY = frozenset({"tests", "pos_app", "pos_sandbox"})
+
+
+@functools.cache
+def _imports(file: Path) -> frozenset[str]:
+    """The modules a source file imports when it is imported (if a name imported from a
+    module is a submodule, that too)."""
+    package = file.relative_to(ROOT).parent.parts
+    found: set[str] = set()
+
+    def visit(body: Iterable[ast.AST]) -> None:
+        for node in body:
+            if isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:  # relative: from the file's package, or one above per dot
+                    base = ".".join([*package[: len(package) + 1 - node.level], base]).strip(".")
+                found.add(base)
+                found.update(f"{base}.{alias.name}" for alias in node.names)
+            elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                visit(node.orelse)
+            elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                for field in ("body", "orelse", "finalbody", "handlers"):
+                    visit(getattr(node, field, ()))
+
+    visit(ast.parse(file.read_bytes()).body)
+    return frozenset(found)
+
+
+def _files(module: str) -> Iterator[Path]:
+    """The first-party files importing a module runs: its packages' __init__.py, then it."""
+    if module.partition(".")[0] in FIRST_PARTY:
+        where = ROOT
+        for part in module.split("."):
+            where /= part
+            yield from (f for f in (where / "__init__.py", where.with_suffix(".py")) if f.is_file())
+
+
+@functools.cache
+def _reached(file: Path) -> frozenset[str]:
+    """Every module imported when pytest imports this file, after the conftest.py above it."""
+    tests = ROOT / "tests"
+    todo = [file, *(d / "conftest.py" for d in file.parents if d.is_relative_to(tests))]
+    seen: set[Path] = set()
+    reached: set[str] = set()
+    while todo:
+        if (next_file := todo.pop()) in seen or not next_file.is_file():
+            continue
+        seen.add(next_file)
+        for module in _imports(next_file):
+            reached.add(module)
+            todo.extend(_files(module))
+    return frozenset(reached)
+
+
+def _needs_qt(file: Path) -> bool:
+    return any(module.partition(".")[0] in QT for module in _reached(file))
+
+
+def pytest_ignore_collect(collection_path: Path) -> bool | None:
+    if HAVE_QT:
+        return None
+    file = collection_path / "conftest.py" if collection_path.is_dir() else collection_path
+    return (file.suffix == ".py" and _needs_qt(file)) or None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _needs_qt(item.path) or QT_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.gui)
+        if SLOW_DIRS.intersection(item.path.relative_to(ROOT / "tests").parts):
+            item.add_marker(pytest.mark.slow)
 
 
 class MemoryKeyring(KeyringBackend):
@@ -59,11 +158,11 @@ class MemoryKeyring(KeyringBackend):
 def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
     """Every test sees an empty, working keyring, trusted as an OS keyring would be; tests
     of the no-keyring case swap it."""
-    import pos_app.secrets
+    import pos_app.config.secrets
 
     backend = MemoryKeyring()
-    trusted = pos_app.secrets.TRUSTED_BACKENDS | {pos_app.secrets.backend_id(backend)}
-    monkeypatch.setattr(pos_app.secrets, "TRUSTED_BACKENDS", trusted)
+    trusted = pos_app.config.secrets.TRUSTED_BACKENDS | {pos_app.config.secrets.backend_id(backend)}
+    monkeypatch.setattr(pos_app.config.secrets, "TRUSTED_BACKENDS", trusted)
     previous = keyring.get_keyring()
     keyring.set_keyring(backend)
     yield backend
@@ -111,6 +210,11 @@ def app_paths(tmp_path: Path) -> AppPaths:
 @pytest.fixture
 def qloop(qapp: QApplication) -> Iterator[asyncio.AbstractEventLoop]:
     """asyncio on the Qt thread, driven by whatever Qt event loop pytest-qt spins."""
+    import qasync
+
+    from pos_app.gui.gc_guard import MainThreadGarbageCollector
+    from pos_app.gui.resources import stylesheet
+
     qapp.setStyleSheet(stylesheet())
     collector = MainThreadGarbageCollector()  # as the app does: Qt objects die on this thread
     loop = qasync.QEventLoop(qapp, already_running=True)

@@ -54,7 +54,7 @@ _MASTERCARD = re.compile(r"5[1-5]|2(?:22[1-9]|2[3-9][0-9]|[3-6][0-9]{2}|7[01][0-
 
 
 def luhn_valid(digits: str) -> bool:
-    """Our own, not pos_app.redaction's: a bug there must not hide a leak here."""
+    """Our own, not pos_app.platform.redaction's: a bug there must not hide a leak here."""
     total = 0
     for position, char in enumerate(reversed(digits)):
         value = int(char) * (2 if position % 2 else 1)

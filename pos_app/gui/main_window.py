@@ -253,7 +253,7 @@ class MainWindow(QMainWindow):
             self._payments.set_payment_service(service.payments, self.tasks, self._gate)
 
     def set_reader(self, reader: Reader) -> None:
-        """The card reader for the default profile (pos_app/reader_setup.py builds it)."""
+        """The card reader for the default profile (pos_app/bootstrap/reader_setup.py builds it)."""
         self._reader = reader
 
     def provider_failed(self, message: str) -> None:

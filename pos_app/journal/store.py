@@ -37,7 +37,7 @@ class IntentOutcome(StrEnum):
 
 
 # Where a payment was taken: the sandbox (training: test cards, no real money) or live.
-# The same two words as a provider profile's environment (pos_app/settings.py).
+# The same two words as a provider profile's environment (pos_app/config/settings.py).
 Environment = Literal["sandbox", "live"]
 SANDBOX: Final = "sandbox"
 LIVE: Final = "live"

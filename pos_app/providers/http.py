@@ -19,13 +19,13 @@ from typing import Any
 
 import httpx
 
+from pos_app.platform.redaction import redact, redact_headers
 from pos_app.providers.errors import (
     ConnectionFailedError,
     OutcomeUnknownError,
     ProviderError,
     ResponseInvalidError,
 )
-from pos_app.redaction import redact, redact_headers
 
 log = logging.getLogger(__name__)
 

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import httpx
 
-from pos_app.app import sandbox_credentials
+from pos_app.bootstrap.app import sandbox_credentials
+from pos_app.config.registry import build_provider
+from pos_app.config.settings import sandbox_profile
 from pos_app.domain.ids import new_idempotency_key
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.types import PaymentSource, SourceKind
-from pos_app.registry import build_provider
-from pos_app.settings import sandbox_profile
 from pos_sandbox.checkout_com.api import SANDBOX_PUBLIC_KEY
 from pos_sandbox.server import (
     SANDBOX_CLIENT_ID,

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pytestqt.qtbot import QtBot
 
-from pos_app.app import PosApplication
-from pos_app.paths import AppPaths
+from pos_app.bootstrap.app import PosApplication
+from pos_app.platform.paths import AppPaths
 
 START_TIMEOUT_MS = 30_000
 

@@ -13,17 +13,17 @@ from keyring.backends import null
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from pos_app.app import PosApplication
-from pos_app.gui.screens.cashier import PayMethod
-from pos_app.gui.widgets import browser_panel
-from pos_app.journal.store import PaymentRecord
-from pos_app.settings import (
+from pos_app.bootstrap.app import PosApplication
+from pos_app.config.settings import (
     KEYRING_SERVICE,
     ProviderProfile,
     Settings,
     load_settings,
     save_settings,
 )
+from pos_app.gui.screens.cashier import PayMethod
+from pos_app.gui.widgets import browser_panel
+from pos_app.journal.store import PaymentRecord
 from tests.conftest import MemoryKeyring
 from tests.e2e.conftest import Till
 from tests.e2e.test_hosted_checkout import ring_up

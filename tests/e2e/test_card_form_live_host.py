@@ -13,10 +13,10 @@ from typing import Any
 import httpx
 from pytestqt.qtbot import QtBot
 
-from pos_app.assets import component_manifest, sri
 from pos_app.domain.payment import PaymentState
 from pos_app.gui.webview.card_form_hosts import LiveComponentHost
 from pos_app.gui.webview.policy import Origin
+from pos_app.platform.assets import component_manifest, sri
 from tests.e2e import test_embedded_checkout as card_form
 from tests.e2e.webcomponent_assets import CACHE_DIR, WebComponentAssets
 

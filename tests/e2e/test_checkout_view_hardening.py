@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from pos_app.app import PosApplication
+from pos_app.bootstrap.app import PosApplication
 from pos_app.domain.money import Money
 from pos_app.gui.screens.cashier import PayMethod
 from pos_app.gui.webview.policy import SUCCESS_RETURN_URL

@@ -19,13 +19,13 @@ from PySide6.QtWebEngineCore import QWebEngineFrame, QWebEngineScript
 from pytestqt.exceptions import TimeoutError
 from pytestqt.qtbot import QtBot
 
-from pos_app.assets import MISSING_HINT
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.gui.screens.cashier import PayMethod
 from pos_app.gui.screens.embedded_checkout import CardForm, sandbox_component_host
 from pos_app.gui.webview.bridge import BRIDGE_NAME, UNKNOWN_ERROR, CheckoutBridge, error_sentence
 from pos_app.gui.webview.view import CheckoutWebView
+from pos_app.platform.assets import MISSING_HINT
 from pos_app.services.sale import Sale
 from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import add_fault, control

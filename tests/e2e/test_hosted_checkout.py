@@ -7,7 +7,7 @@ import json
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from pos_app.app import PosApplication
+from pos_app.bootstrap.app import PosApplication
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from tests.e2e.conftest import Till, run_js, wait_for_js

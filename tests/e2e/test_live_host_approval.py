@@ -8,9 +8,9 @@ from dataclasses import replace
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from pos_app.app import PosApplication
+from pos_app.bootstrap.app import PosApplication
+from pos_app.config.settings import KEYRING_SERVICE, load_settings, save_settings
 from pos_app.gui.screens.settings import SettingsScreen
-from pos_app.settings import KEYRING_SERVICE, load_settings, save_settings
 from tests.conftest import MemoryKeyring
 from tests.e2e.conftest import Till
 from tests.e2e.test_staff import hire, press, sign_in, start

@@ -14,7 +14,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
-from pos_app.app import PosApplication
+from pos_app.bootstrap.app import PosApplication
+from pos_app.config.settings import Settings, save_settings
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.domain.users import Role
@@ -24,9 +25,8 @@ from pos_app.journal.audit import AuditLog
 from pos_app.journal.db import connect
 from pos_app.journal.store import PaymentRecord
 from pos_app.journal.users import UserStore
-from pos_app.paths import AppPaths
+from pos_app.platform.paths import AppPaths
 from pos_app.services.users import NAME_OR_PIN_WRONG, UserService
-from pos_app.settings import Settings, save_settings
 from tests.e2e.conftest import START_TIMEOUT_MS, Till
 from tests.e2e.test_app_profiles import only_payment
 from tests.e2e.test_hosted_checkout import ring_up

@@ -1,4 +1,4 @@
-"""The web component assets for tests: pos_app.assets with a cache in the real home.
+"""The web component assets for tests: pos_app.platform.assets with a cache in the real home.
 
 Tests move HOME and XDG_CACHE_HOME per test, so the cache is resolved once, at import time:
 ``$POS_APP_ASSETS_CACHE`` or ``~/.cache/pos_app-test-assets`` of the real home.
@@ -10,8 +10,8 @@ import os
 import pwd
 from pathlib import Path
 
-from pos_app import assets
-from pos_app.assets import AssetsUnavailable, WebComponentAssets
+from pos_app.platform import assets
+from pos_app.platform.assets import AssetsUnavailable, WebComponentAssets
 
 __all__ = ["CACHE_DIR", "AssetsUnavailable", "WebComponentAssets", "fetch_assets"]
 

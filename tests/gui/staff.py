@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pos_app.app import verify_audit_trail
+from pos_app.bootstrap.app import verify_audit_trail
 from pos_app.domain.idle import IdleLock
 from pos_app.domain.pins import KdfParams
 from pos_app.domain.users import Role

@@ -13,7 +13,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
-from pos_app.app import sandbox_credentials
+from pos_app.bootstrap.app import sandbox_credentials
+from pos_app.bootstrap.reader_setup import build_reader
+from pos_app.config.registry import amount_limits, build_provider
+from pos_app.config.settings import ProviderProfile, sandbox_profile
 from pos_app.domain.payment import PaymentState
 from pos_app.gui.main_window import MainWindow
 from pos_app.gui.messages import DECLINE_MESSAGES
@@ -22,12 +25,9 @@ from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.types import DeclineCode
-from pos_app.reader_setup import build_reader
-from pos_app.registry import amount_limits, build_provider
 from pos_app.services.checkout import CheckoutService
 from pos_app.services.payments import PaymentService
 from pos_app.services.reader import Gesture, ReaderState
-from pos_app.settings import ProviderProfile, sandbox_profile
 from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import add_fault, count_objects
 

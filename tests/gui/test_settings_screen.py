@@ -15,18 +15,18 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from pos_app.gui.models.profiles_model import DEFAULT_MARK, ProfilesTableModel
-from pos_app.gui.screens.settings import SettingsScreen
-from pos_app.gui.tasks import TaskRunner
-from pos_app.providers.errors import AuthenticationError
-from pos_app.secrets import SecretStore
-from pos_app.settings import (
+from pos_app.config.secrets import SecretStore
+from pos_app.config.settings import (
     KEYRING_SERVICE,
     ProviderProfile,
     Settings,
     SettingsError,
     check_settings,
 )
+from pos_app.gui.models.profiles_model import DEFAULT_MARK, ProfilesTableModel
+from pos_app.gui.screens.settings import SettingsScreen
+from pos_app.gui.tasks import TaskRunner
+from pos_app.providers.errors import AuthenticationError
 from tests.conftest import MemoryKeyring
 
 JUSTIFI = "Sandbox — JustiFi"

@@ -9,7 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from pos_app.settings import Settings, SettingsError, check_settings, load_settings, save_settings
+from pos_app.config.settings import (
+    Settings,
+    SettingsError,
+    check_settings,
+    load_settings,
+    save_settings,
+)
 
 
 def test_a_settings_file_from_before_staff_loads_with_the_defaults(tmp_path: Path) -> None:

@@ -10,12 +10,13 @@ from typing import TypeVar
 
 import pytest
 
-from pos_app.app import sandbox_credentials
+from pos_app.bootstrap.app import sandbox_credentials
+from pos_app.bootstrap.reader_setup import build_reader
+from pos_app.config.registry import build_provider
+from pos_app.config.settings import sandbox_profile
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import JournalStore, PaymentRecord
-from pos_app.reader_setup import build_reader
-from pos_app.registry import build_provider
 from pos_app.services.payments import PaymentService
 from pos_app.services.reader import (
     Gesture,
@@ -27,7 +28,6 @@ from pos_app.services.reader import (
     pay_with_reader,
 )
 from pos_app.services.sale import Sale
-from pos_app.settings import sandbox_profile
 from pos_sandbox.server import SandboxServer
 
 T = TypeVar("T")
@@ -43,7 +43,7 @@ def at_the_till(
     provider_key: str = "justifi",
 ) -> T:
     """``body`` runs with the adapter and reader the app builds for the provider's sandbox
-    profile (pos_app/registry.py, pos_app/reader_setup.py)."""
+    profile (pos_app/config/registry.py, pos_app/bootstrap/reader_setup.py)."""
 
     async def go() -> T:
         profile = sandbox_profile(provider_key)

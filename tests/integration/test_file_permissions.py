@@ -20,8 +20,8 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from pos_app.gui.screens.customer_display import PLACE_FILE, CustomerDisplay
-from pos_app.log import configure_logging
-from pos_app.paths import AppPaths
+from pos_app.platform.log import configure_logging
+from pos_app.platform.paths import AppPaths
 from pos_sandbox.state import DB_FILENAME, Store
 from tests.e2e.conftest import Till
 from tests.e2e.test_hosted_checkout import customer_pays, ring_up, wait_for_result

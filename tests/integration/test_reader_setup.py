@@ -1,4 +1,4 @@
-"""Which reader a profile gets (pos_app/reader_setup.py), and its tokenizers against the
+"""Which reader a profile gets (pos_app/bootstrap/reader_setup.py), and its tokenizers against the
 sandbox: they talk to each provider the way its own card fields do."""
 
 from __future__ import annotations
@@ -8,18 +8,19 @@ from pathlib import Path
 
 import pytest
 
-from pos_app.app import sandbox_credentials
-from pos_app.domain.money import Money
-from pos_app.journal.store import JournalStore
-from pos_app.providers.types import PaymentSource, SourceKind
-from pos_app.reader_setup import (
+from pos_app.bootstrap.app import sandbox_credentials
+from pos_app.bootstrap.reader_setup import (
     TokenizeError,
     build_reader,
     checkout_com_tokenizer,
     justifi_tokenizer,
     recharge_tokenizer,
 )
-from pos_app.registry import build_provider
+from pos_app.config.registry import build_provider
+from pos_app.config.settings import ProviderProfile, sandbox_profile
+from pos_app.domain.money import Money
+from pos_app.journal.store import JournalStore
+from pos_app.providers.types import PaymentSource, SourceKind
 from pos_app.services.payments import PaymentService
 from pos_app.services.reader import (
     APPROVED_CARD,
@@ -33,7 +34,6 @@ from pos_app.services.reader import (
     pay_with_reader,
 )
 from pos_app.services.sale import Sale
-from pos_app.settings import ProviderProfile, sandbox_profile
 from pos_sandbox.checkout_com.api import SANDBOX_PUBLIC_KEY
 from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import add_fault, count_objects

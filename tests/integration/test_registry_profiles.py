@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from pos_app.app import sandbox_credentials
+from pos_app.bootstrap.app import sandbox_credentials
+from pos_app.config.registry import build_provider, endpoints
+from pos_app.config.settings import PROVIDER_KINDS, ProviderProfile, default_profiles
 from pos_app.providers.errors import ConfigurationError
-from pos_app.registry import build_provider, endpoints
-from pos_app.settings import PROVIDER_KINDS, ProviderProfile, default_profiles
 from pos_sandbox.server import SandboxServer
 
 SANDBOX_PROFILES = {p.provider: p for p in default_profiles()}

@@ -27,7 +27,7 @@ from typing import Any
 
 from pos_app.journal.db import connect
 from pos_app.journal.store import Intent, IntentOutcome, JournalStore
-from pos_app.log import configure_logging
+from pos_app.platform.log import configure_logging
 from pos_app.providers.types import PaymentSource, SourceKind
 from pos_app.services.payments import OperationFailed, PaymentRefused, PaymentService
 from pos_sandbox.control import SandboxControl

@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from pos_app.assets import COMPONENT_DIST, sri
 from pos_app.gui.webview.card_form_hosts import (
     COMPONENT_SCRIPT,
     LiveComponentHost,
@@ -17,6 +16,7 @@ from pos_app.gui.webview.card_form_hosts import (
     sandbox_component_host,
 )
 from pos_app.gui.webview.policy import Origin
+from pos_app.platform.assets import COMPONENT_DIST, sri
 
 
 @pytest.fixture

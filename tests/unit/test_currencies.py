@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from pos_app.config.settings import PROVIDER_KINDS, ProviderProfile, profile_problems
 from pos_app.domain.currencies import MINOR_UNITS, is_currency, minor_units
 from pos_app.domain.money import Money, MoneyError, parse_amount
 from pos_app.providers.checkout_com.limits import DIVIDED_BY_1000, FULL_VALUE, amount_limits
 from pos_app.providers.errors import ConfigurationError
-from pos_app.settings import PROVIDER_KINDS, ProviderProfile, profile_problems
 
 # ISO 4217's minor units for a sample of currencies, read from the standard's List One.
 ISO_SAMPLE = {

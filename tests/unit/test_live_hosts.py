@@ -7,10 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from pos_app.providers.errors import ConfigurationError
-from pos_app.registry import build_provider
-from pos_app.secrets import SecretStore
-from pos_app.settings import (
+from pos_app.config.registry import build_provider
+from pos_app.config.secrets import SecretStore
+from pos_app.config.settings import (
     ProviderProfile,
     Settings,
     SettingsError,
@@ -19,6 +18,7 @@ from pos_app.settings import (
     settings_document,
     settings_from_document,
 )
+from pos_app.providers.errors import ConfigurationError
 
 
 def live(provider: str = "justifi", **fields: str) -> ProviderProfile:

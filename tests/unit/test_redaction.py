@@ -6,8 +6,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pos_app.log import RedactingFilter
-from pos_app.redaction import REDACTED, SECRET_KEYS, luhn_valid, redact, redact_mapping
+from pos_app.platform.log import RedactingFilter
+from pos_app.platform.redaction import REDACTED, SECRET_KEYS, luhn_valid, redact, redact_mapping
 
 
 def test_card_numbers_are_masked_to_last_four() -> None:

@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
+from pos_app.config.registry import SandboxCredentials, amount_limits, build_provider
+from pos_app.config.settings import PROVIDER_KINDS, ProviderProfile, default_profiles
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ConfigurationError
-from pos_app.registry import SandboxCredentials, amount_limits, build_provider
-from pos_app.settings import PROVIDER_KINDS, ProviderProfile, default_profiles
 
 CREDENTIALS = SandboxCredentials(
     justifi_client_id="test_id",

@@ -31,7 +31,7 @@ def loaded_after(code: str) -> list[str]:
 
 
 def test_the_till_loads_no_web_server_and_no_sandbox_until_training_starts() -> None:
-    assert loaded_after("import pos_app.app, pos_app.cli") == []
+    assert loaded_after("import pos_app.bootstrap.app, pos_app.bootstrap.cli") == []
 
 
 def test_starting_the_sandbox_loads_it() -> None:

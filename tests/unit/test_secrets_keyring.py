@@ -9,8 +9,8 @@ import keyring
 import pytest
 from keyring.backends import fail, null
 
-from pos_app.secrets import NO_KEYRING, SecretStore, SecretStoreError
-from pos_app.settings import KEYRING_SERVICE, ProviderProfile, Settings, save_settings
+from pos_app.config.secrets import NO_KEYRING, SecretStore, SecretStoreError
+from pos_app.config.settings import KEYRING_SERVICE, ProviderProfile, Settings, save_settings
 from tests.conftest import MemoryKeyring
 
 LIVE = ProviderProfile(

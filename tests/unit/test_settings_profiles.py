@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pos_app.settings import (
+from pos_app.config.settings import (
     ProviderProfile,
     Settings,
     SettingsError,

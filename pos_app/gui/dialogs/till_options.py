@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from pos_app.config.settings import Settings
 from pos_app.domain.money import Money, MoneyError, parse_amount
 from pos_app.gui.dialogs.action_dialog import amount_text
 from pos_app.gui.widgets.common import label, set_invalid
-from pos_app.settings import Settings
 
 
 class TillOptionsDialog(QDialog):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
-from pos_app.settings import ProviderProfile, Settings
+from pos_app.config.settings import ProviderProfile, Settings
 
 COLUMNS = ("Name", "Provider", "Mode", "Default")
 DEFAULT_MARK = "★ Default"

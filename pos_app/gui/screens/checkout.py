@@ -326,7 +326,7 @@ class CheckoutScreen(QWidget):
         self._component_host = host
 
     def start_embedded(self, sale: Sale) -> None:
-        from pos_app.assets import MISSING_HINT, cached_assets
+        from pos_app.platform.assets import MISSING_HINT, cached_assets
 
         assert self._service is not None, "checkout started before the provider was ready"
         self._reset(sale)

@@ -30,15 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pos_app.gui.dialogs.host_approval import HostApprovalDialog
-from pos_app.gui.dialogs.till_options import TillOptionsDialog
-from pos_app.gui.models.profiles_model import ProfilesTableModel
-from pos_app.gui.tasks import TaskRunner
-from pos_app.gui.widgets.common import announce, label, set_invalid
-from pos_app.providers.errors import ProviderError
-from pos_app.secrets import SecretStore, SecretStoreError
-from pos_app.services.users import UserRefused
-from pos_app.settings import (
+from pos_app.config.secrets import SecretStore, SecretStoreError
+from pos_app.config.settings import (
     CHECKOUT_COM_AUTH_STYLES,
     FIELD_LABELS,
     PROVIDER_KINDS,
@@ -48,6 +41,13 @@ from pos_app.settings import (
     settings_problems,
     unpublished_hosts,
 )
+from pos_app.gui.dialogs.host_approval import HostApprovalDialog
+from pos_app.gui.dialogs.till_options import TillOptionsDialog
+from pos_app.gui.models.profiles_model import ProfilesTableModel
+from pos_app.gui.tasks import TaskRunner
+from pos_app.gui.widgets.common import announce, label, set_invalid
+from pos_app.providers.errors import ProviderError
+from pos_app.services.users import UserRefused
 
 log = logging.getLogger(__name__)
 

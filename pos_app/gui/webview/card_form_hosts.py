@@ -203,7 +203,7 @@ class LiveComponentHost:
         expected = manifest.get(relative) if manifest is not None else None
         if expected is None or self.assets_dir is None:
             return None
-        from pos_app.assets import component_dir, sri
+        from pos_app.platform.assets import component_dir, sri
 
         try:
             data = (component_dir(self.assets_dir) / relative).read_bytes()
@@ -224,7 +224,7 @@ class LiveComponentHost:
     def _component_manifest(self) -> Manifest | None:
         with self._lock:
             if self._manifest is None and self.assets_dir is not None:
-                from pos_app.assets import component_manifest
+                from pos_app.platform.assets import component_manifest
 
                 read = self.read_manifest or component_manifest
                 self._manifest = read(self.assets_dir)

@@ -15,10 +15,11 @@ from typing import Any
 
 import httpx
 
+from pos_app.config.registry import SandboxCredentials, endpoints, uses_builtin_sandbox
+from pos_app.config.settings import ProviderProfile
 from pos_app.domain.ids import new_idempotency_key
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.types import Capability, PaymentSource, SourceKind
-from pos_app.registry import SandboxCredentials, endpoints, uses_builtin_sandbox
 from pos_app.services.reader import (
     APPROVED_CARD,
     DECLINING_CARD,
@@ -26,7 +27,6 @@ from pos_app.services.reader import (
     Tokenizer,
     UnavailableReader,
 )
-from pos_app.settings import ProviderProfile
 
 Reader = SimulatedReader | UnavailableReader
 

@@ -1,7 +1,7 @@
 """User settings: provider profiles and preferences, as JSON in the config folder.
 
 Secrets never live here: a live profile's secret is in the OS keyring under
-``KEYRING_SERVICE`` / ``profile.secret_key_name()`` (see pos_app/secrets.py).
+``KEYRING_SERVICE`` / ``profile.secret_key_name()`` (see pos_app/config/secrets.py).
 """
 
 from __future__ import annotations
@@ -154,7 +154,7 @@ class ProviderProfile:
 
     A sandbox profile with no ``api_base_url`` uses the built-in simulator the app
     starts itself; one with a URL talks to a standalone ``pos-app sandbox``. Empty
-    optional fields fall back to the provider's defaults (see pos_app/registry.py).
+    optional fields fall back to the provider's defaults (see pos_app/config/registry.py).
     """
 
     name: str

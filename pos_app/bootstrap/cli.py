@@ -60,9 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def fetch_assets(basedir: Path | None) -> int:
-    from pos_app.assets import AssetsUnavailable
-    from pos_app.assets import fetch_assets as fetch
-    from pos_app.paths import AppPaths
+    from pos_app.platform.assets import AssetsUnavailable
+    from pos_app.platform.assets import fetch_assets as fetch
+    from pos_app.platform.paths import AppPaths
 
     paths = AppPaths.resolve(basedir)
     try:
@@ -76,8 +76,8 @@ def fetch_assets(basedir: Path | None) -> int:
 
 
 def run_sandbox(args: argparse.Namespace) -> int:
-    from pos_app.assets import cached_assets
-    from pos_app.paths import AppPaths
+    from pos_app.platform.assets import cached_assets
+    from pos_app.platform.paths import AppPaths
     from pos_sandbox.server import run_foreground
 
     root = AppPaths.resolve(args.basedir).web_assets_dir
@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_sandbox(args)
     if args.command == "assets":
         return fetch_assets(args.basedir)
-    from pos_app.app import StartOptions, run_gui
+    from pos_app.bootstrap.app import StartOptions, run_gui
 
     return run_gui(
         StartOptions(

@@ -16,7 +16,7 @@ import keyring.errors
 from keyring.backend import KeyringBackend
 from keyring.backends import chainer
 
-from pos_app.settings import KEYRING_SERVICE, ProviderProfile
+from pos_app.config.settings import KEYRING_SERVICE, ProviderProfile
 
 NO_KEYRING = (
     "No system keyring is available, so secrets for live profiles cannot be stored. "

@@ -8,7 +8,7 @@ import logging.handlers
 import os
 from pathlib import Path
 
-from pos_app.redaction import redact
+from pos_app.platform.redaction import redact
 
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 

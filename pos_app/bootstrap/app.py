@@ -23,19 +23,9 @@ from PySide6.QtCore import QCoreApplication, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
 from pos_app import __version__
-from pos_app.gui.gc_guard import MainThreadGarbageCollector
-from pos_app.gui.main_window import MainWindow
-from pos_app.gui.resources import stylesheet
-from pos_app.gui.screens.sign_in import Staff
-from pos_app.gui.tasks import TaskRunner
-from pos_app.gui.webview.chromium_env import prepare_chromium_environment
-from pos_app.journal.store import JournalStore, utc_now
-from pos_app.log import configure_logging
-from pos_app.paths import AppPaths
-from pos_app.providers.errors import ProviderError
-from pos_app.registry import SandboxCredentials, amount_limits, uses_builtin_sandbox
-from pos_app.secrets import NO_KEYRING, SecretStore, SecretStoreError
-from pos_app.settings import (
+from pos_app.config.registry import SandboxCredentials, amount_limits, uses_builtin_sandbox
+from pos_app.config.secrets import NO_KEYRING, SecretStore, SecretStoreError
+from pos_app.config.settings import (
     ProviderProfile,
     Settings,
     SettingsError,
@@ -46,10 +36,21 @@ from pos_app.settings import (
     settings_document,
     settings_from_document,
 )
+from pos_app.gui.gc_guard import MainThreadGarbageCollector
+from pos_app.gui.main_window import MainWindow
+from pos_app.gui.resources import stylesheet
+from pos_app.gui.screens.sign_in import Staff
+from pos_app.gui.tasks import TaskRunner
+from pos_app.gui.webview.chromium_env import prepare_chromium_environment
+from pos_app.journal.store import JournalStore, utc_now
+from pos_app.platform.log import configure_logging
+from pos_app.platform.paths import AppPaths
+from pos_app.providers.errors import ProviderError
 
 if TYPE_CHECKING:
     import sqlite3
 
+    from pos_app.bootstrap.reader_setup import Reader
     from pos_app.gui.screens.customer_display import CustomerDisplay
     from pos_app.gui.webview.card_form_hosts import ComponentHost, LiveComponentHost
     from pos_app.journal.audit import AuditAnchor, AuditKey, AuditVerification
@@ -57,7 +58,6 @@ if TYPE_CHECKING:
     from pos_app.journal.webhook_events import SeenWebhookEvents
     from pos_app.providers.base import PaymentProvider
     from pos_app.providers.webhooks import WebhookEvent
-    from pos_app.reader_setup import Reader
     from pos_app.services.approvals import ApprovalPolicy
     from pos_app.services.payments import PaymentService
     from pos_app.services.webhook_receiver import WebhookReceiver
@@ -161,10 +161,10 @@ class PosApplication:
     def audit_key(self) -> AuditKey | None:
         """The chain's MAC key; made on first use where a keyring exists (signing from the
         next entry on). None without a keyring: the chain stays plain SHA-256, as before."""
+        from pos_app.config.secrets import SecretStoreError
         from pos_app.journal.audit import AuditKey, AuditLog
         from pos_app.journal.db import connect
         from pos_app.journal.users import UserStore
-        from pos_app.secrets import SecretStoreError
 
         name = self._keyring_name("audit-key")
         try:
@@ -202,7 +202,7 @@ class PosApplication:
         return json.dumps({"digest": digest, "settings": text})
 
     def _remember_settings(self, settings: Settings) -> None:
-        from pos_app.secrets import SecretStoreError
+        from pos_app.config.secrets import SecretStoreError
 
         record = self._settings_record(settings)
         if record is not None:
@@ -215,8 +215,8 @@ class PosApplication:
         """Start-up: the settings as loaded against the keyed record of the last ones the
         app saw. A difference (someone edited settings.json) is audited, said once, and the
         record moves on. '' when nothing changed or there is no record to compare."""
+        from pos_app.config.secrets import SecretStoreError
         from pos_app.journal.audit import AuditAction
-        from pos_app.secrets import SecretStoreError
 
         key = self.staff.audit.key
         if key is None:
@@ -254,8 +254,8 @@ class PosApplication:
 
     def audit_anchor(self) -> AuditAnchor | None:
         """The head printed on the last end-of-shift report, kept in the keyring."""
+        from pos_app.config.secrets import SecretStoreError
         from pos_app.journal.audit import AuditAnchor
-        from pos_app.secrets import SecretStoreError
 
         try:
             stored = self.secrets.get_named(self._keyring_name("audit-anchor"))
@@ -265,7 +265,7 @@ class PosApplication:
             return None
 
     def keep_audit_anchor(self, anchor: AuditAnchor) -> None:
-        from pos_app.secrets import SecretStoreError
+        from pos_app.config.secrets import SecretStoreError
 
         try:
             self.secrets.set_named(self._keyring_name("audit-anchor"), anchor.to_text())
@@ -404,7 +404,7 @@ class PosApplication:
     def _reader(self) -> Reader:
         """The built-in sandbox gets a simulated reader to practise with; everything else a
         reader that says card-present payments are not available yet."""
-        from pos_app.reader_setup import build_reader
+        from pos_app.bootstrap.reader_setup import build_reader
 
         assert self.provider is not None
         return build_reader(
@@ -509,7 +509,7 @@ class PosApplication:
 
     async def build_provider(self, profile: ProviderProfile) -> PaymentProvider:
         """The adapter for ``profile``, starting the built-in sandbox on first need."""
-        from pos_app.registry import build_provider
+        from pos_app.config.registry import build_provider
 
         if profile.needs_secret and not self.secrets.available:
             raise SecretStoreError(NO_KEYRING)
@@ -541,7 +541,7 @@ class PosApplication:
     async def _serve_card_form_assets(self, server: SandboxServer) -> None:
         """Point the sandbox's card-form host at the verified npm files, when fetched
         (in-process: no request can tell the sandbox which files to serve)."""
-        from pos_app.assets import cached_assets
+        from pos_app.platform.assets import cached_assets
 
         found = await asyncio.get_running_loop().run_in_executor(
             self._executor, cached_assets, self.paths.web_assets_dir

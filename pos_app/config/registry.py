@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from pos_app.config.settings import PROVIDER_KINDS, ProviderKind, ProviderProfile, profile_problems
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ConfigurationError
 from pos_app.providers.types import AmountLimits
-from pos_app.settings import PROVIDER_KINDS, ProviderKind, ProviderProfile, profile_problems
 
 
 @dataclass(frozen=True)

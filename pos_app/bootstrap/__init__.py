@@ -1,0 +1,1 @@
+"""Composition root and command line: builds every object and owns its lifetime."""
