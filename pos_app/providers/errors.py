@@ -6,6 +6,8 @@ decides what the service may do next (retry freely, look up first, or ask a huma
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class ProviderError(Exception):
     """Base of every provider failure.
@@ -82,3 +84,40 @@ class NotSupportedError(ProviderError):
     Services check ``capabilities`` first, so this is a programming error surfacing, not a
     cashier-facing condition.
     """
+
+
+def error_for_status(
+    status: int,
+    message: str,
+    *,
+    provider: str,
+    mutating: bool,
+    provider_code: str | None = None,
+    idempotency_conflict: bool = False,
+    special: Mapping[int, type[ProviderError]] | None = None,
+) -> ProviderError:
+    """The one rule from a provider's non-2xx status to the error tree, for every adapter.
+
+    The rule that keeps money safe is the 5xx one: an answer of "server error" to a request
+    that could have changed money does not say whether it did (OutcomeUnknownError: look it
+    up before anything else); to a read it is only unavailability. Each adapter reads its own
+    body for ``message`` and ``provider_code``, says whether the answer means its idempotency
+    key is in use (``idempotency_conflict``), and names the statuses its documentation gives
+    another meaning (``special``, e.g. ReCharge's 426 for an API version it no longer serves).
+    """
+    kind: type[ProviderError]
+    if special is not None and status in special:
+        kind = special[status]
+    elif idempotency_conflict:
+        kind = IdempotencyConflictError
+    elif status in (401, 403):
+        kind = AuthenticationError
+    elif status == 404:
+        kind = NotFoundError
+    elif status == 429:
+        kind = RateLimitedError
+    elif status >= 500:
+        kind = OutcomeUnknownError if mutating else ProviderUnavailableError
+    else:
+        kind = InvalidRequestError
+    return kind(message, provider=provider, status=status, provider_code=provider_code)

@@ -18,15 +18,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pos_app.domain.money import Money, MoneyError
 from pos_app.domain.payment import PaymentState
 from pos_app.providers.errors import (
-    AuthenticationError,
-    IdempotencyConflictError,
     InvalidRequestError,
-    NotFoundError,
-    OutcomeUnknownError,
     ProviderError,
-    ProviderUnavailableError,
-    RateLimitedError,
     ResponseInvalidError,
+    error_for_status,
 )
 from pos_app.providers.types import (
     CardSummary,
@@ -380,27 +375,19 @@ def error_from_response(
     message = f"Checkout.com answered HTTP {status}" + (f" ({detail})" if detail else "")
     if request_id:
         message += f" [request {request_id}]"
-    kwargs: dict[str, Any] = {
-        "provider": PROVIDER,
-        "status": status,
-        "provider_code": ",".join(codes) or error_type,
-    }
     if status == 401:
-        return AuthenticationError(
-            "Checkout.com refused the secret key of this profile (HTTP 401)", **kwargs
-        )
-    if status == 404:
-        return NotFoundError(message, **kwargs)
-    if status == 409 or (status == 429 and "duplicate_request" in codes):
+        message = "Checkout.com refused the secret key of this profile (HTTP 401)"
+    return error_for_status(
+        status,
+        message,
+        provider=PROVIDER,
+        mutating=mutating,
+        provider_code=",".join(codes) or error_type,
         # The same Cko-Idempotency-Key is still being processed.
-        return IdempotencyConflictError(message, **kwargs)
-    if status == 429:
-        return RateLimitedError(message, **kwargs)
-    if status >= 500:
-        if mutating:
-            return OutcomeUnknownError(message, **kwargs)
-        return ProviderUnavailableError(message, **kwargs)
-    return InvalidRequestError(message, **kwargs)
+        idempotency_conflict=status == 409 or (status == 429 and "duplicate_request" in codes),
+        # A key without the permission for this call: the request, not the key, is wrong.
+        special={403: InvalidRequestError},
+    )
 
 
 # -- helpers -------------------------------------------------------------------------------

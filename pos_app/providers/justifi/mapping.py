@@ -12,15 +12,9 @@ from typing import Any
 from pos_app.domain.money import Money, MoneyError
 from pos_app.domain.payment import PaymentState
 from pos_app.providers.errors import (
-    AuthenticationError,
-    IdempotencyConflictError,
-    InvalidRequestError,
-    NotFoundError,
-    OutcomeUnknownError,
     ProviderError,
-    ProviderUnavailableError,
-    RateLimitedError,
     ResponseInvalidError,
+    error_for_status,
 )
 from pos_app.providers.types import (
     CardSummary,
@@ -180,22 +174,15 @@ def error_from_response(status: int, payload: Any, *, mutating: bool) -> Provide
         if isinstance(error, dict) and error.get("message")
         else f"JustiFi answered HTTP {status}"
     )
-    kwargs: dict[str, Any] = {"provider": PROVIDER, "status": status, "provider_code": code}
-    if status in (401, 403):
-        # 403: the credentials work but may not act for this sub-account.
-        return AuthenticationError(message, **kwargs)
-    if status == 404:
-        return NotFoundError(message, **kwargs)
-    if status == 409 or (code or "").startswith("idempotency_"):
-        return IdempotencyConflictError(message, **kwargs)
-    if status == 429:
-        return RateLimitedError(message, **kwargs)
-    if status >= 500:
-        # A server error to a request that could have changed money: we cannot know.
-        if mutating:
-            return OutcomeUnknownError(message, **kwargs)
-        return ProviderUnavailableError(message, **kwargs)
-    return InvalidRequestError(message, **kwargs)
+    # 403 (an AuthenticationError): the credentials work but may not act for this sub-account.
+    return error_for_status(
+        status,
+        message,
+        provider=PROVIDER,
+        mutating=mutating,
+        provider_code=code,
+        idempotency_conflict=status == 409 or (code or "").startswith("idempotency_"),
+    )
 
 
 # CheckoutCompletion.status (succeeded/failed/processing) as a fallback when

@@ -25,15 +25,10 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from pos_app.domain.money import Money, MoneyError
 from pos_app.domain.payment import PaymentState
 from pos_app.providers.errors import (
-    AuthenticationError,
     ConfigurationError,
-    InvalidRequestError,
-    NotFoundError,
-    OutcomeUnknownError,
     ProviderError,
-    ProviderUnavailableError,
-    RateLimitedError,
     ResponseInvalidError,
+    error_for_status,
 )
 from pos_app.providers.types import (
     CheckoutRequest,
@@ -270,18 +265,7 @@ def error_from_response(status: int, payload: Any, *, mutating: bool) -> Provide
     Payfect has no idempotency keys, so a 5xx to a create may or may not have made a checkout.
     """
     message = _error_message(payload) or f"Payfect answered HTTP {status}"
-    kwargs: dict[str, Any] = {"provider": PROVIDER, "status": status}
-    if status in (401, 403):
-        return AuthenticationError(message, **kwargs)
-    if status == 404:
-        return NotFoundError(message, **kwargs)
-    if status == 429:
-        return RateLimitedError(message, **kwargs)
-    if status >= 500:
-        if mutating:
-            return OutcomeUnknownError(message, **kwargs)
-        return ProviderUnavailableError(message, **kwargs)
-    return InvalidRequestError(message, **kwargs)
+    return error_for_status(status, message, provider=PROVIDER, mutating=mutating)
 
 
 def _error_message(payload: Any) -> str:

@@ -28,15 +28,10 @@ from pos_app.domain.currencies import is_currency
 from pos_app.domain.money import Money, MoneyError
 from pos_app.domain.payment import PaymentState
 from pos_app.providers.errors import (
-    AuthenticationError,
     ConfigurationError,
-    InvalidRequestError,
-    NotFoundError,
-    OutcomeUnknownError,
     ProviderError,
-    ProviderUnavailableError,
-    RateLimitedError,
     ResponseInvalidError,
+    error_for_status,
 )
 from pos_app.providers.types import CheckoutRequest, CheckoutSession
 
@@ -313,18 +308,12 @@ def error_from_response(status: int, payload: Any, *, mutating: bool) -> Provide
     """
     message, code = error_message(payload)
     text = message or f"ReCharge answered HTTP {status}"
-    kwargs: dict[str, Any] = {"provider": PROVIDER, "status": status, "provider_code": code}
-    if status in (401, 403):
-        return AuthenticationError(text, **kwargs)
-    if status == 404:
-        return NotFoundError(text, **kwargs)
-    if status == 426:  # the X-Recharge-Version of the profile is not one ReCharge serves
-        return ConfigurationError(text, **kwargs)
-    if status == 429:
-        return RateLimitedError(text, **kwargs)
-    if status >= 500:
-        # A server error to a request that could have changed something: we cannot know.
-        if mutating:
-            return OutcomeUnknownError(text, **kwargs)
-        return ProviderUnavailableError(text, **kwargs)
-    return InvalidRequestError(text, **kwargs)
+    return error_for_status(
+        status,
+        text,
+        provider=PROVIDER,
+        mutating=mutating,
+        provider_code=code,
+        # The X-Recharge-Version of the profile is not one ReCharge serves.
+        special={426: ConfigurationError},
+    )
