@@ -82,14 +82,20 @@ def sandbox_credentials() -> SandboxCredentials:
     from pos_sandbox import credentials as published
 
     return SandboxCredentials(
-        justifi_client_id=published.JUSTIFI_CLIENT_ID,
-        justifi_client_secret=published.JUSTIFI_CLIENT_SECRET,
-        justifi_sub_account=published.JUSTIFI_SUB_ACCOUNT,
-        checkout_com_secret_key=published.CHECKOUT_COM_SECRET_KEY,
-        checkout_com_public_key=published.CHECKOUT_COM_PUBLIC_KEY,
-        checkout_com_processing_channel=published.CHECKOUT_COM_PROCESSING_CHANNEL,
-        recharge_access_token=published.RECHARGE_ACCESS_TOKEN,
-        payfect_api_key=published.PAYFECT_API_KEY,
+        {
+            "justifi": {
+                "client_id": published.JUSTIFI_CLIENT_ID,
+                "client_secret": published.JUSTIFI_CLIENT_SECRET,
+                "sub_account": published.JUSTIFI_SUB_ACCOUNT,
+            },
+            "checkout_com": {
+                "secret_key": published.CHECKOUT_COM_SECRET_KEY,
+                "public_key": published.CHECKOUT_COM_PUBLIC_KEY,
+                "processing_channel_id": published.CHECKOUT_COM_PROCESSING_CHANNEL,
+            },
+            "recharge": {"access_token": published.RECHARGE_ACCESS_TOKEN},
+            "payfect": {"api_key": published.PAYFECT_API_KEY},
+        }
     )
 
 

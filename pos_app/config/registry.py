@@ -1,35 +1,32 @@
 """The one place that turns a provider profile into a working adapter.
 
-profile (+ the keyring secret, or the sandbox's built-in credentials) → the adapter's
-config → the adapter. Adapters are imported on first use: they pull in httpx, which
-start-up does not need.
+profile (+ the keyring secret, or the sandbox's built-in credentials) → where it talks
+(``endpoints``) → a ``ProviderSetup`` → its provider's ``ProviderSpec.build`` → the adapter.
+Adapters are imported on first use: they pull in httpx, which start-up does not need.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from pos_app.config.settings import PROVIDER_KINDS, ProviderKind, ProviderProfile, profile_problems
+from pos_app.config.settings import ProviderProfile, profile_problems
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ConfigurationError
+from pos_app.providers.spec import ProviderSetup, ProviderSpec
 from pos_app.providers.types import AmountLimits
 
 
 @dataclass(frozen=True)
 class SandboxCredentials:
-    """The simulator's published test credentials, handed in by the composition root
-    (only it may import pos_sandbox)."""
+    """The simulator's published test credentials, handed in by the composition root (only
+    it may import pos_sandbox): provider key → profile field (its ``credential_field`` for
+    the secret, its ``fields`` for the rest, ``public_key`` for card fields) → value."""
 
-    justifi_client_id: str
-    justifi_client_secret: str
-    justifi_sub_account: str
-    checkout_com_secret_key: str
-    checkout_com_public_key: str
-    checkout_com_processing_channel: str
-    recharge_access_token: str
-    payfect_api_key: str
+    by_provider: Mapping[str, Mapping[str, str]]
+
+    def of(self, provider: str) -> Mapping[str, str]:
+        return self.by_provider.get(provider, {})
 
 
 @dataclass(frozen=True)
@@ -38,7 +35,7 @@ class Endpoints:
     hosted: str | None
 
 
-def kind_of(profile: ProviderProfile) -> ProviderKind:
+def kind_of(profile: ProviderProfile) -> ProviderSpec:
     kind = profile.kind
     if kind is None:
         raise ConfigurationError(f"Profile “{profile.name}” names an unknown provider")
@@ -83,7 +80,7 @@ def endpoints(
             hosted = profile.hosted_checkout_base_url.rstrip("/")
         elif profile.is_sandbox:
             # The simulator serves the hosted pages under the provider's prefix.
-            hosted = f"{api}/hosted-checkout" if kind.key == "justifi" else api
+            hosted = f"{api}/{kind.sandbox_hosted_path}" if kind.sandbox_hosted_path else api
         else:
             hosted = kind.live_hosted
     return Endpoints(api, hosted)
@@ -91,22 +88,7 @@ def endpoints(
 
 def amount_limits(profile: ProviderProfile) -> AmountLimits:
     """The profile's limits without importing its adapter (start-up path)."""
-    kind = kind_of(profile)
-    if kind.key == "justifi":
-        from pos_app.providers.justifi.limits import amount_limits as justifi
-
-        return justifi(profile.currency)
-    if kind.key == "checkout_com":
-        from pos_app.providers.checkout_com.limits import amount_limits as checkout_com
-
-        return checkout_com(profile.currency)
-    if kind.key == "recharge":
-        from pos_app.providers.recharge.limits import amount_limits as recharge
-
-        return recharge(profile.currency)
-    from pos_app.providers.payfect.limits import amount_limits as payfect
-
-    return payfect(profile.currency)
+    return kind_of(profile).amount_limits(profile.currency)
 
 
 def build_provider(
@@ -123,11 +105,12 @@ def build_provider(
     use ``sandbox_credentials``). ``sandbox_url`` is the built-in simulator's root URL.
     """
     kind = kind_of(profile)
+    published: Mapping[str, str] = {}
     if profile.is_sandbox:
         if sandbox_credentials is None:
             raise ConfigurationError("Sandbox credentials were not provided", provider=kind.key)
-        credentials = sandbox_credentials
-        secret = _sandbox_secret(kind.key, credentials)
+        published = sandbox_credentials.of(kind.key)
+        secret = published.get(kind.credential_field)
     where = endpoints(profile, sandbox_url, approved_hosts)  # an unapproved host: refused first
     if not secret:
         raise ConfigurationError(
@@ -135,105 +118,20 @@ def build_provider(
             "enter it in Settings.",
             provider=kind.key,
         )
-    builder = _BUILDERS[kind.key]
-    return builder(profile, where, secret, sandbox_credentials if profile.is_sandbox else None)
-
-
-def _sandbox_secret(key: str, credentials: SandboxCredentials) -> str:
-    return {
-        "justifi": credentials.justifi_client_secret,
-        "checkout_com": credentials.checkout_com_secret_key,
-        "recharge": credentials.recharge_access_token,
-        "payfect": credentials.payfect_api_key,
-    }[key]
-
-
-def _justifi(
-    profile: ProviderProfile, where: Endpoints, secret: str, sandbox: SandboxCredentials | None
-) -> PaymentProvider:
-    from pos_app.providers.justifi.adapter import JustifiConfig, JustifiProvider
-
-    return JustifiProvider(
-        JustifiConfig(
+    return kind.build(
+        ProviderSetup(
             api_base_url=where.api,
-            hosted_checkout_base_url=where.hosted or "",
-            client_id=profile.client_id or (sandbox.justifi_client_id if sandbox else ""),
-            client_secret=secret,
-            sub_account=profile.sub_account or (sandbox.justifi_sub_account if sandbox else ""),
+            hosted_base_url=where.hosted,
+            secret=secret,
             currency=profile.currency,
-            **_justifi_flow(profile, where),
+            options=provider_options(profile, published),
+            sandbox=profile.is_sandbox,
         )
     )
 
 
-def _justifi_flow(profile: ProviderProfile, where: Endpoints) -> dict[str, Any]:
-    """The legacy session flow, when the profile asks for it (its pages: JustiFi's, or the
-    simulator's under the same prefix)."""
-    if profile.hosted_flow != "checkout_session":
-        return {}
-    flow: dict[str, Any] = {"hosted_flow": "checkout_session"}
-    if profile.is_sandbox:
-        flow["legacy_session_base_url"] = f"{where.api}/r"
-    return flow
-
-
-def _checkout_com(
-    profile: ProviderProfile, where: Endpoints, secret: str, sandbox: SandboxCredentials | None
-) -> PaymentProvider:
-    from pos_app.providers.checkout_com.adapter import CheckoutComConfig, CheckoutComProvider
-
-    channel = profile.processing_channel_id or (
-        sandbox.checkout_com_processing_channel if sandbox else ""
-    )
-    config = CheckoutComConfig(
-        api_base_url=where.api,
-        secret_key=secret,
-        processing_channel_id=channel,
-        currency=profile.currency,
-        auth_style="raw" if profile.auth_style == "raw" else "bearer",
-    )
-    if profile.billing_country:  # else the adapter's default
-        config = replace(config, billing_country=profile.billing_country)
-    return CheckoutComProvider(config)
-
-
-SANDBOX_RECEIPT_EMAIL = "receipts@sandbox.pos-app.invalid"
-
-
-def _recharge(
-    profile: ProviderProfile, where: Endpoints, secret: str, sandbox: SandboxCredentials | None
-) -> PaymentProvider:
-    from pos_app.providers.recharge.adapter import RechargeConfig, RechargeProvider
-
-    config = RechargeConfig(
-        api_base_url=where.api,
-        access_token=secret,
-        currency=profile.currency,
-        hosted_base_url=where.hosted or "",
-        # ReCharge will not charge a checkout without an email; a sandbox till needs none set.
-        receipt_email=profile.receipt_email
-        or (SANDBOX_RECEIPT_EMAIL if profile.is_sandbox else None),
-    )
-    if profile.api_version:  # else the adapter's default
-        config = replace(config, api_version=profile.api_version)
-    return RechargeProvider(config)
-
-
-def _payfect(
-    profile: ProviderProfile, where: Endpoints, secret: str, sandbox: SandboxCredentials | None
-) -> PaymentProvider:
-    from pos_app.providers.payfect.adapter import PayfectConfig, PayfectProvider
-
-    return PayfectProvider(
-        PayfectConfig(api_base_url=where.api, api_key=secret, sale_currency=profile.currency)
-    )
-
-
-_Builder = Callable[[ProviderProfile, Endpoints, str, SandboxCredentials | None], PaymentProvider]
-_BUILDERS: dict[str, _Builder] = {
-    "justifi": _justifi,
-    "checkout_com": _checkout_com,
-    "recharge": _recharge,
-    "payfect": _payfect,
-}
-assert set(_BUILDERS) == set(PROVIDER_KINDS), "every provider kind needs a builder"
+def provider_options(profile: ProviderProfile, published: Mapping[str, str]) -> dict[str, str]:
+    """The profile's own provider fields; one left empty takes the sandbox's published value
+    (``published`` is empty for a live profile)."""
+    kind = kind_of(profile)
+    return {name: getattr(profile, name) or published.get(name, "") for name in kind.fields}

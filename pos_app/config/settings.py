@@ -16,115 +16,16 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pos_app.domain.money import MoneyError, currency_exponent
+from pos_app.providers.registry import PROVIDERS
+from pos_app.providers.spec import ProviderSpec
 
 Environment = Literal["sandbox", "live"]
 ENVIRONMENTS: tuple[Environment, ...] = ("sandbox", "live")
 KEYRING_SERVICE = "pos_app"
 SETTINGS_VERSION = 2  # files without a version are the JustiFi-only format; they still load
 
-JUSTIFI_LIVE_API = "https://api.justifi.ai"
-JUSTIFI_LIVE_HOSTED = "https://components.justifi.ai/hosted-checkout"
 MAX_IDLE_LOCK_MINUTES = 720  # IdleLock's longest: 12 hours
-RECHARGE_API_VERSIONS = ("2021-01", "2021-11")
-CHECKOUT_COM_AUTH_STYLES = ("bearer", "raw")
 
-
-@dataclass(frozen=True)
-class ProviderKind:
-    """What a profile of one provider holds, and what the provider accepts.
-
-    ``fields`` are the non-secret profile fields the Settings form shows for this provider
-    (besides name, environment, currency and the URLs). ``currencies`` None: any currency
-    with ``exponent`` decimal places (or any known currency when ``exponent`` is None too).
-    """
-
-    key: str
-    display_name: str
-    credential_label: str
-    credential_field: str
-    live_api: str
-    live_hosted: str | None
-    sandbox_prefix: str
-    default_currency: str
-    fields: tuple[str, ...] = ()
-    live_required: tuple[str, ...] = ()
-    currencies: tuple[str, ...] | None = None
-    exponent: int | None = None
-    # The hosts a live profile may talk to (its secret goes there): the provider's published
-    # ones; "*.x" allows any subdomain of x (Checkout.com's merchant-specific API hosts).
-    live_hosts: tuple[str, ...] = ()
-
-    def publishes(self, host: str) -> bool:
-        host = host.lower().rstrip(".")
-        return any(
-            host == allowed or (allowed.startswith("*.") and host.endswith(allowed[1:]))
-            for allowed in self.live_hosts
-        )
-
-    @property
-    def has_hosted_url(self) -> bool:
-        return self.live_hosted is not None
-
-
-PROVIDER_KINDS: dict[str, ProviderKind] = {
-    kind.key: kind
-    for kind in (
-        ProviderKind(
-            key="justifi",
-            display_name="JustiFi",
-            credential_label="Client secret",
-            credential_field="client_secret",
-            live_api=JUSTIFI_LIVE_API,
-            live_hosted=JUSTIFI_LIVE_HOSTED,
-            sandbox_prefix="justifi",
-            default_currency="USD",
-            fields=("client_id", "sub_account", "hosted_flow"),
-            live_required=("client_id", "sub_account"),
-            currencies=("USD", "CAD"),  # a sub-account is scoped to one of these (PROVIDERS §1.3)
-            live_hosts=("api.justifi.ai", "components.justifi.ai"),
-        ),
-        ProviderKind(
-            key="checkout_com",
-            display_name="Checkout.com",
-            credential_label="Secret key",
-            credential_field="secret_key",
-            live_api="https://api.checkout.com",
-            live_hosted=None,
-            sandbox_prefix="checkout-com",
-            default_currency="USD",
-            fields=("processing_channel_id", "billing_country", "auth_style"),
-            live_required=("processing_channel_id",),
-            # NAS accounts may use their merchant-specific {prefix}.api.checkout.com.
-            live_hosts=("api.checkout.com", "*.api.checkout.com"),
-        ),
-        ProviderKind(
-            key="recharge",
-            display_name="ReCharge",
-            credential_label="Access token",
-            credential_field="access_token",
-            live_api="https://api.rechargeapps.com",
-            live_hosted="https://checkout.rechargeapps.com",
-            sandbox_prefix="recharge",
-            default_currency="USD",
-            fields=("api_version", "receipt_email"),
-            live_required=("receipt_email",),  # ReCharge charges no checkout without an email
-            exponent=2,  # prices are decimal strings with cents
-            live_hosts=("api.rechargeapps.com", "checkout.rechargeapps.com"),
-        ),
-        ProviderKind(
-            key="payfect",
-            display_name="Payfect",
-            credential_label="API key",
-            credential_field="api_key",
-            live_api="https://api.payfect.finance",
-            live_hosted=None,
-            sandbox_prefix="payfect",
-            default_currency="USD",
-            currencies=("USD",),  # USD sales invoiced 1:1 in USDT (providers/payfect/mapping.py)
-            live_hosts=("api.payfect.finance",),
-        ),
-    )
-}
 
 FIELD_LABELS = {
     "name": "Name",
@@ -142,10 +43,6 @@ FIELD_LABELS = {
     "receipt_email": "Receipt email",
     "hosted_flow": "Hosted page",
 }
-
-# JustiFi's two hosted flows (PROVIDERS.md §1): today's hosted checkout, or the legacy
-# payment intent + checkout session page some accounts still use.
-JUSTIFI_HOSTED_FLOWS = ("checkout", "checkout_session")
 
 
 @dataclass(frozen=True)
@@ -177,8 +74,8 @@ class ProviderProfile:
         return self.environment == "sandbox"
 
     @property
-    def kind(self) -> ProviderKind | None:
-        return PROVIDER_KINDS.get(self.provider)
+    def kind(self) -> ProviderSpec | None:
+        return PROVIDERS.get(self.provider)
 
     @property
     def provider_name(self) -> str:
@@ -207,14 +104,14 @@ class ProviderProfile:
 
 
 def sandbox_profile(provider: str) -> ProviderProfile:
-    kind = PROVIDER_KINDS[provider]
+    kind = PROVIDERS[provider]
     return ProviderProfile(
         name=f"Sandbox — {kind.display_name}", provider=provider, currency=kind.default_currency
     )
 
 
 def default_profiles() -> tuple[ProviderProfile, ...]:
-    return tuple(sandbox_profile(key) for key in PROVIDER_KINDS)
+    return tuple(sandbox_profile(key) for key in PROVIDERS)
 
 
 @dataclass(frozen=True)
@@ -311,7 +208,7 @@ def profile_problems(
         problem("name", "The name must not start or end with spaces.")
     kind = profile.kind
     if kind is None:
-        names = ", ".join(k.display_name for k in PROVIDER_KINDS.values())
+        names = ", ".join(k.display_name for k in PROVIDERS.values())
         problem("provider", f"Unknown provider “{profile.provider}” (choose one of {names}).")
     if profile.environment not in ENVIRONMENTS:
         problem("environment", f"Environment must be sandbox or live, not “{profile.environment}”.")
@@ -341,7 +238,7 @@ def profile_problems(
         for name in kind.live_required:
             if not (getattr(profile, name) or "").strip():
                 problem(name, f"A live {kind.display_name} profile needs a {FIELD_LABELS[name]}.")
-    found.extend(_provider_field_problems(profile))
+    found.extend(_provider_field_problems(profile, kind))
     return found
 
 
@@ -438,7 +335,7 @@ def _url_problem(url: str | None, *, live: bool) -> str | None:
     return None
 
 
-def _currency_problem(kind: ProviderKind, currency: str) -> str | None:
+def _currency_problem(kind: ProviderSpec, currency: str) -> str | None:
     if kind.currencies is not None:
         if currency in kind.currencies:
             return None
@@ -449,15 +346,9 @@ def _currency_problem(kind: ProviderKind, currency: str) -> str | None:
         return f"“{currency}” is not a currency code this app knows."
     if currency != currency.upper():
         return f"Write the currency code in capitals: {currency.upper()}."
-    if kind.key == "checkout_com":
-        from pos_app.providers.checkout_com.limits import documented_exponent
-
-        counted = documented_exponent(currency)
-        if counted != exponent:
-            return (
-                f"Checkout.com counts {currency} in {counted} decimal places, not ISO's "
-                f"{exponent}: this till cannot take {currency} through Checkout.com."
-            )
+    counted_otherwise = kind.currency_problem(currency)
+    if counted_otherwise:
+        return counted_otherwise
     if kind.exponent is not None and exponent != kind.exponent:
         return (
             f"{kind.display_name} prices in amounts with {kind.exponent} decimal places; "
@@ -466,40 +357,29 @@ def _currency_problem(kind: ProviderKind, currency: str) -> str | None:
     return None
 
 
-def _provider_field_problems(profile: ProviderProfile) -> list[Problem]:
+# How a choice field's unknown value is named in its problem.
+_CHOICE_NAMES = {
+    "auth_style": "account type",
+    "hosted_flow": "hosted page",
+    "api_version": "API version",
+}
+
+
+def _provider_field_problems(profile: ProviderProfile, kind: ProviderSpec) -> list[Problem]:
+    """The provider's own fields: a choice among its values, then the provider's checks."""
+    values = {name: getattr(profile, name) or "" for name in kind.fields}
     found: list[Problem] = []
-    if profile.provider == "checkout_com":
-        country = profile.billing_country
-        if country and (len(country) != 2 or not country.isalpha() or not country.isupper()):
-            found.append(
-                Problem(
-                    profile.name,
-                    "billing_country",
-                    f"Billing country must be a two-letter code such as US or GB, not “{country}”.",
-                )
-            )
-        if profile.auth_style and profile.auth_style not in CHECKOUT_COM_AUTH_STYLES:
-            found.append(
-                Problem(profile.name, "auth_style", f"Unknown account type “{profile.auth_style}”.")
-            )
-    if profile.hosted_flow and profile.hosted_flow not in JUSTIFI_HOSTED_FLOWS:
-        found.append(
-            Problem(profile.name, "hosted_flow", f"Unknown hosted page “{profile.hosted_flow}”.")
-        )
-    if profile.provider == "recharge":
-        if profile.api_version and profile.api_version not in RECHARGE_API_VERSIONS:
-            found.append(
-                Problem(
-                    profile.name,
-                    "api_version",
-                    f"ReCharge API version must be one of {', '.join(RECHARGE_API_VERSIONS)}.",
-                )
-            )
-        email = profile.receipt_email
-        if email and ("@" not in email or " " in email):
-            found.append(
-                Problem(profile.name, "receipt_email", f"“{email}” is not an email address.")
-            )
+    for name, allowed in kind.choices.items():
+        value = values.get(name, "")
+        if value and value not in allowed:
+            if name == "api_version":
+                message = f"{kind.display_name} API version must be one of {', '.join(allowed)}."
+            else:
+                message = f"Unknown {_CHOICE_NAMES.get(name, name)} “{value}”."
+            found.append(Problem(profile.name, name, message))
+    found.extend(
+        Problem(profile.name, name, message) for name, message in kind.field_problems(values)
+    )
     return found
 
 

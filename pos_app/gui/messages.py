@@ -15,14 +15,10 @@ from pos_app.providers.errors import (
     RateLimitedError,
     ResponseInvalidError,
 )
+from pos_app.providers.registry import PROVIDERS
 from pos_app.providers.types import DeclineCode
 
-PROVIDER_NAMES: dict[str, str] = {
-    "justifi": "JustiFi",
-    "checkout_com": "Checkout.com",
-    "recharge": "ReCharge",
-    "payfect": "Payfect",
-}
+PROVIDER_NAMES: dict[str, str] = {key: spec.display_name for key, spec in PROVIDERS.items()}
 
 # How each journal payment method reads on screen and in exports.
 METHOD_NAMES: dict[str, str] = {

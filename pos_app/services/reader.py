@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 from pos_app.domain.money import Money
 from pos_app.journal.store import PaymentRecord
+from pos_app.providers.spec import Tokenizer
 from pos_app.providers.types import PaymentSource
 from pos_app.services.payments import CARD_READER, PaymentService
 from pos_app.services.sale import Sale
@@ -66,7 +67,6 @@ class Gesture(StrEnum):
 APPROVED_CARD = "4242424242424242"
 DECLINING_CARD = "4000000000000002"
 
-Tokenizer = Callable[[str], Awaitable[PaymentSource]]
 StatusListener = Callable[[ReaderStatus], None]
 
 

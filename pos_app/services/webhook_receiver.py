@@ -26,16 +26,8 @@ from typing import Final
 
 from pos_app.journal.webhook_events import SeenWebhookEvents
 from pos_app.providers.errors import ConfigurationError
-from pos_app.providers.webhooks import (
-    VerifiedEvent,
-    WebhookEvent,
-    WebhookSignatureError,
-    parse_event,
-    verify_checkout_com,
-    verify_justifi,
-    verify_payfect,
-    verify_recharge,
-)
+from pos_app.providers.registry import PROVIDERS, parse_event
+from pos_app.providers.webhooks import WebhookEvent, WebhookSignatureError
 
 log = logging.getLogger(__name__)
 
@@ -50,35 +42,6 @@ _LENGTH_RE: Final = re.compile(r"[0-9]{1,9}")
 MAX_EVENT_AGE: Final = timedelta(minutes=5)
 
 Clock = Callable[[], datetime]
-Verifier = Callable[[bytes, Mapping[str, str], str, datetime], VerifiedEvent]
-
-
-def _justifi(body: bytes, headers: Mapping[str, str], secret: str, now: datetime) -> VerifiedEvent:
-    return verify_justifi(body, headers, secret, now=now, tolerance=MAX_EVENT_AGE)
-
-
-def _checkout_com(
-    body: bytes, headers: Mapping[str, str], key: str, now: datetime
-) -> VerifiedEvent:
-    return verify_checkout_com(body, headers, key)
-
-
-def _recharge(body: bytes, headers: Mapping[str, str], secret: str, now: datetime) -> VerifiedEvent:
-    return verify_recharge(body, headers, secret)
-
-
-def _payfect(body: bytes, headers: Mapping[str, str], key: str, now: datetime) -> VerifiedEvent:
-    return verify_payfect(
-        body, headers, key, max_age_s=int(MAX_EVENT_AGE.total_seconds()), now=now.timestamp()
-    )
-
-
-VERIFIERS: Mapping[str, Verifier] = {
-    "justifi": _justifi,
-    "checkout_com": _checkout_com,
-    "recharge": _recharge,
-    "payfect": _payfect,
-}
 
 
 def content_length(headers: Mapping[str, str] | object) -> int | None:
@@ -110,7 +73,7 @@ class WebhookReceiver:
         clock: Clock,
         port: int = 0,
     ) -> None:
-        unknown = set(secrets) - set(VERIFIERS)
+        unknown = set(secrets) - set(PROVIDERS)
         if unknown:
             raise ConfigurationError(f"No webhook scheme for {', '.join(sorted(unknown))}")
         self._secrets = dict(secrets)
@@ -151,7 +114,7 @@ class WebhookReceiver:
             return HTTPStatus.NOT_FOUND
         now = self._clock()
         try:
-            verified = VERIFIERS[provider](body, headers, secret, now)
+            verified = PROVIDERS[provider].verify_webhook(body, headers, secret, now, MAX_EVENT_AGE)
             event = parse_event(verified)
         except WebhookSignatureError as error:
             log.warning("Refused a %s webhook: %s", provider, error)

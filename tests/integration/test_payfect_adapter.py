@@ -24,8 +24,10 @@ from pos_app.providers.errors import (
 )
 from pos_app.providers.http import ProviderHttpClient, RetryPolicy
 from pos_app.providers.payfect.adapter import PayfectConfig, PayfectProvider
+from pos_app.providers.payfect.webhooks import verify_payfect
+from pos_app.providers.registry import parse_event
 from pos_app.providers.types import CheckoutRequest, CheckoutSession
-from pos_app.providers.webhooks import WebhookSignatureError, parse_event, verify_payfect
+from pos_app.providers.webhooks import WebhookSignatureError
 from pos_sandbox.credentials import WEBHOOK_SECRETS
 from pos_sandbox.payfect.api import SANDBOX_PAYFECT_API_KEY
 from pos_sandbox.server import SandboxServer

@@ -1,5 +1,5 @@
-"""Which reader a profile gets (pos_app/bootstrap/reader_setup.py), and its tokenizers against the
-sandbox: they talk to each provider the way its own card fields do."""
+"""Which reader a profile gets (pos_app/bootstrap/reader_setup.py), and its tokenizers against
+the sandbox: they talk to each provider the way its own card fields do."""
 
 from __future__ import annotations
 
@@ -9,17 +9,13 @@ from pathlib import Path
 import pytest
 
 from pos_app.bootstrap.app import sandbox_credentials
-from pos_app.bootstrap.reader_setup import (
-    TokenizeError,
-    build_reader,
-    checkout_com_tokenizer,
-    justifi_tokenizer,
-    recharge_tokenizer,
-)
+from pos_app.bootstrap.reader_setup import build_reader
 from pos_app.config.registry import build_provider
 from pos_app.config.settings import ProviderProfile, sandbox_profile
 from pos_app.domain.money import Money
 from pos_app.journal.store import JournalStore
+from pos_app.providers.card_fields import TokenizeError
+from pos_app.providers.registry import PROVIDERS
 from pos_app.providers.types import PaymentSource, SourceKind
 from pos_app.services.payments import PaymentService
 from pos_app.services.reader import (
@@ -109,13 +105,16 @@ def test_every_other_profile_gets_a_reader_that_says_card_present_is_not_availab
     )
 
 
+def card_fields(provider: str, api: str, **values: str) -> Tokenizer:
+    """The provider's sandbox card fields, as the reader's set-up gets them."""
+    reader = PROVIDERS[provider].sandbox_reader
+    assert reader is not None
+    return reader.tokenizer(api, values)
+
+
 def test_justifi_cards_are_tokenized_with_a_web_component_token(sandbox: SandboxServer) -> None:
-    credentials = sandbox_credentials()
-    tokenize = justifi_tokenizer(
-        f"{sandbox.base_url}/justifi",
-        client_id=credentials.justifi_client_id,
-        client_secret=credentials.justifi_client_secret,
-        sub_account=credentials.justifi_sub_account,
+    tokenize = card_fields(
+        "justifi", f"{sandbox.base_url}/justifi", **sandbox_credentials().of("justifi")
     )
     source = tokenized(tokenize, APPROVED_CARD)
     assert source.kind is SourceKind.TOKEN and source.value.startswith("pm_")
@@ -124,16 +123,17 @@ def test_justifi_cards_are_tokenized_with_a_web_component_token(sandbox: Sandbox
 
 
 def test_checkout_com_cards_are_tokenized_with_the_public_key(sandbox: SandboxServer) -> None:
-    tokenize = checkout_com_tokenizer(f"{sandbox.base_url}/checkout-com", SANDBOX_PUBLIC_KEY)
+    api = f"{sandbox.base_url}/checkout-com"
+    tokenize = card_fields("checkout_com", api, public_key=SANDBOX_PUBLIC_KEY)
     source = tokenized(tokenize, APPROVED_CARD)
     assert source.kind is SourceKind.TOKEN and source.value.startswith("tok_")
-    wrong_key = checkout_com_tokenizer(f"{sandbox.base_url}/checkout-com", "pk_sbox_wrong")
+    wrong_key = card_fields("checkout_com", api, public_key="pk_sbox_wrong")
     with pytest.raises(TokenizeError, match="401"):
         tokenized(wrong_key, APPROVED_CARD)
 
 
 def test_recharge_takes_the_processor_s_test_token_and_nothing_for_unknown_cards() -> None:
-    tokenize = recharge_tokenizer()
+    tokenize = card_fields("recharge", "http://127.0.0.1:9")
     assert tokenized(tokenize, APPROVED_CARD).value == "tok_visa"
     with pytest.raises(TokenizeError):
         tokenized(tokenize, "4111111111111111")

@@ -9,14 +9,15 @@ import pytest
 
 from pos_app.bootstrap.app import sandbox_credentials
 from pos_app.config.registry import build_provider, endpoints
-from pos_app.config.settings import PROVIDER_KINDS, ProviderProfile, default_profiles
+from pos_app.config.settings import ProviderProfile, default_profiles
 from pos_app.providers.errors import ConfigurationError
+from pos_app.providers.registry import PROVIDERS
 from pos_sandbox.server import SandboxServer
 
 SANDBOX_PROFILES = {p.provider: p for p in default_profiles()}
 
 
-@pytest.mark.parametrize("provider", sorted(PROVIDER_KINDS))
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
 def test_each_sandbox_profile_connects(sandbox: SandboxServer, provider: str) -> None:
     profile = SANDBOX_PROFILES[provider]
 
@@ -36,13 +37,13 @@ def test_each_sandbox_profile_connects(sandbox: SandboxServer, provider: str) ->
     assert asyncio.run(check()) == provider
 
 
-@pytest.mark.parametrize("provider", sorted(PROVIDER_KINDS))
+@pytest.mark.parametrize("provider", sorted(PROVIDERS))
 def test_a_live_profile_aimed_at_another_host_is_never_built(
     sandbox: SandboxServer, provider: str
 ) -> None:
     """A live profile pointed at the simulator (or any host its provider does not publish)
     would send the keyring's secret there: it is refused before anything is sent."""
-    kind = PROVIDER_KINDS[provider]
+    kind = PROVIDERS[provider]
     credentials = sandbox_credentials()
     profile = replace(
         SANDBOX_PROFILES[provider],
@@ -50,8 +51,8 @@ def test_a_live_profile_aimed_at_another_host_is_never_built(
         api_base_url=f"{sandbox.base_url}/{kind.sandbox_prefix}",
         hosted_checkout_base_url=f"{sandbox.base_url}/{kind.sandbox_prefix}",
         client_id="live_not_known_here",
-        sub_account=credentials.justifi_sub_account,
-        processing_channel_id=credentials.checkout_com_processing_channel,
+        sub_account=credentials.of("justifi")["sub_account"],
+        processing_channel_id=credentials.of("checkout_com")["processing_channel_id"],
     )
     with pytest.raises(ConfigurationError, match="published hosts"):
         build_provider(profile, secret="the-live-secret")

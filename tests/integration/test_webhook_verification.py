@@ -14,16 +14,12 @@ import pytest
 from cryptography.fernet import Fernet
 
 from pos_app.journal.webhook_events import KEEP_FOR, SeenWebhookEvents
-from pos_app.providers.webhooks import (
-    VerifiedEvent,
-    WebhookEvent,
-    WebhookSignatureError,
-    parse_event,
-    verify_checkout_com,
-    verify_justifi,
-    verify_payfect,
-    verify_recharge,
-)
+from pos_app.providers.checkout_com.webhooks import verify_checkout_com
+from pos_app.providers.justifi.webhooks import verify_justifi
+from pos_app.providers.payfect.webhooks import verify_payfect
+from pos_app.providers.recharge.webhooks import verify_recharge
+from pos_app.providers.registry import parse_event
+from pos_app.providers.webhooks import VerifiedEvent, WebhookEvent, WebhookSignatureError
 from pos_sandbox.credentials import WEBHOOK_SECRETS
 from pos_sandbox.payfect.api import SANDBOX_PAYFECT_API_KEY
 from pos_sandbox.server import (

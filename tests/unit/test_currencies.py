@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from pos_app.config.settings import PROVIDER_KINDS, ProviderProfile, profile_problems
+from pos_app.config.settings import ProviderProfile, profile_problems
 from pos_app.domain.currencies import MINOR_UNITS, is_currency, minor_units
 from pos_app.domain.money import Money, MoneyError, parse_amount
 from pos_app.providers.checkout_com.limits import DIVIDED_BY_1000, FULL_VALUE, amount_limits
 from pos_app.providers.errors import ConfigurationError
+from pos_app.providers.registry import PROVIDERS
 
 # ISO 4217's minor units for a sample of currencies, read from the standard's List One.
 ISO_SAMPLE = {
@@ -47,9 +48,9 @@ def test_a_currency_checkout_com_counts_differently_is_refused_not_rescaled(code
 
 def test_other_providers_count_in_the_tables_places() -> None:
     # JustiFi: integer cents of USD or CAD; ReCharge: decimal strings with cents; Payfect: USD.
-    assert {minor_units(c) for c in PROVIDER_KINDS["justifi"].currencies or ()} == {2}
-    assert PROVIDER_KINDS["recharge"].exponent == 2
-    assert {minor_units(c) for c in PROVIDER_KINDS["payfect"].currencies or ()} == {2}
+    assert {minor_units(c) for c in PROVIDERS["justifi"].currencies or ()} == {2}
+    assert PROVIDERS["recharge"].exponent == 2
+    assert {minor_units(c) for c in PROVIDERS["payfect"].currencies or ()} == {2}
 
 
 def test_a_code_outside_the_table_is_refused() -> None:

@@ -25,8 +25,10 @@ from pos_app.providers.errors import (
 )
 from pos_app.providers.payfect import mapping
 from pos_app.providers.payfect.adapter import PayfectConfig, PayfectProvider
+from pos_app.providers.payfect.webhooks import verify_payfect
+from pos_app.providers.registry import parse_event
 from pos_app.providers.types import Capability, CheckoutRequest
-from pos_app.providers.webhooks import WebhookSignatureError, parse_event, verify_payfect
+from pos_app.providers.webhooks import WebhookSignatureError
 
 EXAMPLES = Path(__file__).parents[1] / "fixtures" / "payfect"
 KEY = Fernet.generate_key().decode()

@@ -7,19 +7,22 @@ import asyncio
 import pytest
 
 from pos_app.config.registry import SandboxCredentials, amount_limits, build_provider
-from pos_app.config.settings import PROVIDER_KINDS, ProviderProfile, default_profiles
+from pos_app.config.settings import ProviderProfile, default_profiles
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ConfigurationError
+from pos_app.providers.registry import PROVIDERS
 
 CREDENTIALS = SandboxCredentials(
-    justifi_client_id="test_id",
-    justifi_client_secret="secret",
-    justifi_sub_account="acc_1",
-    checkout_com_secret_key="sk_sbox_" + "a" * 27,
-    checkout_com_public_key="pk_sbox_" + "a" * 27,
-    checkout_com_processing_channel="pc_1",
-    recharge_access_token="token",
-    payfect_api_key="Key.value",
+    {
+        "justifi": {"client_id": "test_id", "client_secret": "secret", "sub_account": "acc_1"},
+        "checkout_com": {
+            "secret_key": "sk_sbox_" + "a" * 27,
+            "public_key": "pk_sbox_" + "a" * 27,
+            "processing_channel_id": "pc_1",
+        },
+        "recharge": {"access_token": "token"},
+        "payfect": {"api_key": "Key.value"},
+    }
 )
 SANDBOX_URL = "http://127.0.0.1:9"
 
@@ -36,7 +39,7 @@ def build(profile: ProviderProfile) -> PaymentProvider:
 def test_each_sandbox_profile_builds_its_own_providers_adapter(profile: ProviderProfile) -> None:
     provider = build(profile)
     assert provider.key == profile.provider
-    assert provider.display_name == PROVIDER_KINDS[profile.provider].display_name
+    assert provider.display_name == PROVIDERS[profile.provider].display_name
     assert provider.limits == amount_limits(profile)
     assert provider.limits.currency == "USD"
 

@@ -32,10 +32,7 @@ from PySide6.QtWidgets import (
 
 from pos_app.config.secrets import SecretStore, SecretStoreError
 from pos_app.config.settings import (
-    CHECKOUT_COM_AUTH_STYLES,
     FIELD_LABELS,
-    PROVIDER_KINDS,
-    RECHARGE_API_VERSIONS,
     ProviderProfile,
     Settings,
     settings_problems,
@@ -47,18 +44,14 @@ from pos_app.gui.models.profiles_model import ProfilesTableModel
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import announce, label, set_invalid
 from pos_app.providers.errors import ProviderError
+from pos_app.providers.registry import PROVIDERS
 from pos_app.services.users import UserRefused
 
 log = logging.getLogger(__name__)
 
 # Fields every profile has; the provider decides which of the rest the form shows.
 COMMON_FIELDS = ("name", "provider", "environment", "currency", "api_base_url")
-CURRENCY_CHOICES = {
-    "justifi": ("USD", "CAD"),
-    "checkout_com": ("USD", "GBP", "EUR", "CAD", "AUD", "JPY"),
-    "recharge": ("USD", "GBP", "EUR", "CAD", "AUD"),
-    "payfect": ("USD",),
-}
+CURRENCY_CHOICES = {key: spec.offered_currencies for key, spec in PROVIDERS.items()}
 NO_KEYRING_SHORT = "No system keyring is available: secrets for live profiles cannot be saved here."
 AUTH_STYLE_NAMES = {"bearer": "Standard (NAS) account", "raw": "Previous (ABC) account"}
 
@@ -119,7 +112,7 @@ class ProfileForm(QFrame):
         self.title = label("", "SectionTitle")
         self.name = self._line("name")
         self.provider = QComboBox()
-        for kind in PROVIDER_KINDS.values():
+        for kind in PROVIDERS.values():
             self.provider.addItem(kind.display_name, kind.key)
         self.environment = QComboBox()
         self.environment.addItem("Sandbox (test cards only)", "sandbox")
@@ -134,11 +127,11 @@ class ProfileForm(QFrame):
         self.billing_country = self._line("billing_country", "Two letters, e.g. US")
         self.billing_country.setMaxLength(2)
         self.auth_style = QComboBox()
-        for style in CHECKOUT_COM_AUTH_STYLES:
+        for style in PROVIDERS["checkout_com"].choices["auth_style"]:
             self.auth_style.addItem(AUTH_STYLE_NAMES[style], style)
         self.api_version = QComboBox()
         self.api_version.addItem("Default", "")
-        for version in RECHARGE_API_VERSIONS:
+        for version in PROVIDERS["recharge"].choices["api_version"]:
             self.api_version.addItem(version, version)
         self.receipt_email = self._line("receipt_email", "Where receipts go, optional")
         self.hosted_flow = QComboBox()
@@ -281,7 +274,7 @@ class ProfileForm(QFrame):
 
     @staticmethod
     def fields_for(provider: str) -> tuple[str, ...]:
-        kind = PROVIDER_KINDS.get(provider)
+        kind = PROVIDERS.get(provider)
         if kind is None:
             return COMMON_FIELDS
         hosted = ("hosted_checkout_base_url",) if kind.has_hosted_url else ()
@@ -316,7 +309,7 @@ class ProfileForm(QFrame):
 
     def _update_fields(self) -> None:
         provider = str(self.provider.currentData())
-        kind = PROVIDER_KINDS[provider]
+        kind = PROVIDERS[provider]
         sandbox = self.environment.currentData() == "sandbox"
         shown = self.fields_for(provider)
         for name, widget in self.widgets.items():

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pos_app.providers.checkout_com import mapping
+from pos_app.providers.checkout_com import SPEC, mapping
 from pos_app.providers.checkout_com.checkouts import Checkouts
 from pos_app.providers.checkout_com.client import CkoClient
 from pos_app.providers.checkout_com.limits import amount_limits
@@ -81,8 +81,8 @@ class CheckoutComConfig:
 
 
 class CheckoutComProvider:
-    key = "checkout_com"
-    display_name = "Checkout.com"
+    key = SPEC.key
+    display_name = SPEC.display_name
     # Everything here works end to end against the sandbox. No embedded component: Checkout.com's
     # Frames / Flow need a public key and a web page this app does not ship.
     capabilities = frozenset(

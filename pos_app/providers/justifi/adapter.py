@@ -11,7 +11,7 @@ from typing import Literal
 
 from pos_app.providers.errors import ConfigurationError, NotSupportedError
 from pos_app.providers.http import ProviderHttpClient
-from pos_app.providers.justifi import mapping
+from pos_app.providers.justifi import SPEC, mapping
 from pos_app.providers.justifi.checkouts import HostedCheckouts
 from pos_app.providers.justifi.client import JustifiClient
 from pos_app.providers.justifi.limits import amount_limits
@@ -99,8 +99,8 @@ class JustifiConfig:
 
 
 class JustifiProvider:
-    key = "justifi"
-    display_name = "JustiFi"
+    key = SPEC.key
+    display_name = SPEC.display_name
 
     def __init__(
         self,

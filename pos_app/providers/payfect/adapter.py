@@ -15,7 +15,7 @@ from pos_app.providers.errors import (
     ResponseInvalidError,
 )
 from pos_app.providers.http import ProviderHttpClient, payload_or_raise
-from pos_app.providers.payfect import mapping
+from pos_app.providers.payfect import SPEC, mapping
 from pos_app.providers.payfect.limits import amount_limits
 from pos_app.providers.types import (
     ActionResult,
@@ -90,8 +90,8 @@ class PayfectProvider:
     raises OutcomeUnknownError. ``find_checkout`` cannot resolve that doubt (see there).
     """
 
-    key = "payfect"
-    display_name = "Payfect"
+    key = SPEC.key
+    display_name = SPEC.display_name
     capabilities = frozenset(
         {Capability.HOSTED_CHECKOUT, Capability.PAY_BY_LINK, Capability.LOOKUP}
     )

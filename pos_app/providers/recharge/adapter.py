@@ -48,7 +48,7 @@ from pos_app.providers.errors import (
     ResponseInvalidError,
 )
 from pos_app.providers.http import ProviderHttpClient, Sleep, payload_or_raise
-from pos_app.providers.recharge import charges, mapping
+from pos_app.providers.recharge import SPEC, charges, mapping
 from pos_app.providers.recharge.limits import amount_limits
 from pos_app.providers.types import (
     ActionResult,
@@ -127,8 +127,8 @@ class RechargeConfig:
 
 
 class RechargeProvider:
-    key = "recharge"
-    display_name = "ReCharge"
+    key = SPEC.key
+    display_name = SPEC.display_name
     capabilities = frozenset(
         {Capability.HOSTED_CHECKOUT, Capability.DIRECT_CHARGE, Capability.LOOKUP}
     )
