@@ -2,7 +2,7 @@
 against the sandbox over real loopback HTTP.
 
 A Payfect checkout is paid at most once and Payfect has no payment lookup, so the payment ref
-is the checkout id (pos_app/providers/payfect/mapping.py).
+is the checkout id (pos_app/providers/payfect/mapping/__init__.py).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import pytest
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
-from pos_app.providers.checkout_com import payments_mapping as pm
+from pos_app.providers.checkout_com.mapping import payments as pm
 from pos_app.providers.errors import InvalidRequestError, ResponseInvalidError
 from pos_app.providers.types import (
     ChargeRequest,

@@ -10,7 +10,7 @@ import pytest
 
 from pos_app.domain.money import Money
 from pos_app.providers.errors import ResponseInvalidError
-from pos_app.providers.justifi.balance_mapping import TXN_TYPES, parse_balance_transactions
+from pos_app.providers.justifi.mapping.balance import TXN_TYPES, parse_balance_transactions
 from tests.specs import provider_spec
 
 PAYMENT = "py_123xyz"

@@ -13,8 +13,10 @@ import pytest
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.providers.errors import ResponseInvalidError
-from pos_app.providers.justifi import mapping, payment_mapping, session_mapping
+from pos_app.providers.justifi import mapping
 from pos_app.providers.justifi.client import list_items
+from pos_app.providers.justifi.mapping import payments as payment_mapping
+from pos_app.providers.justifi.mapping import sessions as session_mapping
 from pos_app.providers.types import (
     ChargeRequest,
     DeclineCode,

@@ -20,7 +20,8 @@ from pos_app.providers.errors import (
     RateLimitedError,
     ResponseInvalidError,
 )
-from pos_app.providers.recharge import charges, mapping
+from pos_app.providers.recharge import mapping
+from pos_app.providers.recharge.mapping import charges
 from pos_app.providers.types import (
     ChargeRequest,
     CheckoutRequest,

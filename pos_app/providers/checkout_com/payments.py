@@ -15,8 +15,8 @@ from typing import Any
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.providers.checkout_com import mapping
-from pos_app.providers.checkout_com import payments_mapping as pm
 from pos_app.providers.checkout_com.client import CkoClient, segment
+from pos_app.providers.checkout_com.mapping import payments as pm
 from pos_app.providers.errors import (
     ConfigurationError,
     InvalidRequestError,

@@ -23,8 +23,10 @@ from pos_app.providers.errors import (
     ProviderError,
     ResponseInvalidError,
 )
-from pos_app.providers.justifi import balance_mapping, mapping, payment_mapping
+from pos_app.providers.justifi import mapping
 from pos_app.providers.justifi.client import JustifiClient, list_items
+from pos_app.providers.justifi.mapping import balance as balance_mapping
+from pos_app.providers.justifi.mapping import payments as payment_mapping
 from pos_app.providers.types import (
     ActionResult,
     CaptureRequest,

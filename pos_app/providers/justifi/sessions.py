@@ -15,8 +15,9 @@ from typing import Any
 from urllib.parse import quote
 
 from pos_app.providers.errors import InvalidRequestError, ResponseInvalidError
-from pos_app.providers.justifi import mapping, session_mapping
+from pos_app.providers.justifi import mapping
 from pos_app.providers.justifi.client import JustifiClient, list_items
+from pos_app.providers.justifi.mapping import sessions as session_mapping
 from pos_app.providers.types import CheckoutMode, CheckoutRequest, CheckoutSession
 
 FIND_PAGES = 5

@@ -34,6 +34,6 @@ SPEC = ProviderSpec(
     build=build,
     verify_webhook=webhooks.verify,
     parse_webhook=webhooks.parse,
-    currencies=("USD",),  # USD sales invoiced 1:1 in USDT (providers/payfect/mapping.py)
+    currencies=("USD",),  # USD sales invoiced 1:1 in USDT (providers/payfect/mapping/__init__.py)
     live_hosts=("api.payfect.finance",),
 )

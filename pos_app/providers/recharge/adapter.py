@@ -48,8 +48,9 @@ from pos_app.providers.errors import (
     ResponseInvalidError,
 )
 from pos_app.providers.http import ProviderHttpClient, Sleep, payload_or_raise
-from pos_app.providers.recharge import SPEC, charges, mapping
+from pos_app.providers.recharge import SPEC, mapping
 from pos_app.providers.recharge.limits import amount_limits
+from pos_app.providers.recharge.mapping import charges
 from pos_app.providers.types import (
     ActionResult,
     Capability,

@@ -34,7 +34,8 @@ def verify_recharge(body: bytes, headers: Mapping[str, str], client_secret: str)
 
 def parse(event: VerifiedEvent) -> tuple[str, str | None]:
     """A ``checkout`` body names its token and our note attribute; a ``charge`` body names
-    the checkout it charged (the payment ref, see recharge/charges.py) but not our reference."""
+    the checkout it charged (the payment ref, see recharge/mapping/charges.py) but not our
+    reference."""
     if isinstance(event.payload.get("checkout"), dict):
         checkout = event.payload["checkout"]
         attributes = checkout.get("note_attributes") or checkout.get("order_attributes") or []

@@ -19,7 +19,7 @@ from pos_app.providers.justifi.mapping import (
     text_field,
     time_field,
 )
-from pos_app.providers.justifi.payment_mapping import parse_payment
+from pos_app.providers.justifi.mapping.payments import parse_payment
 from pos_app.providers.types import CheckoutRequest, CheckoutSession
 
 SESSION_LIFETIME = timedelta(hours=24)
