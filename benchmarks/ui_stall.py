@@ -372,7 +372,7 @@ async def one_checkout(
     ``hosted``: the customer pays on the secure page. ``card-form``: once the real component
     has drawn its card fields the cashier cancels (typing into the provider's iframes is
     slow and flaky under load), so the view is made, loads, and is torn down as in a sale."""
-    from pos_app.gui.screens.cashier import PayMethod
+    from pos_app.domain.vocabulary import PaymentMethod
 
     cashier = pos.window.cashier
     checkout = pos.window.checkout
@@ -382,7 +382,9 @@ async def one_checkout(
     cashier.description_field.setText("Layer cake")
     await asyncio.sleep(typing_s)  # the cashier's own time, not a wait for the app
     card_form = method == "card-form"
-    button = cashier.method_buttons[PayMethod.CARD_FORM if card_form else PayMethod.HOSTED]
+    button = cashier.method_buttons[
+        PaymentMethod.EMBEDDED_CHECKOUT if card_form else PaymentMethod.HOSTED_CHECKOUT
+    ]
     if not button.isEnabled():
         raise RuntimeError(f"the {method} button is disabled: {cashier.hint.text()}")
     run.spare_ready = checkout.spare_view is not None and checkout.spare_view.ready

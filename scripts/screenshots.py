@@ -27,8 +27,9 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QWidget  # noqa: E402
 
 from pos_app.bootstrap.app import PosApplication, prepare_qt  # noqa: E402
+from pos_app.domain.vocabulary import PaymentMethod  # noqa: E402
 from pos_app.gui.gc_guard import MainThreadGarbageCollector  # noqa: E402
-from pos_app.gui.screens.cashier import CashierScreen, PayMethod  # noqa: E402
+from pos_app.gui.screens.cashier import CashierScreen  # noqa: E402
 from pos_app.platform.paths import AppPaths  # noqa: E402
 
 DOCS = {"cashier.png", "hosted-checkout.png", "approved.png", "payments.png"}
@@ -199,7 +200,7 @@ def browser_shot(pos: PosApplication, out: Path) -> None:
     checkout = window.checkout
     checkout.set_browser(lambda url: True)  # no real browser here; pretend it opened
     try:
-        cashier.method_buttons[PayMethod.HOSTED].click()
+        cashier.method_buttons[PaymentMethod.HOSTED_CHECKOUT].click()
         pump_until(checkout.browser_panel.isVisible)
         settle(300)
         shoot(window, out, "hosted-in-browser.png")
@@ -220,7 +221,7 @@ def card_form_shot(pos: PosApplication, out: Path) -> None:
     spare = checkout.spare_view
     if spare is not None:
         pump_until(lambda: spare.ready)
-    cashier.method_buttons[PayMethod.CARD_FORM].click()
+    cashier.method_buttons[PaymentMethod.EMBEDDED_CHECKOUT].click()
     pump_until(lambda: checkout.card_form is not None or checkout.result.isVisible())
     form = checkout.card_form
     if form is None:
@@ -251,7 +252,7 @@ def link_shots(pos: PosApplication, out: Path) -> None:
     cashier = ring_up(pos, "12.50", "Sourdough loaf")
 
     before = pos.journal.count_payments()
-    cashier.method_buttons[PayMethod.LINK].click()
+    cashier.method_buttons[PaymentMethod.PAY_BY_LINK].click()
     checkout = window.checkout
     pump_until(lambda: pos.journal.count_payments() > before and checkout.link_panel.isVisible())
     settle(600)
@@ -283,7 +284,7 @@ def reader_shots(pos: PosApplication, out: Path) -> None:
     )
 
     def start(amount: str, description: str) -> None:
-        ring_up(pos, amount, description).method_buttons[PayMethod.READER].click()
+        ring_up(pos, amount, description).method_buttons[PaymentMethod.CARD_READER].click()
 
     screen = window.card_reader
     start("6.40", "Cappuccino and a croissant")

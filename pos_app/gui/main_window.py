@@ -30,7 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pos_app.gui.screens.cashier import CashierScreen, PayMethod
+from pos_app.domain.vocabulary import PaymentMethod
+from pos_app.gui.screens.cashier import CashierScreen
 from pos_app.gui.screens.sign_in import IdleWatcher, SignInScreen, Staff
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import plain_tip
@@ -617,11 +618,11 @@ class MainWindow(QMainWindow):
         self.lockout_alert.setAccessibleDescription(summary)
         self.lockout_alert.setVisible(bool(locked))
 
-    def _start_checkout(self, sale: Sale, method: str) -> None:
+    def _start_checkout(self, sale: Sale, method: PaymentMethod) -> None:
         if self.workstation:
             return
         self._selling = True
-        if method == PayMethod.READER.value:
+        if method is PaymentMethod.CARD_READER:
             self._start_reader(sale)
             return
         self.stack.setCurrentWidget(self.checkout)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pos_app.domain.payment import PaymentState
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.providers.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -21,17 +22,19 @@ from pos_app.providers.types import DeclineCode
 PROVIDER_NAMES: dict[str, str] = {key: spec.display_name for key, spec in PROVIDERS.items()}
 
 # How each journal payment method reads on screen and in exports.
-METHOD_NAMES: dict[str, str] = {
-    "hosted_checkout": "Hosted checkout",
-    "pay_by_link": "Pay by link",
-    "embedded_checkout": "Card form",
-    "direct_charge": "Card charged directly",
-    "card_reader": "Card reader",
+METHOD_NAMES: dict[PaymentMethod, str] = {
+    PaymentMethod.HOSTED_CHECKOUT: "Hosted checkout",
+    PaymentMethod.PAY_BY_LINK: "Pay by link",
+    PaymentMethod.EMBEDDED_CHECKOUT: "Card form",
+    PaymentMethod.DIRECT_CHARGE: "Card charged directly",
+    PaymentMethod.CARD_READER: "Card reader",
 }
 
 
-def method_name(method: str) -> str:
-    return METHOD_NAMES.get(method, method)
+def method_name(method: PaymentMethod) -> str:
+    """Its words; a method this version does not list (read from a newer till's journal)
+    shows as the text it was stored as."""
+    return METHOD_NAMES.get(method, method.value)
 
 
 # A training (sandbox) sale, wherever it shows: no real money moved (journal migration 9).

@@ -14,13 +14,14 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+from pos_app.domain.vocabulary import Operation, PaymentMethod
 from pos_app.journal.search import environment_clause
 from pos_app.journal.store import JournalStore
 from pos_app.journal.times import from_db, to_db
 
 # Intents whose action the provider confirmed: at once, or by a later lookup.
 CONFIRMED_OUTCOMES = ("succeeded", "resolved")
-REVERSALS = ("refund", "void")
+REVERSALS = (Operation.REFUND.value, Operation.VOID.value)
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class TotalRow:
     """Payments started in the range with one provider, method, state and currency."""
 
     provider: str
-    method: str
+    method: PaymentMethod  # as ``PaymentRecord.method``: an unlisted one is kept as stored
     state: str
     currency: str
     count: int
@@ -42,10 +43,10 @@ class ReversalRow:
     """A confirmed refund or void whose outcome was recorded in the range."""
 
     at: datetime
-    operation: str
+    operation: Operation  # REFUND or VOID
     reference: str
     provider: str
-    method: str
+    method: PaymentMethod
     state: str  # the payment's state now
     currency: str
     amount_minor: int
@@ -74,7 +75,7 @@ def totals(
     return [
         TotalRow(
             provider=str(r["provider"]),
-            method=str(r["method"]),
+            method=PaymentMethod.recorded(str(r["method"])),
             state=str(r["state"]),
             currency=str(r["currency"]),
             count=int(r["n"]),
@@ -109,10 +110,10 @@ def reversals(
     return [
         ReversalRow(
             at=from_db(str(r["resolved_at"])),
-            operation=str(r["operation"]),
+            operation=Operation(str(r["operation"])),
             reference=str(r["reference"]),
             provider=str(r["provider"]),
-            method=str(r["method"]),
+            method=PaymentMethod.recorded(str(r["method"])),
             state=str(r["state"]),
             currency=str(r["currency"]),
             amount_minor=int(r["amount"]),
@@ -140,9 +141,9 @@ def refunds_asked_since(
     row = conn.execute(
         "SELECT COALESCE(SUM(i.amount_minor), 0) FROM intents i"  # noqa: S608 - fixed clause
         " JOIN payments p ON p.id = i.payment_id"
-        " WHERE i.operation = 'refund' AND i.currency = ? AND i.created_at >= ?"
+        " WHERE i.operation = ? AND i.currency = ? AND i.created_at >= ?"
         " AND (i.outcome IS NULL OR i.outcome IN ('succeeded', 'resolved', 'unknown'))"
         f" AND {environment_clause(training, 'p')}",
-        (currency, to_db(start)),
+        (Operation.REFUND.value, currency, to_db(start)),
     ).fetchone()
     return int(row[0])

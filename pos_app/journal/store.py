@@ -17,6 +17,7 @@ from typing import Any, Final, Literal
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentLedger, PaymentState, can_transition
+from pos_app.domain.vocabulary import Operation, PaymentMethod
 from pos_app.journal.db import connect
 from pos_app.journal.search import PaymentFilter, count_query, page_query
 from pos_app.journal.times import NaiveTimeError, from_db, to_db
@@ -56,7 +57,9 @@ class PaymentRecord:
     reference: str
     profile: str
     provider: str
-    method: str
+    # Read with ``PaymentMethod.recorded``: a method this version does not list is kept as
+    # stored (no member; neither charged by us nor a checkout page), never refused.
+    method: PaymentMethod
     amount: Money
     description: str
     state: PaymentState
@@ -107,7 +110,7 @@ class PaymentRecord:
 class Intent:
     id: int
     payment_reference: str
-    operation: str
+    operation: Operation  # read with ``Operation.recorded``, as a payment's method
     idempotency_key: str
     amount: Money | None
     created_at: datetime
@@ -176,7 +179,7 @@ class JournalStore:
         reference: str,
         profile: str,
         provider: str,
-        method: str,
+        method: PaymentMethod,
         amount: Money,
         description: str,
         now: datetime,
@@ -191,7 +194,7 @@ class JournalStore:
             "reference": reference,
             "profile": profile,
             "provider": provider,
-            "method": method,
+            "method": str(method),
             "amount_minor": amount.minor,
             "currency": amount.currency,
             "description": description,
@@ -368,7 +371,7 @@ class JournalStore:
         self,
         reference: str,
         *,
-        operation: str,
+        operation: Operation,
         idempotency_key: str,
         amount: Money | None,
         now: datetime,
@@ -389,7 +392,7 @@ class JournalStore:
                 " created_at) VALUES (?,?,?,?,?,?)",
                 (
                     payment.id,
-                    operation,
+                    str(operation),
                     idempotency_key,
                     amount.minor if amount else None,
                     amount.currency if amount else None,
@@ -445,7 +448,7 @@ class JournalStore:
         return Intent(
             id=int(row["id"]),
             payment_reference=str(row["reference"]),
-            operation=str(row["operation"]),
+            operation=Operation.recorded(str(row["operation"])),
             idempotency_key=str(row["idempotency_key"]),
             amount=amount,
             created_at=_time(row["created_at"]),
@@ -500,7 +503,7 @@ def _payment(row: sqlite3.Row) -> PaymentRecord:
         reference=row["reference"],
         profile=row["profile"],
         provider=row["provider"],
-        method=row["method"],
+        method=PaymentMethod.recorded(str(row["method"])),
         amount=Money(int(row["amount_minor"]), row["currency"]),
         description=row["description"],
         state=PaymentState(row["state"]),

@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from pos_app.domain.money import Money, format_money
 from pos_app.domain.users import Role
+from pos_app.domain.vocabulary import Operation
 from pos_app.journal.audit import SYSTEM_ACTOR, AuditAction, AuditLog
 from pos_app.journal.reports import connection_of, refunds_asked_since
 from pos_app.journal.store import JournalStore, PaymentRecord, utc_now
@@ -45,8 +46,10 @@ APPROVAL_LIFETIME: Final = timedelta(minutes=2)
 
 
 class ApprovalAction(StrEnum):
-    REFUND = "refund"
-    VOID = "void"
+    """The operations a manager may have to approve (the same words)."""
+
+    REFUND = Operation.REFUND.value
+    VOID = Operation.VOID.value
 
 
 @dataclass(frozen=True)

@@ -11,27 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.journal.store import Environment, JournalStore, PaymentRecord, utc_now
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ProviderError
-from pos_app.providers.types import (
-    CheckoutMode,
-    CheckoutSession,
-    EmbeddedCheckout,
-    PaymentSource,
-)
-from pos_app.services.payments import (
-    CREATE_CHECKOUT,
-    EMBEDDED_CHECKOUT,
-    HOSTED_CHECKOUT,
-    OperationFailed,
-    PaymentService,
-)
+from pos_app.providers.types import CheckoutSession, EmbeddedCheckout, PaymentSource
+from pos_app.services.payments import OperationFailed, PaymentService
 from pos_app.services.sale import Sale
 
 __all__ = [
-    "CREATE_CHECKOUT",
-    "HOSTED_CHECKOUT",
     "CheckoutService",
     "CheckoutStartError",
     "HostedCheckout",
@@ -95,18 +83,20 @@ class CheckoutService:
         sale: Sale,
         *,
         success_url: str | None,
-        mode: CheckoutMode = CheckoutMode.HOSTED,
+        method: PaymentMethod = PaymentMethod.HOSTED_CHECKOUT,
         origin_url: str | None = None,
-        method: str | None = None,
+        in_browser: bool = False,
     ) -> HostedCheckout:
+        """Open a checkout paid as ``method``; which provider checkout that is (a page or a
+        link) the payments service decides (``in_browser``: the system browser shows it)."""
         try:
             opened = await self.payments.open_checkout(
                 self.profile,
                 sale,
-                mode=mode,
+                method=method,
                 success_url=success_url,
                 origin_url=origin_url,
-                method=method,
+                in_browser=in_browser,
             )
         except OperationFailed as failure:
             raise CheckoutStartError(failure.payment, failure.error) from failure.error
@@ -118,7 +108,10 @@ class CheckoutService:
         """Open a checkout (for the page the card form is rendered from, ``origin_url``) and
         mint the card form's narrowly scoped token for it."""
         opened = await self.start_hosted(
-            sale, success_url=None, origin_url=origin_url, method=EMBEDDED_CHECKOUT
+            sale,
+            success_url=None,
+            origin_url=origin_url,
+            method=PaymentMethod.EMBEDDED_CHECKOUT,
         )
         assert opened.session is not None
         try:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from pos_app.domain.payment import PaymentState
+from pos_app.domain.vocabulary import Operation
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ class PaymentChange:
     """A payment's outcome was recorded (``operation``: charge, capture, lookup, …)."""
 
     reference: str
-    operation: str
+    operation: Operation
     state: PaymentState
 
 

@@ -22,6 +22,7 @@ from pos_app.domain.payment import (
     PaymentState,
     can_transition,
 )
+from pos_app.domain.vocabulary import Operation, PaymentMethod
 from pos_app.journal.store import (
     Environment,
     Intent,
@@ -63,24 +64,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# Operations, as written in the journal's intents.
-CREATE_CHECKOUT = "create_checkout"
-CHARGE = "charge"
-CAPTURE = "capture"
-REFUND = "refund"
-VOID = "void"
-_OPENING = frozenset({CREATE_CHECKOUT, CHARGE})
-
-# Payment methods, as written in the journal's payments.
-HOSTED_CHECKOUT = "hosted_checkout"
-PAY_BY_LINK = "pay_by_link"
-DIRECT_CHARGE = "direct_charge"
-EMBEDDED_CHECKOUT = "embedded_checkout"  # the provider's card form inside the till
-CARD_READER = "card_reader"
-# Paid by a charge of ours (not a page): looked up as a payment.
-_CHARGE_METHODS = frozenset({DIRECT_CHARGE, CARD_READER})
-_CHECKOUT_METHODS = {CheckoutMode.HOSTED: HOSTED_CHECKOUT, CheckoutMode.LINK: PAY_BY_LINK}
-_CHECKOUT_PAGE_METHODS = frozenset({HOSTED_CHECKOUT, PAY_BY_LINK, EMBEDDED_CHECKOUT})
 # The longest a provider keeps a checkout payable (JustiFi: one week; links: up to 7 days).
 CHECKOUT_LIFETIME = timedelta(days=7)
 
@@ -172,21 +155,22 @@ class PaymentService:
         profile: str,
         sale: Sale,
         *,
-        mode: CheckoutMode = CheckoutMode.HOSTED,
+        method: PaymentMethod = PaymentMethod.HOSTED_CHECKOUT,
         success_url: str | None = None,
         origin_url: str | None = None,
-        method: str | None = None,
+        in_browser: bool = False,
     ) -> CheckoutOpened:
-        """Open a provider page (or pay-by-link) for the sale; the customer pays there.
-        ``method`` names how it is paid in the journal when it is not the mode's own (the
-        card form pays a hosted checkout)."""
+        """Open a provider checkout for the sale, paid as ``method`` (the journal's name for
+        it): the customer pays on the provider's page, a link, the card form or a reader.
+        ``in_browser``: the page opens in the system browser, not the till's own view."""
         provider = self.provider_for(profile)
+        mode = _checkout_mode(method, provider, in_browser=in_browser)
         needed = (
             Capability.HOSTED_CHECKOUT if mode is CheckoutMode.HOSTED else Capability.PAY_BY_LINK
         )
         self._require(provider, needed)
         self._require_amount(provider, sale.amount)
-        payment = self._new_payment(profile, provider, method or _CHECKOUT_METHODS[mode], sale)
+        payment = self._new_payment(profile, provider, method, sale)
 
         def call(key: str) -> Awaitable[CheckoutSession]:
             return provider.create_checkout(
@@ -201,7 +185,7 @@ class PaymentService:
                 )
             )
 
-        intent, session = await self._send(payment, CREATE_CHECKOUT, sale.amount, call)
+        intent, session = await self._send(payment, Operation.CREATE_CHECKOUT, sale.amount, call)
         self._finish(intent, session.provider_ref)
         payment = self.journal.update_payment(
             payment.reference,
@@ -211,7 +195,7 @@ class PaymentService:
             note=f"Checkout {session.provider_ref} opened at {provider.display_name}",
         )
         payment = apply_session(self.journal, payment, session, self._clock())
-        self._publish(payment, CREATE_CHECKOUT)
+        self._publish(payment, Operation.CREATE_CHECKOUT)
         return CheckoutOpened(payment, session)
 
     async def charge(
@@ -223,10 +207,10 @@ class PaymentService:
         capture: bool = True,
         success_url: str | None = None,
         failure_url: str | None = None,
-        method: str = DIRECT_CHARGE,
+        method: PaymentMethod = PaymentMethod.DIRECT_CHARGE,
     ) -> PaymentRecord:
         """Charge (or, with ``capture=False``, only authorize) a token, source or customer;
-        ``method`` says where the card came from (``CARD_READER`` for a reader)."""
+        ``method`` says where the card came from (``PaymentMethod.CARD_READER`` for a reader)."""
         provider = self.provider_for(profile)
         self._require(provider, Capability.DIRECT_CHARGE)
         if not capture:
@@ -275,10 +259,10 @@ class PaymentService:
                 )
             )
 
-        intent, reported = await self._send(payment, CHARGE, payment.amount, call)
+        intent, reported = await self._send(payment, Operation.CHARGE, payment.amount, call)
         self._finish(intent, reported.provider_ref)
         payment = apply_payment(self.journal, payment, reported, self._clock())
-        self._publish(payment, CHARGE)
+        self._publish(payment, Operation.CHARGE)
         return payment
 
     # -- after the sale ---------------------------------------------------------------
@@ -301,7 +285,11 @@ class PaymentService:
             )
 
         return await self._act(
-            payment, CAPTURE, wanted, call, lambda ledger: ledger.capture(wanted, final=final)
+            payment,
+            Operation.CAPTURE,
+            wanted,
+            call,
+            lambda ledger: ledger.capture(wanted, final=final),
         )
 
     async def refund(
@@ -320,14 +308,16 @@ class PaymentService:
         self._authorize(ApprovalAction.REFUND, payment, amount, by, approval)
         if amount != payment.ledger.refundable:
             self._require(provider, Capability.PARTIAL_REFUND)
-        refund_reference = f"{reference}-R{len(self._intents(reference, REFUND)) + 1}"
+        refund_reference = f"{reference}-R{len(self._intents(reference, Operation.REFUND)) + 1}"
 
         def call(key: str) -> Awaitable[ActionResult]:
             return provider.refund(
                 RefundRequest(payment_ref, amount, reason, key, reference=refund_reference)
             )
 
-        return await self._act(payment, REFUND, amount, call, lambda ledger: ledger.refund(amount))
+        return await self._act(
+            payment, Operation.REFUND, amount, call, lambda ledger: ledger.refund(amount)
+        )
 
     async def void(
         self,
@@ -347,7 +337,7 @@ class PaymentService:
         # The provider knows its own void window; it refuses a late void itself.
         return await self._act(
             payment,
-            VOID,
+            Operation.VOID,
             None,
             call,
             lambda ledger: ledger.void(now=self._clock(), window_ends_at=None),
@@ -369,7 +359,7 @@ class PaymentService:
                 attention="Cancelled while the provider could not be reached; check this payment.",
                 note=f"Cancelled by the cashier; lookup failed: {error.message}",
             )
-            self._publish(payment, "cancel")
+            self._publish(payment, Operation.CANCEL)
             return payment
         if payment.state in (PaymentState.CREATED, PaymentState.PENDING):
             # No provider we use can close an open checkout; it lapses on its own.
@@ -380,7 +370,7 @@ class PaymentService:
                 state=PaymentState.FAILED,
                 note=f"Cancelled by the cashier{after_decline} before the customer paid",
             )
-            self._publish(payment, "cancel")
+            self._publish(payment, Operation.CANCEL)
         elif payment.state is PaymentState.REQUIRES_ACTION:
             # A bank check (3-D Secure) cannot be called off: unfinished, it lapses at the
             # provider. It stays open here so later lookups record how it ended.
@@ -389,7 +379,7 @@ class PaymentService:
                 now=self._clock(),
                 note="Abandoned by the cashier during the bank check; it lapses at the provider",
             )
-            self._publish(payment, "cancel")
+            self._publish(payment, Operation.CANCEL)
         return payment
 
     # -- lookups ------------------------------------------------------------------------
@@ -414,7 +404,7 @@ class PaymentService:
             # An answer that cannot be read is not this sale's either: flag it at once (the
             # state stays as it was), and let the caller say the lookup failed.
             why = f"{UNREADABLE}: {error.message}. Check it with the provider."
-            self._publish(self._needs_attention(payment, why), "lookup")
+            self._publish(self._needs_attention(payment, why), Operation.LOOKUP)
             raise
         if updated is None:  # the provider has no trace of it
             if any(not self._settleable(i) for i in unknown):
@@ -434,7 +424,7 @@ class PaymentService:
             updated = self.journal.update_payment(
                 reference, now=self._clock(), attention=None, note="Settled by a lookup"
             )
-        self._publish(updated, "lookup")
+        self._publish(updated, Operation.LOOKUP)
         return updated
 
     async def provider_history(self, reference: str) -> tuple[PaymentAction, ...]:
@@ -452,7 +442,7 @@ class PaymentService:
         except NotSupportedError:
             return ()
         updated = apply_payment(self.journal, payment, reported, self._clock())
-        self._publish(updated, "lookup")
+        self._publish(updated, Operation.LOOKUP)
         return reported.actions
 
     async def provider_balance(self, reference: str) -> tuple[PaymentAction, ...]:
@@ -479,7 +469,7 @@ class PaymentService:
         """
         payment = self._get(reference)
         if (
-            payment.method not in (HOSTED_CHECKOUT, PAY_BY_LINK, EMBEDDED_CHECKOUT)
+            not payment.method.is_checkout_page
             or payment.state not in (PaymentState.CREATED, PaymentState.PENDING)
             or not payment.provider_ref
         ):
@@ -489,7 +479,7 @@ class PaymentService:
             return None
         session = await provider.get_checkout(payment.provider_ref)
         updated = apply_session(self.journal, payment, session, self._clock())
-        self._publish(updated, "lookup")
+        self._publish(updated, Operation.LOOKUP)
         return session.expires_at
 
     async def on_webhook(self, event: WebhookEvent) -> PaymentRecord | None:
@@ -504,7 +494,7 @@ class PaymentService:
             log.info("%s event %s is not about a payment of ours", event.provider, event.event_id)
             return None
         updated = await self.refresh(payment.reference)
-        self._publish(updated, "webhook")
+        self._publish(updated, Operation.WEBHOOK)
         return updated
 
     def _closed_checkouts_still_payable(self) -> list[str]:
@@ -522,7 +512,7 @@ class PaymentService:
             for p in self.journal.payments_in_states(
                 frozenset({PaymentState.FAILED, PaymentState.DECLINED}), created_since=since
             )
-            if p.method in _CHECKOUT_PAGE_METHODS and p.provider_ref
+            if p.method.is_checkout_page and p.provider_ref
         ]
 
     async def reconcile(self) -> ReconcileReport:
@@ -555,7 +545,7 @@ class PaymentService:
     async def _send(
         self,
         payment: PaymentRecord,
-        operation: str,
+        operation: Operation,
         amount: Money | None,
         call: Callable[[str], Awaitable[T]],
         guard: IntentGuard | None = None,
@@ -582,7 +572,7 @@ class PaymentService:
     async def _act(
         self,
         payment: PaymentRecord,
-        operation: str,
+        operation: Operation,
         amount: Money | None,
         call: Callable[[str], Awaitable[ActionResult]],
         rules: Callable[[PaymentLedger], PaymentLedger],
@@ -622,7 +612,7 @@ class PaymentService:
             )
             self.journal.finish_intent(intent.id, outcome, detail=error.message, now=now)
             what = "Not sent" if outcome is IntentOutcome.NOT_SENT else "Refused"
-            if intent.operation in _OPENING and payment.state is PaymentState.CREATED:
+            if intent.operation.opens_payment and payment.state is PaymentState.CREATED:
                 recorded = self.journal.update_payment(
                     payment.reference,
                     now=now,
@@ -661,10 +651,11 @@ class PaymentService:
 
     def _is_payment_level(self, payment: PaymentRecord) -> bool:
         """Direct charges, and checkouts with captures/refunds/voids, are looked up as payments."""
-        if payment.method in _CHARGE_METHODS:
+        if payment.method.charged_by_us:
             return True
         actions = {i.operation for i in self._intents(payment.reference)}
-        return bool(payment.provider_payment_ref) and bool(actions & {CAPTURE, REFUND, VOID})
+        after_sale = {Operation.CAPTURE, Operation.REFUND, Operation.VOID}
+        return bool(payment.provider_payment_ref) and bool(actions & after_sale)
 
     async def _refresh_payment(
         self, payment: PaymentRecord, provider: PaymentProvider
@@ -745,7 +736,7 @@ class PaymentService:
             attention=why,
             note=why,
         )
-        self._publish(payment, "lookup")
+        self._publish(payment, Operation.LOOKUP)
         return payment
 
     def _never_arrived(
@@ -766,7 +757,7 @@ class PaymentService:
                 attention=None,
                 note=f"Never reached {provider.display_name}; nothing was charged",
             )
-        self._publish(payment, "lookup")
+        self._publish(payment, Operation.LOOKUP)
         return payment
 
     def _settle(self, intent: Intent, before: PaymentRecord, after: PaymentRecord) -> None:
@@ -779,7 +770,7 @@ class PaymentService:
             + ("applied" if applied else "not applied"),
             now=self._clock(),
         )
-        if not applied and intent.operation not in _OPENING:
+        if not applied and not intent.operation.opens_payment:
             self.journal.add_note(
                 after.reference,
                 now=self._clock(),
@@ -827,7 +818,7 @@ class PaymentService:
             raise PaymentRefused(reason)
 
     def _new_payment(
-        self, profile: str, provider: PaymentProvider, method: str, sale: Sale
+        self, profile: str, provider: PaymentProvider, method: PaymentMethod, sale: Sale
     ) -> PaymentRecord:
         return self.journal.create_payment(
             reference=new_reference(self._clock()),
@@ -840,7 +831,7 @@ class PaymentService:
             environment=self.environment_of(profile),
         )
 
-    def _intents(self, reference: str, operation: str | None = None) -> list[Intent]:
+    def _intents(self, reference: str, operation: Operation | None = None) -> list[Intent]:
         intents = self.journal.intents_for(reference)
         return [i for i in intents if operation is None or i.operation == operation]
 
@@ -857,7 +848,7 @@ class PaymentService:
             self.journal.update_payment(reference, now=self._clock(), attention=why, note=why)
         report.needs_attention.append(reference)
 
-    def _publish(self, payment: PaymentRecord, operation: str) -> None:
+    def _publish(self, payment: PaymentRecord, operation: Operation) -> None:
         self.changes.publish(PaymentChange(payment.reference, operation, payment.state))
 
 
@@ -877,6 +868,24 @@ def _unknown(_profile: str) -> Environment | None:
     return None
 
 
+def _checkout_mode(
+    method: PaymentMethod, provider: PaymentProvider, *, in_browser: bool
+) -> CheckoutMode:
+    """The provider checkout a method opens: the one place a payment method becomes one.
+
+    Pay-by-link opens a link. A hosted checkout for the system browser opens the provider's
+    link page where it has one: that needs no return URL, and a hosted page may insist on
+    one only the till's own view can catch (its journal method stays hosted checkout). The
+    card form and a card reader pay a hosted checkout.
+    """
+    if method == PaymentMethod.PAY_BY_LINK:
+        return CheckoutMode.LINK
+    can_link = Capability.PAY_BY_LINK in provider.capabilities
+    if method == PaymentMethod.HOSTED_CHECKOUT and in_browser and can_link:
+        return CheckoutMode.LINK
+    return CheckoutMode.HOSTED
+
+
 def _check_rules(operation: Callable[[], PaymentLedger]) -> None:
     """Run the domain's money rules; their message is the cashier's answer."""
     try:
@@ -889,11 +898,11 @@ def _shows_applied(intent: Intent, before: PaymentRecord, after: PaymentRecord) 
     """Whether the provider's numbers include the operation whose answer we lost."""
     amount = intent.amount.minor if intent.amount else 0
     match intent.operation:
-        case "capture":
+        case Operation.CAPTURE:
             return after.captured_minor >= before.captured_minor + amount
-        case "refund":
+        case Operation.REFUND:
             return after.refunded_minor >= before.refunded_minor + amount
-        case "void":
+        case Operation.VOID:
             return after.state is PaymentState.VOIDED
         case _:  # opening a checkout or a charge: the provider has it
             return True

@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pos_app.domain.money import Money
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.journal.store import PaymentRecord
 from pos_app.providers.spec import Tokenizer
 from pos_app.providers.types import PaymentSource
-from pos_app.services.payments import CARD_READER, PaymentService
+from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
 
 log = logging.getLogger(__name__)
@@ -198,7 +199,7 @@ async def pay_with_reader(
     sale: Sale,
     *,
     timeout_s: float = READ_TIMEOUT_S,
-    method: str = CARD_READER,
+    method: PaymentMethod = PaymentMethod.CARD_READER,
 ) -> PaymentRecord:
     """Read a card, then charge it through the payments service (intent → call → outcome).
 

@@ -226,14 +226,15 @@ def write_csv(summary: ShiftSummary, out: TextIO, zone: tzinfo | None = None) ->
     for row in summary.rows:
         put(_total_row("total", row), LIVE)
     for reversal in summary.reversals:
-        put(_reversal_row(reversal.operation, reversal, zone), LIVE)
+        put(_reversal_row(reversal.operation.value, reversal, zone), LIVE)
     for payment in summary.attention:
         put(_attention_row("attention", payment, zone), LIVE)
     if training is not None:
         for row in training.rows:
             put(_total_row(TRAINING_SECTION + "total", row), SANDBOX)
         for reversal in training.reversals:
-            put(_reversal_row(TRAINING_SECTION + reversal.operation, reversal, zone), SANDBOX)
+            section = TRAINING_SECTION + reversal.operation.value
+            put(_reversal_row(section, reversal, zone), SANDBOX)
         for payment in training.attention:
             put(_attention_row(TRAINING_SECTION + "attention", payment, zone), SANDBOX)
     if summary.anchor is not None:
@@ -249,7 +250,7 @@ def _attention_row(section: str, payment: PaymentRecord, zone: tzinfo | None) ->
     return (
         section,
         payment.provider,
-        payment.method,
+        payment.method.value,
         payment.state.value,
         payment.reference,
         _stamp(payment.created_at, zone),
@@ -266,7 +267,7 @@ def _total_row(section: str, row: TotalRow) -> tuple[object, ...]:
     return (
         section,
         row.provider,
-        row.method,
+        row.method.value,
         row.state,
         "",
         "",
@@ -283,7 +284,7 @@ def _reversal_row(section: str, reversal: ReversalRow, zone: tzinfo | None) -> t
     return (
         section,
         reversal.provider,
-        reversal.method,
+        reversal.method.value,
         reversal.state,
         reversal.reference,
         _stamp(reversal.at, zone),

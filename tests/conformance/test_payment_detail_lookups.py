@@ -7,8 +7,9 @@ from datetime import datetime
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.providers.base import PaymentProvider
-from pos_app.providers.types import Capability, CheckoutMode, PaymentAction
+from pos_app.providers.types import Capability, PaymentAction
 from pos_app.services.payments import CheckoutOpened, PaymentService
 from pos_app.services.sale import Sale
 from tests.conformance.conftest import PROFILE, Till
@@ -24,8 +25,8 @@ def test_an_open_link_reports_when_it_expires(till: Till) -> None:
     ) -> tuple[CheckoutOpened, datetime | None]:
         # A payment link where the provider has them (the detail page's main case).
         linked = Capability.PAY_BY_LINK in provider.capabilities
-        mode = CheckoutMode.LINK if linked else CheckoutMode.HOSTED
-        opened = await service.open_checkout(PROFILE, SALE, mode=mode, success_url=RETURN_URL)
+        method = PaymentMethod.PAY_BY_LINK if linked else PaymentMethod.HOSTED_CHECKOUT
+        opened = await service.open_checkout(PROFILE, SALE, method=method, success_url=RETURN_URL)
         return opened, await service.checkout_expiry(opened.payment.reference)
 
     opened, expires = till.run(body)

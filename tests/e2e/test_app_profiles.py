@@ -21,7 +21,7 @@ from pos_app.config.settings import (
     load_settings,
     save_settings,
 )
-from pos_app.gui.screens.cashier import PayMethod
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.gui.widgets import browser_panel
 from pos_app.journal.store import PaymentRecord
 from tests.conftest import MemoryKeyring
@@ -168,7 +168,7 @@ def test_with_webhooks_on_a_payment_made_elsewhere_reaches_the_screen_without_po
     cashier = pos.window.cashier
     cashier.amount_field.setText("6.40")
     cashier.description_field.setText("Two cinnamon buns")
-    cashier.submit(PayMethod.LINK)
+    cashier.submit(PaymentMethod.PAY_BY_LINK)
     checkout = pos.window.checkout
     qtbot.waitUntil(lambda: (p := only_payment(pos)) is not None and bool(p.provider_ref))
     checkout._poll.stop()  # only the webhook may bring the news now

@@ -16,7 +16,7 @@ from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
-from pos_app.gui.screens.cashier import PayMethod
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.gui.screens.checkout import CheckoutScreen
 from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore, PaymentRecord
@@ -102,7 +102,7 @@ def checkout_tasks(checkout: CheckoutScreen) -> TaskRunner:
 
 def open_sale(qtbot: QtBot, checkout: CheckoutScreen, service: ScriptedService) -> str:
     before = service.opened
-    checkout.start(Sale(Money(1250, "USD"), "Cake"), PayMethod.HOSTED.value)
+    checkout.start(Sale(Money(1250, "USD"), "Cake"), PaymentMethod.HOSTED_CHECKOUT)
     qtbot.waitUntil(lambda: service.opened > before and checkout.payment is not None)
     payment = checkout.payment
     assert payment is not None

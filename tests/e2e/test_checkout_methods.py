@@ -17,7 +17,7 @@ from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
-from pos_app.gui.screens.cashier import PayMethod
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.gui.screens.checkout import CheckoutScreen
 from pos_app.gui.screens.customer_display import CustomerDisplay
 from pos_app.gui.tasks import TaskRunner
@@ -114,7 +114,7 @@ def make_till(
 
 def test_the_secure_page_is_still_what_start_hosted_opens(qtbot: QtBot, make_till: Any) -> None:
     till = make_till("checkout_com")
-    till.screen.start(Sale(Money(525, "USD"), "Coffee"), PayMethod.HOSTED.value)
+    till.screen.start(Sale(Money(525, "USD"), "Coffee"), PaymentMethod.HOSTED_CHECKOUT)
     qtbot.waitUntil(lambda: till.screen.web_view is not None, timeout=20_000)
     [payment] = till.journal.page_payments(offset=0, limit=5)
     assert payment.state is PaymentState.PENDING
@@ -127,7 +127,7 @@ def test_every_provider_with_a_secure_page_ends_on_the_looked_up_outcome(
     qtbot: QtBot, make_till: Any, name: str
 ) -> None:
     till: ScreenTill = make_till(name)
-    till.screen.start(Sale(Money(2500, "USD"), "Layer cake"), PayMethod.HOSTED.value)
+    till.screen.start(Sale(Money(2500, "USD"), "Layer cake"), PaymentMethod.HOSTED_CHECKOUT)
     qtbot.waitUntil(lambda: till.screen.web_view is not None, timeout=20_000)
     [payment] = till.journal.page_payments(offset=0, limit=5)
     assert payment.provider_ref is not None
@@ -152,7 +152,7 @@ def test_sales_in_a_row_show_their_pages_in_views_made_between_sales(
         # The last sale's view is deleted once the event loop gets to it.
         qtbot.waitUntil(lambda: len(till.screen.findChildren(CheckoutWebView)) == 1)
         [primed] = till.screen.findChildren(CheckoutWebView)
-        till.screen.start(Sale(Money(cents, "USD"), "Layer cake"), PayMethod.HOSTED.value)
+        till.screen.start(Sale(Money(cents, "USD"), "Layer cake"), PaymentMethod.HOSTED_CHECKOUT)
         qtbot.waitUntil(lambda: till.screen.web_view is not None, timeout=20_000)
         assert till.screen.web_view is primed
         qtbot.waitUntil(primed.isVisible)  # the screen's layout shows it
@@ -172,7 +172,7 @@ def test_a_secure_page_opened_in_the_system_browser_ends_on_the_looked_up_outcom
     till: ScreenTill = make_till(name)
     opened: list[str] = []
     till.screen.set_browser(lambda url: opened.append(url) is None)
-    till.screen.start(Sale(Money(2500, "USD"), "Layer cake"), PayMethod.HOSTED.value)
+    till.screen.start(Sale(Money(2500, "USD"), "Layer cake"), PaymentMethod.HOSTED_CHECKOUT)
     qtbot.waitUntil(lambda: bool(opened), timeout=20_000)
     [payment] = till.journal.page_payments(offset=0, limit=5)
     assert payment.provider_ref is not None and payment.method == "hosted_checkout"
@@ -200,7 +200,7 @@ def test_when_no_browser_opens_the_address_is_shown_to_open_by_hand(
 ) -> None:
     till: ScreenTill = make_till("justifi")
     till.screen.set_browser(lambda url: False)
-    till.screen.start(Sale(Money(900, "USD"), "Bagels"), PayMethod.HOSTED.value)
+    till.screen.start(Sale(Money(900, "USD"), "Bagels"), PaymentMethod.HOSTED_CHECKOUT)
     qtbot.waitUntil(till.screen.browser_panel.isVisible, timeout=20_000)
     assert till.screen.browser_panel.title.text() == "The web browser could not be opened"
     assert till.screen.browser_panel.url.text().startswith(till.sandbox.base_url)

@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from pos_app.bootstrap.app import PosApplication
 from pos_app.domain.money import Money
-from pos_app.gui.screens.cashier import PayMethod
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.gui.webview.policy import SUCCESS_RETURN_URL
 from pos_app.gui.webview.view import CheckoutWebView
 from pos_app.services.sale import Sale
@@ -101,7 +101,7 @@ class Page:
             # The last sale's view is deleted once the event loop gets to it.
             qtbot.waitUntil(lambda: len(till.screen.findChildren(CheckoutWebView)) == 1)
             primed = till.screen.findChildren(CheckoutWebView)
-        till.screen.start(Sale(Money(1799, "USD"), "Donut"), PayMethod.HOSTED.value)
+        till.screen.start(Sale(Money(1799, "USD"), "Donut"), PaymentMethod.HOSTED_CHECKOUT)
         qtbot.waitUntil(lambda: till.screen.web_view is not None, timeout=20_000)
         view = till.screen.web_view
         assert view is not None

@@ -21,7 +21,7 @@ from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
-from pos_app.gui.screens.cashier import PayMethod
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.gui.screens.embedded_checkout import CardForm, sandbox_component_host
 from pos_app.gui.webview.bridge import BRIDGE_NAME, UNKNOWN_ERROR, CheckoutBridge, error_sentence
 from pos_app.gui.webview.view import CheckoutWebView
@@ -62,7 +62,7 @@ def card_form_till(make_till: Any) -> ScreenTill:
 
 
 def open_card_form(qtbot: QtBot, till: ScreenTill) -> CardForm:
-    till.screen.start(Sale(Money(1799, "USD"), "Two coffees"), PayMethod.CARD_FORM.value)
+    till.screen.start(Sale(Money(1799, "USD"), "Two coffees"), PaymentMethod.EMBEDDED_CHECKOUT)
     qtbot.waitUntil(lambda: till.screen.card_form is not None, timeout=20_000)
     form = till.screen.card_form
     assert form is not None and form.view is till.screen.web_view
@@ -240,7 +240,7 @@ def test_without_the_component_files_the_screen_says_how_to_get_them(
     till.screen.set_card_form(
         assets_dir=tmp_path / "empty-cache", host=sandbox_component_host(till.sandbox.base_url)
     )
-    till.screen.start(Sale(Money(1799, "USD"), "Two coffees"), PayMethod.CARD_FORM.value)
+    till.screen.start(Sale(Money(1799, "USD"), "Two coffees"), PaymentMethod.EMBEDDED_CHECKOUT)
     assert till.wait_for_result() == "Card form not installed"
     assert till.screen.result.detail.text() == MISSING_HINT
     assert till.journal.page_payments(offset=0, limit=5) == []
@@ -345,7 +345,7 @@ def test_when_the_card_form_token_cannot_be_made_the_checkout_is_closed(
         path="/justifi/v1/web_component_tokens",
         times=None,
     )
-    till.screen.start(Sale(Money(1799, "USD"), "Two coffees"), PayMethod.CARD_FORM.value)
+    till.screen.start(Sale(Money(1799, "USD"), "Two coffees"), PaymentMethod.EMBEDDED_CHECKOUT)
     assert till.wait_for_result() == "Payment not started"
     assert till.screen.web_view is None
     [payment] = till.journal.page_payments(offset=0, limit=5)

@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
-from pos_app.gui.screens.cashier import PayMethod
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.services.sale import Sale
 from tests.conformance.harness import APPROVED_CARD, control
 from tests.e2e import test_checkout_methods as methods
@@ -27,7 +27,7 @@ journal, make_till, sandbox = (
 
 
 def open_link(qtbot: QtBot, till: ScreenTill, minor: int = 1799) -> str:
-    till.screen.start(Sale(Money(minor, "USD"), "Birthday cake"), PayMethod.LINK.value)
+    till.screen.start(Sale(Money(minor, "USD"), "Birthday cake"), PaymentMethod.PAY_BY_LINK)
     panel = till.screen.link_panel
     qtbot.waitUntil(lambda: panel.isVisible() and bool(panel.qr.data), timeout=20_000)
     return panel.qr.data

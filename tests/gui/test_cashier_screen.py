@@ -7,7 +7,8 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
-from pos_app.gui.screens.cashier import CashierScreen, PayMethod
+from pos_app.domain.vocabulary import PaymentMethod
+from pos_app.gui.screens.cashier import CashierScreen
 from pos_app.providers.justifi.limits import amount_limits
 from pos_app.providers.types import Capability
 from pos_app.services.sale import Sale
@@ -103,14 +104,19 @@ def test_escape_clears_the_sale(qtbot: QtBot, cashier: CashierScreen) -> None:
 
 
 def test_only_the_providers_methods_are_offered(qtbot: QtBot, cashier: CashierScreen) -> None:
-    assert cashier.methods == (PayMethod.HOSTED, PayMethod.READER)
+    assert cashier.methods == (PaymentMethod.HOSTED_CHECKOUT, PaymentMethod.CARD_READER)
     cashier.set_capabilities(
         {Capability.HOSTED_CHECKOUT, Capability.PAY_BY_LINK, Capability.EMBEDDED_COMPONENT}
     )
     shown = [m for m, b in cashier.method_buttons.items() if b.isVisible()]
-    assert shown == [PayMethod.HOSTED, PayMethod.LINK, PayMethod.CARD_FORM, PayMethod.READER]
+    assert shown == [
+        PaymentMethod.HOSTED_CHECKOUT,
+        PaymentMethod.PAY_BY_LINK,
+        PaymentMethod.EMBEDDED_CHECKOUT,
+        PaymentMethod.CARD_READER,
+    ]
     cashier.set_capabilities({Capability.HOSTED_CHECKOUT, Capability.PAY_BY_LINK})
-    assert not cashier.method_buttons[PayMethod.CARD_FORM].isVisible()
+    assert not cashier.method_buttons[PaymentMethod.EMBEDDED_CHECKOUT].isVisible()
     type_sale(qtbot, cashier, "17.99", "Donut")
     # F7 (card form) does nothing for a provider without an embedded component.
     with qtbot.assertNotEmitted(cashier.checkout_requested):
@@ -120,14 +126,14 @@ def test_only_the_providers_methods_are_offered(qtbot: QtBot, cashier: CashierSc
 @pytest.mark.parametrize(
     ("key", "method"),
     [
-        (Qt.Key.Key_Return, PayMethod.HOSTED),
-        (Qt.Key.Key_F6, PayMethod.LINK),
-        (Qt.Key.Key_F7, PayMethod.CARD_FORM),
-        (Qt.Key.Key_F8, PayMethod.READER),
+        (Qt.Key.Key_Return, PaymentMethod.HOSTED_CHECKOUT),
+        (Qt.Key.Key_F6, PaymentMethod.PAY_BY_LINK),
+        (Qt.Key.Key_F7, PaymentMethod.EMBEDDED_CHECKOUT),
+        (Qt.Key.Key_F8, PaymentMethod.CARD_READER),
     ],
 )
 def test_each_method_has_a_key(
-    qtbot: QtBot, cashier: CashierScreen, key: Qt.Key, method: PayMethod
+    qtbot: QtBot, cashier: CashierScreen, key: Qt.Key, method: PaymentMethod
 ) -> None:
     cashier.set_capabilities(
         {Capability.HOSTED_CHECKOUT, Capability.PAY_BY_LINK, Capability.EMBEDDED_COMPONENT}
@@ -135,21 +141,22 @@ def test_each_method_has_a_key(
     type_sale(qtbot, cashier, "17.99", "Donut")
     with qtbot.waitSignal(cashier.checkout_requested) as sent:
         qtbot.keyClick(cashier.description_field, key)
-    assert sent.args == [Sale(Money(1799, "USD"), "Donut"), method.value]
+    assert sent.args == [Sale(Money(1799, "USD"), "Donut"), method]
+    assert sent.args[1] is method
 
 
 def test_method_buttons_are_named_for_screen_readers_and_wait_for_a_good_sale(
     qtbot: QtBot, cashier: CashierScreen
 ) -> None:
     cashier.set_capabilities({Capability.HOSTED_CHECKOUT, Capability.PAY_BY_LINK})
-    link = cashier.method_buttons[PayMethod.LINK]
+    link = cashier.method_buttons[PaymentMethod.PAY_BY_LINK]
     assert "QR code" in link.accessibleName()
     assert not link.isEnabled()
     type_sale(qtbot, cashier, "17.99", "Donut")
     assert link.isEnabled()
     with qtbot.waitSignal(cashier.checkout_requested) as sent:
         link.click()
-    assert sent.args[1] == "link"
+    assert sent.args[1] is PaymentMethod.PAY_BY_LINK
 
 
 def test_enter_takes_the_first_method_when_there_is_no_secure_page(
@@ -162,4 +169,4 @@ def test_enter_takes_the_first_method_when_there_is_no_secure_page(
         qtbot.waitSignal(cashier.checkout_requested) as sent,
     ):
         qtbot.keyClick(cashier.description_field, Qt.Key.Key_Return)
-    assert sent.args[1] == "link"
+    assert sent.args[1] is PaymentMethod.PAY_BY_LINK

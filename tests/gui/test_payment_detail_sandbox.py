@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.gui.dialogs.capture import CaptureDialog
 from pos_app.gui.dialogs.refund import RefundDialog
 from pos_app.gui.dialogs.void import VoidDialog
@@ -22,7 +23,6 @@ from pos_app.gui.screens.payments import PaymentsScreen
 from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore
 from pos_app.providers.base import PaymentProvider
-from pos_app.providers.types import CheckoutMode
 from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
 from pos_sandbox.server import SandboxServer
@@ -225,7 +225,9 @@ def test_justifi_ledger_after_a_refund(
 
 def test_justifi_pay_by_link_counts_down_to_its_expiry(justifi: SandboxTill) -> None:
     sale = Sale(Money(2_500, "USD"), "Cake deposit")
-    opened = justifi.wait(justifi.service.open_checkout("Till", sale, mode=CheckoutMode.LINK))
+    opened = justifi.wait(
+        justifi.service.open_checkout("Till", sale, method=PaymentMethod.PAY_BY_LINK)
+    )
     detail = justifi.open(opened.payment.reference)
     justifi.qtbot.waitUntil(
         lambda: any(w.text().startswith("Link expires in") for w in detail.window_labels),

@@ -28,9 +28,9 @@ import httpx
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.providers.errors import ProviderError
-from pos_app.providers.types import CheckoutMode
 from pos_app.services.outcomes import flagged_answer
 from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
@@ -113,21 +113,21 @@ FIELDS = {
 @dataclass(frozen=True)
 class Case:
     provider: str
-    mode: CheckoutMode
+    method: PaymentMethod
     name: str
     tamper: dict[str, Any] | None  # the sandbox fault; None: changed at the provider instead
 
     def __str__(self) -> str:
-        return f"{self.provider}-{self.mode.value}-{self.name}"
+        return f"{self.provider}-{self.method.value}-{self.name}"
 
 
-def _modes(harness: Harness) -> list[CheckoutMode]:
+def _methods(harness: Harness) -> list[PaymentMethod]:
     provider = harness.build("http://127.0.0.1:9")  # never called: capabilities only
-    modes = [CheckoutMode.HOSTED]
+    methods = [PaymentMethod.HOSTED_CHECKOUT]
     if "pay_by_link" in {c.value for c in provider.capabilities}:
-        modes.append(CheckoutMode.LINK)
+        methods.append(PaymentMethod.PAY_BY_LINK)
     asyncio.run(provider.aclose())
-    return modes
+    return methods
 
 
 def tampering_cases() -> list[Case]:
@@ -143,14 +143,14 @@ def tampering_cases() -> list[Case]:
             "another sale's reference": (f.reference, f.reference_as(OTHER_REFERENCE)),
             "no reference": (f.reference, f.reference_as(None)),
         }
-        for mode in _modes(harness):
+        for method in _methods(harness):
             for name, (target, value) in changes.items():
                 fault = {"kind": "tamper", "method": "GET", "path": f.lookup_path}
                 cases.append(
-                    Case(harness.name, mode, name, {**fault, "field": target, "value": value})
+                    Case(harness.name, method, name, {**fault, "field": target, "value": value})
                 )
             if harness.name == "justifi":
-                cases.append(Case(harness.name, mode, "amount changed at the provider", None))
+                cases.append(Case(harness.name, method, "amount changed at the provider", None))
     return cases
 
 
@@ -190,8 +190,10 @@ def _harness(name: str) -> Harness:
     return next(h for h in HARNESSES if h.name == name)
 
 
-def _pay(sandbox: SandboxServer, harness: Harness, mode: CheckoutMode, ref: str, card: str) -> None:
-    if harness.name == "checkout_com" and mode is CheckoutMode.LINK:
+def _pay(
+    sandbox: SandboxServer, harness: Harness, method: PaymentMethod, ref: str, card: str
+) -> None:
+    if harness.name == "checkout_com" and method is PaymentMethod.PAY_BY_LINK:
         answer = control(sandbox, "checkout-com/pay", {"link_id": ref, "card": card})
     else:
         answer = harness.pay(sandbox, ref, card)
@@ -232,12 +234,12 @@ def run_tampering_case(sandbox: SandboxServer, journal: JournalStore, case: Case
         service = PaymentService(journal, {PROFILE: provider})
         try:
             opened = await service.open_checkout(
-                PROFILE, SALE, mode=case.mode, success_url="https://pos.invalid/ok"
+                PROFILE, SALE, method=case.method, success_url="https://pos.invalid/ok"
             )
             ref = opened.session.provider_ref
             if case.tamper is None:
                 await asyncio.to_thread(change_justifi_amount, sandbox, ref, 100)
-            await asyncio.to_thread(_pay, sandbox, harness, case.mode, ref, APPROVED_CARD)
+            await asyncio.to_thread(_pay, sandbox, harness, case.method, ref, APPROVED_CARD)
             if case.tamper is not None:
                 await asyncio.to_thread(add_fault, sandbox, **{**case.tamper, "times": None})
             payment, error = await _refresh(service, opened.payment.reference)
@@ -267,8 +269,8 @@ def decline_cases() -> list[Case]:
     for harness in HARNESSES:
         if harness.declining_card is None:
             continue
-        for mode in _modes(harness):
-            cases.append(Case(harness.name, mode, "paid after a decline", None))
+        for method in _methods(harness):
+            cases.append(Case(harness.name, method, "paid after a decline", None))
     return cases
 
 
@@ -281,16 +283,18 @@ def run_decline_case(sandbox: SandboxServer, journal: JournalStore, case: Case) 
         service = PaymentService(journal, {PROFILE: provider})
         try:
             opened = await service.open_checkout(
-                PROFILE, SALE, mode=case.mode, success_url="https://pos.invalid/ok"
+                PROFILE, SALE, method=case.method, success_url="https://pos.invalid/ok"
             )
             ref, reference = opened.session.provider_ref, opened.payment.reference
-            await asyncio.to_thread(_pay, sandbox, harness, case.mode, ref, harness.declining_card)
+            await asyncio.to_thread(
+                _pay, sandbox, harness, case.method, ref, harness.declining_card
+            )
             declined, _ = await _refresh(service, reference)
             assert declined.state is PaymentState.PENDING and declined.decline_code, str(case)
             cancelled = await service.cancel_checkout(reference)  # the cashier gives up
             assert cancelled.state is PaymentState.FAILED, (str(case), cancelled.state)
             # The sale is over at the till; the customer pays on the same page anyway.
-            await asyncio.to_thread(_pay, sandbox, harness, case.mode, ref, APPROVED_CARD)
+            await asyncio.to_thread(_pay, sandbox, harness, case.method, ref, APPROVED_CARD)
             await service.reconcile()
             payment = journal.get(reference)
             assert payment is not None

@@ -14,9 +14,9 @@ import pytest
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.journal.store import IntentOutcome, JournalStore
 from pos_app.providers.errors import ResponseInvalidError
-from pos_app.providers.types import CheckoutMode
 from pos_app.services.payments import OperationFailed, PaymentRefused, PaymentService
 from pos_app.services.sale import Sale, SaleInputError, parse_sale
 from pos_sandbox.server import SandboxServer
@@ -161,7 +161,7 @@ GUARDS: list[tuple[str, Guard, str]] = [
     ),
     (
         "a link where ReCharge has none",
-        lambda s, t: s.open_checkout("recharge", USD_SALE, mode=CheckoutMode.LINK),
+        lambda s, t: s.open_checkout("recharge", USD_SALE, method=PaymentMethod.PAY_BY_LINK),
         "ReCharge cannot take payment by link.",
     ),
     (

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from PySide6.QtWidgets import QDialog, QWidget
 
 from pos_app.domain.money import Money, format_money
+from pos_app.domain.vocabulary import Operation
 from pos_app.gui.dialogs.pin_approval import Grant, PinApprovalDialog
 from pos_app.gui.screens.sign_in import Staff
 from pos_app.journal.store import JournalStore
@@ -84,9 +85,9 @@ class ApprovalGate:
         self._parent = parent
         self.dialog: ApprovalDialog | None = None
 
-    async def __call__(self, action: str, reference: str, amount: Money | None) -> GateAnswer:
+    async def __call__(self, action: Operation, reference: str, amount: Money | None) -> GateAnswer:
         user = self._staff.session.user
-        if action == "capture" or not self._staff.set_up:
+        if action == Operation.CAPTURE or not self._staff.set_up:
             return GateAnswer(True, by=user)
         try:
             kind = ApprovalAction(action)

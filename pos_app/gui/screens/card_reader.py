@@ -28,12 +28,13 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import format_money
 from pos_app.domain.payment import PaymentState
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.gui.messages import card_text, decline_message, error_message
 from pos_app.gui.screens.checkout import ResultPanel
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import announce, label
 from pos_app.journal.store import PaymentRecord
-from pos_app.services.payments import CARD_READER, OperationFailed
+from pos_app.services.payments import OperationFailed
 from pos_app.services.reader import (
     READ_TIMEOUT_S,
     Gesture,
@@ -343,7 +344,7 @@ class CardReaderScreen(QWidget):
                 self._profile,
                 sale,
                 timeout_s=self.read_timeout_s,
-                method=CARD_READER,
+                method=PaymentMethod.CARD_READER,
             ),
             lambda payment: self._paid(payment, generation),
             lambda error: self._failed(error, generation),

@@ -9,28 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from pos_app.domain.money import format_money
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.gui.widgets.common import label, set_invalid
 from pos_app.providers.types import AmountLimits, Capability
 from pos_app.services.sale import Sale, SaleInputError, parse_description, parse_sale_amount
 
 
-class PayMethod(StrEnum):
-    HOSTED = "hosted"  # the provider's secure page in the till's web view
-    LINK = "link"  # a pay-by-link URL as a QR code for the customer's phone
-    CARD_FORM = "card_form"  # the provider's embedded card component (JustiFi)
-    READER = "reader"  # card-present: the card-reader screen (a simulated reader on sandbox)
-
-
 @dataclass(frozen=True)
 class _MethodSpec:
-    method: PayMethod
+    method: PaymentMethod
     text: str
     key: str
     accessible: str
@@ -39,40 +32,48 @@ class _MethodSpec:
 
 _METHODS = (
     _MethodSpec(
-        PayMethod.HOSTED,
+        # The provider's secure page, in the till's web view (or the system browser).
+        PaymentMethod.HOSTED_CHECKOUT,
         "&Secure page  ⏎",
         "",
         "Take payment on the provider's secure page",
         Capability.HOSTED_CHECKOUT,
     ),
     _MethodSpec(
-        PayMethod.LINK,
+        # A pay-by-link URL as a QR code for the customer's phone.
+        PaymentMethod.PAY_BY_LINK,
         "Pay by &link (QR)  F6",
         "F6",
         "Take payment by link: the customer scans a QR code",
         Capability.PAY_BY_LINK,
     ),
     _MethodSpec(
-        PayMethod.CARD_FORM,
+        # The provider's embedded card component (JustiFi).
+        PaymentMethod.EMBEDDED_CHECKOUT,
         "Card &form  F7",
         "F7",
         "Take payment with the card form",
         Capability.EMBEDDED_COMPONENT,
     ),
+    # Card-present: the card-reader screen (a simulated reader on sandbox).
     _MethodSpec(
-        PayMethod.READER, "Card &reader  F8", "F8", "Take payment with a card reader", None
+        PaymentMethod.CARD_READER,
+        "Card &reader  F8",
+        "F8",
+        "Take payment with a card reader",
+        None,
     ),
 )
 
 
-def methods_for(capabilities: Iterable[Capability]) -> tuple[PayMethod, ...]:
+def methods_for(capabilities: Iterable[Capability]) -> tuple[PaymentMethod, ...]:
     """The methods a provider with these capabilities can take, in the order shown."""
     have = frozenset(capabilities)
     return tuple(spec.method for spec in _METHODS if spec.needs is None or spec.needs in have)
 
 
 class CashierScreen(QWidget):
-    checkout_requested = Signal(object, str)  # Sale, PayMethod value — every method
+    checkout_requested = Signal(object, object)  # Sale, PaymentMethod — every method
     # Kept for a main window that only knows hosted checkout; emitted for HOSTED only.
     hosted_checkout_requested = Signal(object)  # Sale
 
@@ -90,7 +91,7 @@ class CashierScreen(QWidget):
         self._limits = limits
         self._locale = locale
         self._ready = False
-        self._methods: tuple[PayMethod, ...] = ()
+        self._methods: tuple[PaymentMethod, ...] = ()
 
         self.amount_field = QLineEdit()
         self.amount_field.setObjectName("AmountField")
@@ -103,7 +104,7 @@ class CashierScreen(QWidget):
         self.description_field.setAccessibleName("Description")
         self.description_field.setMaxLength(400)
         self.description_error = label("", "FieldError")
-        self.method_buttons: dict[PayMethod, QPushButton] = {}
+        self.method_buttons: dict[PaymentMethod, QPushButton] = {}
         buttons = QHBoxLayout()
         buttons.setSpacing(8)
         for spec in _METHODS:
@@ -115,7 +116,7 @@ class CashierScreen(QWidget):
                 QShortcut(QKeySequence(spec.key), self, lambda m=spec.method: self.submit(m))
             buttons.addWidget(button)
             self.method_buttons[spec.method] = button
-        self.hosted_button = self.method_buttons[PayMethod.HOSTED]
+        self.hosted_button = self.method_buttons[PaymentMethod.HOSTED_CHECKOUT]
         self.hosted_button.setObjectName("Primary")
         self.hosted_button.setToolTip("Opens the provider's secure payment page (Enter)")
         self._hint_text = f"The customer pays on {provider_name}'s secure page, shown here."
@@ -165,7 +166,7 @@ class CashierScreen(QWidget):
         return self._ready
 
     @property
-    def methods(self) -> tuple[PayMethod, ...]:
+    def methods(self) -> tuple[PaymentMethod, ...]:
         return self._methods
 
     def set_capabilities(self, capabilities: Iterable[Capability]) -> None:
@@ -201,11 +202,11 @@ class CashierScreen(QWidget):
         return Sale(amount, parse_description(self.description_field.text()))
 
     @property
-    def default_method(self) -> PayMethod | None:
+    def default_method(self) -> PaymentMethod | None:
         """What Enter takes: the secure page, or the first method the provider has."""
         return self._methods[0] if self._methods else None
 
-    def submit(self, method: PayMethod | None = None) -> None:
+    def submit(self, method: PaymentMethod | None = None) -> None:
         method = method or self.default_method
         if method is None or method not in self._methods:
             return
@@ -217,8 +218,8 @@ class CashierScreen(QWidget):
             return
         if not self._ready:
             return
-        self.checkout_requested.emit(sale, method.value)
-        if method is PayMethod.HOSTED:
+        self.checkout_requested.emit(sale, method)
+        if method is PaymentMethod.HOSTED_CHECKOUT:
             self.hosted_checkout_requested.emit(sale)
 
     # -- validation -----------------------------------------------------------------

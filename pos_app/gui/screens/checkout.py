@@ -24,21 +24,16 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import format_money
 from pos_app.domain.payment import PaymentState
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.gui.messages import TRAINING, card_text, decline_message, error_message
-from pos_app.gui.screens.cashier import PayMethod
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.webview.policy import FAILURE_RETURN_URL, SUCCESS_RETURN_URL, NavigationPolicy
 from pos_app.gui.widgets.browser_panel import BrowserOpener, BrowserPanel
 from pos_app.gui.widgets.common import announce, label
 from pos_app.gui.widgets.qr import LinkPanel
 from pos_app.journal.store import JournalStore, PaymentRecord
-from pos_app.providers.types import Capability, CheckoutMode, EmbeddedCheckout, PaymentSource
-from pos_app.services.checkout import (
-    HOSTED_CHECKOUT,
-    CheckoutService,
-    CheckoutStartError,
-    HostedCheckout,
-)
+from pos_app.providers.types import EmbeddedCheckout, PaymentSource
+from pos_app.services.checkout import CheckoutService, CheckoutStartError, HostedCheckout
 from pos_app.services.outcomes import DISAGREES
 from pos_app.services.sale import Sale
 
@@ -148,7 +143,7 @@ class CheckoutScreen(QWidget):
         self._generation = 0  # callbacks from an abandoned checkout are ignored
         self._listening_to: JournalStore | None = None
         self._sale: Sale | None = None
-        self._method = PayMethod.HOSTED
+        self._method = PaymentMethod.HOSTED_CHECKOUT
         self._link_expired = False
         self._expiry_noticed = False
         self._display: CustomerDisplay | None = None
@@ -257,7 +252,7 @@ class CheckoutScreen(QWidget):
         self._display = display
 
     @property
-    def method(self) -> PayMethod:
+    def method(self) -> PaymentMethod:
         return self._method
 
     def set_service(self, service: CheckoutService) -> None:
@@ -290,15 +285,17 @@ class CheckoutScreen(QWidget):
 
     # -- flow -------------------------------------------------------------------------
 
-    def start(self, sale: Sale, method: str) -> None:
-        """Take the sale the way the cashier chose (a ``PayMethod`` value)."""
-        chosen = PayMethod(method)
-        if chosen is PayMethod.READER:
+    def start(self, sale: Sale, method: PaymentMethod) -> None:
+        """Take the sale the way the cashier chose: on a provider checkout (page, link or
+        card form). A card is charged with ``start_card_charge``."""
+        if method is PaymentMethod.CARD_READER:
             raise ValueError("card-reader sales have their own screen")
-        if chosen is PayMethod.CARD_FORM:
+        if method is PaymentMethod.EMBEDDED_CHECKOUT:
             self.start_embedded(sale)
+        elif method.is_checkout_page:
+            self._open(sale, method)
         else:
-            self._open(sale, chosen)
+            raise ValueError(f"{method} is not paid on a checkout")
 
     def set_browser(self, opener: BrowserOpener | None) -> None:
         """Open providers' secure pages with ``opener`` (the system browser) instead of the
@@ -310,15 +307,15 @@ class CheckoutScreen(QWidget):
             self._show_in_browser(self._checkout)
 
     def start_hosted(self, sale: Sale) -> None:
-        self._open(sale, PayMethod.HOSTED)
+        self._open(sale, PaymentMethod.HOSTED_CHECKOUT)
 
     def start_link(self, sale: Sale) -> None:
-        self._open(sale, PayMethod.LINK)
+        self._open(sale, PaymentMethod.PAY_BY_LINK)
 
     def new_link(self) -> None:
         """Only after the lookup said the old link expired: never two live links at once."""
         if self._link_expired and self._sale is not None:
-            self._open(self._sale, PayMethod.LINK)
+            self._open(self._sale, PaymentMethod.PAY_BY_LINK)
 
     def set_card_form(self, *, assets_dir: Path | None, host: ComponentHost | None) -> None:
         """Where the card form's files are cached, and which page hosts the component."""
@@ -330,7 +327,7 @@ class CheckoutScreen(QWidget):
 
         assert self._service is not None, "checkout started before the provider was ready"
         self._reset(sale)
-        self._method = PayMethod.CARD_FORM
+        self._method = PaymentMethod.EMBEDDED_CHECKOUT
         if self._component_host is None:
             self._finish(
                 "warn", "!", "Card form not available", _NO_CARD_FORM, "", "Back to sale",
@@ -421,11 +418,11 @@ class CheckoutScreen(QWidget):
         else:
             self._show_state(payment)
 
-    def _open(self, sale: Sale, method: PayMethod) -> None:
+    def _open(self, sale: Sale, method: PaymentMethod) -> None:
         assert self._service is not None, "checkout started before the provider was ready"
         self._reset(sale)
         self._method = method
-        link = method is PayMethod.LINK
+        link = method is PaymentMethod.PAY_BY_LINK
         # A phone paying by link, or a page in the system browser, must never be sent to
         # our intercept-only return URL: only the till's own view can catch it.
         outside = link or self._browser is not None
@@ -436,21 +433,12 @@ class CheckoutScreen(QWidget):
             self._service.start_hosted(
                 sale,
                 success_url=None if outside else SUCCESS_RETURN_URL,
-                mode=self._checkout_mode(link),
-                method=None if link else HOSTED_CHECKOUT,
+                method=method,
+                in_browser=self._browser is not None,
             ),
             lambda checkout: self._opened(checkout, generation),
             lambda error: self._open_failed(error, generation),
         )
-
-    def _checkout_mode(self, link: bool) -> CheckoutMode:
-        """A page for the system browser is the provider's link page where it has one: it
-        needs no return URL (a hosted page may insist on one only the till's view can catch)."""
-        assert self._service is not None
-        can_link = Capability.PAY_BY_LINK in self._service.provider.capabilities
-        if link or (self._browser is not None and can_link):
-            return CheckoutMode.LINK
-        return CheckoutMode.HOSTED
 
     def verify(self) -> None:
         """Ask the provider what happened (never trust the page)."""
@@ -497,7 +485,7 @@ class CheckoutScreen(QWidget):
         self._expires_at = checkout.expires_at
         self._update_timers()
         self._show_sale(checkout.payment)
-        if self._method is PayMethod.LINK:
+        if self._method is PaymentMethod.PAY_BY_LINK:
             self._show_link(checkout)
         elif self._browser is not None:
             self._show_in_browser(checkout)
@@ -604,7 +592,7 @@ class CheckoutScreen(QWidget):
             )
         elif payment.state is PaymentState.FAILED:
             detail = "Nothing was charged."
-            if self._method is PayMethod.LINK:
+            if self._method is PaymentMethod.PAY_BY_LINK:
                 # No provider can close a link: say what happens if the phone pays anyway.
                 detail += (
                     " The link itself stays open at the provider until it expires; if the "
@@ -662,7 +650,7 @@ class CheckoutScreen(QWidget):
                 "New sale",
                 amount=amount,
             )
-        elif payment.state is PaymentState.EXPIRED and self._method is PayMethod.LINK:
+        elif payment.state is PaymentState.EXPIRED and self._method is PaymentMethod.PAY_BY_LINK:
             self._show_link_expired()
         elif payment.state is PaymentState.EXPIRED:
             self._finish(
@@ -692,7 +680,9 @@ class CheckoutScreen(QWidget):
     def _show_declined_attempt(self, payment: PaymentRecord) -> None:
         """A card was declined but the checkout takes another: one sale, one checkout — the
         customer tries again on the same page (or the phone that scanned the link)."""
-        where = "on their phone" if self._method is PayMethod.LINK else "on the same page"
+        where = (
+            "on their phone" if self._method is PaymentMethod.PAY_BY_LINK else "on the same page"
+        )
         sentence = (
             f"Card declined: {decline_message(payment.decline_code)} The customer can try "
             f"another card {where}, or Cancel (Esc) to end the sale."
@@ -778,7 +768,7 @@ class CheckoutScreen(QWidget):
         self.link_panel.setVisible(False)
         self.browser_panel.setVisible(False)
         self._sale = sale
-        self._method = PayMethod.HOSTED
+        self._method = PaymentMethod.HOSTED_CHECKOUT
         self._link_expired = False
         self._expiry_noticed = False
         self._checkout = None
@@ -808,12 +798,12 @@ class CheckoutScreen(QWidget):
             return
         if self._expires_at is not None:
             left = int((self._expires_at - datetime.now(UTC)).total_seconds())
-            what = "Link" if self._method is PayMethod.LINK else "Checkout"
+            what = "Link" if self._method is PaymentMethod.PAY_BY_LINK else "Checkout"
             text = f"{what} expires in {_clock_text(left)}"
             self.expiry_label.setText(text)
-            if self._display is not None and self._method is PayMethod.LINK:
+            if self._display is not None and self._method is PaymentMethod.PAY_BY_LINK:
                 self._display.set_expiry(text)
-            if left <= 0 and self._method is PayMethod.LINK and not self._expiry_noticed:
+            if left <= 0 and self._method is PaymentMethod.PAY_BY_LINK and not self._expiry_noticed:
                 self._expiry_noticed = True
                 self.verify()  # our clock says expired; only the provider's answer decides
         else:

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import Money, format_money
 from pos_app.domain.payment import FINAL_STATES, PaymentState
+from pos_app.domain.vocabulary import Operation
 from pos_app.gui.dialogs.approval import GateAnswer
 from pos_app.gui.dialogs.capture import CaptureDialog
 from pos_app.gui.dialogs.refund import RefundDialog
@@ -63,9 +64,15 @@ from pos_app.services.payments import OperationFailed, PaymentRefused
 
 log = logging.getLogger(__name__)
 
+_PROGRESS = {
+    Operation.CAPTURE: "Capturing",
+    Operation.REFUND: "Refunding",
+    Operation.VOID: "Voiding",
+}
+
 # (action, our reference, amount or None) → may it go ahead, with which approval, by whom?
 # The approval gate plugs in here; PaymentService checks the answer itself.
-Approve = Callable[[str, str, Money | None], Awaitable[GateAnswer]]
+Approve = Callable[[Operation, str, Money | None], Awaitable[GateAnswer]]
 _TONES = {
     PaymentState.CAPTURED: "good",
     PaymentState.AUTHORIZED: "good",
@@ -451,7 +458,7 @@ class PaymentDetail(QWidget):
             amount, final = dialog.capture_amount, dialog.is_final
             asked = amount or before
             self._act(
-                "capture",
+                Operation.CAPTURE,
                 asked,
                 lambda service, _ok: service.capture(payment.reference, amount, final=final),
                 lambda after: f"Captured {self._money(asked)}. {self._confirms(after)}",
@@ -475,7 +482,7 @@ class PaymentDetail(QWidget):
         def confirmed() -> None:
             amount, reason = dialog.refund_amount, dialog.refund_reason
             self._act(
-                "refund",
+                Operation.REFUND,
                 amount,
                 lambda service, ok: service.refund(
                     payment.reference, amount, reason, by=ok.by, approval=ok.approval
@@ -503,7 +510,7 @@ class PaymentDetail(QWidget):
         def confirmed() -> None:
             reason = dialog.void_reason
             self._act(
-                "void",
+                Operation.VOID,
                 None,
                 lambda service, ok: service.void(
                     payment.reference, reason, by=ok.by, approval=ok.approval
@@ -529,7 +536,7 @@ class PaymentDetail(QWidget):
 
     def _act(
         self,
-        action: str,
+        action: Operation,
         amount: Money | None,
         call: Callable[[PaymentsBackend, GateAnswer], Awaitable[PaymentRecord]],
         success: Callable[[PaymentRecord], str],
@@ -552,7 +559,7 @@ class PaymentDetail(QWidget):
             self.show_payment(payment.reference)
             self._say(success(after), "good")
 
-        verb = {"capture": "Capturing", "refund": "Refunding", "void": "Voiding"}[action]
+        verb = _PROGRESS[action]
         self._run(work(), f"{verb} at {self._provider_name()}…", done)
 
     def _run(

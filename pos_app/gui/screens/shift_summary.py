@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import Money, format_money
 from pos_app.domain.payment import PaymentState
+from pos_app.domain.vocabulary import Operation
 from pos_app.gui.messages import PROVIDER_NAMES, method_name, state_label
 from pos_app.gui.widgets.common import announce, label
 from pos_app.journal.audit import AuditAnchor
@@ -460,7 +461,7 @@ class ShiftSummaryScreen(QWidget):
                 (
                     self._time(r.at),
                     r.reference,
-                    "Refund" if r.operation == "refund" else "Void",
+                    "Refund" if r.operation is Operation.REFUND else "Void",
                     PROVIDER_NAMES.get(r.provider, r.provider),
                     self._money(r.amount_minor, r.currency),
                 )

@@ -13,18 +13,18 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from pos_app.domain.payment import PaymentRuleError, PaymentState
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.journal.store import PaymentRecord
 
 AUTHORIZATION_LIFETIME: Final = timedelta(days=7)
 JUSTIFI_VOID_WINDOW: Final = timedelta(minutes=25)
 _SOON: Final = timedelta(days=1)
-_CHARGED_BY_US: Final = frozenset({"direct_charge", "card_reader"})
 LINK_SOON: Final = timedelta(minutes=5)
-# Journal methods paid on a provider checkout, and what the customer sees of it.
+# What the customer sees of each provider checkout (``PaymentMethod.is_checkout_page``).
 _CHECKOUT_NOUNS: Final = {
-    "pay_by_link": "Link",
-    "hosted_checkout": "Checkout page",
-    "embedded_checkout": "Checkout",
+    PaymentMethod.PAY_BY_LINK: "Link",
+    PaymentMethod.HOSTED_CHECKOUT: "Checkout page",
+    PaymentMethod.EMBEDDED_CHECKOUT: "Checkout",
 }
 _OPEN: Final = frozenset({PaymentState.CREATED, PaymentState.PENDING})
 
@@ -41,7 +41,7 @@ def void_deadline(
     """(the provider has a void window, its end when known)."""
     if payment.provider != "justifi":
         return False, None
-    start = authorized_at or (payment.created_at if payment.method in _CHARGED_BY_US else None)
+    start = authorized_at or (payment.created_at if payment.method.charged_by_us else None)
     return True, (start + JUSTIFI_VOID_WINDOW) if start else None
 
 
@@ -56,7 +56,7 @@ def can_void_now(payment: PaymentRecord, now: datetime, deadline: datetime | Non
 
 def awaits_checkout(payment: PaymentRecord) -> bool:
     """The customer may still pay on a provider checkout (page, card form or link)."""
-    return payment.method in _CHECKOUT_NOUNS and payment.state in _OPEN
+    return payment.method.is_checkout_page and payment.state in _OPEN
 
 
 def link_window(payment: PaymentRecord, now: datetime, expires_at: datetime) -> Window | None:
