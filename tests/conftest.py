@@ -1,15 +1,13 @@
-"""Shared test set-up: offscreen Qt, isolated paths and keyring for every test; and the
-``gui``, ``webengine`` and ``slow`` markers (declared in pyproject.toml), set here."""
+"""Shared test set-up: offscreen Qt, isolated paths and keyring for every test, and the
+``gui``, ``webengine`` and ``slow`` markers."""
 
 from __future__ import annotations
 
-import ast
 import asyncio
-import functools
 import gc
 import importlib.util
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +22,7 @@ import keyring.errors
 from keyring.backend import KeyringBackend
 
 from pos_app.platform.paths import AppPaths
+from tests import import_graph
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
@@ -34,6 +33,11 @@ try:
     HAVE_QT = importlib.util.find_spec("PySide6") is not None
 except ImportError:  # hidden
     HAVE_QT = False
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    if not pluginmanager.has_plugin("pytest-qt"):  # its option in pyproject.toml, then unknown
+        parser.addini("qt_api", "pytest-qt's Qt binding, unused without pytest-qt")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -47,76 +51,36 @@ def pytest_configure(config: pytest.Config) -> None:
         QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 
-# Markers, from what each test needs rather than by hand, so that no test file carries them:
-# - gui: the test needs Qt. Its module, a conftest.py above it, or what either imports (read
-#   through the sources of tests, pos_app and pos_sandbox; imports inside functions do not
-#   count) imports Qt, or it uses a pytest-qt fixture (as qloop does). All of tests/gui and
-#   tests/e2e is gui through their conftest.py. Without Qt such modules cannot be imported,
-#   so they are not collected at all (pytest_ignore_collect).
-# - webengine: WEBENGINE_RULE_PENDING
-# - slow: SLOW_RULE_PENDING
-QT = frozenset({"PySide6", "shiboken6", "qasync", "pytestqt"})  # as tests/_noqt hides
+# Markers (declared in pyproject.toml), from what each test needs, so that no test file
+# carries them:
+# - gui: it needs Qt: importing its module and the conftest.py files above it imports Qt
+#   (tests/import_graph.py reads that from the sources of tests, pos_app and pos_sandbox;
+#   imports inside functions do not count), or it uses a pytest-qt fixture (as qloop does),
+#   or it needs Qt only once running (QT_AT_RUN_TIME). All of tests/gui and tests/e2e is gui
+#   through their conftest.py. Where Qt is hidden such modules cannot even be imported, so
+#   they are not collected (pytest_ignore_collect), and -m "not gui" does the rest.
+# - webengine: its module, or a module of tests/ it imports, imports QtWebEngine or the
+#   app's web view, or runs JavaScript with tests/e2e's helpers. That marks every test that
+#   opens a QtWebEngine page or profile, and others of the same modules.
+# - slow: tests/e2e (each test starts the whole app) and tests/reliability (crash, power-loss
+#   and fault batteries): a seventh of the tests, half of the suite's time (--durations).
+QT = frozenset({"PySide6", "shiboken6", "qasync", "pytestqt"})  # as tests/_noqt hides them
 QT_FIXTURES = frozenset({"qapp", "qtbot", "qtmodeltester", "qtlog"})
+QT_AT_RUN_TIME = (  # what no import shows (the run without Qt finds any missing here)
+    "tests/reliability/test_benchmark_secrets.py",  # loads benchmarks/reliability.py by path
+    "tests/integration/test_cli.py::test_exit_when_ready_",  # starts the whole app
+)
+WEBENGINE = (
+    "PySide6.QtWebEngine",
+    "pos_app.gui.webview.view",
+    "tests.e2e.conftest.run_js",
+    "tests.e2e.conftest.wait_for_js",
+)
 SLOW_DIRS = frozenset({"e2e", "reliability"})
-ROOT = Path(__file__).resolve().parent.parent
-FIRST_PARTY = frozenset({"tests", "pos_app", "pos_sandbox"})
-
-
-@functools.cache
-def _imports(file: Path) -> frozenset[str]:
-    """The modules a source file imports when it is imported (if a name imported from a
-    module is a submodule, that too)."""
-    package = file.relative_to(ROOT).parent.parts
-    found: set[str] = set()
-
-    def visit(body: Iterable[ast.AST]) -> None:
-        for node in body:
-            if isinstance(node, ast.Import):
-                found.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:  # relative: from the file's package, or one above per dot
-                    base = ".".join([*package[: len(package) + 1 - node.level], base]).strip(".")
-                found.add(base)
-                found.update(f"{base}.{alias.name}" for alias in node.names)
-            elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-                visit(node.orelse)
-            elif not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                for field in ("body", "orelse", "finalbody", "handlers"):
-                    visit(getattr(node, field, ()))
-
-    visit(ast.parse(file.read_bytes()).body)
-    return frozenset(found)
-
-
-def _files(module: str) -> Iterator[Path]:
-    """The first-party files importing a module runs: its packages' __init__.py, then it."""
-    if module.partition(".")[0] in FIRST_PARTY:
-        where = ROOT
-        for part in module.split("."):
-            where /= part
-            yield from (f for f in (where / "__init__.py", where.with_suffix(".py")) if f.is_file())
-
-
-@functools.cache
-def _reached(file: Path) -> frozenset[str]:
-    """Every module imported when pytest imports this file, after the conftest.py above it."""
-    tests = ROOT / "tests"
-    todo = [file, *(d / "conftest.py" for d in file.parents if d.is_relative_to(tests))]
-    seen: set[Path] = set()
-    reached: set[str] = set()
-    while todo:
-        if (next_file := todo.pop()) in seen or not next_file.is_file():
-            continue
-        seen.add(next_file)
-        for module in _imports(next_file):
-            reached.add(module)
-            todo.extend(_files(module))
-    return frozenset(reached)
 
 
 def _needs_qt(file: Path) -> bool:
-    return any(module.partition(".")[0] in QT for module in _reached(file))
+    return any(module.partition(".")[0] in QT for module in import_graph.reached(file))
 
 
 def pytest_ignore_collect(collection_path: Path) -> bool | None:
@@ -128,9 +92,16 @@ def pytest_ignore_collect(collection_path: Path) -> bool | None:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if _needs_qt(item.path) or QT_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        if (
+            _needs_qt(item.path)
+            or QT_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+            or item.nodeid.startswith(QT_AT_RUN_TIME)
+        ):
             item.add_marker(pytest.mark.gui)
-        if SLOW_DIRS.intersection(item.path.relative_to(ROOT / "tests").parts):
+        tests_imported = import_graph.reached(item.path, frozenset({"tests"}))
+        if any(module.startswith(WEBENGINE) for module in tests_imported):
+            item.add_marker(pytest.mark.webengine)
+        if SLOW_DIRS.intersection(item.path.relative_to(import_graph.ROOT / "tests").parts):
             item.add_marker(pytest.mark.slow)
 
 
