@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from pos_app.providers.recharge.adapter import MAX_RATE_LIMIT_WAITS
+from pos_app.providers.recharge.client import MAX_RATE_LIMIT_WAITS
 from tests.reliability.tills import RETRY, Attempt
 
 # ReCharge waits out a 429 (refused before anything happened) and calls again, up to

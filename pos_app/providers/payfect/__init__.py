@@ -1,5 +1,7 @@
-"""Payfect: crypto (USDT on Tron) hosted checkout. ``adapter.py`` is the I/O half,
-``mapping.py`` the pure payload half, ``webhooks.py`` its signed callbacks.
+"""Payfect: crypto (USDT on Tron) hosted checkout. ``adapter.py`` is the provider the
+services see, ``client.py`` its API key header and error mapping, ``checkouts.py`` and
+``payments.py`` the I/O of each flow, ``mapping/`` the pure payload half, ``webhooks.py`` its
+signed callbacks.
 
 ``SPEC`` is everything the till knows about Payfect; the adapter loads on its first build.
 """

@@ -1,22 +1,19 @@
-"""Payfect adapter: the I/O half. Payload shapes live in mapping.py."""
+"""Payfect adapter: the provider the services see. The work is done in ``client.py`` (the
+API key header, the error mapping), ``checkouts.py`` (hosted checkouts and links) and
+``payments.py`` (the checkout as a payment); payload shapes live in ``mapping/``.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-from urllib.parse import quote
 
-import httpx
-
-from pos_app.providers.errors import (
-    ConfigurationError,
-    NotFoundError,
-    NotSupportedError,
-    ResponseInvalidError,
-)
-from pos_app.providers.http import ProviderHttpClient, payload_or_raise
+from pos_app.providers.errors import ConfigurationError, NotFoundError, NotSupportedError
+from pos_app.providers.http import ProviderHttpClient
 from pos_app.providers.payfect import SPEC, mapping
+from pos_app.providers.payfect.checkouts import Checkouts
+from pos_app.providers.payfect.client import CHECKOUTS_PATH, PayfectClient
 from pos_app.providers.payfect.limits import amount_limits
+from pos_app.providers.payfect.payments import Payments
 from pos_app.providers.types import (
     ActionResult,
     Capability,
@@ -30,7 +27,6 @@ from pos_app.providers.types import (
     VoidRequest,
 )
 
-CHECKOUTS_PATH = "/api/v1/checkouts/"
 # The nil UUID is never a checkout id: a 404 for it proves the key and URL work.
 CONNECTION_PROBE = "00000000-0000-0000-0000-000000000000"
 
@@ -38,7 +34,7 @@ CONNECTION_PROBE = "00000000-0000-0000-0000-000000000000"
 @dataclass(frozen=True)
 class PayfectConfig:
     """A Payfect profile. ``api_base_url`` is the host part (``https://api.payfect.finance``,
-    or the sandbox's ``…/payfect``); the adapter adds ``/api/v1/checkouts/``.
+    or the sandbox's ``…/payfect``); client.py adds ``/api/v1/checkouts/``.
 
     The store sells in ``sale_currency`` (USD only) and Payfect invoices the same number in
     ``crypto_currency`` (a USD stablecoin), see mapping.py. ``callback_url`` overrides the
@@ -87,7 +83,8 @@ class PayfectProvider:
 
     Payfect takes no idempotency key, so a create is never retried blindly: the HTTP client
     is built with ``idempotency_header=None`` and no key is passed, so a create that timed out
-    raises OutcomeUnknownError. ``find_checkout`` cannot resolve that doubt (see there).
+    raises OutcomeUnknownError. ``find_checkout`` cannot resolve that doubt (see
+    checkouts.py).
     """
 
     key = SPEC.key
@@ -100,79 +97,48 @@ class PayfectProvider:
         config.check()
         self._config = config
         self.limits = amount_limits(config.sale_currency)
-        self._http = http or ProviderHttpClient(
-            config.api_base_url, provider=self.key, idempotency_header=None
+        self._client = PayfectClient(
+            http
+            or ProviderHttpClient(config.api_base_url, provider=self.key, idempotency_header=None),
+            api_key=config.api_key,
         )
+        self._checkouts = Checkouts(
+            self._client,
+            sale_currency=config.sale_currency,
+            crypto_currency=config.crypto_currency,
+            network=config.network,
+            callback_url=config.callback_url,
+        )
+        self._payments = Payments(self._client, crypto_currency=config.crypto_currency)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
-
-    async def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
-        if request.amount.currency != self._config.sale_currency:
-            raise ConfigurationError(
-                f"This Payfect profile sells in {self._config.sale_currency}, "
-                f"not {request.amount.currency}",
-                provider=self.key,
-            )
-        body = mapping.build_checkout_body(
-            request,
-            crypto_currency=self._config.crypto_currency,
-            network=self._config.network,
-            callback_url=self._config.callback_url,
-        )
-        # Deliberately no idempotency_key: Payfect would ignore it, and passing one would let
-        # the HTTP client repeat the create on a timeout or 5xx.
-        payload = await self._call("POST", CHECKOUTS_PATH, json=body)
-        session = mapping.parse_checkout(
-            payload, crypto_currency=self._config.crypto_currency, expected=request.amount
-        )
-        if session.reference != request.reference:
-            raise ResponseInvalidError(
-                "Payfect returned a checkout for another sale", provider=self.key
-            )
-        if session.hosted_url is None:
-            raise ResponseInvalidError(
-                "Payfect returned a checkout without a url", provider=self.key
-            )
-        return session
-
-    async def get_checkout(self, provider_ref: str) -> CheckoutSession:
-        payload = await self._call("GET", f"{CHECKOUTS_PATH}{quote(provider_ref, safe='')}/")
-        session = mapping.parse_checkout(payload, crypto_currency=self._config.crypto_currency)
-        if session.provider_ref != provider_ref:
-            raise ResponseInvalidError("Payfect returned another checkout", provider=self.key)
-        return session
-
-    async def find_checkout(self, reference: str) -> CheckoutSession | None:
-        """Always None: Payfect documents no list or search endpoint.
-
-        The service must keep the checkout id: it records ``provider_ref`` from the create
-        response. A create whose outcome is unknown (no response) therefore cannot be found
-        here and stays ``in_doubt`` for a human to settle from the Payfect dashboard.
-        """
-        return None
+        await self._client.aclose()
 
     async def check_connection(self) -> None:
         """A GET for a checkout that cannot exist: 404 proves the key and URL work."""
         try:
-            await self._call("GET", f"{CHECKOUTS_PATH}{CONNECTION_PROBE}/")
+            await self._client.call("GET", f"{CHECKOUTS_PATH}{CONNECTION_PROBE}/")
         except NotFoundError:
             return
+
+    # -- checkouts ------------------------------------------------------------------------
+
+    async def create_checkout(self, request: CheckoutRequest) -> CheckoutSession:
+        return await self._checkouts.create(request)
+
+    async def get_checkout(self, provider_ref: str) -> CheckoutSession:
+        return await self._checkouts.get(provider_ref)
+
+    async def find_checkout(self, reference: str) -> CheckoutSession | None:
+        return await self._checkouts.find(reference)
 
     async def embedded_checkout(self, provider_ref: str) -> EmbeddedCheckout:
         raise self._not_supported("an embedded checkout component")
 
-    # -- payments (the payment ref is the checkout id) -----------------------------
+    # -- payments (the payment ref is the checkout id) ------------------------------------
 
     async def get_payment(self, payment_ref: str) -> ProviderPayment:
-        """The checkout ``payment_ref`` as a payment: PENDING while open, CAPTURED once paid."""
-        payload = await self._call("GET", f"{CHECKOUTS_PATH}{quote(payment_ref, safe='')}/")
-        payment = mapping.payment_from_checkout(
-            payload, crypto_currency=self._config.crypto_currency
-        )
-        if payment.provider_ref != payment_ref:
-            raise ResponseInvalidError("Payfect returned another checkout", provider=self.key)
-        return payment
+        return await self._payments.get(payment_ref)
 
     async def charge(self, request: ChargeRequest) -> ProviderPayment:
         raise self._not_supported("direct charges (the customer pushes crypto to a checkout)")
@@ -191,25 +157,3 @@ class PayfectProvider:
 
     def _not_supported(self, what: str) -> NotSupportedError:
         return NotSupportedError(f"Payfect does not offer {what}", provider=self.key)
-
-    # -- plumbing -----------------------------------------------------------------
-
-    async def _call(self, method: str, path: str, *, json: Any = None) -> Any:
-        response = await self._http.request(
-            method,
-            path,
-            json=json,
-            headers={"Authorization": f"Api-Key {self._config.api_key}"},
-            safe_to_repeat=method == "GET",
-        )
-        return self._payload_or_raise(response, mutating=method != "GET")
-
-    def _payload_or_raise(self, response: httpx.Response, *, mutating: bool) -> Any:
-        return payload_or_raise(
-            response,
-            provider=self.key,
-            name=self.display_name,
-            to_error=lambda r, payload: mapping.error_from_response(
-                r.status_code, payload, mutating=mutating
-            ),
-        )

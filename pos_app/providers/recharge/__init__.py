@@ -1,6 +1,8 @@
 """ReCharge (Recharge Payments) Checkouts API: hosted checkout, charging a checkout with a
-processor token, and lookup. ``adapter.py`` is the I/O half; ``mapping.py`` (checkouts) and
-``charges.py`` (charges and payments) are the pure payload halves.
+processor token, and lookup. ``adapter.py`` is the provider the services see, ``client.py``
+its headers, 429 wait and error mapping, ``checkouts.py`` and ``charges.py`` the I/O of each
+flow; ``mapping/`` (checkouts) and ``mapping/charges.py`` (charges and payments) are the pure
+payload halves.
 
 ``SPEC`` is everything the till knows about ReCharge; the adapter loads on its first build.
 """
