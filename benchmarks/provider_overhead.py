@@ -39,7 +39,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pos_app.bootstrap.app import sandbox_credentials
+from pos_app.bootstrap.sandbox import sandbox_credentials
 from pos_app.config.registry import build_provider
 from pos_app.config.settings import sandbox_profile
 from pos_app.domain.ids import new_idempotency_key, new_reference

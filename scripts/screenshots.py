@@ -267,8 +267,8 @@ def link_shots(pos: PosApplication, out: Path) -> None:
 def reader_shots(pos: PosApplication, out: Path) -> None:
     """The card reader: the sandbox's simulated reader waiting for the card, its approval,
     and a provider without card-present payments (empty reader list)."""
-    from pos_app.bootstrap.app import sandbox_credentials
     from pos_app.bootstrap.reader_setup import build_reader
+    from pos_app.bootstrap.sandbox import sandbox_credentials
     from pos_app.services.reader import Gesture, ReaderState, UnavailableReader
 
     window = pos.window

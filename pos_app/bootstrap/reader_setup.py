@@ -5,8 +5,8 @@ None of our providers offers card-present payments yet, so every profile gets an
 charges and says how its card fields tokenize (``ProviderSpec.sandbox_reader``): that gets
 a ``SimulatedReader`` whose "read" tokenizes the sandbox test card the way the provider's
 own card fields do. Like the registry this is composition, used by app.py only: the
-simulator's published public key comes in with its credentials (only app.py imports the
-sandbox).
+simulator's published public key comes in with its credentials (only bootstrap/sandbox.py
+and the CLI import the sandbox).
 """
 
 from __future__ import annotations

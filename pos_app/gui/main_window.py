@@ -50,7 +50,6 @@ if TYPE_CHECKING:
     from pos_app.gui.screens.shift_summary import ShiftSummaryScreen
     from pos_app.gui.screens.users import UsersScreen
     from pos_app.journal.audit import AuditAnchor
-    from pos_app.services.checkout import CheckoutService
     from pos_app.services.payments import PaymentService
 
 
@@ -97,7 +96,7 @@ class MainWindow(QMainWindow):
         self._payments: PaymentsScreen | None = None
         self._shift: ShiftSummaryScreen | None = None
         self._payment_service: PaymentService | None = None
-        self._checkout_service: CheckoutService | None = None
+        self._profile: str | None = None  # the till's profile: its sales go there
         self._settings: SettingsScreen | None = None
         self._settings_backend = settings_backend
         self._users: UsersScreen | None = None
@@ -234,24 +233,25 @@ class MainWindow(QMainWindow):
 
     def provider_ready(
         self,
-        service: CheckoutService,
+        payments: PaymentService,
+        profile: str,
         message: str,
         *,
         card_form: bool = True,
     ) -> None:
-        """``card_form``: whether the embedded card form can be hosted for this profile."""
-        self.checkout.set_service(service)
-        self._checkout_service = service
-        methods = set(service.provider.capabilities)
+        """The till's sales go to ``profile`` now; Payments acts on any profile's payments
+        through the same service. ``card_form``: whether the card form can be hosted."""
+        self.checkout.set_payments(payments, profile)
+        self._profile = profile
+        methods = set(payments.provider_for(profile).capabilities)
         if not card_form:
             methods.discard(Capability.EMBEDDED_COMPONENT)
         self.cashier.set_capabilities(methods)
         self.cashier.set_ready(True)
         self.connection_label.setText(message)
-        # Payments acts on any profile's payments through the same service.
-        self._payment_service = service.payments
+        self._payment_service = payments
         if self._payments is not None:
-            self._payments.set_payment_service(service.payments, self.tasks, self._gate)
+            self._payments.set_payment_service(payments, self.tasks, self._gate)
 
     def set_reader(self, reader: Reader) -> None:
         """The card reader for the default profile (pos_app/bootstrap/reader_setup.py builds it)."""
@@ -633,9 +633,8 @@ class MainWindow(QMainWindow):
 
         screen = self.card_reader
         screen.set_reader(self._reader or UnavailableReader(self._provider_name))
-        service = self._checkout_service
-        if service is not None:
-            screen.set_payments(service.payments, service.profile)
+        if self._payment_service is not None and self._profile is not None:
+            screen.set_payments(self._payment_service, self._profile)
         self.stack.setCurrentWidget(screen)
         screen.start(sale)
 

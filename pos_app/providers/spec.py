@@ -92,6 +92,9 @@ class ProviderSpec:
     # The provider's own checks of its fields' values: (field, message) for each problem.
     field_problems: Callable[[Mapping[str, str]], list[tuple[str, str]]] = lambda _values: []
     sandbox_reader: SandboxReader | None = None
+    # How long after the payment the provider still accepts a void (None: no window of
+    # its own; the money rules and the provider's answer decide).
+    void_window: timedelta | None = None
 
     def publishes(self, host: str) -> bool:
         host = host.lower().rstrip(".")

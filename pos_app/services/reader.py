@@ -4,7 +4,7 @@ No provider we use offers card-present payments yet ("not yet available"), so a 
 gets an ``UnavailableReader`` that says so. Sandbox profiles get a ``SimulatedReader`` a cashier
 can practise with: the customer's gestures (present / tap / insert, a declining card, removing
 the card early, walking away) are buttons, and an approved read becomes a card token charged
-through ``PaymentService`` like any other sale, so it ends in a journaled sandbox payment.
+like any other sale (``PaymentService.take``), so it ends in a journaled sandbox payment.
 """
 
 from __future__ import annotations
@@ -16,12 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pos_app.domain.money import Money
-from pos_app.domain.vocabulary import PaymentMethod
-from pos_app.journal.store import PaymentRecord
 from pos_app.providers.spec import Tokenizer
 from pos_app.providers.types import PaymentSource
-from pos_app.services.payments import PaymentService
-from pos_app.services.sale import Sale
 
 log = logging.getLogger(__name__)
 
@@ -190,33 +186,3 @@ class SimulatedReader(_StatusMixin):
     def _fail(self, code: str, message: str, amount: Money) -> ReaderError:
         self._set(ReaderState.ERROR, message, amount)
         return ReaderError(code, message)
-
-
-async def pay_with_reader(
-    service: PaymentService,
-    reader: SimulatedReader | UnavailableReader,
-    profile: str,
-    sale: Sale,
-    *,
-    timeout_s: float = READ_TIMEOUT_S,
-    method: PaymentMethod = PaymentMethod.CARD_READER,
-) -> PaymentRecord:
-    """Read a card, then charge it through the payments service (intent → call → outcome).
-
-    Nothing is recorded until a card was read: a cancelled, timed-out or early-removed read
-    leaves no payment anywhere. ``method`` is what the journal calls the sale.
-    """
-    source = await reader.read_card(sale.amount, timeout_s)
-    try:
-        if isinstance(reader, SimulatedReader) and reader.pays_open_checkout:
-            opened = await service.open_checkout(profile, sale, method=method)
-            payment = await service.complete_checkout(opened.payment.reference, source)
-        else:
-            payment = await service.charge(profile, sale, source, method=method)
-    except Exception:
-        if isinstance(reader, SimulatedReader):
-            reader.finish("Payment not completed", sale.amount)
-        raise
-    if isinstance(reader, SimulatedReader):
-        reader.finish(f"Payment {payment.state.value}", sale.amount)
-    return payment

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from pos_app.bootstrap.app import sandbox_credentials
+from pos_app.bootstrap.sandbox import sandbox_credentials
 from pos_app.config.registry import build_provider
 from pos_app.config.settings import sandbox_profile
 from pos_app.domain.ids import new_idempotency_key

@@ -15,10 +15,10 @@ from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import IntentOutcome, PaymentRecord
 from pos_app.providers.base import PaymentProvider
 from pos_app.services.payments import (
-    CheckoutOpened,
     OperationFailed,
     PaymentService,
     ReconcileReport,
+    SaleStarted,
 )
 from pos_app.services.sale import Sale
 from tests.conformance.conftest import PROFILE, Till
@@ -28,8 +28,8 @@ SALE = Sale(Money(2050, "USD"), "Two croissants")
 RETURN_URL = "https://pos.invalid/ok"
 
 
-def open_checkout(till: Till) -> CheckoutOpened:
-    async def body(service: PaymentService, _: PaymentProvider) -> CheckoutOpened:
+def open_checkout(till: Till) -> SaleStarted:
+    async def body(service: PaymentService, _: PaymentProvider) -> SaleStarted:
         return await service.open_checkout(PROFILE, SALE, success_url=RETURN_URL)
 
     return till.run(body)

@@ -10,7 +10,7 @@ from pos_app.domain.payment import PaymentState
 from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.types import Capability, PaymentAction
-from pos_app.services.payments import CheckoutOpened, PaymentService
+from pos_app.services.payments import PaymentService, SaleStarted
 from pos_app.services.sale import Sale
 from tests.conformance.conftest import PROFILE, Till
 from tests.conformance.harness import APPROVED_CARD
@@ -22,7 +22,7 @@ RETURN_URL = "https://pos-app.invalid/checkout/success"
 def test_an_open_link_reports_when_it_expires(till: Till) -> None:
     async def body(
         service: PaymentService, provider: PaymentProvider
-    ) -> tuple[CheckoutOpened, datetime | None]:
+    ) -> tuple[SaleStarted, datetime | None]:
         # A payment link where the provider has them (the detail page's main case).
         linked = Capability.PAY_BY_LINK in provider.capabilities
         method = PaymentMethod.PAY_BY_LINK if linked else PaymentMethod.HOSTED_CHECKOUT

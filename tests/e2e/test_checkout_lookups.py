@@ -21,7 +21,7 @@ from pos_app.gui.screens.checkout import CheckoutScreen
 from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.providers.types import Capability, CheckoutSession
-from pos_app.services.checkout import HostedCheckout
+from pos_app.services.payments import SaleStarted
 from pos_app.services.sale import Sale
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -37,8 +37,12 @@ class ScriptedService:
         )
         self.lookups: list[tuple[str, asyncio.Future[PaymentRecord]]] = []
         self.opened = 0
+        self.hold: asyncio.Future[None] | None = None  # the provider's answer waits on it
 
-    async def start_hosted(self, sale: Sale, **_: Any) -> HostedCheckout:
+    def provider_for(self, _profile: str) -> SimpleNamespace:
+        return self.provider
+
+    async def take(self, _profile: str, sale: Sale, *_: Any, **__: Any) -> SaleStarted:
         self.opened += 1
         payment = self.journal.create_payment(
             reference=f"S-{self.opened}",
@@ -52,6 +56,8 @@ class ScriptedService:
         payment = self.journal.update_payment(
             payment.reference, now=NOW, note="opened", state=PaymentState.PENDING
         )
+        if self.hold is not None:
+            await self.hold
         session = CheckoutSession(
             provider_ref=f"cho_{self.opened}",
             state=PaymentState.PENDING,
@@ -61,14 +67,14 @@ class ScriptedService:
             hosted_url=f"https://pay.example/{self.opened}",
             expires_at=None,
         )
-        return HostedCheckout(payment, session)
+        return SaleStarted(payment, session)
 
-    async def verify(self, reference: str) -> PaymentRecord:
+    async def refresh(self, reference: str) -> PaymentRecord:
         answer: asyncio.Future[PaymentRecord] = asyncio.get_running_loop().create_future()
         self.lookups.append((reference, answer))
         return await answer
 
-    async def cancel(self, reference: str) -> PaymentRecord:
+    async def cancel_checkout(self, reference: str) -> PaymentRecord:
         return self.journal.update_payment(
             reference, now=NOW, note="cancelled", state=PaymentState.FAILED
         )
@@ -87,7 +93,7 @@ def screen(
     service = ScriptedService(journal)
     tasks = TaskRunner()
     checkout = CheckoutScreen(locale="en_US", tasks=tasks)
-    checkout.set_service(service)  # type: ignore[arg-type]
+    checkout.set_payments(service, "Till")  # type: ignore[arg-type]
     checkout.set_browser(lambda url: True)  # no web view needed to test the lookups
     qtbot.addWidget(checkout)
     yield checkout, service
@@ -136,9 +142,29 @@ def test_an_answer_about_the_last_sale_never_lands_on_the_next(
     checkout.verify()
     qtbot.waitUntil(lambda: len(service.lookups) == 1)
     second = open_sale(qtbot, checkout, service)  # the cashier moved on meanwhile
-    service.lookups[0][1].set_result(service.paid(first))
-    # The runner forgets a task in the same callback that hands its answer to the screen.
+    # The screen stopped asking about the last sale: its lookup was called off.
+    qtbot.waitUntil(lambda: service.lookups[0][1].cancelled())
+    service.paid(first)  # the customer of the last sale pays anyway
     qtbot.waitUntil(lambda: not checkout_tasks(checkout).busy)
     assert checkout.stack.currentWidget() is not checkout.result
     payment = checkout.payment
     assert payment is not None and payment.reference == second
+    assert checkout.amount_label.text() == "$12.50"
+
+
+def test_a_checkout_that_opens_after_the_cashier_left_is_closed_at_our_end(
+    qtbot: QtBot, screen: tuple[CheckoutScreen, ScriptedService]
+) -> None:
+    checkout, service = screen
+    service.hold = asyncio.get_event_loop().create_future()
+    left: list[bool] = []
+    checkout.finished.connect(left.append)
+    checkout.start(Sale(Money(1250, "USD"), "Cake"), PaymentMethod.HOSTED_CHECKOUT)
+    qtbot.waitUntil(lambda: service.opened == 1)  # the provider has it, not answered yet
+    checkout.cancel()  # the cashier gives up before the page is there
+    assert left == [False]  # back to the sale at once
+    service.hold.set_result(None)  # the provider's answer arrives after all
+    qtbot.waitUntil(lambda: not checkout_tasks(checkout).busy)
+    [payment] = service.journal.page_payments(offset=0, limit=5)
+    assert payment.state is PaymentState.FAILED  # closed at our end: nobody is left to pay
+    assert checkout.payment is None

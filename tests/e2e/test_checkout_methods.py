@@ -1,7 +1,7 @@
 """Each way to pay on the checkout screen, against the sandbox with the real adapters.
 
 ``ScreenTill`` is the checkout screen on its own (the main window's wiring is not under
-test here): a real CheckoutService over a real adapter, the real journal, the sandbox.
+test here): a real PaymentService over a real adapter, the real journal, the sandbox.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.webview.view import CheckoutWebView
 from pos_app.journal.store import JournalStore
 from pos_app.providers.base import PaymentProvider
-from pos_app.services.checkout import CheckoutService
+from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
 from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import APPROVED_CARD, HARNESSES, Harness, control
@@ -46,10 +46,10 @@ class ScreenTill:
         self.journal = journal
         self.harness: Harness = BUILD[name]
         self.provider: PaymentProvider = self.harness.build(sandbox.base_url)
-        self.service = CheckoutService(journal, self.provider, profile="Till")
+        self.service = PaymentService(journal, {"Till": self.provider})
         self.tasks = TaskRunner()
         self.screen = CheckoutScreen(locale="en_US", tasks=self.tasks)
-        self.screen.set_service(self.service)
+        self.screen.set_payments(self.service, "Till")
         self.display = CustomerDisplay(tmp_path / "config", store_name="Donut Shop")
         self.screen.set_customer_display(self.display)
         qtbot.addWidget(self.screen)

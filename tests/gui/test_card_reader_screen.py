@@ -13,8 +13,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
-from pos_app.bootstrap.app import sandbox_credentials
 from pos_app.bootstrap.reader_setup import build_reader
+from pos_app.bootstrap.sandbox import sandbox_credentials
 from pos_app.config.registry import amount_limits, build_provider
 from pos_app.config.settings import ProviderProfile, sandbox_profile
 from pos_app.domain.payment import PaymentState
@@ -25,7 +25,6 @@ from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.types import DeclineCode
-from pos_app.services.checkout import CheckoutService
 from pos_app.services.payments import PaymentService
 from pos_app.services.reader import Gesture, ReaderState
 from pos_sandbox.server import SandboxServer
@@ -69,7 +68,8 @@ class Till:
         qtbot.addWidget(self.window)
         self.window.resize(1280, 800)
         self.window.provider_ready(
-            CheckoutService(self.journal, self.provider, profile=profile.name, payments=payments),
+            payments,
+            profile.name,
             "Connected",
             card_form=False,
         )

@@ -23,7 +23,6 @@ from pos_app.gui.screens.shift_summary import ShiftSummaryScreen
 from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import Environment, JournalStore
 from pos_app.providers.types import CheckoutRequest, CheckoutSession
-from pos_app.services.checkout import CheckoutService
 from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
 from tests.unit.test_payment_service import CARD, FakeGateway
@@ -294,10 +293,7 @@ def test_the_result_of_a_sandbox_sale_says_training_and_a_live_ones_does_not(
 ) -> None:
     screen, service, _display = checkout
     for profile, training in (("Practice", True), ("High street", False)):
-        screen.set_service(
-            CheckoutService(service.journal, service.provider_for(profile), profile=profile,
-                            payments=service)
-        )  # fmt: skip
+        screen.set_payments(service, profile)
         screen.start_card_charge(Sale(Money(5000, "USD"), "Birthday cake"), CARD)
         qtbot.waitUntil(lambda: screen.stack.currentWidget() is screen.result)
         result = screen.result
@@ -314,10 +310,7 @@ def test_a_training_link_tells_the_customer_and_the_cashier(
     qtbot: QtBot, checkout: tuple[CheckoutScreen, PaymentService, CustomerDisplay]
 ) -> None:
     screen, service, display = checkout
-    screen.set_service(
-        CheckoutService(service.journal, service.provider_for("Practice"), profile="Practice",
-                        payments=service)
-    )  # fmt: skip
+    screen.set_payments(service, "Practice")
     screen.start_link(Sale(Money(5000, "USD"), "Practice cake"))
     qtbot.waitUntil(lambda: display.isVisible() and screen.link_panel.isVisible())
     assert display.training.isVisible()

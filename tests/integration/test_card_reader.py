@@ -10,12 +10,13 @@ from typing import TypeVar
 
 import pytest
 
-from pos_app.bootstrap.app import sandbox_credentials
 from pos_app.bootstrap.reader_setup import build_reader
+from pos_app.bootstrap.sandbox import sandbox_credentials
 from pos_app.config.registry import build_provider
 from pos_app.config.settings import sandbox_profile
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.services.payments import PaymentService
 from pos_app.services.reader import (
@@ -25,7 +26,6 @@ from pos_app.services.reader import (
     ReaderStatus,
     SimulatedReader,
     UnavailableReader,
-    pay_with_reader,
 )
 from pos_app.services.sale import Sale
 from pos_sandbox.server import SandboxServer
@@ -78,7 +78,10 @@ def customer_does(
                 asyncio.get_running_loop().call_soon(reader.gesture, gesture)
 
         reader.on_status(act)
-        return await pay_with_reader(service, reader, "Till", SALE, timeout_s=timeout_s)
+        started = await service.take(
+            "Till", SALE, PaymentMethod.CARD_READER, reader=reader, read_timeout_s=timeout_s
+        )
+        return started.payment
 
     return body
 
@@ -164,7 +167,9 @@ def test_a_read_that_ends_without_a_card_charges_nothing(
     ) -> ReaderError:
         with pytest.raises(ReaderError) as caught:
             if gesture is None:  # the customer walks away
-                await pay_with_reader(service, reader, "Till", SALE, timeout_s=timeout_s)
+                await service.take(
+                    "Till", SALE, PaymentMethod.CARD_READER, reader=reader, read_timeout_s=timeout_s
+                )
             else:
                 await customer_does(gesture, timeout_s)(service, reader, seen)
         assert reader.status.state is ReaderState.ERROR
@@ -185,7 +190,7 @@ def test_the_cashier_can_cancel_the_wait(sandbox: SandboxServer, journal: Journa
 
         reader.on_status(cancel_when_waiting)
         with pytest.raises(ReaderError) as caught:
-            await pay_with_reader(service, reader, "Till", SALE)
+            await service.take("Till", SALE, PaymentMethod.CARD_READER, reader=reader)
         return caught.value.code
 
     assert at_the_till(sandbox, journal, body) == "cancelled"

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from pos_app.bootstrap.app import sandbox_credentials
 from pos_app.bootstrap.reader_setup import build_reader
+from pos_app.bootstrap.sandbox import sandbox_credentials
 from pos_app.config.registry import build_provider
 from pos_app.config.settings import ProviderProfile, sandbox_profile
 from pos_app.domain.money import Money
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.journal.store import JournalStore
 from pos_app.providers.card_fields import TokenizeError
 from pos_app.providers.registry import PROVIDERS
@@ -27,7 +28,6 @@ from pos_app.services.reader import (
     SimulatedReader,
     Tokenizer,
     UnavailableReader,
-    pay_with_reader,
 )
 from pos_app.services.sale import Sale
 from pos_sandbox.checkout_com.api import SANDBOX_PUBLIC_KEY
@@ -166,7 +166,8 @@ def test_a_card_the_sandbox_cannot_tokenize_ends_the_read_with_nothing_charged(
         service = PaymentService(journal, {profile.name: provider})
         try:
             with pytest.raises(ReaderError) as caught:
-                await pay_with_reader(service, reader, profile.name, Sale(Money(500, "USD"), "Tea"))
+                sale = Sale(Money(500, "USD"), "Tea")
+                await service.take(profile.name, sale, PaymentMethod.CARD_READER, reader=reader)
             return caught.value
         finally:
             await provider.aclose()

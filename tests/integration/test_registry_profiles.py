@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from pos_app.bootstrap.app import sandbox_credentials
+from pos_app.bootstrap.sandbox import sandbox_credentials
 from pos_app.config.registry import build_provider, endpoints
 from pos_app.config.settings import ProviderProfile, default_profiles
 from pos_app.providers.errors import ConfigurationError

@@ -15,7 +15,7 @@ from pos_app.journal.store import JournalStore
 from pos_app.providers.types import Capability, CheckoutMode
 from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
-from tests.unit.test_checkout_service import FakeProvider
+from tests.unit.test_sales import FakeProvider
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 SALE = Sale(Money(1799, "USD"), "One chocolate donut")

@@ -31,7 +31,7 @@ from pos_app.domain.payment import PaymentState
 from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.gui.messages import card_text, decline_message, error_message
 from pos_app.gui.screens.checkout import ResultPanel
-from pos_app.gui.tasks import TaskRunner
+from pos_app.gui.tasks import SaleTasks, TaskRunner
 from pos_app.gui.widgets.common import announce, label
 from pos_app.journal.store import PaymentRecord
 from pos_app.services.payments import OperationFailed
@@ -43,7 +43,6 @@ from pos_app.services.reader import (
     ReaderStatus,
     SimulatedReader,
     UnavailableReader,
-    pay_with_reader,
 )
 from pos_app.services.sale import Sale
 
@@ -117,7 +116,7 @@ class CardReaderScreen(QWidget):
         self._sale: Sale | None = None
         self._phase = _Phase.IDLE
         self._sale_over = False
-        self._generation = 0  # callbacks from an abandoned read are ignored
+        self._sale_tasks = SaleTasks(tasks)  # an abandoned read's callbacks never run
 
         # What the customer sees: the amount, large, on a dark "reader screen".
         customer = QFrame()
@@ -263,7 +262,7 @@ class CardReaderScreen(QWidget):
         return self._phase in (_Phase.READING, _Phase.RESULT)
 
     def shutdown(self) -> None:
-        self._generation += 1
+        self._sale_tasks.end()
         self._tick.stop()
         if self._reader is not None:
             self._reader.cancel()
@@ -332,22 +331,20 @@ class CardReaderScreen(QWidget):
     def _read(self) -> None:
         reader, payments, sale = self._reader, self._payments, self._sale
         assert reader is not None and payments is not None and sale is not None
-        self._generation += 1
-        generation = self._generation
+        self._sale_tasks.end()
         self._phase = _Phase.READING
         self._show_actions(cancel=True, retry=False, back=False)
         self.cancel_button.setFocus()
-        self._tasks.start(
-            pay_with_reader(
-                payments,
-                reader,
+        self._sale_tasks.start(
+            payments.take(
                 self._profile,
                 sale,
-                timeout_s=self.read_timeout_s,
-                method=PaymentMethod.CARD_READER,
+                PaymentMethod.CARD_READER,
+                reader=reader,
+                read_timeout_s=self.read_timeout_s,
             ),
-            lambda payment: self._paid(payment, generation),
-            lambda error: self._failed(error, generation),
+            lambda started: self._paid(started.payment),
+            self._failed,
         )
 
     def _reader_status(self, reader: Reader, status: ReaderStatus) -> None:
@@ -384,9 +381,7 @@ class CardReaderScreen(QWidget):
         elif status.state is ReaderState.PROCESSING and display.isVisible():
             display.set_status("Reading your card… please do not remove it.")
 
-    def _paid(self, payment: PaymentRecord, generation: int) -> None:
-        if generation != self._generation:
-            return
+    def _paid(self, payment: PaymentRecord) -> None:
         amount = format_money(payment.amount, self._locale)
         card = card_text(payment.card_brand, payment.card_last4)
         if payment.state is PaymentState.CAPTURED:
@@ -416,9 +411,7 @@ class CardReaderScreen(QWidget):
                 payment=payment,
             )
 
-    def _failed(self, error: BaseException, generation: int) -> None:
-        if generation != self._generation:
-            return
+    def _failed(self, error: BaseException) -> None:
         self._tick.stop()
         self.countdown_label.clear()
         for button in self.gesture_buttons.values():
@@ -481,7 +474,7 @@ class CardReaderScreen(QWidget):
         self.stack.setCurrentWidget(self.result)
 
     def _leave(self) -> None:
-        self._generation += 1
+        self._sale_tasks.end()
         self._tick.stop()
         if self._display is not None:
             self._display.hide()

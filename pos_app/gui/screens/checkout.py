@@ -26,15 +26,15 @@ from pos_app.domain.money import format_money
 from pos_app.domain.payment import PaymentState
 from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.gui.messages import TRAINING, card_text, decline_message, error_message
-from pos_app.gui.tasks import TaskRunner
+from pos_app.gui.tasks import SaleTasks, TaskRunner
 from pos_app.gui.webview.policy import FAILURE_RETURN_URL, SUCCESS_RETURN_URL, NavigationPolicy
 from pos_app.gui.widgets.browser_panel import BrowserOpener, BrowserPanel
 from pos_app.gui.widgets.common import announce, label
 from pos_app.gui.widgets.qr import LinkPanel
 from pos_app.journal.store import JournalStore, PaymentRecord
-from pos_app.providers.types import EmbeddedCheckout, PaymentSource
-from pos_app.services.checkout import CheckoutService, CheckoutStartError, HostedCheckout
+from pos_app.providers.types import PaymentSource
 from pos_app.services.outcomes import DISAGREES
+from pos_app.services.payments import OperationFailed, PaymentService, SaleStarted
 from pos_app.services.sale import Sale
 
 if TYPE_CHECKING:
@@ -134,13 +134,14 @@ class CheckoutScreen(QWidget):
         self.setObjectName("Screen")
         self._locale = locale
         self._tasks = tasks
-        self._service: CheckoutService | None = None
-        self._checkout: HostedCheckout | None = None
+        self._payments: PaymentService | None = None
+        self._profile = ""
+        self._checkout: SaleStarted | None = None
         self._verifying = False
         self._verify_again = False
         self._expires_at: datetime | None = None
         self._sale_over = False
-        self._generation = 0  # callbacks from an abandoned checkout are ignored
+        self._sale_tasks = SaleTasks(tasks)  # an abandoned checkout's callbacks never run
         self._listening_to: JournalStore | None = None
         self._sale: Sale | None = None
         self._method = PaymentMethod.HOSTED_CHECKOUT
@@ -238,7 +239,7 @@ class CheckoutScreen(QWidget):
 
     def shutdown(self) -> None:
         """Stop timers and drop the web views (the app is closing)."""
-        self._generation += 1
+        self._sale_tasks.end()
         self._poll.stop()
         self._tick.stop()
         self._dispose_view()
@@ -255,28 +256,33 @@ class CheckoutScreen(QWidget):
     def method(self) -> PaymentMethod:
         return self._method
 
-    def set_service(self, service: CheckoutService) -> None:
-        self._service = service
-        if self._listening_to is not service.journal:
-            self._listening_to = service.journal
-            service.journal.add_listener(self._journal_changed)
+    def set_payments(self, payments: PaymentService, profile: str) -> None:
+        """Sales go through ``payments`` to ``profile`` (the till's profile)."""
+        self._payments, self._profile = payments, profile
+        if self._listening_to is not payments.journal:
+            self._listening_to = payments.journal
+            payments.journal.add_listener(self._journal_changed)
+
+    def _provider_name(self) -> str:
+        assert self._payments is not None
+        return self._payments.provider_for(self._profile).display_name
 
     def _journal_changed(self, reference: str) -> None:
         """Something recorded news of the payment on screen — a webhook's lookup, say — so
         show it now instead of at the next poll (the journal only holds looked-up states)."""
         if self._checkout is None or reference != self._checkout.payment.reference:
             return
-        generation = self._generation
-        QTimer.singleShot(0, lambda: self._show_recorded(reference, generation))
+        current = self._sale_tasks.still_current()
+        QTimer.singleShot(0, lambda: self._show_recorded(reference) if current() else None)
 
-    def _show_recorded(self, reference: str, generation: int) -> None:
-        if generation != self._generation or self._sale_over or self._checkout is None:
+    def _show_recorded(self, reference: str) -> None:
+        if self._sale_over or self._checkout is None:
             return
         assert self._listening_to is not None
         payment = self._listening_to.get(reference)
         if payment is None or payment.state is self._checkout.payment.state:
             return
-        self._checkout = HostedCheckout(payment, self._checkout.session)
+        self._checkout = SaleStarted(payment, self._checkout.session)
         self._show_state(payment)
 
     @property
@@ -325,7 +331,7 @@ class CheckoutScreen(QWidget):
     def start_embedded(self, sale: Sale) -> None:
         from pos_app.platform.assets import MISSING_HINT, cached_assets
 
-        assert self._service is not None, "checkout started before the provider was ready"
+        assert self._payments is not None, "checkout started before the provider was ready"
         self._reset(sale)
         self._method = PaymentMethod.EMBEDDED_CHECKOUT
         if self._component_host is None:
@@ -342,22 +348,21 @@ class CheckoutScreen(QWidget):
             )  # fmt: skip
             return
         self.status_label.setText("Opening the card form…")
-        generation = self._generation
-        self._tasks.start(
-            self._service.start_embedded(sale, origin_url=self._component_host.origin),
-            lambda opened: self._embedded_opened(*opened, generation),
-            lambda error: self._open_failed(error, generation),
+        self._sale_tasks.start(
+            self._payments.take(
+                self._profile,
+                sale,
+                PaymentMethod.EMBEDDED_CHECKOUT,
+                origin_url=self._component_host.origin,
+            ),
+            self._embedded_opened,
+            self._open_failed,
+            on_superseded=self._close_behind,
         )
 
-    def _embedded_opened(
-        self, checkout: HostedCheckout, embedded: EmbeddedCheckout, generation: int
-    ) -> None:
+    def _embedded_opened(self, checkout: SaleStarted) -> None:
         from pos_app.gui.screens.embedded_checkout import CardForm, card_form_policy
 
-        if generation != self._generation:
-            assert self._service is not None
-            self._tasks.start(self._service.cancel(checkout.payment.reference))
-            return
         assert self._component_host is not None
         self._checkout = checkout
         self._expires_at = checkout.expires_at
@@ -366,7 +371,8 @@ class CheckoutScreen(QWidget):
         self.status_label.setText("The customer enters their card in the form below…")
         announce(self.status_label, "Card form ready")
         host = self._component_host
-        host_url = host.page_url(embedded.checkout_ref, embedded.token)
+        assert checkout.card_form is not None
+        host_url = host.page_url(checkout.card_form.checkout_ref, checkout.card_form.token)
         view = self._new_view(card_form_policy(host_url, host.resource_origins))
         form = CardForm(view, host_url, resource_origins=host.resource_origins)
         view.setAccessibleName("Card form")
@@ -392,21 +398,24 @@ class CheckoutScreen(QWidget):
     def start_card_charge(self, sale: Sale, source: PaymentSource) -> None:
         """Charge a card token (from a card form or reader). If the bank asks for 3-D Secure,
         its challenge opens in the hardened view; the return URL only triggers a lookup."""
-        assert self._service is not None, "charge started before the provider was ready"
+        assert self._payments is not None, "charge started before the provider was ready"
         self._reset(sale)
-        self.status_label.setText(f"Charging the card with {self._service.provider.display_name}…")
-        generation = self._generation
-        self._tasks.start(
-            self._service.charge(
-                sale, source, success_url=SUCCESS_RETURN_URL, failure_url=FAILURE_RETURN_URL
+        self.status_label.setText(f"Charging the card with {self._provider_name()}…")
+        # Left before the answer: nothing to close, an unfinished challenge lapses at the bank.
+        self._sale_tasks.start(
+            self._payments.take(
+                self._profile,
+                sale,
+                PaymentMethod.DIRECT_CHARGE,
+                source=source,
+                success_url=SUCCESS_RETURN_URL,
+                failure_url=FAILURE_RETURN_URL,
             ),
-            lambda checkout: self._charged(checkout, generation),
-            lambda error: self._open_failed(error, generation),
+            self._charged,
+            self._open_failed,
         )
 
-    def _charged(self, checkout: HostedCheckout, generation: int) -> None:
-        if generation != self._generation:
-            return  # nothing to close: an unfinished challenge lapses at the bank
+    def _charged(self, checkout: SaleStarted) -> None:
         self._checkout = checkout
         payment = checkout.payment
         self._show_sale(payment)
@@ -419,7 +428,7 @@ class CheckoutScreen(QWidget):
             self._show_state(payment)
 
     def _open(self, sale: Sale, method: PaymentMethod) -> None:
-        assert self._service is not None, "checkout started before the provider was ready"
+        assert self._payments is not None, "checkout started before the provider was ready"
         self._reset(sale)
         self._method = method
         link = method is PaymentMethod.PAY_BY_LINK
@@ -427,22 +436,23 @@ class CheckoutScreen(QWidget):
         # our intercept-only return URL: only the till's own view can catch it.
         outside = link or self._browser is not None
         what = "payment link" if link else "checkout"
-        self.status_label.setText(f"Opening {self._service.provider.display_name} {what}…")
-        generation = self._generation
-        self._tasks.start(
-            self._service.start_hosted(
+        self.status_label.setText(f"Opening {self._provider_name()} {what}…")
+        self._sale_tasks.start(
+            self._payments.take(
+                self._profile,
                 sale,
+                method,
                 success_url=None if outside else SUCCESS_RETURN_URL,
-                method=method,
                 in_browser=self._browser is not None,
             ),
-            lambda checkout: self._opened(checkout, generation),
-            lambda error: self._open_failed(error, generation),
+            self._opened,
+            self._open_failed,
+            on_superseded=self._close_behind,
         )
 
     def verify(self) -> None:
         """Ask the provider what happened (never trust the page)."""
-        if self._service is None or self._checkout is None or self._sale_over:
+        if self._payments is None or self._checkout is None or self._sale_over:
             return
         if self._verifying:
             # A return URL while a poll's lookup is out: that answer may predate the payment,
@@ -451,16 +461,15 @@ class CheckoutScreen(QWidget):
             return
         self._verifying = True
         self._verify_again = False
-        generation = self._generation
-        self._tasks.start(
-            self._service.verify(self._checkout.payment.reference),
-            # An answer about an earlier sale must never land on this one.
-            lambda payment: self._verified(payment) if generation == self._generation else None,
-            lambda error: self._verify_failed(error) if generation == self._generation else None,
+        self._sale_tasks.start(
+            self._payments.refresh(self._checkout.payment.reference),
+            self._verified,
+            self._verify_failed,
+            cancel_on_end=True,
         )
 
     def cancel(self) -> None:
-        if self._service is None or self._sale_over:
+        if self._payments is None or self._sale_over:
             return
         if self._checkout is None:
             self._leave()
@@ -468,19 +477,19 @@ class CheckoutScreen(QWidget):
         self.cancel_button.setEnabled(False)
         self.status_label.setText("Cancelling — checking the payment first…")
         self._tasks.start(
-            self._service.cancel(self._checkout.payment.reference),
+            self._payments.cancel_checkout(self._checkout.payment.reference),
             self._cancelled,
             self._verify_failed,
         )
 
     # -- callbacks --------------------------------------------------------------------
 
-    def _opened(self, checkout: HostedCheckout, generation: int) -> None:
-        if generation != self._generation:
-            # The cashier left while it was opening: close it at our end too.
-            assert self._service is not None
-            self._tasks.start(self._service.cancel(checkout.payment.reference))
-            return
+    def _close_behind(self, checkout: SaleStarted) -> None:
+        """The cashier left while it was opening: close it at our end too."""
+        assert self._payments is not None
+        self._tasks.start(self._payments.cancel_checkout(checkout.payment.reference))
+
+    def _opened(self, checkout: SaleStarted) -> None:
         self._checkout = checkout
         self._expires_at = checkout.expires_at
         self._update_timers()
@@ -495,7 +504,7 @@ class CheckoutScreen(QWidget):
             self._show_page(checkout)
         self._poll.start()
 
-    def _show_link(self, checkout: HostedCheckout) -> None:
+    def _show_link(self, checkout: SaleStarted) -> None:
         self.status_label.setText("Waiting for the customer to scan the code and pay…")
         announce(self.status_label, "Waiting for the customer to pay by link")
         self.link_panel.show_link(checkout.url)
@@ -509,7 +518,7 @@ class CheckoutScreen(QWidget):
                 training=checkout.payment.training,
             )
 
-    def _show_in_browser(self, checkout: HostedCheckout) -> None:
+    def _show_in_browser(self, checkout: SaleStarted) -> None:
         assert self._browser is not None
         opened = bool(checkout.url) and self._browser(checkout.url)
         status = (
@@ -531,7 +540,7 @@ class CheckoutScreen(QWidget):
             return self.spare_view.take(policy)
         return CheckoutWebView(policy, self.waiting)
 
-    def _show_page(self, checkout: HostedCheckout) -> None:
+    def _show_page(self, checkout: SaleStarted) -> None:
         self.web_view = self._new_view(NavigationPolicy.for_urls(checkout.url))
         self.web_view.setAccessibleName("Provider checkout page")
         self.web_view.checkout_page.intercepted.connect(lambda _url: self.verify())
@@ -540,12 +549,10 @@ class CheckoutScreen(QWidget):
         self.web_view.load(checkout.url)
         self.web_view.setFocus()
 
-    def _open_failed(self, error: BaseException, generation: int) -> None:
-        if generation != self._generation:
-            return
+    def _open_failed(self, error: BaseException) -> None:
         log.warning("Could not open checkout: %s", error)
-        cause = error.error if isinstance(error, CheckoutStartError) else error
-        payment = error.payment if isinstance(error, CheckoutStartError) else None
+        cause = error.error if isinstance(error, OperationFailed) else error
+        payment = error.payment if isinstance(error, OperationFailed) else None
         reference = f"Saved as {payment.reference}" if payment else ""
         self._finish(
             "warn",
@@ -562,7 +569,7 @@ class CheckoutScreen(QWidget):
         self._verifying = False
         if self._checkout is None:
             return
-        self._checkout = HostedCheckout(payment, self._checkout.session)
+        self._checkout = SaleStarted(payment, self._checkout.session)
         self._show_state(payment)
         self._verify_again_if_asked()
 
@@ -744,7 +751,7 @@ class CheckoutScreen(QWidget):
         self.stack.setCurrentWidget(self.result)
 
     def _leave(self) -> None:
-        self._generation += 1
+        self._sale_tasks.end()
         self._dispose_view()
         if self._display is not None:
             self._display.hide()
@@ -763,7 +770,7 @@ class CheckoutScreen(QWidget):
     # -- helpers ----------------------------------------------------------------------
 
     def _reset(self, sale: Sale) -> None:
-        self._generation += 1
+        self._sale_tasks.end()
         self._dispose_view()
         self.link_panel.setVisible(False)
         self.browser_panel.setVisible(False)

@@ -52,15 +52,20 @@ from pos_app.gui.models.payment_history_model import (
 )
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import announce, label
-from pos_app.gui.widgets.payment_actions import Available, available_actions
-from pos_app.gui.widgets.payment_windows import awaits_checkout, void_deadline, windows
+from pos_app.gui.widgets.payment_windows import awaits_checkout, windows
 from pos_app.journal.store import JournalStore, PaymentRecord, utc_now
 from pos_app.journal.users import User
 from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ProviderError
 from pos_app.providers.types import PaymentAction
 from pos_app.services.approvals import Approval, ApprovalRefused
-from pos_app.services.payments import OperationFailed, PaymentRefused
+from pos_app.services.payments import (
+    Available,
+    OperationFailed,
+    PaymentRefused,
+    available_actions,
+    void_deadline,
+)
 
 log = logging.getLogger(__name__)
 

@@ -1,8 +1,9 @@
 """Settings: the provider profiles the till can take payments through.
 
 The screen edits a copy of the settings and hands whole, validated settings to the
-backend (the app), which saves them and switches the cashier's provider when the
-default changes. Secrets go straight to the keyring; they are never shown again.
+backend (services.settings.SettingsService, from the app), which saves them and switches
+the cashier's provider when the default changes. Secrets go straight to the keyring; they
+are never shown again.
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ AUTH_STYLE_NAMES = {"bearer": "Standard (NAS) account", "raw": "Previous (ABC) a
 
 
 class SettingsBackend(Protocol):
-    """What the screen needs from the app; the app owns saving and switching providers."""
+    """What the screen needs: the Settings use case (services.settings.SettingsService)
+    owns saving and switching providers, through the provider pool."""
 
     @property
     def settings(self) -> Settings: ...

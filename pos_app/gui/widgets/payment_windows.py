@@ -1,8 +1,8 @@
 """The time windows that matter for one payment, counting down.
 
 Only windows the till can actually know are shown: the authorization's expiry (7 days from
-the authorization), JustiFi's 25-minute void window, which needs the moment JustiFi
-created the payment (a direct charge's sale time, or the provider's history), and an open
+the authorization), a provider's void window (JustiFi's 25 minutes), which needs the moment
+the provider created the payment (a direct charge's sale time, or its history), and an open
 checkout's or payment link's expiry, as the provider's checkout lookup reports it.
 """
 
@@ -12,12 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
 
-from pos_app.domain.payment import PaymentRuleError, PaymentState
+from pos_app.domain.payment import PaymentState
 from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.journal.store import PaymentRecord
+from pos_app.providers.registry import display_name
+from pos_app.services.payments import can_void_now, void_deadline
 
 AUTHORIZATION_LIFETIME: Final = timedelta(days=7)
-JUSTIFI_VOID_WINDOW: Final = timedelta(minutes=25)
 _SOON: Final = timedelta(days=1)
 LINK_SOON: Final = timedelta(minutes=5)
 # What the customer sees of each provider checkout (``PaymentMethod.is_checkout_page``).
@@ -33,25 +34,6 @@ _OPEN: Final = frozenset({PaymentState.CREATED, PaymentState.PENDING})
 class Window:
     text: str
     tone: str  # "" | "warn" | "bad"
-
-
-def void_deadline(
-    payment: PaymentRecord, authorized_at: datetime | None
-) -> tuple[bool, datetime | None]:
-    """(the provider has a void window, its end when known)."""
-    if payment.provider != "justifi":
-        return False, None
-    start = authorized_at or (payment.created_at if payment.method.charged_by_us else None)
-    return True, (start + JUSTIFI_VOID_WINDOW) if start else None
-
-
-def can_void_now(payment: PaymentRecord, now: datetime, deadline: datetime | None) -> bool:
-    """The money rules and the known window allow a void (the provider has the last word)."""
-    try:
-        payment.ledger.void(now=now, window_ends_at=deadline)
-    except PaymentRuleError:
-        return False
-    return True
 
 
 def awaits_checkout(payment: PaymentRecord) -> bool:
@@ -84,14 +66,15 @@ def windows(
     link = link_window(payment, now, link_expires_at) if link_expires_at else None
     if link is not None:
         found.append(link)
-    has_window, deadline = void_deadline(payment, authorized_at)
+    window, deadline = void_deadline(payment, authorized_at)
     # Nothing is held while the customer has yet to pay: no void window to speak of.
     voidable = not awaits_checkout(payment) and can_void_now(payment, now, None)
-    if has_window and voidable:
+    if window is not None and voidable:
         if deadline is None:
             found.append(
                 Window(
-                    "JustiFi voids only within 25 minutes of the payment. "
+                    f"{display_name(payment.provider)} voids only within "
+                    f"{countdown_words(window)} of the payment. "
                     "Refresh from provider to see the time left.",
                     "",
                 )
@@ -142,6 +125,15 @@ def countdown(left: timedelta) -> str:
     if hours:
         return f"{hours} h {minutes} min"
     return f"{minutes}:{seconds:02d}"
+
+
+def countdown_words(span: timedelta) -> str:
+    """A provider's window in words ("25 minutes", "2 hours")."""
+    minutes = int(span.total_seconds()) // 60
+    if minutes % 60:
+        return f"{minutes} minutes"
+    hours = minutes // 60
+    return "1 hour" if hours == 1 else f"{hours} hours"
 
 
 def _clock(moment: datetime) -> str:

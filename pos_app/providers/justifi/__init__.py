@@ -6,6 +6,7 @@ the embedded ``<justifi-checkout>`` card form, direct charges, refunds, voids an
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from pos_app.providers.base import PaymentProvider
@@ -65,4 +66,5 @@ SPEC = ProviderSpec(
     offered_currencies=("USD", "CAD"),  # a sub-account is scoped to one of these (PROVIDERS §1.3)
     live_hosts=("api.justifi.ai", "components.justifi.ai"),
     sandbox_reader=SandboxReader(_reader_tokenizer),
+    void_window=timedelta(minutes=25),  # then payment_outside_void_window (PROVIDERS.md §1)
 )

@@ -1,16 +1,19 @@
-"""The checkout service journals before it calls, and a lookup decides every outcome."""
+"""Taking a sale journals before it calls, and a lookup decides every outcome."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
+from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.journal.store import IntentOutcome, JournalStore
 from pos_app.providers.errors import (
     ConnectionFailedError,
@@ -27,13 +30,29 @@ from pos_app.providers.types import (
     Decline,
     DeclineCode,
 )
-from pos_app.services.checkout import CheckoutService, CheckoutStartError
-from pos_app.services.payments import SETTLE_AFTER
-from pos_app.services.reconcile import reconcile
+from pos_app.services.payments import (
+    SETTLE_AFTER,
+    OperationFailed,
+    PaymentService,
+    ReconcileReport,
+    SaleStarted,
+)
 from pos_app.services.sale import Sale, SaleInputError, parse_description, parse_sale
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 SALE = Sale(Money(1799, "USD"), "One chocolate donut")
+
+
+def hosted(service: PaymentService, *, success_url: str | None) -> Coroutine[Any, Any, SaleStarted]:
+    """The cashier's "Hosted checkout": the sale on the provider's page."""
+    return service.take("Sandbox", SALE, PaymentMethod.HOSTED_CHECKOUT, success_url=success_url)
+
+
+async def reconcile(
+    journal: JournalStore, providers: Mapping[str, Any], *, clock: Callable[[], datetime]
+) -> ReconcileReport:
+    """What a till does at start-up: its payments service looks up everything left open."""
+    return await PaymentService(journal, providers, clock=clock).reconcile()
 
 
 class FakeProvider:
@@ -114,18 +133,22 @@ def provider(journal: JournalStore) -> FakeProvider:
 
 
 @pytest.fixture
-def service(journal: JournalStore, provider: FakeProvider) -> CheckoutService:
-    return CheckoutService(journal, provider, profile="Sandbox", clock=lambda: T0)
+def service(journal: JournalStore, provider: FakeProvider) -> PaymentService:
+    return PaymentService(journal, {"Sandbox": provider}, clock=lambda: T0)
 
 
 def test_approved_checkout_is_recorded_after_lookup(
-    service: CheckoutService, provider: FakeProvider
+    service: PaymentService, provider: FakeProvider
 ) -> None:
-    checkout = asyncio.run(service.start_hosted(SALE, success_url="https://pos-app.invalid/s"))
+    checkout = asyncio.run(
+        service.take(
+            "Sandbox", SALE, PaymentMethod.HOSTED_CHECKOUT, success_url="https://pos-app.invalid/s"
+        )
+    )
     assert checkout.payment.state is PaymentState.PENDING
     assert provider.requests[0].success_url == "https://pos-app.invalid/s"
     provider.customer_pays(checkout.session.provider_ref)
-    payment = asyncio.run(service.verify(checkout.payment.reference))
+    payment = asyncio.run(service.refresh(checkout.payment.reference))
     assert payment.state is PaymentState.CAPTURED
     assert (payment.card_brand, payment.card_last4) == ("visa", "4242")
     assert payment.provider_payment_ref == "py_1"
@@ -133,23 +156,21 @@ def test_approved_checkout_is_recorded_after_lookup(
     assert [i.outcome for i in intents] == [IntentOutcome.SUCCEEDED]
 
 
-def test_decline_is_recorded_with_its_code(
-    service: CheckoutService, provider: FakeProvider
-) -> None:
-    checkout = asyncio.run(service.start_hosted(SALE, success_url=None))
+def test_decline_is_recorded_with_its_code(service: PaymentService, provider: FakeProvider) -> None:
+    checkout = asyncio.run(hosted(service, success_url=None))
     provider.customer_pays(checkout.session.provider_ref, declined=True)
-    payment = asyncio.run(service.verify(checkout.payment.reference))
+    payment = asyncio.run(service.refresh(checkout.payment.reference))
     assert payment.state is PaymentState.DECLINED
     assert payment.decline_code == "declined"
     assert payment.card_last4 == "0002"
 
 
 def test_unreachable_provider_fails_the_sale_but_keeps_it(
-    service: CheckoutService, provider: FakeProvider
+    service: PaymentService, provider: FakeProvider
 ) -> None:
     provider.create_error = ConnectionFailedError("refused", provider="justifi")
-    with pytest.raises(CheckoutStartError) as caught:
-        asyncio.run(service.start_hosted(SALE, success_url=None))
+    with pytest.raises(OperationFailed) as caught:
+        asyncio.run(hosted(service, success_url=None))
     payment = caught.value.payment
     assert payment.state is PaymentState.FAILED
     assert service.journal.intents_for(payment.reference)[0].outcome is IntentOutcome.NOT_SENT
@@ -163,12 +184,12 @@ def _unreachable_lookups(provider: FakeProvider) -> None:
 
 
 def test_no_answer_is_looked_up_at_once_and_the_checkout_found(
-    service: CheckoutService, provider: FakeProvider, journal: JournalStore
+    service: PaymentService, provider: FakeProvider, journal: JournalStore
 ) -> None:
     provider.create_error = OutcomeUnknownError("timed out", provider="justifi")
     provider.apply_before_error = True  # the provider did open it
-    with pytest.raises(CheckoutStartError) as caught:
-        asyncio.run(service.start_hosted(SALE, success_url=None))
+    with pytest.raises(OperationFailed) as caught:
+        asyncio.run(hosted(service, success_url=None))
     payment = caught.value.payment
     assert payment.state is PaymentState.PENDING
     assert payment.provider_ref == "cho_1"
@@ -177,13 +198,13 @@ def test_no_answer_is_looked_up_at_once_and_the_checkout_found(
 
 
 def test_no_answer_and_no_lookup_leaves_the_sale_in_doubt_for_reconciliation(
-    service: CheckoutService, provider: FakeProvider, journal: JournalStore
+    service: PaymentService, provider: FakeProvider, journal: JournalStore
 ) -> None:
     provider.create_error = OutcomeUnknownError("timed out", provider="justifi")
     provider.apply_before_error = True  # the provider did open it
     _unreachable_lookups(provider)
-    with pytest.raises(CheckoutStartError) as caught:
-        asyncio.run(service.start_hosted(SALE, success_url=None))
+    with pytest.raises(OperationFailed) as caught:
+        asyncio.run(hosted(service, success_url=None))
     reference = caught.value.payment.reference
     assert caught.value.payment.state is PaymentState.IN_DOUBT
     assert caught.value.payment.attention
@@ -202,11 +223,11 @@ def test_no_answer_and_no_lookup_leaves_the_sale_in_doubt_for_reconciliation(
 
 
 def test_a_lost_create_with_no_trace_is_in_doubt_then_failed_once_its_time_is_up(
-    service: CheckoutService, provider: FakeProvider, journal: JournalStore
+    service: PaymentService, provider: FakeProvider, journal: JournalStore
 ) -> None:
     provider.create_error = OutcomeUnknownError("reset", provider="justifi")
-    with pytest.raises(CheckoutStartError) as caught:
-        asyncio.run(service.start_hosted(SALE, success_url=None))
+    with pytest.raises(OperationFailed) as caught:
+        asyncio.run(hosted(service, success_url=None))
     payment = caught.value.payment
     # It may still be on its way to the provider: not "failed" yet.
     assert payment.state is PaymentState.IN_DOUBT
@@ -222,53 +243,56 @@ def test_a_lost_create_with_no_trace_is_in_doubt_then_failed_once_its_time_is_up
 
 
 def test_refused_request_fails_without_doubt(
-    service: CheckoutService, provider: FakeProvider
+    service: PaymentService, provider: FakeProvider
 ) -> None:
     provider.create_error = InvalidRequestError(
         "Amount must be greater than 50", provider="justifi"
     )
-    with pytest.raises(CheckoutStartError) as caught:
-        asyncio.run(service.start_hosted(SALE, success_url=None))
+    with pytest.raises(OperationFailed) as caught:
+        asyncio.run(hosted(service, success_url=None))
     assert caught.value.payment.state is PaymentState.FAILED
     assert caught.value.payment.attention is None
 
 
 def test_cancel_looks_first_and_keeps_a_payment_the_customer_just_made(
-    service: CheckoutService, provider: FakeProvider
+    service: PaymentService, provider: FakeProvider
 ) -> None:
-    checkout = asyncio.run(service.start_hosted(SALE, success_url=None))
+    checkout = asyncio.run(hosted(service, success_url=None))
     provider.customer_pays(checkout.session.provider_ref)
-    assert asyncio.run(service.cancel(checkout.payment.reference)).state is PaymentState.CAPTURED
+    assert (
+        asyncio.run(service.cancel_checkout(checkout.payment.reference)).state
+        is PaymentState.CAPTURED
+    )
 
 
-def test_cancel_of_an_unpaid_checkout(service: CheckoutService) -> None:
-    checkout = asyncio.run(service.start_hosted(SALE, success_url=None))
-    payment = asyncio.run(service.cancel(checkout.payment.reference))
+def test_cancel_of_an_unpaid_checkout(service: PaymentService) -> None:
+    checkout = asyncio.run(hosted(service, success_url=None))
+    payment = asyncio.run(service.cancel_checkout(checkout.payment.reference))
     assert payment.state is PaymentState.FAILED
     assert "Cancelled by the cashier" in service.journal.events(payment.reference)[-1].note
 
 
 def test_a_customer_who_pays_after_a_decline_is_flagged_keep_or_refund(
-    service: CheckoutService, provider: FakeProvider
+    service: PaymentService, provider: FakeProvider
 ) -> None:
-    checkout = asyncio.run(service.start_hosted(SALE, success_url=None))
+    checkout = asyncio.run(hosted(service, success_url=None))
     ref = checkout.session.provider_ref
     provider.customer_pays(ref, declined=True)
-    asyncio.run(service.verify(checkout.payment.reference))
+    asyncio.run(service.refresh(checkout.payment.reference))
     provider.customer_pays(ref)  # paid later with another card
-    payment = asyncio.run(service.verify(checkout.payment.reference))
+    payment = asyncio.run(service.refresh(checkout.payment.reference))
     assert payment.state is PaymentState.DECLINED
     assert payment.attention and "paid after a decline" in payment.attention
     assert "do not charge the customer again" in payment.attention
 
 
 def test_reconciliation_watches_a_declined_checkout_until_it_can_no_longer_be_paid(
-    service: CheckoutService, provider: FakeProvider, journal: JournalStore
+    service: PaymentService, provider: FakeProvider, journal: JournalStore
 ) -> None:
     """The sale ended on a decline; the customer pays on their phone afterwards."""
-    checkout = asyncio.run(service.start_hosted(SALE, success_url=None))
+    checkout = asyncio.run(hosted(service, success_url=None))
     provider.customer_pays(checkout.session.provider_ref, declined=True)
-    assert asyncio.run(service.verify(checkout.payment.reference)).state is PaymentState.DECLINED
+    assert asyncio.run(service.refresh(checkout.payment.reference)).state is PaymentState.DECLINED
     provider.customer_pays(checkout.session.provider_ref)
     report = asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: T0))
     assert report.needs_attention == [checkout.payment.reference]
@@ -312,12 +336,12 @@ def test_good_sale_input() -> None:
 
 
 def test_reconciliation_that_cannot_reach_the_provider_keeps_the_sale_visible(
-    service: CheckoutService, provider: FakeProvider, journal: JournalStore
+    service: PaymentService, provider: FakeProvider, journal: JournalStore
 ) -> None:
     provider.create_error = OutcomeUnknownError("timed out", provider="justifi")
     _unreachable_lookups(provider)
-    with pytest.raises(CheckoutStartError) as caught:
-        asyncio.run(service.start_hosted(SALE, success_url=None))
+    with pytest.raises(OperationFailed) as caught:
+        asyncio.run(hosted(service, success_url=None))
 
     report = asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: T0))
     payment = journal.get(caught.value.payment.reference)
@@ -334,12 +358,12 @@ def test_reconciliation_beside_a_sale_being_opened_leaves_that_sale_to_its_own_c
     """Start-up reconciliation runs while the cashier rings up the first sale: a checkout
     whose create is on its way must not be looked up (it has no id yet) and flagged."""
     provider = SlowProvider(journal)
-    service = CheckoutService(journal, provider, profile="Sandbox", clock=lambda: T0)
+    service = PaymentService(journal, {"Sandbox": provider}, clock=lambda: T0)
 
     async def both() -> None:
-        sale = asyncio.ensure_future(service.start_hosted(SALE, success_url=None))
+        sale = asyncio.ensure_future(hosted(service, success_url=None))
         await provider.sent.wait()  # the create is at the provider, unanswered
-        report = await service.payments.reconcile()
+        report = await service.reconcile()
         assert report.needs_attention == [] and report.resolved == []
         provider.answer.set()
         await sale
