@@ -32,10 +32,9 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -43,6 +42,9 @@ from pos_app.domain.payment import PaymentState
 from pos_app.journal import migrations
 from pos_app.journal.search import PaymentFilter
 from pos_app.journal.store import JournalStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 PROVIDERS = (("justifi", 35), ("checkout_com", 30), ("recharge", 20), ("payfect", 15))
@@ -300,7 +302,9 @@ def p95(values: list[float]) -> float:
 def measure(path: Path, end: datetime, repeats: int) -> dict[str, object]:
     from PySide6.QtWidgets import QApplication
 
+    from pos_app.gui.bridge import ServiceEvents
     from pos_app.gui.screens.payments import PaymentsScreen
+    from pos_app.services.queries import PaymentQueries
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     opens: list[float] = []
@@ -313,7 +317,8 @@ def measure(path: Path, end: datetime, repeats: int) -> dict[str, object]:
             screen.hide()
             screen.deleteLater()
         started = time.perf_counter()
-        screen = PaymentsScreen(journal, locale="en_US")
+        queries = PaymentQueries(journal)
+        screen = PaymentsScreen(queries, ServiceEvents(queries), locale="en_US")
         opens.append((time.perf_counter() - started) * 1000)
         screen.resize(1280, 800)
         screen.show()

@@ -28,11 +28,9 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
 import httpx
@@ -48,6 +46,10 @@ from pos_app.providers.http import ProviderHttpClient
 from pos_app.providers.types import CheckoutRequest
 from pos_sandbox.control import SandboxControl
 from pos_sandbox.server import SandboxServer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from multiprocessing.connection import Connection
 
 SUCCESS_URL = "https://pos-app.invalid/checkout/success"
 # httpx derives these from the URL and the body.

@@ -8,10 +8,12 @@ and answer the decoded JSON.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # Names, not secrets. Here rather than in guard.py: clients need not import starlette.
 TOKEN_HEADER = "X-Sandbox-Token"  # noqa: S105

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute
 
-from .state import Sandbox
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+    from .state import Sandbox
 
 # (HTTP status, short detail) -> a response in the provider's own error format.
 ErrorFormatter = Callable[[int, str], Response]

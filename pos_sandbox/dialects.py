@@ -6,11 +6,15 @@ here. Only this module imports the providers' dialects; no provider imports it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .checkout_com.dialect import DIALECT as CHECKOUT_COM
-from .dialect import Dialect
 from .justifi.dialect import DIALECT as JUSTIFI
 from .payfect.dialect import DIALECT as PAYFECT
 from .recharge.dialect import DIALECT as RECHARGE
+
+if TYPE_CHECKING:
+    from .dialect import Dialect
 
 __all__ = ["all_dialects", "dialect_for"]
 

@@ -44,14 +44,17 @@ import contextlib
 import fnmatch
 import itertools
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.responses import PlainTextResponse, Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .dialects import dialect_for
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 KINDS = ("latency", "status", "reset_before", "reset_after", "drop_response", "tamper")
 RESET_EXTENSION = "pos_sandbox.reset"
@@ -299,7 +302,8 @@ async def _tampered(app: ASGIApp, fault: Fault, scope: Scope, receive: Receive, 
             chunks.append(message.get("body", b""))
 
     await app(scope, receive, keep)
-    assert start is not None and fault.field is not None
+    assert start is not None
+    assert fault.field is not None
     body = b"".join(chunks)
     with contextlib.suppress(ValueError, KeyError, IndexError, TypeError):
         document = json.loads(body)

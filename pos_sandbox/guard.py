@@ -12,10 +12,12 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
-
-from starlette.types import ASGIApp, Receive, Scope, Send
+from typing import TYPE_CHECKING
 
 from .control import TOKEN_HEADER
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 CONTROL_PREFIX = "/_sandbox/"
 _TOKEN_HEADER_KEY = TOKEN_HEADER.lower().encode("ascii")

@@ -15,20 +15,15 @@ import socket
 import struct
 import sys
 import threading
-from collections.abc import AsyncIterator, Callable
-from datetime import datetime
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from . import credentials
@@ -39,6 +34,14 @@ from .guard import GuardMiddleware, loopback_hosts, new_control_token
 from .state import Sandbox, iso
 from .web import control_body, control_error, hold_requests, wait_parked
 from .webhooks.delivery import RetryPolicy, WebhookDelivery
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+    from datetime import datetime
+    from types import FrameType, TracebackType
+
+    from starlette.requests import Request
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # JustiFi's published test credentials, by the names tests and benchmarks know them.
 SANDBOX_CLIENT_ID = credentials.JUSTIFI_CLIENT_ID
@@ -521,7 +524,7 @@ class SandboxServer:
     def _run(self, server: _Server, sock: socket.socket, ready: threading.Event) -> None:
         try:
             asyncio.run(server.serve(sockets=[sock]))
-        except BaseException as exc:  # uvicorn reports a failed startup with SystemExit
+        except BaseException as exc:  # noqa: BLE001 - uvicorn reports a failed startup with SystemExit
             self._failure = exc
         finally:
             sock.close()

@@ -12,12 +12,14 @@ import os
 import secrets
 import sqlite3
 import string
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
 
 DB_FILENAME = "sandbox.sqlite3"
 SCHEMA_VERSION = 1

@@ -20,14 +20,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from importlib import resources
 from string import Template
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
-from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from . import cards
-from .state import Sandbox
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from .state import Sandbox
 
 # Customer pages are never cached: each shows a checkout's state at this moment.
 NO_STORE = {"Cache-Control": "no-store"}

@@ -14,9 +14,8 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,13 +23,18 @@ sys.path.insert(0, str(ROOT))
 
 from PySide6.QtCore import QEventLoop, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QWidget  # noqa: E402
 
 from pos_app.bootstrap.app import PosApplication, prepare_qt  # noqa: E402
 from pos_app.domain.vocabulary import PaymentMethod  # noqa: E402
 from pos_app.gui.gc_guard import MainThreadGarbageCollector  # noqa: E402
-from pos_app.gui.screens.cashier import CashierScreen  # noqa: E402
 from pos_app.platform.paths import AppPaths  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from PySide6.QtWidgets import QWidget
+
+    from pos_app.gui.screens.cashier import CashierScreen
 
 DOCS = {"cashier.png", "hosted-checkout.png", "approved.png", "payments.png"}
 
@@ -130,7 +134,8 @@ def changed_at_provider_shot(pos: PosApplication, out: Path) -> None:
     checkout = pos.window.checkout
     pump_until(lambda: checkout.web_view is not None)
     [payment] = [p for p in pos.journal.page_payments(offset=0, limit=1)]
-    assert pos.sandbox is not None and payment.provider_ref is not None
+    assert pos.sandbox is not None
+    assert payment.provider_ref is not None
     change_justifi_amount(pos.sandbox, payment.provider_ref, 100)
     pump_until(lambda: checkout.stack.currentWidget() is checkout.result)
     shoot(pos.window, out, "check-this-payment.png")
@@ -272,7 +277,8 @@ def reader_shots(pos: PosApplication, out: Path) -> None:
     from pos_app.services.reader import Gesture, ReaderState, UnavailableReader
 
     window = pos.window
-    assert pos.provider is not None and pos.sandbox is not None
+    assert pos.provider is not None
+    assert pos.sandbox is not None
     # What app.py hands the window for the default profile (harmless if it already did).
     window.set_reader(
         build_reader(

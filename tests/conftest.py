@@ -7,8 +7,6 @@ import asyncio
 import gc
 import importlib.util
 import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -25,6 +23,9 @@ from pos_app.platform.paths import AppPaths
 from tests import import_graph
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
     from PySide6.QtWidgets import QApplication
 
 # Qt only where it is installed: scripts/test-without-qt.sh hides it (tests/_noqt) to run
@@ -153,7 +154,7 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         ("XDG_STATE_HOME", "state"),
     ):
         monkeypatch.setenv(var, str(home / sub))
-    yield
+    return
 
 
 @pytest.fixture(autouse=True)

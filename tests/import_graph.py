@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import ast
 import functools
-from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = frozenset({"tests", "pos_app", "pos_sandbox"})

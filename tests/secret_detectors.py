@@ -17,8 +17,8 @@ Where to look (files, databases) is tests/secret_files.py.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pos_sandbox.cards import TEST_CARDS
 from pos_sandbox.checkout_com.api import SANDBOX_SECRET_KEY
@@ -26,6 +26,9 @@ from pos_sandbox.credentials import WEBHOOK_SECRETS
 from pos_sandbox.payfect.api import SANDBOX_PAYFECT_API_KEY
 from pos_sandbox.recharge.api import SANDBOX_RECHARGE_TOKEN
 from pos_sandbox.server import SANDBOX_CLIENT_SECRET
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
 
 SANDBOX_SECRETS: dict[str, str] = {
     SANDBOX_CLIENT_SECRET: "the JustiFi sandbox client secret",

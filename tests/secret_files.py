@@ -17,12 +17,15 @@ import shutil
 import sqlite3
 import stat
 import tempfile
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pos_sandbox.state import DB_FILENAME as SANDBOX_DB_FILENAME
 from tests.secret_detectors import excerpt, find_secrets
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
 
 # Kinds of sandbox state objects whose id is a bearer credential it handed out.
 ISSUED_TOKEN_KINDS = ("access_token", "web_component_token")

@@ -25,10 +25,10 @@ import bisect
 import json
 import logging
 import traceback
-from collections.abc import Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter  # bound now: a test may patch time.perf_counter
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -41,6 +41,9 @@ from tests.secret_detectors import (
     scan_text,
 )
 from tests.secret_files import ScanCache, scan_left_files, scan_tree
+
+if TYPE_CHECKING:
+    from collections.abc import Generator, Iterable, Iterator, Mapping
 
 __all__ = [
     "SANDBOX_SECRETS",
@@ -64,7 +67,7 @@ class RecordCollector(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         try:
             text = record.getMessage()
-        except Exception:  # a broken format string: keep the raw parts
+        except Exception:  # noqa: BLE001 - a broken format string: keep the raw parts
             text = f"{record.msg!r} % {record.args!r}"
         if record.exc_info:
             text += "\n" + "".join(traceback.format_exception(*record.exc_info))

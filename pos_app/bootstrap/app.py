@@ -10,10 +10,8 @@ import concurrent.futures
 import logging
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import QCoreApplication, Qt, QTimer
@@ -24,6 +22,7 @@ from pos_app.bootstrap.sandbox import BuiltinSandbox, sandbox_credentials, webho
 from pos_app.config.registry import amount_limits, uses_builtin_sandbox
 from pos_app.config.secrets import NO_KEYRING, SecretStore, SecretStoreError
 from pos_app.config.settings import ProviderProfile, Settings, SettingsError, load_settings
+from pos_app.gui.bridge import ServiceEvents
 from pos_app.gui.gc_guard import MainThreadGarbageCollector
 from pos_app.gui.main_window import MainWindow
 from pos_app.gui.resources import stylesheet
@@ -35,10 +34,13 @@ from pos_app.platform.log import configure_logging
 from pos_app.platform.paths import AppPaths
 from pos_app.providers.errors import ProviderError
 from pos_app.services.profiles import BUILD_ERRORS, ProviderPool, failure_text
+from pos_app.services.queries import PaymentQueries
 from pos_app.services.settings import SettingsService, approval_policy
 
 if TYPE_CHECKING:
     import sqlite3
+    from collections.abc import Callable
+    from pathlib import Path
 
     from pos_app.bootstrap.reader_setup import Reader
     from pos_app.bootstrap.sandbox import SandboxServer
@@ -123,8 +125,10 @@ class PosApplication:
         self.webhooks: WebhookReceiver | None = None
         self._webhooks_seen: SeenWebhookEvents | None = None
         self.customer_display: CustomerDisplay | None = None
+        queries = PaymentQueries(self.journal)
         self.window = MainWindow(
-            journal=self.journal,
+            queries=queries,
+            events=ServiceEvents(queries),
             limits=amount_limits(self.profile),
             locale=self.settings.locale,
             profile_name=self.profile.name,
@@ -323,7 +327,8 @@ class PosApplication:
             self.window.show_tamper_alert("Audit trail broken", verification.message)
 
     def _provider_ready(self) -> None:
-        assert self.provider is not None and self.payments is not None
+        assert self.provider is not None
+        assert self.payments is not None
         where = "sandbox" if self.profile.is_sandbox else "live"
         host = self._card_form_host()
         self.window.provider_ready(
@@ -520,7 +525,7 @@ def run_gui(options: StartOptions) -> int:
     except SettingsError as error:
         # A hand-edited or older settings file we cannot trust: say so, change nothing.
         log.error("%s", error)
-        print(error, file=sys.stderr)
+        print(error, file=sys.stderr)  # noqa: T201 - before any window, the terminal is all
         from PySide6.QtWidgets import QMessageBox
 
         QMessageBox.critical(None, "pos_app cannot start", f"{error}\n\nFix or remove the file.")
@@ -533,7 +538,7 @@ def run_gui(options: StartOptions) -> int:
 
         def ready() -> None:
             # Printed for benchmarks/startup.py: wall-clock time the screen took input.
-            print(f"READY {time.time():.6f}", flush=True)
+            print(f"READY {time.time():.6f}", flush=True)  # noqa: T201 - read by benchmarks
             qt_app.quit()
 
         QTimer.singleShot(0, ready)

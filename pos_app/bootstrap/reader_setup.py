@@ -11,16 +11,20 @@ and the CLI import the sandbox).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pos_app.config.registry import (
     SandboxCredentials,
     endpoints,
     provider_options,
     uses_builtin_sandbox,
 )
-from pos_app.config.settings import ProviderProfile
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.types import Capability
 from pos_app.services.reader import DECLINING_CARD, SimulatedReader, UnavailableReader
+
+if TYPE_CHECKING:
+    from pos_app.config.settings import ProviderProfile
+    from pos_app.providers.base import PaymentProvider
 
 Reader = SimulatedReader | UnavailableReader
 

@@ -9,14 +9,15 @@ Nothing here imports Qt, so tests that only need the credentials run without it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
-from concurrent.futures import Executor
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pos_app.config.registry import SandboxCredentials
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from concurrent.futures import Executor
+    from pathlib import Path
+
     from pos_sandbox.server import SandboxServer as SandboxServer
 
 

@@ -7,14 +7,18 @@ Adapters are imported on first use: they pull in httpx, which start-up does not 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pos_app.config.settings import ProviderProfile, profile_problems
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ConfigurationError
 from pos_app.providers.spec import ProviderSetup, ProviderSpec
-from pos_app.providers.types import AmountLimits
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pos_app.providers.base import PaymentProvider
+    from pos_app.providers.types import AmountLimits
 
 
 @dataclass(frozen=True)

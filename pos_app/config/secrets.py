@@ -9,14 +9,18 @@ where anyone who can read the disk could read them.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 import keyring
 import keyring.errors
-from keyring.backend import KeyringBackend
 from keyring.backends import chainer
 
 from pos_app.config.settings import KEYRING_SERVICE, ProviderProfile
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from keyring.backend import KeyringBackend
 
 NO_KEYRING = (
     "No system keyring is available, so secrets for live profiles cannot be stored. "

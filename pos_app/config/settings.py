@@ -9,15 +9,18 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from pos_app.domain.money import MoneyError, currency_exponent
 from pos_app.providers.registry import PROVIDERS
-from pos_app.providers.spec import ProviderSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pos_app.providers.spec import ProviderSpec
 
 Environment = Literal["sandbox", "live"]
 ENVIRONMENTS: tuple[Environment, ...] = ("sandbox", "live")

@@ -19,9 +19,11 @@ Where a provider counts a currency differently, its own folder says so (see
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["MINOR_UNITS", "is_currency", "minor_units"]
 

@@ -8,9 +8,11 @@ The clock is monotonic by default, so changing the wall clock neither locks nor 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["DEFAULT_IDLE_TIMEOUT", "IdleLock"]
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import copy
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -24,6 +23,8 @@ from typing import TYPE_CHECKING, Final
 from pos_app.domain.currencies import MINOR_UNITS, minor_units
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from babel.numbers import NumberPattern
 
 __all__ = [

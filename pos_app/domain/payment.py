@@ -9,12 +9,14 @@ nothing after a final state).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pos_app.domain.money import Money, MoneyError, known_currencies
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 __all__ = [
     "FINAL_STATES",

@@ -8,7 +8,6 @@ after sign-in. In workstation mode there is no selling: no Cashier, and sign-in 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import shiboken6
@@ -33,14 +32,13 @@ from PySide6.QtWidgets import (
 from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.gui.screens.cashier import CashierScreen
 from pos_app.gui.screens.sign_in import IdleWatcher, SignInScreen, Staff
-from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import plain_tip
-from pos_app.journal.store import JournalStore
-from pos_app.journal.users import User
 from pos_app.providers.types import AmountLimits, Capability
-from pos_app.services.sale import Sale
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pos_app.gui.bridge import ServiceEvents
     from pos_app.gui.dialogs.approval import ApprovalGate
     from pos_app.gui.screens.audit import AuditScreen
     from pos_app.gui.screens.card_reader import CardReaderScreen, Reader
@@ -49,8 +47,11 @@ if TYPE_CHECKING:
     from pos_app.gui.screens.settings import SettingsBackend, SettingsScreen
     from pos_app.gui.screens.shift_summary import ShiftSummaryScreen
     from pos_app.gui.screens.users import UsersScreen
-    from pos_app.journal.audit import AuditAnchor
+    from pos_app.gui.tasks import TaskRunner
     from pos_app.services.payments import PaymentService
+    from pos_app.services.queries import PaymentQueries
+    from pos_app.services.records import AuditAnchor, User
+    from pos_app.services.sale import Sale
 
 
 def _status_label(text: str, object_name: str) -> QLabel:
@@ -66,7 +67,8 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         *,
-        journal: JournalStore,
+        queries: PaymentQueries,
+        events: ServiceEvents,
         limits: AmountLimits,
         locale: str,
         profile_name: str,
@@ -89,7 +91,9 @@ class MainWindow(QMainWindow):
         self._card_reader: CardReaderScreen | None = None
         self._reader: Reader | None = None  # from set_reader; else "not yet available"
         self._provider_name = provider_name
-        self._journal = journal
+        self._queries = queries
+        # The one bridge from the services' change feed to Qt: every screen listens here.
+        self.events = events
         self._locale = locale
         self._selling = False  # a checkout is open: the provider must not change under it
         # Checkout, Payments and Settings are built on first use: start-up pays for the Cashier.
@@ -214,7 +218,7 @@ class MainWindow(QMainWindow):
     def _start_staff(self, staff: Staff) -> None:
         from pos_app.gui.dialogs.approval import ApprovalGate
 
-        self._gate = ApprovalGate(staff, self._journal, locale=self._locale, parent=self)
+        self._gate = ApprovalGate(staff, self._queries, locale=self._locale, parent=self)
         self.sign_in_screen = SignInScreen(staff)
         self.shell.addWidget(self.sign_in_screen)
         self.sign_in_screen.signed_in.connect(self._signed_in)
@@ -241,7 +245,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         """The till's sales go to ``profile`` now; Payments acts on any profile's payments
         through the same service. ``card_form``: whether the card form can be hosted."""
-        self.checkout.set_payments(payments, profile)
+        self.checkout.set_payments(payments, profile, self.events)
         self._profile = profile
         methods = set(payments.provider_for(profile).capabilities)
         if not card_form:
@@ -322,7 +326,7 @@ class MainWindow(QMainWindow):
         if self._payments is None:
             from pos_app.gui.screens.payments import PaymentsScreen
 
-            self._payments = PaymentsScreen(self._journal, locale=self._locale)
+            self._payments = PaymentsScreen(self._queries, self.events, locale=self._locale)
             self._payments.set_approval(self._gate)
             if self._payment_service is not None:
                 self._payments.set_payment_service(self._payment_service, self.tasks, self._gate)
@@ -375,6 +379,7 @@ class MainWindow(QMainWindow):
             self._payments.shutdown()
         if self._shift is not None:
             self._shift.shutdown()
+        self.events.close()
 
     # -- navigation -------------------------------------------------------------------
 
@@ -414,7 +419,7 @@ class MainWindow(QMainWindow):
         if self._shift is None:
             from pos_app.gui.screens.shift_summary import ShiftSummaryScreen
 
-            self._shift = ShiftSummaryScreen(self._journal, locale=self._locale)
+            self._shift = ShiftSummaryScreen(self._queries, self.events, locale=self._locale)
             self._shift.keep_anchor = self.keep_audit_anchor
             self.stack.addWidget(self._shift)
         return self._shift

@@ -24,17 +24,19 @@ import json
 import logging
 import re
 import secrets
-import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pos_app.journal.db import connect
 from pos_app.journal.store import JournalStore, utc_now
+
+if TYPE_CHECKING:
+    import sqlite3
+    from pathlib import Path
 
 log = logging.getLogger(__name__)
 

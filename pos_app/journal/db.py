@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pos_app.journal.migrations import migrate
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def connect(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:

@@ -10,14 +10,18 @@ the sandbox's payments instead.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pos_app.domain.vocabulary import Operation, PaymentMethod
 from pos_app.journal.search import environment_clause
-from pos_app.journal.store import JournalStore
 from pos_app.journal.times import from_db, to_db
+
+if TYPE_CHECKING:
+    import sqlite3
+    from datetime import datetime
+
+    from pos_app.journal.store import JournalStore
 
 # Intents whose action the provider confirmed: at once, or by a later lookup.
 CONFIRMED_OUTCOMES = ("succeeded", "resolved")

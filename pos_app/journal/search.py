@@ -22,11 +22,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pos_app.domain.ids import REFERENCE_RE
-from pos_app.domain.payment import PaymentState
 from pos_app.journal.times import to_db
+
+if TYPE_CHECKING:
+    from pos_app.domain.payment import PaymentState
 
 # A provider id: a short lowercase prefix and an underscore (cho_, py_, pay_, hpp_, pl_, sid_…),
 # or a long token without spaces (ReCharge checkout tokens, Payfect UUIDs).

@@ -7,13 +7,11 @@ State changes go through the domain state machine; an illegal move is refused.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentLedger, PaymentState, can_transition
@@ -21,6 +19,10 @@ from pos_app.domain.vocabulary import Operation, PaymentMethod
 from pos_app.journal.db import connect
 from pos_app.journal.search import PaymentFilter, count_query, page_query
 from pos_app.journal.times import NaiveTimeError, from_db, to_db
+
+if TYPE_CHECKING:
+    import sqlite3
+    from pathlib import Path
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import sqlite3
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pos_app.domain.users import Role
 from pos_app.journal.audit import AuditKey, immediate
+
+if TYPE_CHECKING:
+    import sqlite3
+    from contextlib import AbstractContextManager
 
 
 class UserStoreError(Exception):

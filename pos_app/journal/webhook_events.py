@@ -6,14 +6,16 @@ lock, serves them all (SQLite connections are not shared across threads unguarde
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pos_app.journal.db import connect
 from pos_app.journal.times import to_db
+
+if TYPE_CHECKING:
+    import sqlite3
+    from pathlib import Path
 
 # Longer than any provider redelivers (JustiFi and Checkout.com retry for days): an id older
 # than this is forgotten, and a delivery that old is refused by its age where it carries one.

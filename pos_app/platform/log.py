@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import logging
 import logging.handlers
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pos_app.platform.redaction import redact
+
+if TYPE_CHECKING:
+    import io
+    from pathlib import Path
 
 _FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 

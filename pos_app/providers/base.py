@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
-from pos_app.providers.types import (
-    ActionResult,
-    AmountLimits,
-    Capability,
-    CaptureRequest,
-    ChargeRequest,
-    CheckoutRequest,
-    CheckoutSession,
-    EmbeddedCheckout,
-    PaymentAction,
-    ProviderPayment,
-    RefundRequest,
-    VoidRequest,
-)
+if TYPE_CHECKING:
+    from pos_app.providers.types import (
+        ActionResult,
+        AmountLimits,
+        Capability,
+        CaptureRequest,
+        ChargeRequest,
+        CheckoutRequest,
+        CheckoutSession,
+        EmbeddedCheckout,
+        PaymentAction,
+        ProviderPayment,
+        RefundRequest,
+        VoidRequest,
+    )
 
 
 @runtime_checkable

@@ -6,7 +6,10 @@ decides what the service may do next (retry freely, look up first, or ask a huma
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 class ProviderError(Exception):

@@ -6,11 +6,13 @@ one line here; everything else reads the list.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pos_app.providers import checkout_com, justifi, payfect, recharge
-from pos_app.providers.spec import ProviderSpec
 from pos_app.providers.webhooks import VerifiedEvent, WebhookEvent, WebhookSignatureError
+
+if TYPE_CHECKING:
+    from pos_app.providers.spec import ProviderSpec
 
 PROVIDERS: Final[dict[str, ProviderSpec]] = {
     spec.key: spec for spec in (justifi.SPEC, checkout_com.SPEC, recharge.SPEC, payfect.SPEC)

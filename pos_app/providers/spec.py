@@ -12,10 +12,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.types import AmountLimits, PaymentSource
 from pos_app.providers.webhooks import VerifiedEvent
+
+if TYPE_CHECKING:
+    from pos_app.providers.base import PaymentProvider
 
 # body, headers, signing secret, our clock's now, the oldest a timestamped delivery may be.
 WebhookVerifier = Callable[[bytes, Mapping[str, str], str, datetime, timedelta], VerifiedEvent]

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pos_app.domain.money import Money
-from pos_app.domain.payment import PaymentState
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from pos_app.domain.payment import PaymentState
 
 
 class Capability(StrEnum):

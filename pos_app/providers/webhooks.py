@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # Where each app sends our reference (see each adapter's mapping.py).
 REFERENCE_KEY = "pos_reference"

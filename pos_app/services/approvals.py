@@ -17,11 +17,10 @@ whose message is written for the cashier or manager.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from pos_app.domain.money import Money, format_money
 from pos_app.domain.users import Role
@@ -29,8 +28,12 @@ from pos_app.domain.vocabulary import Operation
 from pos_app.journal.audit import SYSTEM_ACTOR, AuditAction, AuditLog
 from pos_app.journal.reports import connection_of, refunds_asked_since
 from pos_app.journal.store import JournalStore, PaymentRecord, utc_now
-from pos_app.journal.users import User
 from pos_app.services.users import UserRefused, UserService
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pos_app.journal.users import User
 
 __all__ = [
     "APPROVAL_LIFETIME",

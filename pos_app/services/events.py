@@ -1,7 +1,9 @@
 """Change events services publish after recording an outcome.
 
-Plain callbacks, no Qt: the GUI bridges them to signals (one listener per screen), the
-webhook receiver and tests subscribe directly. Subscribers run on the caller's thread and
+Plain callbacks, no Qt: the webhook receiver and tests subscribe directly. The GUI does not
+listen here: not every journal write publishes a change, so screens hear every committed change
+through the query port's feed (``PaymentQueries.on_change``), bridged to a Qt signal by
+``pos_app.gui.bridge.ServiceEvents``. Subscribers run on the caller's thread and
 must not raise; one that does is logged and the others still hear the change.
 """
 
@@ -10,9 +12,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pos_app.domain.payment import PaymentState
-from pos_app.domain.vocabulary import Operation
+if TYPE_CHECKING:
+    from pos_app.domain.payment import PaymentState
+    from pos_app.domain.vocabulary import Operation
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,16 @@ The amounts recorded are the provider's, never the sale's.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
-from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState, can_transition
-from pos_app.journal.store import JournalStore, PaymentRecord
-from pos_app.providers.types import CardSummary, CheckoutSession, Decline, ProviderPayment
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from pos_app.domain.money import Money
+    from pos_app.journal.store import JournalStore, PaymentRecord
+    from pos_app.providers.types import CardSummary, CheckoutSession, Decline, ProviderPayment
 
 log = logging.getLogger(__name__)
 

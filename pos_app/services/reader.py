@@ -14,10 +14,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from pos_app.domain.money import Money
-from pos_app.providers.spec import Tokenizer
-from pos_app.providers.types import PaymentSource
+if TYPE_CHECKING:
+    from pos_app.domain.money import Money
+    from pos_app.providers.spec import Tokenizer
+    from pos_app.providers.types import PaymentSource
 
 log = logging.getLogger(__name__)
 

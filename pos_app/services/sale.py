@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pos_app.domain.money import Money, MoneyError, parse_amount
-from pos_app.providers.types import AmountLimits
+
+if TYPE_CHECKING:
+    from pos_app.providers.types import AmountLimits
 
 MAX_DESCRIPTION = 200
 

@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Callable, Collection
 from datetime import timedelta
 from typing import TYPE_CHECKING, Protocol
 
@@ -34,6 +33,7 @@ from pos_app.services.approvals import ApprovalPolicy
 from pos_app.services.profiles import BUILD_ERRORS, failure_text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Collection
     from pathlib import Path
 
     from pos_app.config.secrets import SecretStore

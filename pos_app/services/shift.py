@@ -16,11 +16,9 @@ recorded before the journal kept environments count as real money (journal migra
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
-from pathlib import Path
-from typing import Final, TextIO
+from typing import TYPE_CHECKING, Final, TextIO
 
 from pos_app.domain.money import Money
 from pos_app.journal.audit import AuditAnchor, AuditLog
@@ -34,6 +32,10 @@ from pos_app.journal.reports import (
 )
 from pos_app.journal.search import PaymentFilter
 from pos_app.journal.store import LIVE, SANDBOX, JournalStore, PaymentRecord, utc_now
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from pathlib import Path
 
 # More than this many payments needing attention is a problem the list would not fix.
 ATTENTION_LIMIT: Final = 500

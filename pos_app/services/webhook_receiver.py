@@ -22,12 +22,14 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from pos_app.journal.webhook_events import SeenWebhookEvents
 from pos_app.providers.errors import ConfigurationError
 from pos_app.providers.registry import PROVIDERS, parse_event
 from pos_app.providers.webhooks import WebhookEvent, WebhookSignatureError
+
+if TYPE_CHECKING:
+    from pos_app.journal.webhook_events import SeenWebhookEvents
 
 log = logging.getLogger(__name__)
 

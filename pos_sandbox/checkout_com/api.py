@@ -230,7 +230,8 @@ class CheckoutComApi:
             codes.append("reference_invalid")
         if codes:
             raise invalid(*codes)
-        assert limit is not None and skip is not None
+        assert limit is not None
+        assert skip is not None
         with self.sandbox.store.transaction():
             matches = []
             for _, stored in self.sandbox.store.newest_first("cko_payment"):

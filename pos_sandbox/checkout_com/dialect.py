@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from typing import TYPE_CHECKING
 
 from ..dialect import Dialect
-from ..state import Sandbox
 from .api import CheckoutComApi
 from .errors import checkout_com_error
 from .ids import PREFIX
 from .pages import CheckoutComPages
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+    from ..state import Sandbox
 
 
 def _routes(sandbox: Sandbox) -> list[BaseRoute]:

@@ -93,7 +93,8 @@ class Gateway:
                 codes.append("card_expired")
         if codes:
             raise invalid(*codes)
-        assert month is not None and year is not None
+        assert month is not None
+        assert year is not None
         return {
             "number": number,
             "expiry_month": month,

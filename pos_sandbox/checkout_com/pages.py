@@ -16,14 +16,12 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import cards
-from ..state import Sandbox
 from ..web import (
     NO_STORE,
     control_error,
@@ -40,6 +38,11 @@ from .errors import CkoError
 from .gateway import Gateway
 from .ids import PREFIX, cko_id
 from .validation import format_amount
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from ..state import Sandbox
 
 THREEDS_SANDBOX_CODE = "Checkout1!"  # the password Checkout.com's sandbox challenge asks for
 _EXPIRY = re.compile(r"^\s*(\d{1,2})\s*/?\s*(\d{2}|\d{4})\s*$")

@@ -13,11 +13,9 @@ payment intent); on ``/complete`` it is optional but checked when sent (see
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -38,6 +36,11 @@ from .events import publish_event
 from .http import Auth, authenticate, cors_routes, json_body, request_fingerprint
 from .pagination import decode_cursor, page_size, paginate
 from .payment_methods import payment_method_envelope, tokenize_bank_account, tokenize_card
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from starlette.requests import Request
 
 TOKEN_LIFETIME = timedelta(hours=24)
 MAX_IDEMPOTENCY_KEY_LENGTH = 100

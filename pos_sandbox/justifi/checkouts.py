@@ -11,16 +11,18 @@ it in answers, so whether the real API echoes it is unconfirmed.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import credentials
-from ..cards import Decline
 from ..state import Sandbox, iso, new_id, parse_iso
 from ..web import is_int
 from .balance import FEE_TYPES, record_collected
 from .errors import ApiError, envelope, invalid, missing, not_found, optional_object, optional_str
 from .events import publish_event
 from .payment_methods import build_payment, charge_decline, decline_error
+
+if TYPE_CHECKING:
+    from ..cards import Decline
 
 # Sub-accounts the sandbox platform owns, with the store name the hosted page shows.
 SUB_ACCOUNTS = {credentials.JUSTIFI_SUB_ACCOUNT: "Sandbox Store"}

@@ -23,9 +23,8 @@ import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -36,6 +35,9 @@ from .api import JustifiApi
 from .errors import ApiError, envelope, missing, not_found
 from .http import cors_preflight, cors_routes, json_body
 from .payment_methods import tokenize_card
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 # Web component tokens live an hour (PROVIDERS.md §1.2).
 WEB_COMPONENT_TOKEN_LIFETIME = timedelta(minutes=60)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from typing import TYPE_CHECKING
 
 from ..dialect import Dialect
-from ..state import Sandbox
 from .api import JustifiApi
 from .components import JustifiComponents
 from .errors import ApiError, api_error_response, justifi_error
 from .pages import HostedCheckoutPages
 from .payments import JustifiPayments
 from .sessions import JustifiSessions
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+    from ..state import Sandbox
 
 
 def _routes(sandbox: Sandbox) -> list[BaseRoute]:

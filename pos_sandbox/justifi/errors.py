@@ -3,10 +3,12 @@ and the small request checks that raise them (spec error-code catalogue, PROVIDE
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 # The spec's own example answer (CreatePayment / CreatePaymentMethod, 400 "Full_PAN_not_allowed").
 FULL_PAN_MESSAGE = (

@@ -9,15 +9,13 @@ form (``render_form``) also serves the legacy checkout session page (``sessions`
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import cards
-from ..state import Sandbox
 from ..web import (
     NO_STORE,
     CardForm,
@@ -32,6 +30,11 @@ from ..web import (
 from .checkouts import SUB_ACCOUNTS, complete_checkout, get_checkout
 from .errors import ApiError
 from .payment_methods import tokenize_card
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from ..state import Sandbox
 
 PAGE_PATH = "/justifi/hosted-checkout/{checkout_id}"
 MAX_REDIRECT_URL_LENGTH = 2048

@@ -11,9 +11,8 @@ captured (7 days, then ``charge_expired_for_capture``); any payment can be voide
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -42,6 +41,9 @@ from .events import publish_event
 from .http import cors_routes, json_body
 from .pagination import page_size, paginate
 from .payment_methods import build_payment, charge_decline, decline_error
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 VOID_WINDOW = timedelta(minutes=25)
 AUTHORIZATION_LIFETIME = timedelta(days=7)

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
@@ -27,6 +26,9 @@ from .http import cors_routes, json_body
 from .pages import card_body, render_form, safe_redirect_url
 from .pagination import page_size, paginate
 from .payment_methods import build_payment, charge_decline, decline_error, tokenize_card
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 SESSION_LIFETIME = timedelta(hours=24)
 SESSION_PAGE = "/justifi/r/{session_id}"

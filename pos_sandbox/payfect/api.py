@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -14,11 +14,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import credentials
-from ..state import Sandbox
 from ..web import loads_exact
 from .checkouts import create_checkout, load
 from .errors import PayfectError, detail, not_found
 from .validation import validate_create
+
+if TYPE_CHECKING:
+    from ..state import Sandbox
 
 SANDBOX_PAYFECT_API_KEY = credentials.PAYFECT_API_KEY
 

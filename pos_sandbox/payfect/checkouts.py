@@ -11,15 +11,17 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.fernet import Fernet
 
-from ..state import Sandbox
 from ..web import money
 from ..webhooks.outbox import record_webhook, webhook_secret
 from .errors import detail, not_found
 from .validation import CURRENCIES, NETWORKS
+
+if TYPE_CHECKING:
+    from ..state import Sandbox
 
 MERCHANT = {"id": "5a9dbb8e-2f0c-4d6e-9a51-7b3c1e0d4f21", "name": "Sandbox Store"}
 CHECKOUT_LIFETIME = timedelta(hours=24)

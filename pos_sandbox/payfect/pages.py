@@ -17,17 +17,20 @@ import hashlib
 import html
 import json
 from datetime import UTC
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..state import Sandbox
 from ..web import NO_STORE, control_body, control_error, outcome_page, render_page, template
 from .checkouts import FAULTS_META, complete, faults, from_epoch_ms, load
 from .errors import PayfectError
 from .validation import NETWORKS
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from ..state import Sandbox
 
 PAGE_PATH = "/payfect/pay/{checkout_id}"
 _BASE58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"

@@ -9,8 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -18,12 +17,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .. import credentials
-from ..state import Sandbox
 from ..web import loads_exact
 from . import products
 from .checkouts import KIND, charge_checkout, create_checkout, update_checkout
 from .errors import RechargeError, fail, invalid, not_found
 from .views import API_VERSIONS, DEFAULT_VERSION, available_rates, checkout_view, rate_view
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from ..state import Sandbox
 
 SANDBOX_RECHARGE_TOKEN = credentials.RECHARGE_ACCESS_TOKEN
 BUCKET_SIZE = 40

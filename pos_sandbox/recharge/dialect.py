@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+from typing import TYPE_CHECKING
 
 from ..dialect import Dialect
-from ..state import Sandbox
 from .api import RechargeApi
 from .errors import recharge_error
 from .pages import RechargePages
+
+if TYPE_CHECKING:
+    from starlette.routing import BaseRoute
+
+    from ..state import Sandbox
 
 
 def _routes(sandbox: Sandbox) -> list[BaseRoute]:

@@ -7,13 +7,15 @@ Line items either carry a price (custom items) or name a catalog variant (``prod
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..state import Sandbox
 from ..web import CENT, money, plain
 from . import products
 from .errors import invalid
 from .views import SCHEDULE_FIELDS, rate_for
+
+if TYPE_CHECKING:
+    from ..state import Sandbox
 
 MAX_PRICE = Decimal("1000000")
 MAX_QUANTITY = 10_000

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import html
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from .. import cards
-from ..state import Sandbox
 from ..web import (
     NO_STORE,
     CardForm,
@@ -41,6 +39,11 @@ from ..web import (
 from .checkouts import KIND, charge_checkout, token_for_card, update_checkout
 from .errors import RechargeError
 from .views import available_rates, rate_for, requires_shipping, totals
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
+
+    from ..state import Sandbox
 
 PAGE_PATH = "/recharge/r/checkout/{token}"
 MERCHANT = "Sandbox Store"

@@ -39,9 +39,10 @@ import binascii
 import copy
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..state import Sandbox
+if TYPE_CHECKING:
+    from ..state import Sandbox
 
 KIND = "recharge_product"
 SEEDED_META = "recharge_catalog_seeded"

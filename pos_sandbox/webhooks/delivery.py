@@ -22,11 +22,10 @@ import contextlib
 import ipaddress
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -35,6 +34,9 @@ from ..dialects import all_dialects
 from ..state import Sandbox, iso
 from ..web import control_body, control_error
 from . import outbox
+
+if TYPE_CHECKING:
+    from starlette.requests import Request
 
 
 @dataclass(frozen=True)

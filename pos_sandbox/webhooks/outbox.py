@@ -9,11 +9,13 @@ API that lists events live beside this (see ``delivery``).
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..credentials import WEBHOOK_SECRETS
 from ..state import Sandbox, iso, new_id
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def webhook_secret(sandbox: Sandbox, provider: str) -> str:

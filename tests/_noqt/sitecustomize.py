@@ -7,10 +7,13 @@ It shadows any other sitecustomize (a venv's Python has none; Debian's only hook
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 from importlib.abc import MetaPathFinder
-from importlib.machinery import ModuleSpec
-from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
 
 HIDDEN = frozenset({"PySide6", "shiboken6", "qasync", "pytestqt"})
 

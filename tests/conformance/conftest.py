@@ -1,17 +1,20 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import pytest
 
 from pos_app.journal.store import JournalStore
-from pos_app.providers.base import PaymentProvider
 from pos_app.services.payments import PaymentService
 from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import HARNESSES, Harness
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Iterator
+    from pathlib import Path
+
+    from pos_app.providers.base import PaymentProvider
 
 T = TypeVar("T")
 PROFILE = "Till"

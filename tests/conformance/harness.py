@@ -8,8 +8,8 @@ lives here. A provider fact that rules a scenario out is stated here with its re
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -17,7 +17,6 @@ from pos_app.bootstrap.sandbox import sandbox_credentials
 from pos_app.config.registry import build_provider
 from pos_app.config.settings import sandbox_profile
 from pos_app.domain.ids import new_idempotency_key
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.types import PaymentSource, SourceKind
 from pos_sandbox.checkout_com.api import SANDBOX_PUBLIC_KEY
 from pos_sandbox.server import (
@@ -27,6 +26,11 @@ from pos_sandbox.server import (
     SandboxServer,
 )
 from pos_sandbox.state import DB_FILENAME
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pos_app.providers.base import PaymentProvider
 
 APPROVED_CARD = "4242424242424242"
 

@@ -7,13 +7,13 @@ itself rules it out (stated in the harness).
 from __future__ import annotations
 
 import socket
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import IntentOutcome, PaymentRecord
-from pos_app.providers.base import PaymentProvider
 from pos_app.services.payments import (
     OperationFailed,
     PaymentService,
@@ -23,6 +23,9 @@ from pos_app.services.payments import (
 from pos_app.services.sale import Sale
 from tests.conformance.conftest import PROFILE, Till
 from tests.conformance.harness import APPROVED_CARD, add_fault, control, count_objects
+
+if TYPE_CHECKING:
+    from pos_app.providers.base import PaymentProvider
 
 SALE = Sale(Money(2050, "USD"), "Two croissants")
 RETURN_URL = "https://pos.invalid/ok"
@@ -82,12 +85,14 @@ def test_a_declined_card_leaves_the_sale_open_and_another_card_pays_it(till: Til
     till.harness.pay(till.sandbox, opened.session.provider_ref, card)
     payment = refresh(till, opened.payment.reference)
     assert payment.state is PaymentState.PENDING
-    assert payment.decline_code and payment.attention is None
+    assert payment.decline_code
+    assert payment.attention is None
     assert payment.captured == Money(0, "USD")
     paid = till.harness.pay(till.sandbox, opened.session.provider_ref, APPROVED_CARD)
     assert paid.is_success, paid.text
     payment = refresh(till, opened.payment.reference)
-    assert payment.state is PaymentState.CAPTURED and payment.attention is None
+    assert payment.state is PaymentState.CAPTURED
+    assert payment.attention is None
     assert payment.captured == SALE.amount
 
 
@@ -122,7 +127,8 @@ def test_a_checkout_paid_after_the_cashier_cancelled_is_flagged_at_the_next_star
     report = till.run(start_up)
     assert report.needs_attention == [reference]
     payment = till.journal.get(reference)
-    assert payment is not None and payment.attention is not None
+    assert payment is not None
+    assert payment.attention is not None
     assert "after it was cancelled" in payment.attention
     # Looked at again at every start until someone deals with it; never silently "failed".
     assert till.run(start_up).needs_attention == [reference]
@@ -136,7 +142,8 @@ def test_a_cancelled_checkout_nobody_paid_is_not_reported(till: Till) -> None:
         return await service.reconcile()
 
     report = till.run(cancel_then_start)
-    assert report.needs_attention == [] and report.resolved == []
+    assert report.needs_attention == []
+    assert report.resolved == []
 
 
 def test_an_unpaid_checkout_expires(till: Till) -> None:
@@ -169,7 +176,8 @@ def test_a_lost_create_answer_never_makes_a_second_checkout(till: Till) -> None:
         # Never re-sent blindly: either found by reference or left for a person to check.
         assert payment.state in (PaymentState.IN_DOUBT, PaymentState.FAILED, PaymentState.PENDING)
         if payment.state is PaymentState.IN_DOUBT:
-            assert payment.attention and payment.reference in payment.attention
+            assert payment.attention
+            assert payment.reference in payment.attention
 
 
 def test_a_provider_that_cannot_be_reached_fails_the_sale_and_sends_nothing(till: Till) -> None:

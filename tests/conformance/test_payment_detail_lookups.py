@@ -3,17 +3,21 @@ when an open checkout expires, and the provider's ledger (JustiFi's balance tran
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.domain.vocabulary import PaymentMethod
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.types import Capability, PaymentAction
-from pos_app.services.payments import PaymentService, SaleStarted
 from pos_app.services.sale import Sale
 from tests.conformance.conftest import PROFILE, Till
 from tests.conformance.harness import APPROVED_CARD
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from pos_app.providers.base import PaymentProvider
+    from pos_app.services.payments import PaymentService, SaleStarted
 
 SALE = Sale(Money(2500, "USD"), "Birthday cake")
 RETURN_URL = "https://pos-app.invalid/checkout/success"
@@ -33,7 +37,8 @@ def test_an_open_link_reports_when_it_expires(till: Till) -> None:
     if till.harness.checkout_lifetime_s is None:
         assert expires is None  # its pages never expire: nothing to count down
     else:
-        assert expires is not None and expires > opened.payment.created_at
+        assert expires is not None
+        assert expires > opened.payment.created_at
         assert expires == (opened.session.expires_at or expires)
 
 
@@ -69,11 +74,12 @@ def test_only_justifi_keeps_a_ledger_and_it_matches_the_money(till: Till) -> Non
     ledger, keeps_one = till.run(body)
     if not keeps_one:
         assert ledger == ()
-        return
+        return None
     assert [(a.kind, a.amount) for a in ledger] == [
         ("balance_payment", Money(2500, "USD")),
         ("balance_refund", Money(-500, "USD")),
     ]
+    return None
 
 
 def _no_ledger_for_checkouts(till: Till) -> None:

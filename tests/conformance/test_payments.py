@@ -6,17 +6,21 @@ capabilities exclude an operation skips that scenario, saying so; nothing else i
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import IntentOutcome, PaymentRecord
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.types import Capability
 from pos_app.services.payments import OperationFailed, PaymentRefused, PaymentService
 from pos_app.services.sale import Sale
 from tests.conformance.conftest import PROFILE, Till
 from tests.conformance.harness import APPROVED_CARD, add_fault, count_objects
+
+if TYPE_CHECKING:
+    from pos_app.providers.base import PaymentProvider
 
 SALE = Sale(Money(2050, "USD"), "Birthday cake")
 

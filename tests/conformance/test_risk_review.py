@@ -7,21 +7,25 @@ its own (Checkout.com publishes none for this).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import JournalStore, PaymentRecord
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.checkout_com.mapping import RISK_FLAGGED
-from pos_app.services.payments import PaymentService
 from pos_sandbox.server import SandboxServer
 from tests.conformance.conftest import PROFILE, Till
 from tests.conformance.harness import HARNESSES
 from tests.conformance.test_checkouts import RETURN_URL, SALE
 from tests.conformance.test_payments import capture, charge, refresh
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pos_app.providers.base import PaymentProvider
+    from pos_app.services.payments import PaymentService
 
 FLAGGED_CARD = "4000000000009235"
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from pytestqt.qtbot import QtBot
 
 from pos_app.bootstrap.app import PosApplication
-from pos_app.platform.paths import AppPaths
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from pytestqt.qtbot import QtBot
+
+    from pos_app.platform.paths import AppPaths
 
 START_TIMEOUT_MS = 30_000
 

@@ -6,12 +6,11 @@ import contextlib
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keyring
-import pytest
 from keyring.backends import null
 from PySide6.QtCore import Qt
-from pytestqt.qtbot import QtBot
 
 from pos_app.bootstrap.app import PosApplication
 from pos_app.config.settings import (
@@ -23,10 +22,15 @@ from pos_app.config.settings import (
 )
 from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.gui.widgets import browser_panel
-from pos_app.journal.store import PaymentRecord
-from tests.conftest import MemoryKeyring
-from tests.e2e.conftest import Till
 from tests.e2e.test_hosted_checkout import ring_up
+
+if TYPE_CHECKING:
+    import pytest
+    from pytestqt.qtbot import QtBot
+
+    from pos_app.journal.store import PaymentRecord
+    from tests.conftest import MemoryKeyring
+    from tests.e2e.conftest import Till
 
 CKO = "Sandbox — Checkout.com"
 RECHARGE = "Sandbox — ReCharge"
@@ -46,7 +50,8 @@ def test_making_another_profile_default_switches_the_cashier_without_a_restart(
     qtbot: QtBot, till: Till
 ) -> None:
     pos = till.start()
-    assert pos.provider is not None and pos.provider.key == "justifi"
+    assert pos.provider is not None
+    assert pos.provider.key == "justifi"
     old_cashier = pos.window.cashier
     open_settings(qtbot, pos)
     settings_screen = pos.window.settings
@@ -67,11 +72,13 @@ def test_making_another_profile_default_switches_the_cashier_without_a_restart(
     payment = only_payment(pos)
     assert payment is not None
     assert (payment.provider, payment.profile) == ("checkout_com", CKO)
-    assert payment.provider_ref is not None and payment.provider_ref.startswith("hpp_")
+    assert payment.provider_ref is not None
+    assert payment.provider_ref.startswith("hpp_")
     till.stop(pos)
 
     again = till.start()  # the choice outlives the run
-    assert again.provider is not None and again.provider.key == "checkout_com"
+    assert again.provider is not None
+    assert again.provider.key == "checkout_com"
 
 
 def test_check_connection_reaches_the_built_in_sandbox(qtbot: QtBot, till: Till) -> None:
@@ -104,7 +111,8 @@ def test_a_live_default_without_a_secret_is_refused_and_the_cashier_keeps_sellin
     qtbot.waitUntil(lambda: "cannot take payments" in screen.status.text())
     assert "No client secret is saved" in screen.status.text()
     assert load_settings(pos.paths.settings_file).default_profile == "Sandbox — JustiFi"
-    assert pos.provider is not None and pos.provider.key == "justifi"
+    assert pos.provider is not None
+    assert pos.provider.key == "justifi"
     assert pos.window.cashier.ready
 
 
@@ -114,7 +122,8 @@ def test_start_up_looks_up_open_payments_of_a_profile_that_is_not_the_default(
     paths = till.paths
     save_settings(paths.settings_file, load_settings(paths.settings_file).with_default(RECHARGE))
     pos = till.start()
-    assert pos.provider is not None and pos.provider.key == "recharge"
+    assert pos.provider is not None
+    assert pos.provider.key == "recharge"
     ring_up(qtbot, pos, "8.00", "Sourdough loaf")
     qtbot.waitUntil(lambda: (p := only_payment(pos)) is not None and p.provider_ref is not None)
     till.stop(pos)  # the customer never paid: the checkout is still open at ReCharge
@@ -122,10 +131,12 @@ def test_start_up_looks_up_open_payments_of_a_profile_that_is_not_the_default(
     settings = load_settings(paths.settings_file)
     save_settings(paths.settings_file, settings.with_default("Sandbox — JustiFi"))
     again = till.start()
-    assert again.provider is not None and again.provider.key == "justifi"
+    assert again.provider is not None
+    assert again.provider.key == "justifi"
     qtbot.waitUntil(lambda: "need attention" in again.window.connection_label.text())
     payment = only_payment(again)
-    assert payment is not None and payment.profile == RECHARGE
+    assert payment is not None
+    assert payment.profile == RECHARGE
     # Looked up at ReCharge (not "profile not available"): the checkout is known to be open.
     assert payment.attention == "Checkout still open at the provider."
 
@@ -173,7 +184,8 @@ def test_with_webhooks_on_a_payment_made_elsewhere_reaches_the_screen_without_po
     qtbot.waitUntil(lambda: (p := only_payment(pos)) is not None and bool(p.provider_ref))
     checkout._poll.stop()  # only the webhook may bring the news now
     payment = only_payment(pos)
-    assert payment is not None and payment.provider_ref
+    assert payment is not None
+    assert payment.provider_ref
     assert pos.sandbox is not None
     paid = pos.sandbox.control.request(
         "POST",
@@ -200,7 +212,9 @@ def test_with_the_till_option_set_the_secure_page_opens_in_the_system_browser(
     ring_up(qtbot, pos, "6.00", "Two scones")
     qtbot.waitUntil(lambda: bool(opened), timeout=20_000)
     payment = only_payment(pos)
-    assert payment is not None and payment.provider_ref and payment.provider_ref in opened[0]
+    assert payment is not None
+    assert payment.provider_ref
+    assert payment.provider_ref in opened[0]
     assert pos.window.checkout.web_view is None  # nothing shown in the till's own view
 
 
@@ -236,7 +250,8 @@ def test_a_till_that_sells_live_only_never_starts_the_sandbox(
     pos.window.show()
     connected = pos.tasks.start(pos.connect())
     qtbot.waitUntil(connected.done, timeout=20_000)  # start-up's lookups and syncing too
-    assert pos.provider is not None and pos.provider.key == "justifi"
+    assert pos.provider is not None
+    assert pos.provider.key == "justifi"
     assert pos.window.connection_label.text() == "Connected to JustiFi (live)"
     assert pos.sandbox is None
     assert listening_ports() == before  # nothing listens for training

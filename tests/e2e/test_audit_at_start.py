@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-
-from pytestqt.qtbot import QtBot
+from typing import TYPE_CHECKING
 
 from pos_app.journal.audit import GENESIS_HASH, AuditAction, entry_hash
-from tests.e2e.conftest import Till
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from tests.e2e.conftest import Till
 
 
 def _forge_without_the_key(path: str) -> None:

@@ -8,10 +8,9 @@ are the live ones; the real component runs cross-origin exactly as it would agai
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.payment import PaymentState
 from pos_app.gui.webview.card_form_hosts import LiveComponentHost
@@ -19,6 +18,9 @@ from pos_app.gui.webview.policy import Origin
 from pos_app.platform.assets import component_manifest, sri
 from tests.e2e import test_embedded_checkout as card_form
 from tests.e2e.webcomponent_assets import CACHE_DIR, WebComponentAssets
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 journal, make_till = card_form.journal, card_form.make_till  # fixtures
 sandbox, webcomponent_assets = card_form.sandbox, card_form.webcomponent_assets  # fixtures
@@ -35,7 +37,8 @@ def test_a_card_paid_on_the_live_page_is_verified(
         form = card_form.open_card_form(qtbot, till)
         view_url = form.host_url
         page_origin = Origin.of(view_url)
-        assert page_origin is not None and page_origin != Origin.of(api)  # really cross-origin
+        assert page_origin is not None
+        assert page_origin != Origin.of(api)
         heard = card_form.pay(qtbot, form, "4242424242424242")
         assert heard in {("submitted", "succeeded"), card_form.LOOKED_UP_FIRST}
         assert till.wait_for_result() == "Approved"
@@ -59,5 +62,6 @@ def test_the_manifest_is_the_pinned_releases_every_file(
     assert manifest is not None
     build = webcomponent_assets.webcomponents_dir
     on_disk = {p.relative_to(build).as_posix() for p in build.rglob("*") if p.is_file()}
-    assert set(manifest) == on_disk and "webcomponents.esm.js" in manifest
+    assert set(manifest) == on_disk
+    assert "webcomponents.esm.js" in manifest
     assert all(manifest[name] == sri((build / name).read_bytes()) for name in manifest)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.payment import PaymentState
 from pos_app.services.reader import Gesture
-from tests.e2e.conftest import Till
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from tests.e2e.conftest import Till
 
 
 def test_a_tap_on_the_sandbox_reader_is_a_journaled_card_reader_sale(
@@ -25,14 +30,16 @@ def test_a_tap_on_the_sandbox_reader_is_a_journaled_card_reader_sale(
     tap = screen.gesture_buttons[Gesture.TAP]
     qtbot.waitUntil(tap.isEnabled, timeout=20_000)  # the reader waits for the card
     display = pos.customer_display
-    assert display is not None and display.isVisible()  # the customer's window says what to do
+    assert display is not None
+    assert display.isVisible()
     assert (display.heading.text(), display.amount.text()) == ("Please pay", "$4.50")
     assert not display.qr.isVisible()
     tap.click()
     qtbot.waitUntil(lambda: screen.stack.currentWidget() is screen.result, timeout=30_000)
     assert screen.result.title.text() == "Approved"
     [payment] = pos.journal.page_payments(offset=0, limit=5)
-    assert payment.method == "card_reader" and payment.state is PaymentState.CAPTURED
+    assert payment.method == "card_reader"
+    assert payment.state is PaymentState.CAPTURED
     assert display.heading.text() == "Thank you"
     qtbot.keyClick(screen.result.button, Qt.Key.Key_Return)  # new sale: the window goes
     assert not display.isVisible()

@@ -5,14 +5,11 @@ provider so each lookup's timing is the test's to choose."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
@@ -23,6 +20,13 @@ from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.providers.types import Capability, CheckoutSession
 from pos_app.services.payments import SaleStarted
 from pos_app.services.sale import Sale
+from tests.gui.bridging import events_for
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -93,7 +97,7 @@ def screen(
     service = ScriptedService(journal)
     tasks = TaskRunner()
     checkout = CheckoutScreen(locale="en_US", tasks=tasks)
-    checkout.set_payments(service, "Till")  # type: ignore[arg-type]
+    checkout.set_payments(service, "Till", events_for(service.journal))  # type: ignore[arg-type]
     checkout.set_browser(lambda url: True)  # no web view needed to test the lookups
     qtbot.addWidget(checkout)
     yield checkout, service
@@ -148,7 +152,8 @@ def test_an_answer_about_the_last_sale_never_lands_on_the_next(
     qtbot.waitUntil(lambda: not checkout_tasks(checkout).busy)
     assert checkout.stack.currentWidget() is not checkout.result
     payment = checkout.payment
-    assert payment is not None and payment.reference == second
+    assert payment is not None
+    assert payment.reference == second
     assert checkout.amount_label.text() == "$12.50"
 
 

@@ -6,14 +6,10 @@ test here): a real PaymentService over a real adapter, the real journal, the san
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine, Iterator
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 import shiboken6
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
@@ -23,12 +19,21 @@ from pos_app.gui.screens.customer_display import CustomerDisplay
 from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.webview.view import CheckoutWebView
 from pos_app.journal.store import JournalStore
-from pos_app.providers.base import PaymentProvider
 from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
 from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import APPROVED_CARD, HARNESSES, Harness, control
 from tests.e2e.conftest import wait_for_js
+from tests.gui.bridging import events_for
+
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Coroutine, Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
+
+    from pos_app.providers.base import PaymentProvider
 
 T = TypeVar("T")
 BUILD = {h.name: h for h in HARNESSES}
@@ -49,7 +54,7 @@ class ScreenTill:
         self.service = PaymentService(journal, {"Till": self.provider})
         self.tasks = TaskRunner()
         self.screen = CheckoutScreen(locale="en_US", tasks=self.tasks)
-        self.screen.set_payments(self.service, "Till")
+        self.screen.set_payments(self.service, "Till", events_for(self.service.journal))
         self.display = CustomerDisplay(tmp_path / "config", store_name="Donut Shop")
         self.screen.set_customer_display(self.display)
         qtbot.addWidget(self.screen)
@@ -136,7 +141,8 @@ def test_every_provider_with_a_secure_page_ends_on_the_looked_up_outcome(
     assert paid.is_success, paid.text
     assert till.wait_for_result() == "Approved"
     [payment] = till.journal.page_payments(offset=0, limit=5)
-    assert payment.state is PaymentState.CAPTURED and payment.amount == Money(2500, "USD")
+    assert payment.state is PaymentState.CAPTURED
+    assert payment.amount == Money(2500, "USD")
 
 
 @pytest.mark.parametrize("name", [h.name for h in HARNESSES])
@@ -158,7 +164,8 @@ def test_sales_in_a_row_show_their_pages_in_views_made_between_sales(
         qtbot.waitUntil(primed.isVisible)  # the screen's layout shows it
         wait_for_js(qtbot, primed.page, PAGE_READY)  # the provider's page, in the spare
         payment = till.journal.page_payments(offset=0, limit=1)[0]
-        assert payment.amount == Money(cents, "USD") and payment.provider_ref is not None
+        assert payment.amount == Money(cents, "USD")
+        assert payment.provider_ref is not None
         paid = till.harness.pay(till.sandbox, payment.provider_ref, APPROVED_CARD)
         assert paid.is_success, paid.text
         assert till.wait_for_result() == "Approved"
@@ -175,7 +182,8 @@ def test_a_secure_page_opened_in_the_system_browser_ends_on_the_looked_up_outcom
     till.screen.start(Sale(Money(2500, "USD"), "Layer cake"), PaymentMethod.HOSTED_CHECKOUT)
     qtbot.waitUntil(lambda: bool(opened), timeout=20_000)
     [payment] = till.journal.page_payments(offset=0, limit=5)
-    assert payment.provider_ref is not None and payment.method == "hosted_checkout"
+    assert payment.provider_ref is not None
+    assert payment.method == "hosted_checkout"
     # The till shows no page of its own: it says where the page is and keeps polling.
     assert till.screen.web_view is None
     assert till.screen.browser_panel.isVisible()

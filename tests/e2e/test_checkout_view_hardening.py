@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
-from pytestqt.qtbot import QtBot
 
-from pos_app.bootstrap.app import PosApplication
 from pos_app.domain.money import Money
 from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.gui.webview.policy import SUCCESS_RETURN_URL
@@ -20,6 +18,11 @@ from pos_app.services.sale import Sale
 from tests.e2e import test_checkout_methods as methods
 from tests.e2e.conftest import Till, run_js, wait_for_js
 from tests.e2e.test_hosted_checkout import FORM_READY, ring_up
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from pos_app.bootstrap.app import PosApplication
 
 ScreenTill = methods.ScreenTill
 journal, make_till, sandbox = (

@@ -9,15 +9,12 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import shiboken6
 from PySide6.QtWebEngineCore import QWebEngineFrame, QWebEngineScript
 from pytestqt.exceptions import TimeoutError
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
@@ -33,6 +30,12 @@ from tests.e2e import test_checkout_methods as methods
 from tests.e2e import test_justifi_webcomponent as component
 from tests.e2e.conftest import run_js
 from tests.e2e.webcomponent_assets import CACHE_DIR, WebComponentAssets
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
 
 ScreenTill = methods.ScreenTill
 APPLICATION_WORLD = QWebEngineScript.ScriptWorldId.ApplicationWorld
@@ -65,7 +68,8 @@ def open_card_form(qtbot: QtBot, till: ScreenTill) -> CardForm:
     till.screen.start(Sale(Money(1799, "USD"), "Two coffees"), PaymentMethod.EMBEDDED_CHECKOUT)
     qtbot.waitUntil(lambda: till.screen.card_form is not None, timeout=20_000)
     form = till.screen.card_form
-    assert form is not None and form.view is till.screen.web_view
+    assert form is not None
+    assert form.view is till.screen.web_view
     changes: list[bool] = []
     form.bridge.changed.connect(lambda: changes.append(True))
     # checkout-changed (through the bridge) says the component has loaded the checkout.
@@ -200,7 +204,8 @@ def test_an_approved_card_in_the_card_form_is_verified(qtbot: QtBot, make_till: 
     assert pay(qtbot, form, "4242424242424242") in {("submitted", "succeeded"), LOOKED_UP_FIRST}
     assert till.wait_for_result() == "Approved"
     [payment] = till.journal.page_payments(offset=0, limit=5)
-    assert payment.state is PaymentState.CAPTURED and payment.amount == Money(1799, "USD")
+    assert payment.state is PaymentState.CAPTURED
+    assert payment.amount == Money(1799, "USD")
     assert payment.method == "embedded_checkout"  # reports tell card-form sales apart
     # Nothing left the machine: the component's calls home were blocked.
     assert all(url.startswith("http") for url in form.resources.blocked)
@@ -230,7 +235,8 @@ def test_a_declined_card_submits_failed_and_the_form_takes_another(
     screen = till.screen
     qtbot.waitUntil(lambda: screen.status_label.text().startswith("Card declined"), timeout=90_000)
     [payment] = till.journal.page_payments(offset=0, limit=5)
-    assert payment.state is PaymentState.PENDING and payment.decline_code
+    assert payment.state is PaymentState.PENDING
+    assert payment.decline_code
 
 
 def test_without_the_component_files_the_screen_says_how_to_get_them(

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from pytestqt.qtbot import QtBot
 
-from pos_app.bootstrap.app import PosApplication
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from tests.e2e.conftest import Till, run_js, wait_for_js
 from tests.reliability.lookup_tampering import change_justifi_amount
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from pos_app.bootstrap.app import PosApplication
 
 FORM_READY = "document.querySelector('#card-number') !== null"
 
@@ -73,8 +77,10 @@ def test_approved_card_is_verified_and_listed_and_survives_restart(
     assert payment is not None
     assert payment.state is PaymentState.CAPTURED
     assert payment.amount == Money(1799, "USD")
-    assert payment.provider_ref and payment.provider_ref.startswith("cho_")
-    assert payment.provider_payment_ref and payment.provider_payment_ref.startswith("py_")
+    assert payment.provider_ref
+    assert payment.provider_ref.startswith("cho_")
+    assert payment.provider_payment_ref
+    assert payment.provider_payment_ref.startswith("py_")
 
     qtbot.keyClick(result.button, Qt.Key.Key_Return)  # New sale
     assert pos.window.stack.currentWidget() is pos.window.cashier
@@ -131,7 +137,8 @@ def test_a_declined_card_is_said_and_another_card_on_the_same_page_pays_the_sale
     customer_pays(qtbot, pos, "4242 4242 4242 4242")  # the page shows the form again
     assert wait_for_result(qtbot, pos) == "Approved"
     [payment] = pos.journal.page_payments(offset=0, limit=5)
-    assert payment.state is PaymentState.CAPTURED and payment.attention is None
+    assert payment.state is PaymentState.CAPTURED
+    assert payment.attention is None
 
 
 def test_the_cashier_ends_a_declined_sale_and_nothing_is_charged(qtbot: QtBot, till: Till) -> None:
@@ -140,7 +147,8 @@ def test_the_cashier_ends_a_declined_sale_and_nothing_is_charged(qtbot: QtBot, t
     qtbot.keyClick(checkout.cancel_button, Qt.Key.Key_Escape)
     assert wait_for_result(qtbot, pos) == "Payment cancelled"
     [payment] = pos.journal.page_payments(offset=0, limit=5)
-    assert payment.state is PaymentState.FAILED and payment.decline_code == "declined"
+    assert payment.state is PaymentState.FAILED
+    assert payment.decline_code == "declined"
 
 
 def test_escape_cancels_an_unpaid_checkout_after_checking(qtbot: QtBot, till: Till) -> None:
@@ -173,7 +181,8 @@ def test_a_checkout_changed_at_the_provider_is_never_approved(qtbot: QtBot, till
     detail = checkout.result.detail.text()
     assert "the provider has 1.00 USD, the sale was 17.99 USD" in detail
     [payment] = pos.journal.page_payments(offset=0, limit=5)
-    assert payment.state is not PaymentState.CAPTURED and payment.captured.minor == 0
+    assert payment.state is not PaymentState.CAPTURED
+    assert payment.captured.minor == 0
     assert payment.attention == detail
 
 

@@ -8,9 +8,7 @@ person types into them (each iframe scripted through its own ``QWebEngineFrame``
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -23,7 +21,6 @@ from PySide6.QtWebEngineCore import (
     QWebEngineUrlRequestInterceptor,
 )
 from PySide6.QtWebEngineWidgets import QWebEngineView
-from pytestqt.qtbot import QtBot
 
 from pos_sandbox.server import (
     SANDBOX_CLIENT_ID,
@@ -33,6 +30,12 @@ from pos_sandbox.server import (
 )
 
 from .webcomponent_assets import CACHE_DIR, AssetsUnavailable, WebComponentAssets, fetch_assets
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
 
 CARD_FIELDS = ("cardNumber", "expirationMonth", "expirationYear", "CVV")
 
@@ -328,4 +331,5 @@ def test_invalid_card_number_is_refused_by_the_iframe_before_any_payment(
     )
     assert [e for e in component_page.events() if e["type"] == "submit-event"] == []
     checkout = client.get(f"/justifi/v1/checkouts/{checkout_id}", headers=auth).json()["data"]
-    assert checkout["status"] == "created" and checkout["completions"] == []
+    assert checkout["status"] == "created"
+    assert checkout["completions"] == []

@@ -4,16 +4,20 @@ and the secret typed again, kept in the keyring and not in the file anyone can e
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from pytestqt.qtbot import QtBot
 
-from pos_app.bootstrap.app import PosApplication
 from pos_app.config.settings import KEYRING_SERVICE, load_settings, save_settings
-from pos_app.gui.screens.settings import SettingsScreen
-from tests.conftest import MemoryKeyring
-from tests.e2e.conftest import Till
 from tests.e2e.test_staff import hire, press, sign_in, start
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from pos_app.bootstrap.app import PosApplication
+    from pos_app.gui.screens.settings import SettingsScreen
+    from tests.conftest import MemoryKeyring
+    from tests.e2e.conftest import Till
 
 # A refused port on loopback: the address is one Checkout.com does not publish, and a
 # connection to it fails at once rather than reaching anything.
@@ -57,7 +61,8 @@ def test_an_unpublished_live_host_needs_the_secret_again_and_an_administrators_p
     screen.form.secret.setText("sk_live_proxy")
     qtbot.keyClick(screen.form.name, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
     dialog = screen.host_dialog
-    assert dialog is not None and dialog.isVisible()
+    assert dialog is not None
+    assert dialog.isVisible()
     assert dialog.what.text() == "127.0.0.1"
     assert "this host, which Checkout.com does not publish" in dialog.question.text()
 
@@ -75,7 +80,8 @@ def test_an_unpublished_live_host_needs_the_secret_again_and_an_administrators_p
     dialog.accept()
     qtbot.waitUntil(lambda: screen.status.text() == "Saved “Shop”.")
     saved = load_settings(pos.paths.settings_file).profile("Shop")
-    assert saved is not None and saved.api_base_url == PROXY
+    assert saved is not None
+    assert saved.api_base_url == PROXY
     # The secret is bound to the host it was typed for, beside the approval.
     assert memory_keyring.get_password(KEYRING_SERVICE, "Shop:secret_key@127.0.0.1") == (
         "sk_live_proxy"

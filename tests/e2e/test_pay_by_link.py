@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 from PySide6.QtCore import Qt
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
@@ -15,6 +13,10 @@ from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.services.sale import Sale
 from tests.conformance.harness import APPROVED_CARD, control
 from tests.e2e import test_checkout_methods as methods
+
+if TYPE_CHECKING:
+    import httpx
+    from pytestqt.qtbot import QtBot
 
 LINK_PROVIDERS = ["justifi", "checkout_com", "payfect"]
 
@@ -47,11 +49,13 @@ def test_customer_pays_the_link_and_both_windows_say_so(
     till: ScreenTill = make_till(name)
     url = open_link(qtbot, till)
     [payment] = till.journal.page_payments(offset=0, limit=5)
-    assert payment.state is PaymentState.PENDING and payment.method == "pay_by_link"
+    assert payment.state is PaymentState.PENDING
+    assert payment.method == "pay_by_link"
     assert url.startswith(till.sandbox.base_url)
     # The customer sees the same code, the amount and the description on their own window.
     display = till.display
-    assert display.isVisible() and display.qr.data == url
+    assert display.isVisible()
+    assert display.qr.data == url
     assert display.amount.text() == "$17.99"
     assert display.description.text() == "Birthday cake"
     assert till.screen.link_panel.url.text() == url
@@ -101,8 +105,10 @@ def test_an_expired_link_offers_a_new_one_and_never_two_at_once(
     assert till.display.qr.data == screen.link_panel.qr.data
     assert not screen.link_panel.new_link_button.isVisible()
     newest, oldest = till.journal.page_payments(offset=0, limit=5)
-    assert oldest.reference == expired.reference and oldest.state is PaymentState.EXPIRED
-    assert newest.state is PaymentState.PENDING and newest.amount == Money(1799, "USD")
+    assert oldest.reference == expired.reference
+    assert oldest.state is PaymentState.EXPIRED
+    assert newest.state is PaymentState.PENDING
+    assert newest.amount == Money(1799, "USD")
 
 
 def test_cancelling_a_link_clears_the_customers_code_and_says_the_link_stays_open(

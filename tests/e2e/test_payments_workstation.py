@@ -3,14 +3,19 @@ app's own payments service, and the provider confirms it."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.payment import PaymentState
 from pos_app.gui.dialogs.refund import RefundDialog
-from tests.e2e.conftest import Till
 from tests.e2e.test_app_profiles import only_payment
 from tests.e2e.test_hosted_checkout import ring_up
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from tests.e2e.conftest import Till
 
 
 def test_a_hosted_sale_is_refunded_in_part_from_the_payments_screen(
@@ -24,7 +29,8 @@ def test_a_hosted_sale_is_refunded_in_part_from_the_payments_screen(
         timeout=20_000,
     )
     sale = only_payment(pos)
-    assert sale is not None and pos.sandbox is not None, sale
+    assert sale is not None, sale
+    assert pos.sandbox is not None
     paid = pos.sandbox.control.request(
         "POST",
         "justifi/pay",

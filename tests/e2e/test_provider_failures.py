@@ -5,21 +5,26 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import Qt
-from pytestqt.qtbot import QtBot
 
 from pos_app.config.settings import ProviderProfile, Settings, save_settings
 from pos_app.domain.payment import PaymentState
 from pos_app.gui.messages import TRAINING_NOTE
 from pos_app.gui.widgets.common import plain_tip
 from pos_app.journal.store import IntentOutcome
-from pos_app.platform.paths import AppPaths
-from tests.e2e.conftest import Till
 from tests.e2e.test_hosted_checkout import ring_up
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pytestqt.qtbot import QtBot
+
+    from pos_app.platform.paths import AppPaths
+    from tests.e2e.conftest import Till
 
 
 def use_provider_at(paths: AppPaths, base_url: str) -> None:

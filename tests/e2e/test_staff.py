@@ -5,14 +5,11 @@ that leaves a checkout in progress where it was."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
-from pytestqt.qtbot import QtBot
 
 from pos_app.bootstrap.app import PosApplication
 from pos_app.config.settings import Settings, save_settings
@@ -20,17 +17,24 @@ from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.domain.users import Role
 from pos_app.gui.dialogs.refund import RefundDialog
-from pos_app.gui.main_window import MainWindow
 from pos_app.journal.audit import AuditLog
 from pos_app.journal.db import connect
-from pos_app.journal.store import PaymentRecord
 from pos_app.journal.users import UserStore
-from pos_app.platform.paths import AppPaths
 from pos_app.services.users import NAME_OR_PIN_WRONG, UserService
 from tests.e2e.conftest import START_TIMEOUT_MS, Till
 from tests.e2e.test_app_profiles import only_payment
 from tests.e2e.test_hosted_checkout import ring_up
 from tests.gui.staff import Ticks
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from PySide6.QtWidgets import QWidget
+    from pytestqt.qtbot import QtBot
+
+    from pos_app.gui.main_window import MainWindow
+    from pos_app.journal.store import PaymentRecord
+    from pos_app.platform.paths import AppPaths
 
 
 def start(till: Till, **options: Any) -> PosApplication:
@@ -57,7 +61,9 @@ def hire(paths: AppPaths) -> None:
 
 def sign_in(qtbot: QtBot, window: MainWindow, name: str, pin: str) -> None:
     screen = window.sign_in_screen
-    assert screen is not None and window.locked and screen.page == "sign_in"
+    assert screen is not None
+    assert window.locked
+    assert screen.page == "sign_in"
     screen.name.setText(name)
     screen.pin.setFocus()
     qtbot.keyClicks(screen.pin, pin)
@@ -88,7 +94,8 @@ def paid_sale(qtbot: QtBot, pos: PosApplication, amount: str) -> PaymentRecord:
         timeout=20_000,
     )
     sale = only_payment(pos)
-    assert sale is not None and pos.sandbox is not None
+    assert sale is not None
+    assert pos.sandbox is not None
     paid = pos.sandbox.control.request(
         "POST",
         "justifi/pay",
@@ -108,11 +115,13 @@ def test_staff_set_up_then_a_refund_over_the_limit_needs_a_managers_pin(
     pos = start(till)
     window = pos.window
     # No staff yet: the till sells as before, and offers to set staff up.
-    assert not window.locked and not window.setup_staff_button.isHidden()
+    assert not window.locked
+    assert not window.setup_staff_button.isHidden()
     assert visible_nav(window) == ["Cashier", "Payments", "End of shift", "Settings"]
     window.setup_staff_button.click()
     screen = window.sign_in_screen
-    assert screen is not None and screen.page == "setup"
+    assert screen is not None
+    assert screen.page == "setup"
     qtbot.keyClicks(screen.setup_name, "Ada")
     qtbot.keyClick(screen.setup_name, Qt.Key.Key_Return)
     qtbot.keyClicks(screen.setup_pin, "246813")
@@ -173,7 +182,8 @@ def test_staff_set_up_then_a_refund_over_the_limit_needs_a_managers_pin(
 
     trail = pos.staff.audit.entries(subject=sale.reference)
     ada, max_ = (pos.staff.users.find(n) for n in ("Ada", "Max"))
-    assert ada is not None and max_ is not None
+    assert ada is not None
+    assert max_ is not None
     approvals = [(e.action, e.actor) for e in trail if e.action.startswith("approval")]
     assert approvals == [
         ("approval_refused", ada.actor),
@@ -181,9 +191,11 @@ def test_staff_set_up_then_a_refund_over_the_limit_needs_a_managers_pin(
         ("approval_used", ada.actor),
     ]
     refunds = [e for e in trail if e.action == "refund"]
-    assert len(refunds) == 1 and refunds[0].actor == ada.actor  # refunded once, by Ada
+    assert len(refunds) == 1
+    assert refunds[0].actor == ada.actor
     sold = [e for e in trail if e.action == "payment_state_change"]
-    assert sold and {e.actor for e in sold} == {ada.actor}
+    assert sold
+    assert {e.actor for e in sold} == {ada.actor}
 
     press(qtbot, window, Qt.Key.Key_F10, lambda: window.audit)
     assert window.audit.shown[0] == pos.staff.audit.head().entries  # the newest first
@@ -211,7 +223,8 @@ def test_ten_wrong_pins_lock_a_user_out_until_an_administrator_sets_a_new_pin(
     assert screen.error.text().startswith(
         "Too many wrong PINs: this name is locked out. Try again in 30"
     )
-    assert window.locked and pos.staff.session.user is None
+    assert window.locked
+    assert pos.staff.session.user is None
 
     sign_in(qtbot, window, "Ada", "246813")
     assert not window.locked
@@ -247,7 +260,8 @@ def test_the_idle_lock_covers_a_checkout_in_progress_and_gives_it_back(
     pos = start(till, monotonic=ticks)
     window = pos.window
     sign_in(qtbot, window, "Cal", "1357")
-    assert not window.locked and window.cashier.amount_field.hasFocus()
+    assert not window.locked
+    assert window.cashier.amount_field.hasFocus()
     ring_up(qtbot, pos, "9.50", "Croissants")
     checkout = window.checkout
     qtbot.waitUntil(lambda: checkout.payment is not None, timeout=20_000)
@@ -260,14 +274,16 @@ def test_the_idle_lock_covers_a_checkout_in_progress_and_gives_it_back(
     assert screen.hint.text() == (
         "Locked after 15 minutes without activity. Sign in to carry on where you left off."
     )
-    assert pos.staff.session.user is None and window.sign_out_button.isHidden()
+    assert pos.staff.session.user is None
+    assert window.sign_out_button.isHidden()
     last = pos.staff.audit.entries()[-1]
     assert (last.action, last.details["reason"]) == ("sign_out", "idle")
 
     sign_in(qtbot, window, "Cal", "1357")
     assert not window.locked
     assert window.stack.currentWidget() is checkout
-    assert checkout.payment is not None and checkout.payment.reference == reference
+    assert checkout.payment is not None
+    assert checkout.payment.reference == reference
 
 
 def test_a_settings_change_is_audited_and_its_staff_rules_apply_at_once(
@@ -297,13 +313,17 @@ def test_with_sign_in_optional_the_till_opens_and_sign_in_can_be_cancelled(
     save_settings(till.paths.settings_file, Settings(require_sign_in=False))
     pos = start(till)
     window = pos.window
-    assert not window.locked and window.user_label.text() == "Nobody signed in"
+    assert not window.locked
+    assert window.user_label.text() == "Nobody signed in"
     assert visible_nav(window) == ["Cashier", "Payments"]  # Settings is an administrator's
     window.sign_in_button.click()
     screen = window.sign_in_screen
-    assert screen is not None and window.locked and not screen.sign_in_cancel.isHidden()
+    assert screen is not None
+    assert window.locked
+    assert not screen.sign_in_cancel.isHidden()
     screen.sign_in_cancel.click()
-    assert not window.locked and pos.staff.session.user is None
+    assert not window.locked
+    assert pos.staff.session.user is None
     window.sign_in_button.click()
     sign_in(qtbot, window, "Ada", "246813")
     assert visible_nav(window) == [
@@ -315,7 +335,8 @@ def test_with_sign_in_optional_the_till_opens_and_sign_in_can_be_cancelled(
         "Settings",
     ]
     window.sign_out_button.click()
-    assert not window.locked and visible_nav(window) == ["Cashier", "Payments"]
+    assert not window.locked
+    assert visible_nav(window) == ["Cashier", "Payments"]
 
 
 def test_an_administrator_signing_in_is_told_who_is_locked_out(qtbot: QtBot, till: Till) -> None:

@@ -8,10 +8,9 @@ then takes over: charge, challenge, return URL intercepted, lookup decides.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
@@ -20,6 +19,9 @@ from pos_sandbox.checkout_com.pages import THREEDS_SANDBOX_CODE
 from tests.conformance.harness import APPROVED_CARD, checkout_com_card_token
 from tests.e2e import test_checkout_methods as methods
 from tests.e2e.conftest import run_js, wait_for_js
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 CHALLENGE_READY = "document.querySelector('#otp-code') !== null"
 

@@ -6,13 +6,18 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from pytestqt.qtbot import QtBot
 
-from tests.e2e.conftest import Till
 from tests.e2e.test_staff import hire, sign_in, start, visible_nav
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
+
+    from tests.e2e.conftest import Till
 
 
 def test_without_staff_a_workstation_asks_for_an_administrator_first(
@@ -21,10 +26,13 @@ def test_without_staff_a_workstation_asks_for_an_administrator_first(
     pos = start(till, mode="workstation")
     window = pos.window
     screen = window.sign_in_screen
-    assert screen is not None and window.locked and screen.page == "setup_needed"
+    assert screen is not None
+    assert window.locked
+    assert screen.page == "setup_needed"
     assert "an administrator must set up staff first" in screen.needed_text.text()
     qtbot.keyClick(screen.setup_button, Qt.Key.Key_Return)
-    assert screen.page == "setup" and screen.setup_cancel.isHidden()  # no way around it
+    assert screen.page == "setup"
+    assert screen.setup_cancel.isHidden()
     screen.setup_name.setText("Ada")
     screen.setup_pin.setText("246813")
     screen.setup_confirm.setText("246813")
@@ -40,7 +48,8 @@ def test_a_workstation_opens_on_sign_in_then_payments_and_never_sells(
     hire(till.paths)
     pos = start(till, mode="workstation")
     window = pos.window
-    assert window.locked and window.windowTitle().endswith("pos_app workstation")
+    assert window.locked
+    assert window.windowTitle().endswith("pos_app workstation")
     sign_in(qtbot, window, "Max", "580246")
     assert not window.locked
     assert window.stack.currentWidget() is window.payments
@@ -52,7 +61,8 @@ def test_a_workstation_opens_on_sign_in_then_payments_and_never_sells(
     window.show_cashier()
     assert window.stack.currentWidget() is window.audit
     window.sign_out_button.click()
-    assert window.locked and window.sign_in_screen is not None
+    assert window.locked
+    assert window.sign_in_screen is not None
     assert window.sign_in_screen.page == "sign_in"
 
 
@@ -78,4 +88,5 @@ def test_the_command_line_starts_a_workstation(tmp_path: Path) -> None:
         timeout=60,
         env=env,
     )
-    assert refused.returncode == 2 and "invalid choice: 'kiosk'" in refused.stderr
+    assert refused.returncode == 2
+    assert "invalid choice: 'kiosk'" in refused.stderr

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pos_app.gui.screens.sign_in import Staff
 from tests.gui.staff import Clock, Ticks, make_staff
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pos_app.gui.screens.sign_in import Staff
 
 PAGE = b"<!doctype html><title>Pay $25.00</title><p>Provider page</p>"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pos_app.bootstrap.app import verify_audit_trail
 from pos_app.domain.idle import IdleLock
@@ -17,6 +17,9 @@ from pos_app.journal.db import connect
 from pos_app.journal.users import User, UserStore
 from pos_app.services.approvals import ApprovalPolicy, ApprovalService
 from pos_app.services.users import Session, UserService
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 FAST = KdfParams(n=2**8, r=8, p=1)  # tests only: the real cost is the back end's business

@@ -4,21 +4,27 @@ approval dialog shows, refuses and grants (bound to one action, payment and amou
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.gui.dialogs.approval import ApprovalDialog, ApprovalGate, GateAnswer
-from pos_app.gui.screens.sign_in import Staff
 from pos_app.journal.store import JournalStore
 from pos_app.services.approvals import ApprovalPolicy
+from pos_app.services.queries import PaymentQueries
 from pos_app.services.users import NAME_OR_PIN_WRONG
 from tests.gui.staff import T0, Clock, Ticks, add_crew, make_staff
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
+
+    from pos_app.gui.screens.sign_in import Staff
 
 
 def usd(minor: int) -> Money:
@@ -54,7 +60,7 @@ def gate(qtbot: QtBot, staff: Staff, journal: JournalStore) -> ApprovalGate:
     parent = QWidget()
     qtbot.addWidget(parent)
     parent.show()
-    return ApprovalGate(staff, journal, locale="en_US", parent=parent)
+    return ApprovalGate(staff, PaymentQueries(journal), locale="en_US", parent=parent)
 
 
 def ask(
@@ -93,7 +99,8 @@ def test_without_staff_and_for_captures_nothing_is_asked(
     assert answer(qtbot, ask(qtbot, gate, "refund", usd(9000)))  # a single-user till, as before
     add_crew(staff)
     assert answer(qtbot, ask(qtbot, gate, "capture", usd(9000)))
-    assert gate.dialog is None and audit_of(staff) == []
+    assert gate.dialog is None
+    assert audit_of(staff) == []
 
 
 @pytest.mark.usefixtures("qloop")
@@ -129,7 +136,9 @@ def test_a_cashier_refund_is_refused_on_a_wrong_pin_and_granted_once_on_the_righ
     )
     approve_with(qtbot, dialog, "Max", "9999")
     assert dialog.error.text() == NAME_OR_PIN_WRONG
-    assert dialog.isVisible() and not asked.done() and dialog.pin.text() == ""
+    assert dialog.isVisible()
+    assert not asked.done()
+    assert dialog.pin.text() == ""
     approve_with(qtbot, dialog, "Max", "580246")
     assert answer(qtbot, asked) is True
     granted = [(a, actor, d.get("amount_minor")) for a, actor, d in audit_of(staff)]
@@ -138,7 +147,8 @@ def test_a_cashier_refund_is_refused_on_a_wrong_pin_and_granted_once_on_the_righ
         ("approval_refused", cal.actor, 1200),
         ("approval_granted", max_.actor, 1200),
     ]  # used by the refund itself (PaymentService), once it is sent
-    assert asked.result().approval is not None and asked.result().by == cal
+    assert asked.result().approval is not None
+    assert asked.result().by == cal
 
 
 @pytest.mark.usefixtures("qloop")

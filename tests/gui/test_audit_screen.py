@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from pytestqt.qtbot import QtBot
 
 from pos_app.gui.screens.audit import PAGE_SIZE, AuditScreen
-from pos_app.gui.screens.sign_in import Staff
 from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.audit import AuditAction
 from tests.gui.staff import add_crew
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from pos_app.gui.screens.sign_in import Staff
 
 
 @pytest.fixture
@@ -74,8 +78,10 @@ def test_a_long_trail_is_paged(screen: AuditScreen, staff: Staff) -> None:
         staff.audit.append(AuditAction.REPRINT, actor="system", subject=f"R-{n}")
     screen.refresh()
     total = PAGE_SIZE + 15
-    assert screen.shown[0] == total and len(screen.shown) == PAGE_SIZE
-    assert not screen.newer_button.isEnabled() and screen.older_button.isEnabled()
+    assert screen.shown[0] == total
+    assert len(screen.shown) == PAGE_SIZE
+    assert not screen.newer_button.isEnabled()
+    assert screen.older_button.isEnabled()
     screen.older_button.click()
     assert screen.shown == [15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1]
     assert screen.position.text() == f"Entries 1–15 of {total} · page 2 of 2"
@@ -100,7 +106,8 @@ def test_verify_points_at_an_edited_entry(qtbot: QtBot, screen: AuditScreen, sta
         "edited, or moved here from another position."
     )
     assert screen.outcome.property("tone") == "bad"
-    assert screen.table.currentRow() == 0 and row(screen, 0)[0] == "5"
+    assert screen.table.currentRow() == 0
+    assert row(screen, 0)[0] == "5"
 
 
 @pytest.mark.usefixtures("qloop")

@@ -5,13 +5,11 @@ has no card-present payments says so with an empty reader list."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from pytestqt.qtbot import QtBot
 
 from pos_app.bootstrap.reader_setup import build_reader
 from pos_app.bootstrap.sandbox import sandbox_credentials
@@ -20,15 +18,23 @@ from pos_app.config.settings import ProviderProfile, sandbox_profile
 from pos_app.domain.payment import PaymentState
 from pos_app.gui.main_window import MainWindow
 from pos_app.gui.messages import DECLINE_MESSAGES
-from pos_app.gui.screens.card_reader import CardReaderScreen
 from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore, PaymentRecord
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.types import DeclineCode
 from pos_app.services.payments import PaymentService
 from pos_app.services.reader import Gesture, ReaderState
 from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import add_fault, count_objects
+from tests.gui.bridging import bridged
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
+
+    from pos_app.gui.screens.card_reader import CardReaderScreen
+    from pos_app.providers.base import PaymentProvider
 
 WAIT_MS = 20_000
 
@@ -55,8 +61,10 @@ class Till:
             {profile.name: self.provider},
             environments=lambda name: profile.environment if name == profile.name else None,
         )
+        queries, events = bridged(self.journal)
         self.window = MainWindow(
-            journal=self.journal,
+            queries=queries,
+            events=events,
             limits=amount_limits(profile),
             locale="en_US",
             profile_name=profile.name,
@@ -204,7 +212,8 @@ def test_a_card_removed_too_soon_charges_nothing_and_the_cashier_can_try_again(
     justifi.customer_does(Gesture.REMOVE_EARLY)
     justifi.wait_for_status("The card was removed too soon.")
     assert "Nothing was charged." in screen.status_label.text()
-    assert screen.retry_button.isVisible() and screen.back_button.isVisible()
+    assert screen.retry_button.isVisible()
+    assert screen.back_button.isVisible()
     assert not screen.cancel_button.isVisible()
     assert justifi.journal.count_payments() == 0
     QTest.keyClick(screen, Qt.Key.Key_Return)  # Try again
@@ -276,7 +285,8 @@ def test_a_provider_without_card_present_payments_says_so_with_no_readers(
         assert screen.reader_list.count() == 0
         assert screen.notice_label.text() == sentence
         assert screen.status_label.text().startswith(sentence)
-        assert screen.practice.isHidden() and screen.back_button.isVisible()
+        assert screen.practice.isHidden()
+        assert screen.back_button.isVisible()
         QTest.keyClick(screen, Qt.Key.Key_Return)  # Back to sale
         assert till.window.stack.currentWidget() is till.window.cashier
         assert till.journal.count_payments() == 0

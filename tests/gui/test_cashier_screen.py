@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from PySide6.QtCore import Qt
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.vocabulary import PaymentMethod
@@ -12,6 +13,9 @@ from pos_app.gui.screens.cashier import CashierScreen
 from pos_app.providers.justifi.limits import amount_limits
 from pos_app.providers.types import Capability
 from pos_app.services.sale import Sale
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 
 @pytest.fixture
@@ -99,7 +103,8 @@ def test_nothing_is_sent_until_the_provider_is_connected(
 def test_escape_clears_the_sale(qtbot: QtBot, cashier: CashierScreen) -> None:
     type_sale(qtbot, cashier, "17.99", "Donut")
     qtbot.keyClick(cashier.description_field, Qt.Key.Key_Escape)
-    assert cashier.amount_field.text() == "" and cashier.description_field.text() == ""
+    assert cashier.amount_field.text() == ""
+    assert cashier.description_field.text() == ""
     assert cashier.amount_field.hasFocus()
 
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRect
-from pytestqt.qtbot import QtBot
 
 from pos_app.gui.screens.customer_display import (
     DEFAULT_SIZE,
@@ -15,6 +14,11 @@ from pos_app.gui.screens.customer_display import (
     ScreenArea,
     choose_geometry,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
 
 TILL = ScreenArea("till", QRect(0, 0, 1280, 800))
 FACING = ScreenArea("facing", QRect(1280, 0, 1024, 768))
@@ -56,7 +60,8 @@ def test_it_remembers_where_it_was_moved_across_restarts(qtbot: QtBot, tmp_path:
     qtbot.addWidget(again)
     again.show_link("$5.00", "Coffee", "https://pay.example/def")
     assert again.geometry() == QRect(120, 80, 520, 640)
-    assert again.amount.text() == "$5.00" and again.qr.data == "https://pay.example/def"
+    assert again.amount.text() == "$5.00"
+    assert again.qr.data == "https://pay.example/def"
 
 
 def test_a_move_is_saved_once_it_settles(qtbot: QtBot, tmp_path: Path) -> None:
@@ -77,4 +82,5 @@ def test_the_outcome_replaces_the_code(qtbot: QtBot, tmp_path: Path) -> None:
     display.show_outcome("Thank you", "Payment received.")
     assert display.heading.text() == "Thank you"
     assert display.status.text() == "Payment received."
-    assert not display.qr.isVisible() and display.qr.data == ""
+    assert not display.qr.isVisible()
+    assert display.qr.data == ""

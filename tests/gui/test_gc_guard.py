@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gc
 import threading
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
-from pytestqt.qtbot import QtBot
 
 from pos_app.gui.gc_guard import MainThreadGarbageCollector
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 
 class Cycle:
@@ -55,4 +58,5 @@ def test_what_start_up_made_is_frozen_and_garbage_made_later_is_still_collected(
         qtbot.waitUntil(lambda: freed == [True], timeout=5_000)
     finally:
         collector.stop()
-    assert gc.get_freeze_count() == 0 and gc.isenabled()
+    assert gc.get_freeze_count() == 0
+    assert gc.isenabled()

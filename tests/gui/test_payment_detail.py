@@ -6,15 +6,13 @@ The payments service is the real one; the provider is the in-memory FakeGateway.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
@@ -29,7 +27,15 @@ from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.providers.errors import InvalidRequestError
 from pos_app.providers.types import Capability, CheckoutSession, PaymentAction, ProviderPayment
 from pos_app.services.payments import PaymentService
+from pos_app.services.queries import PaymentQueries
+from tests.gui.bridging import bridged
 from tests.unit.test_payment_service import FakeGateway
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 ALL = frozenset(Capability)
@@ -51,7 +57,8 @@ class HistoryService(PaymentService):
         self.history_calls += 1
         await asyncio.sleep(0)
         record = self.journal.get(reference)
-        assert record is not None and record.provider_payment_ref
+        assert record is not None
+        assert record.provider_payment_ref
         payment = self.gateway.payments[record.provider_payment_ref]
         steps = [PaymentAction("authorization", payment.provider_ref, payment.amount, True, T0)]
         if payment.captured.minor:
@@ -123,7 +130,7 @@ def screen(
     journal: JournalStore,
     service: HistoryService,
 ) -> Iterator[PaymentsScreen]:
-    widget = PaymentsScreen(journal, locale="en_US")
+    widget = PaymentsScreen(*bridged(journal), locale="en_US")
     tasks = TaskRunner()
     widget.set_payment_service(service, tasks)
     qtbot.addWidget(widget)
@@ -207,7 +214,8 @@ def test_partial_capture_then_final_capture(
 ) -> None:
     seed(journal, gateway, "S-1", 5000, captured=False)
     detail = open_detail(screen, "S-1")
-    assert detail.capture_button.isVisible() and detail.void_button.isVisible()
+    assert detail.capture_button.isVisible()
+    assert detail.void_button.isVisible()
     assert not detail.refund_button.isVisible()
     qtbot.mouseClick(detail.capture_button, Qt.MouseButton.LeftButton)
     dialog = detail.dialog
@@ -503,7 +511,7 @@ def test_without_a_payment_service_only_the_journal_is_shown(
     qtbot: QtBot, journal: JournalStore, gateway: FakeGateway
 ) -> None:
     seed(journal, gateway, "S-1", 5000, captured=True)
-    screen = PaymentsScreen(journal, locale="en_US")
+    screen = PaymentsScreen(*bridged(journal), locale="en_US")
     qtbot.addWidget(screen)
     screen.show()
     detail = open_detail(screen, "S-1")
@@ -525,7 +533,7 @@ def justifi_detail(
     qtbot: QtBot, journal: JournalStore, service: HistoryService, clock: Clock, method: str
 ) -> PaymentDetail:
     seed(journal, service.gateway, "S-1", 5000, captured=False, provider="justifi", method=method)
-    detail = PaymentDetail(journal, locale="en_US", clock=clock)
+    detail = PaymentDetail(PaymentQueries(journal), locale="en_US", clock=clock)
     detail.set_service(service, TaskRunner())
     qtbot.addWidget(detail)
     detail.show()
@@ -584,7 +592,7 @@ def test_expired_authorization_is_flagged(
 ) -> None:
     clock = Clock(T0 + timedelta(days=8))
     seed(journal, service.gateway, "S-1", 5000, captured=False)
-    detail = PaymentDetail(journal, locale="en_US", clock=clock)
+    detail = PaymentDetail(PaymentQueries(journal), locale="en_US", clock=clock)
     detail.set_service(service, TaskRunner())
     qtbot.addWidget(detail)
     detail.show_payment("S-1")

@@ -8,13 +8,11 @@ would make at JustiFi are stubbed with what JustiFi reports.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import Qt
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.payment import PaymentState
 from pos_app.gui.screens.payment_detail import PaymentDetail
@@ -22,8 +20,15 @@ from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore
 from pos_app.providers.errors import ProviderUnavailableError
 from pos_app.providers.types import CheckoutSession, PaymentAction
+from pos_app.services.queries import PaymentQueries
 from tests.gui.test_payment_detail import T0, Clock, HistoryService, seed, usd, window_texts
 from tests.unit.test_payment_service import FakeGateway
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
 
 
 def at(minutes: int) -> datetime:
@@ -83,7 +88,7 @@ def service(journal: JournalStore) -> LedgerService:
 def page(
     qtbot: QtBot, journal: JournalStore, service: LedgerService, clock: Clock
 ) -> PaymentDetail:
-    detail = PaymentDetail(journal, locale="en_US", clock=clock)
+    detail = PaymentDetail(PaymentQueries(journal), locale="en_US", clock=clock)
     service.tasks = TaskRunner()
     detail.set_service(service, service.tasks)
     qtbot.addWidget(detail)
@@ -160,7 +165,8 @@ def test_a_provider_without_a_ledger_shows_no_fee_lines(
     detail.refresh_from_provider()
     qtbot.waitUntil(lambda: service.history_calls == 1 and not detail.busy.isVisible())
     assert not [text for text, _ in history(detail) if text.startswith("Ledger:")]
-    assert "Fees" not in amounts(detail) and "Kept after fees" not in amounts(detail)
+    assert "Fees" not in amounts(detail)
+    assert "Kept after fees" not in amounts(detail)
 
 
 # -- the link's expiry -------------------------------------------------------------------------

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine, Iterator
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 from PySide6.QtCore import Qt
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
@@ -18,15 +14,24 @@ from pos_app.gui.dialogs.capture import CaptureDialog
 from pos_app.gui.dialogs.refund import RefundDialog
 from pos_app.gui.dialogs.void import VoidDialog
 from pos_app.gui.messages import state_label
-from pos_app.gui.screens.payment_detail import PaymentDetail
 from pos_app.gui.screens.payments import PaymentsScreen
 from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore
-from pos_app.providers.base import PaymentProvider
 from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
 from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import APPROVED_CARD, HARNESSES, add_fault
+from tests.gui.bridging import bridged
+
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Coroutine, Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
+
+    from pos_app.gui.screens.payment_detail import PaymentDetail
+    from pos_app.providers.base import PaymentProvider
 
 T = TypeVar("T")
 BUILD = {h.name: h for h in HARNESSES}
@@ -42,7 +47,7 @@ class SandboxTill:
         self.provider: PaymentProvider = self.harness.build(sandbox.base_url)
         self.service = PaymentService(journal, {"Till": self.provider})
         self.tasks = TaskRunner()
-        self.screen = PaymentsScreen(journal, locale="en_US")
+        self.screen = PaymentsScreen(*bridged(journal), locale="en_US")
         self.screen.set_payment_service(self.service, self.tasks)
         qtbot.addWidget(self.screen)
         self.screen.resize(1080, 770)
@@ -217,7 +222,8 @@ def test_justifi_ledger_after_a_refund(
     ]
     assert ledger[0] == ("Ledger: payment credited · balance after 80.00 USD", "$80.00")
     assert ledger[1][0].startswith("Ledger: refund debited · Refund re_")
-    assert ledger[1][0].endswith(" · balance after 50.00 USD") and ledger[1][1] == "-$30.00"
+    assert ledger[1][0].endswith(" · balance after 50.00 USD")
+    assert ledger[1][1] == "-$30.00"
     assert "and ledger" in detail.history_hint.text()
     facts = {n: v.text() for n, v in detail.amounts.values.items() if v.isVisibleTo(detail)}
     assert (facts["Fees"], facts["Kept after fees"]) == ("$0.00", "$50.00")
@@ -234,5 +240,6 @@ def test_justifi_pay_by_link_counts_down_to_its_expiry(justifi: SandboxTill) -> 
         timeout=20_000,
     )
     shown = [w.text() for w in detail.window_labels if w.isVisibleTo(detail)]
-    assert len(shown) == 1 and shown[0].startswith("Link expires in 6 d 23 h")
+    assert len(shown) == 1
+    assert shown[0].startswith("Link expires in 6 d 23 h")
     assert detail.state_badge.text() == state_label(PaymentState.PENDING)

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
-from pytestqt.modeltest import ModelTester
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
@@ -15,6 +13,13 @@ from pos_app.gui.models.payment_history_model import HistoryRow, PaymentHistoryM
 from pos_app.gui.models.payments_model import PAGE_SIZE, PaymentsTableModel
 from pos_app.journal.search import PaymentFilter
 from pos_app.journal.store import JournalStore
+from pos_app.services.queries import PaymentQueries
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pytestqt.modeltest import ModelTester
+    from pytestqt.qtbot import QtBot
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -36,12 +41,14 @@ def journal_with(tmp_path: Path, count: int) -> JournalStore:
 
 
 def test_model_is_a_well_behaved_qt_model(qtmodeltester: ModelTester, tmp_path: Path) -> None:
-    model = PaymentsTableModel(journal_with(tmp_path, 30), locale="en_US")
+    model = PaymentsTableModel(PaymentQueries(journal_with(tmp_path, 30)), locale="en_US")
     qtmodeltester.check(model)
 
 
 def test_rows_are_loaded_a_page_at_a_time(tmp_path: Path) -> None:
-    model = PaymentsTableModel(journal_with(tmp_path, PAGE_SIZE + 50), locale="en_US")
+    model = PaymentsTableModel(
+        PaymentQueries(journal_with(tmp_path, PAGE_SIZE + 50)), locale="en_US"
+    )
     assert model.total == PAGE_SIZE + 50
     assert model.rowCount() == PAGE_SIZE
     assert model.canFetchMore()
@@ -51,7 +58,7 @@ def test_rows_are_loaded_a_page_at_a_time(tmp_path: Path) -> None:
 
 
 def test_newest_first_then_sorted_by_any_column(tmp_path: Path) -> None:
-    model = PaymentsTableModel(journal_with(tmp_path, 5), locale="en_US")
+    model = PaymentsTableModel(PaymentQueries(journal_with(tmp_path, 5)), locale="en_US")
     assert [model.index(r, 1).data() for r in range(5)] == [
         "S-00004",
         "S-00003",
@@ -68,7 +75,7 @@ def test_newest_first_then_sorted_by_any_column(tmp_path: Path) -> None:
 
 
 def test_a_filter_narrows_the_rows_and_the_count_and_keeps_the_sort(tmp_path: Path) -> None:
-    model = PaymentsTableModel(journal_with(tmp_path, 30), locale="en_US")
+    model = PaymentsTableModel(PaymentQueries(journal_with(tmp_path, 30)), locale="en_US")
     model.sort(3, Qt.SortOrder.AscendingOrder)
     model.set_filter(PaymentFilter(amount_min=110, amount_max=114))
     assert model.total == 5
@@ -87,7 +94,7 @@ def test_a_filter_narrows_the_rows_and_the_count_and_keeps_the_sort(tmp_path: Pa
 
 def test_paging_still_works_when_filtered(tmp_path: Path) -> None:
     journal = journal_with(tmp_path, PAGE_SIZE * 2 + 10)
-    model = PaymentsTableModel(journal, locale="en_US")
+    model = PaymentsTableModel(PaymentQueries(journal), locale="en_US")
     model.set_filter(PaymentFilter(text="Sale"))
     assert model.total == PAGE_SIZE * 2 + 10
     model.set_filter(PaymentFilter(amount_min=100, amount_max=100 + PAGE_SIZE + 20))
@@ -105,7 +112,7 @@ def test_paging_still_works_when_filtered(tmp_path: Path) -> None:
 def test_filtered_model_is_a_well_behaved_qt_model(
     qtmodeltester: ModelTester, tmp_path: Path
 ) -> None:
-    model = PaymentsTableModel(journal_with(tmp_path, 30), locale="en_US")
+    model = PaymentsTableModel(PaymentQueries(journal_with(tmp_path, 30)), locale="en_US")
     model.set_filter(PaymentFilter(text="Sale 1"))
     assert model.total == 11  # Sale 1, Sale 10…19
     qtmodeltester.check(model)
@@ -149,17 +156,19 @@ def test_a_search_matching_more_than_the_cap_says_so_and_still_pages(
             description="Croissant" if n % 3 else "Bagel",
             now=datetime(2026, 11, 22, 9, 0, tzinfo=UTC),
         )
-    model = PaymentsTableModel(journal, locale="en_US")
+    model = PaymentsTableModel(PaymentQueries(journal), locale="en_US")
     old_cap = payments_model.COUNT_CAP
     payments_model.COUNT_CAP = 200
     try:
         model.set_filter(PaymentFilter(text="croissant"))
-        assert model.total_is_capped and model.total == 200
+        assert model.total_is_capped
+        assert model.total == 200
         while model.canFetchMore():
             model.fetchMore()
         assert model.rowCount() == 300  # every match, page by page
         model.set_filter(PaymentFilter(text="bagel"))
-        assert not model.total_is_capped and model.total == 150
+        assert not model.total_is_capped
+        assert model.total == 150
     finally:
         payments_model.COUNT_CAP = old_cap
     journal.close()

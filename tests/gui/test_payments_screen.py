@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
@@ -18,6 +14,14 @@ from pos_app.gui.models.payments_model import PAGE_SIZE
 from pos_app.gui.resources import stylesheet
 from pos_app.gui.screens.payments import PaymentsScreen
 from pos_app.journal.store import JournalStore
+from tests.gui.bridging import bridged
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QApplication
+    from pytestqt.qtbot import QtBot
 
 T0 = datetime(2026, 11, 10, 12, 0, tzinfo=UTC)
 # reference, provider, amount, day offset, last 4, provider ids, description, state
@@ -69,7 +73,7 @@ def journal(tmp_path: Path) -> Iterator[JournalStore]:
 
 @pytest.fixture
 def screen(qtbot: QtBot, journal: JournalStore) -> Iterator[PaymentsScreen]:
-    widget = PaymentsScreen(journal, locale="en_US")
+    widget = PaymentsScreen(*bridged(journal), locale="en_US")
     qtbot.addWidget(widget)
     widget.resize(1080, 770)
     widget.show()
@@ -246,7 +250,7 @@ def test_paging_still_works_when_filtered(qtbot: QtBot, tmp_path: Path) -> None:
             description=f"Sale {n}",
             now=T0 + timedelta(seconds=n),
         )
-    screen = PaymentsScreen(journal, locale="en_US")
+    screen = PaymentsScreen(*bridged(journal), locale="en_US")
     qtbot.addWidget(screen)
     screen.resize(1080, 770)
     screen.show()
@@ -278,7 +282,7 @@ def test_a_search_matching_more_than_the_cap_says_more_than(
             description="Croissant" if n % 4 else "Rye bread",
             now=T0 + timedelta(seconds=n),
         )
-    screen = PaymentsScreen(journal, locale="en_US")
+    screen = PaymentsScreen(*bridged(journal), locale="en_US")
     qtbot.addWidget(screen)
     screen.resize(1080, 770)
     screen.show()
@@ -331,7 +335,7 @@ def test_on_a_narrow_table_the_description_keeps_a_readable_share(
     # The app's larger fonts, as on a till. (Left set, as the e2e fixtures leave it:
     # setting the sheet back to "" and again later crashes Qt 6.11 in a restyle.)
     qapp.setStyleSheet(stylesheet())
-    screen = PaymentsScreen(journal, locale="en_US")
+    screen = PaymentsScreen(*bridged(journal), locale="en_US")
     qtbot.addWidget(screen)
     screen.resize(1020, 700)  # the list's width in a 1280-wide window
     screen.show()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
-from pytestqt.qtbot import QtBot
 
 from pos_app.gui.widgets.qr import QUIET_ZONE, LinkPanel, QrCode, qr_matrix
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 URL = "http://127.0.0.1:41234/justifi/hosted-checkout/cho_NR68JgjGaj6xhZR49aOzki"
 
@@ -42,15 +46,20 @@ def test_the_drawn_code_is_the_encoded_link_at_any_size(
     assert sampled_modules(widget) == matrix
     rect = widget.code_rect()
     # Whole pixels per module (no blurred edges), as large as the widget allows.
-    assert rect.width() == rect.height() and rect.width() % len(matrix) == 0
+    assert rect.width() == rect.height()
+    assert rect.width() % len(matrix) == 0
     assert rect.width() > min(size) - len(matrix)
 
 
 def test_the_code_keeps_its_quiet_zone_and_finder_patterns() -> None:
     matrix = qr_matrix(URL)
-    assert not any(matrix[0]) and not any(row[0] for row in matrix)  # white border
+    assert not any(matrix[0])
+    assert not any(row[0] for row in matrix)
     top_left = [row[QUIET_ZONE : QUIET_ZONE + 7] for row in matrix[QUIET_ZONE : QUIET_ZONE + 7]]
-    assert all(top_left[0]) and all(top_left[6]) and top_left[3][3] and not top_left[1][1]
+    assert all(top_left[0])
+    assert all(top_left[6])
+    assert top_left[3][3]
+    assert not top_left[1][1]
 
 
 def test_an_expired_link_is_greyed_so_nobody_scans_it(qtbot: QtBot) -> None:

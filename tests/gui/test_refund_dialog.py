@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 from PySide6.QtCore import Qt
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.gui.dialogs.capture import CaptureDialog
 from pos_app.gui.dialogs.refund import RefundDialog
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 
 def refund_dialog(
@@ -95,7 +99,8 @@ def test_capture_dialog_sends_none_for_the_whole_authorization(qtbot: QtBot) -> 
     )
     qtbot.addWidget(dialog)
     dialog.open()
-    assert dialog.capture_amount is None and dialog.is_final
+    assert dialog.capture_amount is None
+    assert dialog.is_final
     dialog.amount.setText("12.50")
     dialog.final.setChecked(False)
     assert (dialog.capture_amount, dialog.is_final) == (Money(1250, "USD"), False)

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Collection
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 import keyring
 import pytest
 from keyring.backends import null
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
-from pytestqt.modeltest import ModelTester
-from pytestqt.qtbot import QtBot
 
 from pos_app.config.secrets import SecretStore
 from pos_app.config.settings import (
@@ -27,7 +24,15 @@ from pos_app.gui.models.profiles_model import DEFAULT_MARK, ProfilesTableModel
 from pos_app.gui.screens.settings import SettingsScreen
 from pos_app.gui.tasks import TaskRunner
 from pos_app.providers.errors import AuthenticationError
-from tests.conftest import MemoryKeyring
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
+
+    from PySide6.QtWidgets import QWidget
+    from pytestqt.modeltest import ModelTester
+    from pytestqt.qtbot import QtBot
+
+    from tests.conftest import MemoryKeyring
 
 JUSTIFI = "Sandbox — JustiFi"
 CKO = "Sandbox — Checkout.com"
@@ -137,7 +142,8 @@ def test_the_form_shows_only_what_the_chosen_provider_needs(
     form.environment.setCurrentIndex(form.environment.findData("live"))
     visible = {name for name, widget in form.widgets.items() if widget.isVisible()}
     assert {"processing_channel_id", "billing_country", "auth_style"} <= visible
-    assert "client_id" not in visible and "hosted_checkout_base_url" not in visible
+    assert "client_id" not in visible
+    assert "hosted_checkout_base_url" not in visible
     assert form.secret.isVisible()
     assert form.secret_label.text() == "Secret key"
     assert form.secret.echoMode() == form.secret.EchoMode.Password
@@ -345,7 +351,8 @@ def test_till_options_set_approval_limits_and_sign_in(
     screen.till_button.click()
     dialog = screen.till_dialog
     assert dialog is not None
-    assert dialog.require_sign_in.isChecked() and dialog.refund_limit.text() == ""
+    assert dialog.require_sign_in.isChecked()
+    assert dialog.refund_limit.text() == ""
     dialog.refund_limit.setText("abc")
     dialog.save_button.click()
     assert dialog.isVisible()  # nothing applied from a typo

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import QDate, Qt
 from PySide6.QtWidgets import QLabel, QTableWidget
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.gui.screens.shift_summary import ShiftSummaryScreen
 from pos_app.journal.audit import AuditAction, AuditAnchor, AuditLog
-from pos_app.journal.store import JournalStore
+from tests.gui.bridging import bridged
 from tests.unit.test_shift import EXPECTED_CSV
 from tests.unit.test_shift_journal import DAY, trading_day
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
+
+    from pos_app.journal.store import JournalStore
 
 
 @pytest.fixture
@@ -28,7 +34,7 @@ def journal(tmp_path: Path) -> Iterator[JournalStore]:
 
 @pytest.fixture
 def screen(qtbot: QtBot, journal: JournalStore) -> Iterator[ShiftSummaryScreen]:
-    widget = ShiftSummaryScreen(journal, locale="en_US", zone=UTC)
+    widget = ShiftSummaryScreen(*bridged(journal), locale="en_US", zone=UTC)
     qtbot.addWidget(widget)
     widget.show_days(DAY.date(), DAY.date())
     yield widget
@@ -101,7 +107,8 @@ def test_a_cancelled_or_failed_export_says_so_and_writes_nothing(
 ) -> None:
     screen.choose_file = lambda _parent, _name: None
     qtbot.mouseClick(screen.export_button, Qt.MouseButton.LeftButton)
-    assert screen.status.text() == "" and list(tmp_path.glob("*.csv")) == []
+    assert screen.status.text() == ""
+    assert list(tmp_path.glob("*.csv")) == []
 
     screen.choose_file = lambda _parent, _name: tmp_path / "gone" / "closing.csv"
     qtbot.mouseClick(screen.export_button, Qt.MouseButton.LeftButton)
@@ -135,16 +142,18 @@ def test_widening_the_range_and_a_new_sale_update_the_summary(
         now=DAY + timedelta(hours=23),
     )
     qtbot.waitUntil(lambda: screen.period.text().endswith(": 9 payments"))
-    assert screen.summary is not None and screen.summary.currencies[1].count == 8
+    assert screen.summary is not None
+    assert screen.summary.currencies[1].count == 8
 
 
 def test_it_opens_on_today_in_local_time(qtbot: QtBot, journal: JournalStore) -> None:
     before = datetime.now().astimezone().date()
-    widget = ShiftSummaryScreen(journal, locale="en_US")
+    widget = ShiftSummaryScreen(*bridged(journal), locale="en_US")
     qtbot.addWidget(widget)
     after = datetime.now().astimezone().date()
     shown = widget.date_from.date().toPython()
-    assert shown in (before, after) and widget.date_to.date().toPython() == shown
+    assert shown in (before, after)
+    assert widget.date_to.date().toPython() == shown
     assert widget.period.text() == f"{shown.isoformat()}: 0 payments"
     widget.shutdown()
 
@@ -177,10 +186,11 @@ def test_the_summary_shows_the_audit_anchor_and_hands_it_on_to_be_kept(
     audit = AuditLog(journal.connection)
     audit.append(AuditAction.SETTINGS_CHANGED, actor="system", subject="settings")
     kept: list[AuditAnchor] = []
-    shown = ShiftSummaryScreen(journal, locale="en_US", zone=UTC)
+    shown = ShiftSummaryScreen(*bridged(journal), locale="en_US", zone=UTC)
     qtbot.addWidget(shown)
     shown.keep_anchor = kept.append
     shown.show_days(date(2026, 1, 10), date(2026, 1, 10))
     head = audit.head()
-    assert kept[-1] == head and head.entries == 1
+    assert kept[-1] == head
+    assert head.entries == 1
     assert shown.anchor.text().startswith(f"Audit trail anchor: 1 entries, {head.hash[:16]}")

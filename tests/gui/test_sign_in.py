@@ -6,18 +6,21 @@ The staff objects are the real ones on a temporary journal (``tests/gui/staff.py
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QLineEdit
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.users import Role
 from pos_app.gui.screens.sign_in import IdleWatcher, SignInScreen, Staff
 from pos_app.gui.widgets.pin_field import PinField
 from pos_app.services.users import NAME_OR_PIN_WRONG
 from tests.gui.staff import Clock, Ticks, add_crew
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 
 def actions(staff: Staff) -> list[str]:
@@ -67,7 +70,8 @@ def test_two_different_pins_create_nobody(qtbot: QtBot, screen: SignInScreen, st
     type_in(qtbot, screen.setup_confirm, "12")
     screen.create_button.click()
     assert screen.setup_error.text() == "A PIN has 4 to 8 digits, not 2."
-    assert staff.users.needs_first_admin() and staff.session.user is None
+    assert staff.users.needs_first_admin()
+    assert staff.session.user is None
 
 
 def test_sign_in_by_keyboard_alone(qtbot: QtBot, screen: SignInScreen, staff: Staff) -> None:
@@ -81,7 +85,8 @@ def test_sign_in_by_keyboard_alone(qtbot: QtBot, screen: SignInScreen, staff: St
     with qtbot.waitSignal(screen.signed_in) as signal:
         qtbot.keyClick(screen.pin, Qt.Key.Key_Return)
     assert signal.args[0].name == "Cal"
-    assert staff.session.user is not None and staff.session.user.role is Role.CASHIER
+    assert staff.session.user is not None
+    assert staff.session.user.role is Role.CASHIER
 
 
 def test_refusals_are_explained_and_the_pin_is_not_left_behind(
@@ -98,7 +103,8 @@ def test_refusals_are_explained_and_the_pin_is_not_left_behind(
     with qtbot.assertNotEmitted(screen.signed_in):
         qtbot.keyClick(screen.pin, Qt.Key.Key_Return)
     assert screen.error.text() == NAME_OR_PIN_WRONG
-    assert screen.pin.text() == "" and screen.pin.hasFocus()
+    assert screen.pin.text() == ""
+    assert screen.pin.hasFocus()
     assert screen.pin.property("invalid") is True
     screen.name.setText("Zed")
     type_in(qtbot, screen.pin, "1357")
@@ -142,7 +148,8 @@ def test_a_pin_field_takes_up_to_eight_digits_and_nothing_else(qtbot: QtBot) -> 
     qtbot.keyClicks(field, "12a3-4 567890")
     assert field.text() == "12345678"
     assert field.echoMode() is QLineEdit.EchoMode.Password
-    assert field.take() == "12345678" and field.text() == ""
+    assert field.take() == "12345678"
+    assert field.text() == ""
 
 
 def test_the_idle_lock_counts_from_the_last_key_or_click(

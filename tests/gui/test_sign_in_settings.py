@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +16,9 @@ from pos_app.config.settings import (
     load_settings,
     save_settings,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_a_settings_file_from_before_staff_loads_with_the_defaults(tmp_path: Path) -> None:
@@ -32,7 +35,8 @@ def test_a_settings_file_from_before_staff_loads_with_the_defaults(tmp_path: Pat
     path.write_text(json.dumps(document), encoding="utf-8")
     loaded = load_settings(path)
     assert (loaded.require_sign_in, loaded.idle_lock_minutes) == (True, 15)
-    assert loaded.refund_approval_limit_minor is None and loaded.void_approval_limit_minor is None
+    assert loaded.refund_approval_limit_minor is None
+    assert loaded.void_approval_limit_minor is None
 
 
 def test_staff_settings_survive_a_save_and_load(tmp_path: Path) -> None:

@@ -4,29 +4,37 @@ them back after sign-in; an approval being asked for is cancelled by the lock.""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtWidgets import QDialog
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.gui.main_window import MainWindow
-from pos_app.gui.screens.sign_in import Staff
 from pos_app.gui.tasks import TaskRunner
 from pos_app.journal.store import JournalStore
 from pos_app.providers.types import AmountLimits
+from tests.gui.bridging import bridged
 from tests.gui.staff import Ticks, add_crew
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
+
+    from pos_app.gui.screens.sign_in import Staff
 
 
 @pytest.fixture
 def window(qtbot: QtBot, tmp_path: Path, staff: Staff) -> Iterator[MainWindow]:
     add_crew(staff)
     journal = JournalStore.open(tmp_path / "journal.sqlite3")
+    queries, events = bridged(journal)
     made = MainWindow(
-        journal=journal,
+        queries=queries,
+        events=events,
         limits=AmountLimits("USD", 50, 1_000_000),
         locale="en_US",
         profile_name="Till",
@@ -46,17 +54,20 @@ def window(qtbot: QtBot, tmp_path: Path, staff: Staff) -> Iterator[MainWindow]:
 
 def sign_in(window: MainWindow, name: str, pin: str) -> None:
     screen = window.sign_in_screen
-    assert screen is not None and window.locked
+    assert screen is not None
+    assert window.locked
     screen.name.setText(name)
     screen.pin.setText(pin)
     screen.submit()
 
 
 def test_the_window_opens_locked_and_shows_what_the_role_allows(window: MainWindow) -> None:
-    assert window.locked and window.sign_out_button.isHidden()
+    assert window.locked
+    assert window.sign_out_button.isHidden()
     assert window.user_label.text() == "Locked"
     sign_in(window, "Max", "580246")
-    assert not window.locked and window.stack.currentWidget() is window.cashier
+    assert not window.locked
+    assert window.stack.currentWidget() is window.cashier
     assert window.user_label.text() == "Signed in: Max (manager)"
     visible = [b.accessibleName() for b in window.nav.buttons() if not b.isHidden()]
     assert visible == ["Cashier", "Payments", "End of shift", "Audit"]
@@ -72,9 +83,11 @@ def test_a_dialog_open_when_the_till_locks_is_hidden_and_comes_back(
     dialog.open()
     qtbot.waitUntil(dialog.isVisible)
     window.sign_out()
-    assert window.locked and not dialog.isVisible()
+    assert window.locked
+    assert not dialog.isVisible()
     sign_in(window, "Cal", "1357")
-    assert not window.locked and dialog.isVisible()
+    assert not window.locked
+    assert dialog.isVisible()
     dialog.reject()
 
 
@@ -101,6 +114,7 @@ def test_locking_cancels_an_approval_being_asked_for(
     ticks.value += 15 * 60  # the idle lock
     qtbot.waitUntil(lambda: window.locked, timeout=3_000)
     qtbot.waitUntil(asked.done)
-    assert asked.result().go is False and gate.dialog is None
+    assert asked.result().go is False
+    assert gate.dialog is None
     assert window.sign_in_screen is not None
     assert window.sign_in_screen.hint.text().startswith("Locked after 15 minutes")

@@ -3,19 +3,21 @@ and as locked down once adopted as a view made for its checkout."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import shiboken6
 from PySide6.QtCore import QUrl
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from PySide6.QtWidgets import QWidget
-from pytestqt.qtbot import QtBot
 
 from pos_app.gui.webview.policy import NavigationPolicy
 from pos_app.gui.webview.spare import NOTHING_ALLOWED, SpareCheckoutView
 from pos_app.gui.webview.view import CheckoutPage, CheckoutWebView, new_private_profile
 from tests.e2e.conftest import run_js
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 LINK = QWebEnginePage.NavigationType.NavigationTypeLinkClicked
 TYPED = QWebEnginePage.NavigationType.NavigationTypeTyped
@@ -49,7 +51,8 @@ def test_a_spare_is_made_hidden_in_its_own_private_profile_without_a_warning(
     spare = primed_spare(qtbot, host)
     [view] = host.findChildren(CheckoutWebView)
     assert not view.isVisible()  # nothing shows until a checkout adds it to its screen
-    assert view.profile_.isOffTheRecord() and view.profile_.storageName() == ""
+    assert view.profile_.isOffTheRecord()
+    assert view.profile_.storageName() == ""
     assert view.url().toString() == "about:blank"
     assert not [m for m in qtlog.records if "sent back" in m.message or "Blocked" in m.message]
     spare.dispose()
@@ -88,7 +91,8 @@ def test_every_checkout_gets_a_new_view_and_profile(
     spare.replenish()
     qtbot.waitUntil(lambda: spare.ready, timeout=30_000)
     second = spare.take(policy)
-    assert second is not first and second.profile_ is not first_profile
+    assert second is not first
+    assert second.profile_ is not first_profile
     first.dispose()
     qtbot.waitUntil(lambda: not shiboken6.isValid(first_profile))
     load(qtbot, second, provider_page)

@@ -3,16 +3,13 @@ asked for, apart when shown, and marked TRAINING wherever one shows."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
@@ -25,7 +22,15 @@ from pos_app.journal.store import Environment, JournalStore
 from pos_app.providers.types import CheckoutRequest, CheckoutSession
 from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
+from tests.gui.bridging import bridged, events_for
 from tests.unit.test_payment_service import CARD, FakeGateway
+
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
 
 DAY = datetime(2026, 3, 14, tzinfo=UTC)
 PRACTICE = "S-20260314-PRACT1"
@@ -76,7 +81,7 @@ def named(root: QWidget, name: str) -> QLabel:
 
 @pytest.fixture
 def shift(qtbot: QtBot, journal: JournalStore) -> Iterator[ShiftSummaryScreen]:
-    widget = ShiftSummaryScreen(journal, locale="en_US", zone=UTC)
+    widget = ShiftSummaryScreen(*bridged(journal), locale="en_US", zone=UTC)
     qtbot.addWidget(widget)
     widget.resize(1100, 900)
     widget.show()
@@ -159,7 +164,7 @@ def test_a_training_payment_to_check_is_listed_in_the_training_section_only(
     journal.update_payment(
         PRACTICE, now=DAY + timedelta(hours=11), attention="Practice: check it", note="!"
     )
-    widget = ShiftSummaryScreen(journal, locale="en_US", zone=UTC)
+    widget = ShiftSummaryScreen(*bridged(journal), locale="en_US", zone=UTC)
     qtbot.addWidget(widget)
     widget.resize(1100, 900)
     widget.show()
@@ -180,10 +185,11 @@ def test_a_training_payment_to_check_is_listed_in_the_training_section_only(
 def test_a_day_of_only_training_can_still_be_exported_with_it(qtbot: QtBot, tmp_path: Path) -> None:
     store = JournalStore.open(tmp_path / "practice.sqlite3")
     sell(store, PRACTICE, "sandbox", "Practice cake")
-    widget = ShiftSummaryScreen(store, locale="en_US", zone=UTC)
+    widget = ShiftSummaryScreen(*bridged(store), locale="en_US", zone=UTC)
     qtbot.addWidget(widget)
     widget.show_days(DAY.date(), DAY.date())
-    assert not widget.empty.isHidden() and not widget.export_button.isEnabled()
+    assert not widget.empty.isHidden()
+    assert not widget.export_button.isEnabled()
     widget.include_training.setChecked(True)
     assert widget.empty.isVisibleTo(widget)  # still no real payment
     assert widget.export_button.isEnabled()
@@ -196,7 +202,7 @@ def test_a_day_of_only_training_can_still_be_exported_with_it(qtbot: QtBot, tmp_
 
 @pytest.fixture
 def payments(qtbot: QtBot, journal: JournalStore) -> Iterator[PaymentsScreen]:
-    widget = PaymentsScreen(journal, locale="en_US")
+    widget = PaymentsScreen(*bridged(journal), locale="en_US")
     qtbot.addWidget(widget)
     widget.resize(1280, 770)
     widget.show()
@@ -234,7 +240,8 @@ def test_payments_lists_real_money_and_says_how_many_training_sales_it_leaves_ou
 def test_a_training_sales_detail_says_training(qtbot: QtBot, payments: PaymentsScreen) -> None:
     payments.open_payment(PRACTICE)
     detail = payments.detail
-    assert detail.training_badge.isVisible() and detail.training_badge.text() == "TRAINING"
+    assert detail.training_badge.isVisible()
+    assert detail.training_badge.text() == "TRAINING"
     assert detail.subtitle.text().endswith(
         " · Training sale (sandbox, test cards): no real money moved."
     )
@@ -293,11 +300,12 @@ def test_the_result_of_a_sandbox_sale_says_training_and_a_live_ones_does_not(
 ) -> None:
     screen, service, _display = checkout
     for profile, training in (("Practice", True), ("High street", False)):
-        screen.set_payments(service, profile)
+        screen.set_payments(service, profile, events_for(service.journal))
         screen.start_card_charge(Sale(Money(5000, "USD"), "Birthday cake"), CARD)
         qtbot.waitUntil(lambda: screen.stack.currentWidget() is screen.result)
         result = screen.result
-        assert result.title.text() == "Approved" and result.amount.text() == "$50.00"
+        assert result.title.text() == "Approved"
+        assert result.amount.text() == "$50.00"
         assert result.training.isVisible() is training, profile
         if training:
             assert result.training.text().startswith("TRAINING")
@@ -310,7 +318,7 @@ def test_a_training_link_tells_the_customer_and_the_cashier(
     qtbot: QtBot, checkout: tuple[CheckoutScreen, PaymentService, CustomerDisplay]
 ) -> None:
     screen, service, display = checkout
-    screen.set_payments(service, "Practice")
+    screen.set_payments(service, "Practice", events_for(service.journal))
     screen.start_link(Sale(Money(5000, "USD"), "Practice cake"))
     qtbot.waitUntil(lambda: display.isVisible() and screen.link_panel.isVisible())
     assert display.training.isVisible()

@@ -4,16 +4,20 @@ accounts off and setting new PINs; every change is refused or made, and audited.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import Qt
-from pytestqt.qtbot import QtBot
 
 from pos_app.domain.users import Role
-from pos_app.gui.screens.sign_in import Staff
 from pos_app.gui.screens.users import UsersScreen
 from pos_app.services.users import NAME_OR_PIN_WRONG, Session, UserRefused
 from tests.gui.staff import Clock, add_crew
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from pos_app.gui.screens.sign_in import Staff
 
 
 @pytest.fixture
@@ -53,7 +57,8 @@ def test_an_administrator_adds_a_cashier_who_can_then_sign_in(
     qtbot.keyClick(screen.add_pin, Qt.Key.Key_Return)
     assert screen.outcome.text() == "Bea was added as a cashier."
     assert ("Bea", "Cashier", "Active") in rows(screen)
-    assert screen.current is not None and screen.current.name == "Bea"
+    assert screen.current is not None
+    assert screen.current.name == "Bea"
     assert screen.add_name.text() == screen.add_pin.text() == ""
     assert staff.users.sign_in(Session(), "bea", "4831").role is Role.CASHIER
     added = staff.audit.entries()[-2]  # then Bea's sign-in

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtWebEngineCore import QWebEnginePage, QWebEngineProfile
 from PySide6.QtWidgets import QApplication, QWidget
-from pytestqt.qtbot import QtBot
 
 from pos_app.gui.webview.policy import NavigationPolicy
 from pos_app.gui.webview.view import CheckoutWebView
 from pos_app.gui.webview.warmup import warm_up_web_engine
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 
 def test_warm_up_deletes_its_private_profile_and_opens_no_window(
@@ -25,7 +27,8 @@ def test_warm_up_deletes_its_private_profile_and_opens_no_window(
         pass
     [profile] = started.args
     assert isinstance(profile, QWebEngineProfile)
-    assert profile.isOffTheRecord() and profile.storageName() == ""
+    assert profile.isOffTheRecord()
+    assert profile.storageName() == ""
 
     with qtbot.waitSignal(warm.finished, timeout=30_000) as finished:
         pass

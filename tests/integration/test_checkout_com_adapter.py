@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
@@ -29,7 +28,11 @@ from pos_app.providers.errors import (
 from pos_app.providers.http import ProviderHttpClient, RetryPolicy
 from pos_app.providers.types import CheckoutRequest, CheckoutSession, DeclineCode
 from pos_sandbox.checkout_com.api import SANDBOX_PROCESSING_CHANNEL, SANDBOX_SECRET_KEY
-from pos_sandbox.server import SandboxServer
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from pos_sandbox.server import SandboxServer
 
 T = TypeVar("T")
 SUCCESS_URL = "https://pos-app.invalid/checkout/return"
@@ -121,7 +124,8 @@ def test_the_hosted_url_serves_the_customer_a_page(sandbox: SandboxServer) -> No
     assert created.hosted_url is not None
     page = httpx.get(created.hosted_url)
     assert page.status_code == 200
-    assert "GBP 17.99" in page.text and "One chocolate donut" in page.text
+    assert "GBP 17.99" in page.text
+    assert "One chocolate donut" in page.text
     # The cancel link goes back to our own URL, marked so the app can tell it apart.
     assert f'href="{SUCCESS_URL}?outcome=cancel"' in page.text
 
@@ -146,7 +150,8 @@ def test_payment_not_yet_captured_is_only_authorized(sandbox: SandboxServer) -> 
     customer_pays(sandbox, created.provider_ref, "5436031030606378")
     session = get(sandbox, created.provider_ref)
     assert session.state is PaymentState.AUTHORIZED
-    assert session.card is not None and session.card.brand == "MASTERCARD"
+    assert session.card is not None
+    assert session.card.brand == "MASTERCARD"
     control(sandbox, "checkout-com/settle", {})
     assert get(sandbox, created.provider_ref).state is PaymentState.CAPTURED
 
@@ -173,7 +178,8 @@ def test_declines_come_back_as_data(
     assert session.state is PaymentState.DECLINED
     assert session.decline is not None
     assert (session.decline.code, session.decline.provider_code) == (code, provider_code)
-    assert session.card is not None and session.card.last4 == card[-4:]
+    assert session.card is not None
+    assert session.card.last4 == card[-4:]
 
 
 def test_a_second_card_after_a_decline_pays_the_page(sandbox: SandboxServer) -> None:
@@ -183,7 +189,8 @@ def test_a_second_card_after_a_decline_pays_the_page(sandbox: SandboxServer) -> 
     session = get(sandbox, created.provider_ref)
     assert session.state is PaymentState.CAPTURED
     assert session.decline is None
-    assert session.card is not None and session.card.last4 == "4242"
+    assert session.card is not None
+    assert session.card.last4 == "4242"
 
 
 def test_an_unpaid_page_expires(sandbox: SandboxServer) -> None:
@@ -224,8 +231,10 @@ def test_find_checkout_reports_a_declined_only_attempt(sandbox: SandboxServer) -
     created = create(sandbox, asked)
     customer_pays(sandbox, created.provider_ref, "4544249167673670")
     found = with_provider(sandbox, lambda p: p.find_checkout(asked.reference))
-    assert found is not None and found.state is PaymentState.DECLINED
-    assert found.decline is not None and found.decline.code is DeclineCode.INSUFFICIENT_FUNDS
+    assert found is not None
+    assert found.state is PaymentState.DECLINED
+    assert found.decline is not None
+    assert found.decline.code is DeclineCode.INSUFFICIENT_FUNDS
 
 
 class Recorder(httpx.AsyncBaseTransport):
@@ -349,7 +358,8 @@ def test_server_error_to_a_create_is_an_unknown_outcome(sandbox: SandboxServer) 
     )
     with pytest.raises(OutcomeUnknownError) as caught:
         with_provider(sandbox, lambda p: p.create_checkout(request()), http=no_retry_http(sandbox))
-    assert caught.value.maybe_applied and caught.value.status == 502
+    assert caught.value.maybe_applied
+    assert caught.value.status == 502
 
 
 def test_page_opened_but_not_read_back_is_an_unknown_outcome(sandbox: SandboxServer) -> None:

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from pos_app.domain.ids import new_idempotency_key, new_reference
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
-from pos_app.providers.checkout_com.adapter import CheckoutComProvider
 from pos_app.providers.types import CheckoutMode, CheckoutRequest, CheckoutSession, DeclineCode
 from pos_sandbox.checkout_com.api import SANDBOX_PROCESSING_CHANNEL
-from pos_sandbox.server import SandboxServer
 from tests.integration.test_checkout_com_adapter import (
     Recorder,
     control,
     recording_http,
     with_provider,
 )
+
+if TYPE_CHECKING:
+    from pos_app.providers.checkout_com.adapter import CheckoutComProvider
+    from pos_sandbox.server import SandboxServer
 
 
 def link_request(minor: int = 2450) -> CheckoutRequest:
@@ -85,7 +87,8 @@ def test_the_link_serves_the_customer_a_page(sandbox: SandboxServer) -> None:
     assert created.hosted_url is not None
     page = httpx.get(created.hosted_url)
     assert page.status_code == 200
-    assert "GBP 24.50" in page.text and "Birthday cake" in page.text
+    assert "GBP 24.50" in page.text
+    assert "Birthday cake" in page.text
 
 
 def test_a_paid_link_is_captured_with_its_card(sandbox: SandboxServer) -> None:
@@ -95,7 +98,8 @@ def test_a_paid_link_is_captured_with_its_card(sandbox: SandboxServer) -> None:
     assert session.state is PaymentState.CAPTURED
     assert session.provider_status == "Payment Received"
     assert session.payment_ref == paid["payment_id"]
-    assert session.card is not None and (session.card.brand, session.card.last4) == (
+    assert session.card is not None
+    assert (session.card.brand, session.card.last4) == (
         "MASTERCARD",
         "6378",
     )
@@ -129,5 +133,6 @@ def test_a_paid_link_is_found_by_our_reference(sandbox: SandboxServer) -> None:
     created = create(sandbox, asked)
     paid = customer_pays(sandbox, created.provider_ref, "4242424242424242")
     found = with_provider(sandbox, lambda p: p.find_checkout(asked.reference))
-    assert found is not None and found.payment_ref == paid["payment_id"]
+    assert found is not None
+    assert found.payment_ref == paid["payment_id"]
     assert found.state is PaymentState.CAPTURED

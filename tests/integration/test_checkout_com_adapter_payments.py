@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -11,7 +11,6 @@ import pytest
 from pos_app.domain.ids import new_idempotency_key, new_reference
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
-from pos_app.providers.checkout_com.adapter import CheckoutComProvider
 from pos_app.providers.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -36,7 +35,6 @@ from pos_sandbox.checkout_com.api import (
     SANDBOX_PUBLIC_KEY,
     SANDBOX_SECRET_KEY,
 )
-from pos_sandbox.server import SandboxServer
 from tests.integration.test_checkout_com_adapter import (
     Recorder,
     add_fault,
@@ -45,6 +43,10 @@ from tests.integration.test_checkout_com_adapter import (
     recording_http,
     with_provider,
 )
+
+if TYPE_CHECKING:
+    from pos_app.providers.checkout_com.adapter import CheckoutComProvider
+    from pos_sandbox.server import SandboxServer
 
 APPROVE = "4242424242424242"
 RETURN_URL = "https://pos-app.invalid/payment/return"
@@ -121,7 +123,8 @@ def test_check_connection_proves_the_key_and_changes_nothing(sandbox: SandboxSer
     recorder = Recorder()
     with_provider(sandbox, lambda p: p.check_connection(), http=recording_http(sandbox, recorder))
     [sent] = recorder.requests
-    assert sent.method == "GET" and sent.url.path.endswith("/payments")
+    assert sent.method == "GET"
+    assert sent.url.path.endswith("/payments")
     assert sent.url.params["reference"]  # Checkout.com requires one on payment lists
     with pytest.raises(AuthenticationError):
         with_provider(
@@ -143,8 +146,10 @@ def test_a_sale_is_charged_and_captured(sandbox: SandboxServer) -> None:
     assert paid.amount == paid.captured == gbp(1799)
     assert paid.refunded == gbp(0)
     assert paid.reference == asked.reference
-    assert paid.card is not None and (paid.card.brand, paid.card.last4) == ("VISA", "4242")
-    assert paid.decline is None and paid.action_url is None
+    assert paid.card is not None
+    assert (paid.card.brand, paid.card.last4) == ("VISA", "4242")
+    assert paid.decline is None
+    assert paid.action_url is None
     assert [(a.kind, a.amount, a.approved) for a in paid.actions] == [
         ("authorization", gbp(1799), True),
         ("capture", gbp(1799), True),
@@ -152,8 +157,10 @@ def test_a_sale_is_charged_and_captured(sandbox: SandboxServer) -> None:
     [sent] = posts_to(recorder, "/payments")
     assert sent.headers["Cko-Idempotency-Key"] == asked.idempotency_key
     body = json.loads(sent.content)
-    assert body["amount"] == 1799 and body["currency"] == "GBP"
-    assert body["capture"] is True and body["reference"] == asked.reference
+    assert body["amount"] == 1799
+    assert body["currency"] == "GBP"
+    assert body["capture"] is True
+    assert body["reference"] == asked.reference
     assert body["processing_channel_id"] == SANDBOX_PROCESSING_CHANNEL
     assert body["source"] == {"type": "token", "token": asked.source.value}
     assert "3ds" not in body  # no return URL given: nowhere for a challenge to come back to
@@ -382,11 +389,13 @@ def test_3ds_challenge_requires_action_at_a_page_the_customer_can_use(
     pending = charge(sandbox, asked)
     assert pending.state is PaymentState.REQUIRES_ACTION
     assert pending.provider_status == "Pending"
-    assert pending.amount == gbp(1799) and pending.captured == gbp(0)
+    assert pending.amount == gbp(1799)
+    assert pending.captured == gbp(0)
     assert pending.action_url is not None
     page = httpx.get(pending.action_url)
     assert page.status_code == 200
-    assert "GBP 17.99" in page.text and 'id="challenge-form"' in page.text
+    assert "GBP 17.99" in page.text
+    assert 'id="challenge-form"' in page.text
 
     session_id = pending.action_url.rsplit("/", 1)[1]
     answer = sandbox.control.request("POST", "checkout-com/pay", json={"session_id": session_id})
@@ -398,7 +407,8 @@ def test_3ds_challenge_requires_action_at_a_page_the_customer_can_use(
         return by_id, await provider.get_payment(session_id)
 
     by_id, by_session = with_provider(sandbox, body)
-    assert by_id.state is PaymentState.CAPTURED and by_id.action_url is None
+    assert by_id.state is PaymentState.CAPTURED
+    assert by_id.action_url is None
     assert by_session == by_id
 
 
@@ -414,7 +424,8 @@ def test_a_failed_3ds_challenge_is_a_decline(sandbox: SandboxServer) -> None:
     assert answer.json()["redirect_url"].startswith(RETURN_URL + "?outcome=failure")
     failed = with_provider(sandbox, lambda p: p.get_payment(pending.provider_ref))
     assert failed.state is PaymentState.DECLINED
-    assert failed.decline is not None and failed.decline.provider_code == "20151"
+    assert failed.decline is not None
+    assert failed.decline.provider_code == "20151"
 
 
 def test_3ds_sends_our_return_urls(sandbox: SandboxServer) -> None:
@@ -451,7 +462,8 @@ def test_stored_source_and_saved_customer_can_be_charged(sandbox: SandboxServer)
     )
     for paid in (by_source, by_customer):
         assert paid.state is PaymentState.CAPTURED
-        assert paid.card is not None and paid.card.last4 == "6378"
+        assert paid.card is not None
+        assert paid.card.last4 == "6378"
 
 
 def test_find_payment_by_our_reference(sandbox: SandboxServer) -> None:
@@ -459,12 +471,15 @@ def test_find_payment_by_our_reference(sandbox: SandboxServer) -> None:
     assert with_provider(sandbox, lambda p: p.find_payment(reference)) is None
     declined = charge(sandbox, charge_request(sandbox, "4544249167673670", reference=reference))
     found = with_provider(sandbox, lambda p: p.find_payment(reference))
-    assert found is not None and found.provider_ref == declined.provider_ref
-    assert found.state is PaymentState.DECLINED and found.decline is not None
+    assert found is not None
+    assert found.provider_ref == declined.provider_ref
+    assert found.state is PaymentState.DECLINED
+    assert found.decline is not None
 
     paid = charge(sandbox, charge_request(sandbox, reference=reference))
     found = with_provider(sandbox, lambda p: p.find_payment(reference))
-    assert found is not None and found.provider_ref == paid.provider_ref
+    assert found is not None
+    assert found.provider_ref == paid.provider_ref
     assert found.state is PaymentState.CAPTURED
 
 

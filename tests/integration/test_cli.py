@@ -90,7 +90,8 @@ def test_standalone_sandbox_prints_what_a_developer_needs_and_stops_on_ctrl_c(
         banner = read_banner(process)
         url = re.search(r"^Sandbox listening on (http://127\.0\.0\.1:\d+)$", banner, re.M)
         token = re.search(r"X-Sandbox-Token: (\S+)\)", banner)
-        assert url and token, banner
+        assert url, banner
+        assert token, banner
         # Each dialect's base URL and its published credentials, ready to paste.
         assert f"Checkout.com   {url.group(1)}/checkout-com" in banner
         assert re.search(r"Checkout.com +secret key +sk_sbox_\w+", banner)

@@ -12,12 +12,10 @@ import logging
 import logging.handlers
 import os
 import stat
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from PySide6.QtWidgets import QApplication
-from pytestqt.qtbot import QtBot
 
 from pos_app.gui.screens.customer_display import PLACE_FILE, CustomerDisplay
 from pos_app.platform.log import configure_logging
@@ -25,6 +23,12 @@ from pos_app.platform.paths import AppPaths
 from pos_sandbox.state import DB_FILENAME, Store
 from tests.e2e.conftest import Till
 from tests.e2e.test_hosted_checkout import customer_pays, ring_up, wait_for_result
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from PySide6.QtWidgets import QApplication
+    from pytestqt.qtbot import QtBot
 
 # Not ours: the XDG base folders (a desktop session makes them; here mkdir(parents=True) did)
 # and Mesa's shader cache (the graphics driver's, for Qt's software rendering).

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
@@ -29,6 +27,10 @@ from pos_sandbox.server import (
     SANDBOX_SUB_ACCOUNT,
     SandboxServer,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from datetime import datetime
 
 T = TypeVar("T")
 
@@ -223,7 +225,8 @@ def test_approved_completion_is_captured_on_lookup(sandbox: SandboxServer) -> No
     session = with_provider(sandbox, lambda p: p.get_checkout(created.provider_ref))
     assert session.state is PaymentState.CAPTURED
     assert session.payment_ref == completion["payment_id"]
-    assert session.card is not None and session.card.last4 == "4242"
+    assert session.card is not None
+    assert session.card.last4 == "4242"
 
 
 @pytest.mark.parametrize(
@@ -291,7 +294,8 @@ def test_find_checkout_by_our_reference(sandbox: SandboxServer) -> None:
         return created, await provider.find_checkout(asked.reference)
 
     created, found = with_provider(sandbox, body)
-    assert found is not None and found.provider_ref == created.provider_ref
+    assert found is not None
+    assert found.provider_ref == created.provider_ref
     assert with_provider(sandbox, lambda p: p.find_checkout("S-NOT-THERE")) is None
 
 

@@ -4,7 +4,7 @@ refunds, fees returned), read with one GET and only when asked."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -14,8 +14,6 @@ from pos_app.domain.money import Money
 from pos_app.providers.errors import NotFoundError, ResponseInvalidError
 from pos_app.providers.http import ProviderHttpClient
 from pos_app.providers.justifi.adapter import JustifiConfig, JustifiProvider
-from pos_app.providers.types import PaymentAction
-from pos_sandbox.server import SandboxServer
 from tests.integration.test_justifi_adapter import (
     Recorder,
     card_token,
@@ -26,6 +24,10 @@ from tests.integration.test_justifi_adapter import (
     with_provider,
 )
 from tests.integration.test_justifi_adapter_payments import charge, charge_request, refund_request
+
+if TYPE_CHECKING:
+    from pos_app.providers.types import PaymentAction
+    from pos_sandbox.server import SandboxServer
 
 LEDGER = "/payment_balance_transactions"
 
@@ -58,7 +60,8 @@ def test_a_refunded_charge_shows_money_in_and_out(sandbox: SandboxServer) -> Non
     assert actions[1].note.endswith("balance after 30.00 USD")
     assert actions[1].note.startswith("Refund re_")
     reads = [r for r in recorder.requests if r.url.path.endswith(LEDGER)]
-    assert len(reads) == 1 and reads[0].method == "GET"
+    assert len(reads) == 1
+    assert reads[0].method == "GET"
 
 
 def test_fees_charged_and_returned_are_in_the_ledger(sandbox: SandboxServer) -> None:

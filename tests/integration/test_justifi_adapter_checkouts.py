@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -20,7 +20,6 @@ from pos_app.providers.errors import (
     NotFoundError,
     NotSupportedError,
 )
-from pos_app.providers.justifi.adapter import JustifiProvider
 from pos_app.providers.types import Capability, CheckoutMode, CheckoutSession, DeclineCode
 from pos_sandbox.server import SANDBOX_SUB_ACCOUNT, SandboxServer
 from tests.integration.test_justifi_adapter import (
@@ -31,6 +30,9 @@ from tests.integration.test_justifi_adapter import (
     request,
     with_provider,
 )
+
+if TYPE_CHECKING:
+    from pos_app.providers.justifi.adapter import JustifiProvider
 
 NOON = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -181,7 +183,8 @@ def test_a_checkout_link_is_paid_on_the_customers_phone(sandbox: SandboxServer) 
         f"{sandbox.base_url}/justifi/hosted-checkout/{created.provider_ref}"
     )
     page = httpx.get(created.hosted_url)
-    assert page.status_code == 200 and "$17.99" in page.text
+    assert page.status_code == 200
+    assert "$17.99" in page.text
     pay_on_page(sandbox, created.provider_ref, "4242424242424242")
     session = with_provider(sandbox, lambda p: p.get_checkout(created.provider_ref))
     assert session.state is PaymentState.CAPTURED
@@ -202,7 +205,8 @@ def test_legacy_session_is_paid_on_its_page_and_looked_up(sandbox: SandboxServer
         re.escape(f"{sandbox.base_url}/justifi/r/") + "[0-9a-f]{64}", created.hosted_url
     )
     page = httpx.get(created.hosted_url)
-    assert page.status_code == 200 and "17.99" in page.text
+    assert page.status_code == 200
+    assert "17.99" in page.text
 
     paid = pay_session_page(created.hosted_url, "4242424242424242")
     assert paid.status_code == 303
@@ -212,12 +216,15 @@ def test_legacy_session_is_paid_on_its_page_and_looked_up(sandbox: SandboxServer
         sandbox, lambda p: p.get_checkout(created.provider_ref), **legacy(sandbox)
     )
     assert session.state is PaymentState.CAPTURED
-    assert session.payment_ref is not None and session.payment_ref.startswith("py_")
+    assert session.payment_ref is not None
+    assert session.payment_ref.startswith("py_")
     assert session.reference == asked.reference
     found = with_provider(sandbox, lambda p: p.find_checkout(asked.reference), **legacy(sandbox))
-    assert found is not None and found.provider_ref == created.provider_ref
+    assert found is not None
+    assert found.provider_ref == created.provider_ref
     payment = with_provider(sandbox, lambda p: p.get_payment(session.payment_ref or ""))
-    assert payment.state is PaymentState.CAPTURED and payment.captured == Money(1799, "USD")
+    assert payment.state is PaymentState.CAPTURED
+    assert payment.captured == Money(1799, "USD")
 
 
 def test_legacy_decline_shows_on_lookup(sandbox: SandboxServer) -> None:
@@ -228,7 +235,8 @@ def test_legacy_decline_shows_on_lookup(sandbox: SandboxServer) -> None:
         sandbox, lambda p: p.get_checkout(created.provider_ref), **legacy(sandbox)
     )
     assert session.state is PaymentState.DECLINED
-    assert session.decline is not None and session.decline.code is DeclineCode.DECLINED
+    assert session.decline is not None
+    assert session.decline.code is DeclineCode.DECLINED
     assert session.attempts == 1
 
 

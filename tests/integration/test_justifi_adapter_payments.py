@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -22,7 +22,6 @@ from pos_app.providers.errors import (
 )
 from pos_app.providers.http import ProviderHttpClient
 from pos_app.providers.justifi import payments as payments_module
-from pos_app.providers.justifi.adapter import JustifiProvider
 from pos_app.providers.types import (
     ActionResult,
     Capability,
@@ -35,7 +34,6 @@ from pos_app.providers.types import (
     SourceKind,
     VoidRequest,
 )
-from pos_sandbox.server import SandboxServer
 from tests.integration.test_justifi_adapter import (
     Recorder,
     add_fault,
@@ -46,6 +44,10 @@ from tests.integration.test_justifi_adapter import (
     request,
     with_provider,
 )
+
+if TYPE_CHECKING:
+    from pos_app.providers.justifi.adapter import JustifiProvider
+    from pos_sandbox.server import SandboxServer
 
 APPROVE = "4242424242424242"
 
@@ -123,13 +125,15 @@ def test_a_direct_charge_is_captured_and_can_be_found_again(sandbox: SandboxServ
     assert paid.amount == paid.captured == usd(1799)
     assert paid.refunded == usd(0)
     assert paid.reference == asked.reference
-    assert paid.card is not None and paid.card.last4 == "4242"
+    assert paid.card is not None
+    assert paid.card.last4 == "4242"
     assert [a.kind for a in paid.actions] == ["authorization", "capture"]
 
     looked_up = with_provider(sandbox, lambda p: p.get_payment(paid.provider_ref))
     assert looked_up == paid
     found = with_provider(sandbox, lambda p: p.find_payment(asked.reference))
-    assert found is not None and found.provider_ref == paid.provider_ref
+    assert found is not None
+    assert found.provider_ref == paid.provider_ref
 
 
 @pytest.mark.parametrize(
@@ -211,7 +215,8 @@ def test_find_payment_reads_past_the_first_page(
         charge(sandbox, charge_request(sandbox, minor=999))
     monkeypatch.setattr(payments_module, "PAGE_SIZE", 2)
     found = with_provider(sandbox, lambda p: p.find_payment(first.reference))
-    assert found is not None and found.provider_ref == paid.provider_ref
+    assert found is not None
+    assert found.provider_ref == paid.provider_ref
     assert with_provider(sandbox, lambda p: p.find_payment("S-20260101-NOTHER")) is None
 
 
@@ -248,7 +253,8 @@ def test_completing_a_checkout_with_a_token_pays_it(sandbox: SandboxServer) -> N
     assert paid.reference == asked_checkout.reference
     assert session.state is PaymentState.CAPTURED
     assert session.payment_ref == paid.provider_ref
-    assert found is not None and found.provider_ref == paid.provider_ref
+    assert found is not None
+    assert found.provider_ref == paid.provider_ref
 
 
 def test_a_declined_checkout_completion_is_data(sandbox: SandboxServer) -> None:
@@ -475,7 +481,8 @@ def test_capture_and_void_retried_after_lost_answers_apply_once(sandbox: Sandbox
         return captured, voided
 
     captured, voided = with_provider(sandbox, body, http=recording_http(sandbox, recorder))
-    assert len(recorder.posts("/capture")) == 2 and len(recorder.posts("/void")) == 2
+    assert len(recorder.posts("/capture")) == 2
+    assert len(recorder.posts("/void")) == 2
     assert captured.payment.state is PaymentState.CAPTURED
     assert voided.payment.state is PaymentState.VOIDED
 

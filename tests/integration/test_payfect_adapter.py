@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
@@ -30,7 +29,11 @@ from pos_app.providers.types import CheckoutRequest, CheckoutSession
 from pos_app.providers.webhooks import WebhookSignatureError
 from pos_sandbox.credentials import WEBHOOK_SECRETS
 from pos_sandbox.payfect.api import SANDBOX_PAYFECT_API_KEY
-from pos_sandbox.server import SandboxServer
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from pos_sandbox.server import SandboxServer
 
 T = TypeVar("T")
 DAY = 24 * 3600
@@ -88,7 +91,8 @@ def test_create_then_get_a_checkout(sandbox: SandboxServer) -> None:
         return made, await provider.get_checkout(made.provider_ref)
 
     made, looked_up = with_provider(sandbox, body)
-    assert made.state is PaymentState.PENDING and made.provider_status == "open"
+    assert made.state is PaymentState.PENDING
+    assert made.provider_status == "open"
     assert made.amount == Money(2050, "USD")
     assert made.reference == asked.reference
     assert made.hosted_url == f"{sandbox.base_url}/payfect/pay/{made.provider_ref}"
@@ -101,7 +105,8 @@ def test_the_hosted_url_serves_the_payment_page(sandbox: SandboxServer) -> None:
     assert made.hosted_url is not None
     page = httpx.get(made.hosted_url)
     assert page.status_code == 200
-    assert "20.50 USDT" in page.text and "Tron (TRC20)" in page.text
+    assert "20.50 USDT" in page.text
+    assert "Tron (TRC20)" in page.text
 
 
 def test_the_request_reaches_payfect_as_documented(sandbox: SandboxServer) -> None:
@@ -110,7 +115,8 @@ def test_the_request_reaches_payfect_as_documented(sandbox: SandboxServer) -> No
         f"{sandbox.base_url}{CHECKOUTS}{made.provider_ref}/",
         headers={"Authorization": f"Api-Key {SANDBOX_PAYFECT_API_KEY}"},
     ).json()
-    assert raw["amountTotal"] == "17.99" and raw["currency"] == "usdt"
+    assert raw["amountTotal"] == "17.99"
+    assert raw["currency"] == "usdt"
     assert raw["successUrl"] == "https://pos-app.invalid/checkout/success"
     assert raw["cancelUrl"] == "https://pos-app.invalid/checkout/success?outcome=cancel"
 
@@ -175,7 +181,8 @@ def test_a_real_callback_verifies_and_a_tampered_one_does_not(sandbox: SandboxSe
     body, headers = event["body"].encode(), event["headers"]
     verified = verify_payfect(body, headers, WEBHOOK_SECRETS["payfect"])
     payload = verified.payload
-    assert payload["status"] == "succeeded" and payload["amount"] == "20.50"
+    assert payload["status"] == "succeeded"
+    assert payload["amount"] == "20.50"
     assert payload["client_reference_id"] == asked.reference
     parsed = parse_event(verified)
     assert (parsed.object_ref, parsed.reference) == (made.provider_ref, asked.reference)

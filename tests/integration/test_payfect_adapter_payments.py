@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -35,8 +34,12 @@ from pos_app.providers.types import (
     VoidRequest,
 )
 from pos_sandbox.payfect.api import SANDBOX_PAYFECT_API_KEY
-from pos_sandbox.server import SandboxServer
 from tests.integration.test_payfect_adapter import DAY, control, created, request, with_provider
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from pos_sandbox.server import SandboxServer
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "payfect"
 RETRIEVED = json.loads((FIXTURES / "checkout-retrieve.response.example.json").read_text())
@@ -57,7 +60,7 @@ def counted(
         provider = PayfectProvider(PayfectConfig(base, api_key), http)
         try:
             return await call(provider), http.attempts_made
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the test compares what was raised
             return exc, http.attempts_made
         finally:
             await provider.aclose()
@@ -70,7 +73,8 @@ def test_a_paid_checkout_is_a_captured_payment(sandbox: SandboxServer) -> None:
     made = created(sandbox, asked)
     pending = with_provider(sandbox, lambda p: p.get_payment(made.provider_ref))
     assert pending.state is PaymentState.PENDING
-    assert pending.captured == Money(0, "USD") and pending.actions == ()
+    assert pending.captured == Money(0, "USD")
+    assert pending.actions == ()
 
     control(sandbox, "/_sandbox/payfect/pay", {"id": made.provider_ref})
     session = with_provider(sandbox, lambda p: p.get_checkout(made.provider_ref))
@@ -82,7 +86,8 @@ def test_a_paid_checkout_is_a_captured_payment(sandbox: SandboxServer) -> None:
     assert paid.refunded == Money(0, "USD")
     assert paid.reference == asked.reference
     [action] = paid.actions
-    assert action.approved and action.amount == Money(1799, "USD")
+    assert action.approved
+    assert action.amount == Money(1799, "USD")
 
 
 def test_an_unpaid_checkout_expires_as_a_payment_too(sandbox: SandboxServer) -> None:
@@ -131,11 +136,13 @@ def test_a_lookup_answered_with_garbage_is_response_invalid(answer: Any) -> None
 
 def test_check_connection_proves_the_key_and_changes_nothing(sandbox: SandboxServer) -> None:
     result, sent = counted(sandbox, lambda p: p.check_connection())
-    assert result is None and sent == 1
+    assert result is None
+    assert sent == 1
     events = sandbox.control.request("GET", "webhooks", params={"provider": "payfect"})
     assert events.json()["data"] == []
     refused, _ = counted(sandbox, lambda p: p.check_connection(), api_key="nope.nope")
-    assert isinstance(refused, AuthenticationError) and refused.status == 403
+    assert isinstance(refused, AuthenticationError)
+    assert refused.status == 403
 
 
 def unsupported() -> list[tuple[str, Callable[[PayfectProvider], Awaitable[Any]]]]:

@@ -4,11 +4,14 @@ a login script, malware, or a well-meaning admin) never sees or steers a provide
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import pytest
 
-from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import HARNESSES, Harness
+
+if TYPE_CHECKING:
+    from pos_sandbox.server import SandboxServer
 
 
 @pytest.mark.parametrize("harness", HARNESSES, ids=str)

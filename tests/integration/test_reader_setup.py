@@ -4,7 +4,7 @@ the sandbox: they talk to each provider the way its own card fields do."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -26,13 +26,17 @@ from pos_app.services.reader import (
     ReaderState,
     ReaderStatus,
     SimulatedReader,
-    Tokenizer,
     UnavailableReader,
 )
 from pos_app.services.sale import Sale
 from pos_sandbox.checkout_com.api import SANDBOX_PUBLIC_KEY
-from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import add_fault, count_objects
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pos_app.providers.spec import Tokenizer
+    from pos_sandbox.server import SandboxServer
 
 NOT_RUNNING = "http://127.0.0.1:9"  # building a reader sends nothing
 
@@ -117,7 +121,8 @@ def test_justifi_cards_are_tokenized_with_a_web_component_token(sandbox: Sandbox
         "justifi", f"{sandbox.base_url}/justifi", **sandbox_credentials().of("justifi")
     )
     source = tokenized(tokenize, APPROVED_CARD)
-    assert source.kind is SourceKind.TOKEN and source.value.startswith("pm_")
+    assert source.kind is SourceKind.TOKEN
+    assert source.value.startswith("pm_")
     assert count_objects(sandbox, "web_component_token") == 1
     assert count_objects(sandbox, "payment_method") == 1
 
@@ -126,7 +131,8 @@ def test_checkout_com_cards_are_tokenized_with_the_public_key(sandbox: SandboxSe
     api = f"{sandbox.base_url}/checkout-com"
     tokenize = card_fields("checkout_com", api, public_key=SANDBOX_PUBLIC_KEY)
     source = tokenized(tokenize, APPROVED_CARD)
-    assert source.kind is SourceKind.TOKEN and source.value.startswith("tok_")
+    assert source.kind is SourceKind.TOKEN
+    assert source.value.startswith("tok_")
     wrong_key = card_fields("checkout_com", api, public_key="pk_sbox_wrong")
     with pytest.raises(TokenizeError, match="401"):
         tokenized(wrong_key, APPROVED_CARD)
@@ -165,8 +171,8 @@ def test_a_card_the_sandbox_cannot_tokenize_ends_the_read_with_nothing_charged(
         reader.on_status(tap)
         service = PaymentService(journal, {profile.name: provider})
         try:
+            sale = Sale(Money(500, "USD"), "Tea")
             with pytest.raises(ReaderError) as caught:
-                sale = Sale(Money(500, "USD"), "Tea")
                 await service.take(profile.name, sale, PaymentMethod.CARD_READER, reader=reader)
             return caught.value
         finally:

@@ -8,8 +8,7 @@ still pay with another card), not DECLINED.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
@@ -31,7 +30,11 @@ from pos_app.providers.http import ProviderHttpClient, RetryPolicy
 from pos_app.providers.recharge.adapter import RechargeConfig, RechargeProvider
 from pos_app.providers.types import Capability, CheckoutRequest
 from pos_sandbox.recharge.api import SANDBOX_RECHARGE_TOKEN
-from pos_sandbox.server import SandboxServer
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from pos_sandbox.server import SandboxServer
 
 T = TypeVar("T")
 VERSIONS = ["2021-01", "2021-11"]
@@ -119,7 +122,8 @@ def test_the_hosted_page_serves_the_checkout(sandbox: SandboxServer) -> None:
     assert created.hosted_url is not None
     page = httpx.get(created.hosted_url)
     assert page.status_code == 200
-    assert "0.10" in page.text and "One chocolate donut" in page.text
+    assert "0.10" in page.text
+    assert "One chocolate donut" in page.text
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -147,7 +151,8 @@ def test_a_declined_card_leaves_the_checkout_open_for_another(sandbox: SandboxSe
     assert declined.status_code == 402
     session = with_provider(sandbox, lambda p: p.get_checkout(created.provider_ref))
     assert session.state is PaymentState.PENDING
-    assert session.decline is None and session.payment_ref is None
+    assert session.decline is None
+    assert session.payment_ref is None
     assert customer_pays(sandbox, created.provider_ref, "5555555555554444").status_code == 200
     session = with_provider(sandbox, lambda p: p.get_checkout(created.provider_ref))
     assert session.state is PaymentState.CAPTURED
@@ -196,7 +201,8 @@ def test_a_full_rate_limit_bucket_is_waited_out_then_the_create_succeeds(
     session, limit = with_provider(sandbox, body, sleep=clock_advancing_sleep(sandbox, slept))
     assert session.state is PaymentState.PENDING
     assert slept == [1.0]  # the 429's Retry-After
-    assert limit is not None and limit[1] == 40  # X-Recharge-Limit of the answer that came
+    assert limit is not None
+    assert limit[1] == 40
 
 
 def test_a_lookup_waits_out_the_rate_limit_too(sandbox: SandboxServer) -> None:
@@ -209,7 +215,8 @@ def test_a_lookup_waits_out_the_rate_limit_too(sandbox: SandboxServer) -> None:
         sleep=clock_advancing_sleep(sandbox, slept),
     )
     assert session.provider_ref == created.provider_ref
-    assert slept and all(s >= 1.0 for s in slept)
+    assert slept
+    assert all(s >= 1.0 for s in slept)
 
 
 def test_a_rate_limit_that_does_not_clear_gives_up_after_bounded_waits(
@@ -228,7 +235,8 @@ def test_a_rate_limit_that_does_not_clear_gives_up_after_bounded_waits(
             sleep=no_time_passes,
             max_rate_limit_waits=2,
         )
-    assert caught.value.status == 429 and not caught.value.maybe_applied
+    assert caught.value.status == 429
+    assert not caught.value.maybe_applied
     assert slept == [1.0, 1.0]
 
 

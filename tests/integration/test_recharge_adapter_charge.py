@@ -11,8 +11,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
@@ -42,7 +41,6 @@ from pos_app.providers.types import (
     SourceKind,
     VoidRequest,
 )
-from pos_sandbox.server import SandboxServer
 from tests.integration.test_recharge_adapter import (
     VERSIONS,
     clock_advancing_sleep,
@@ -51,6 +49,11 @@ from tests.integration.test_recharge_adapter import (
     with_provider,
 )
 from tests.unit.test_recharge_mapping import CHARGED, OPEN_2021_11
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from pos_sandbox.server import SandboxServer
 
 T = TypeVar("T")
 
@@ -117,7 +120,7 @@ def with_counting_provider(
         provider = RechargeProvider(config, http)
         try:
             return await body(provider), http.attempts_made
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the test compares what was raised
             return exc, http.attempts_made
         finally:
             await provider.aclose()
@@ -145,7 +148,8 @@ def test_an_approved_charge_is_captured_and_confirmed_by_lookup(
     assert charged.reference == session.reference
     assert charged.decline is None
     [action] = charged.actions
-    assert action.kind == "charge" and action.approved
+    assert action.kind == "charge"
+    assert action.approved
     assert looked_up == charged
     assert charges_made(sandbox, session.provider_ref) == ["charge/paid"]
 
@@ -170,7 +174,8 @@ def test_a_declined_charge_is_data_and_the_checkout_stays_open(
     assert declined.state is PaymentState.DECLINED
     assert declined.captured == Money(0, "USD")
     assert declined.decline is not None
-    assert declined.decline.code is code and declined.decline.provider_message == message
+    assert declined.decline.code is code
+    assert declined.decline.provider_message == message
     looked_up = with_provider(sandbox, lambda p: p.get_payment(session.provider_ref))
     assert looked_up.state is PaymentState.PENDING  # another card may still pay
     again = with_provider(sandbox, lambda p: p.charge(charge_request(session, "tok_mastercard")))
@@ -266,7 +271,8 @@ def test_an_unknown_processor_token_is_an_invalid_request(sandbox: SandboxServer
     session = open_checkout(sandbox)
     with pytest.raises(InvalidRequestError) as caught:
         with_provider(sandbox, lambda p: p.charge(charge_request(session, "tok_nope")))
-    assert caught.value.status == 422 and caught.value.provider_code == "payment_token"
+    assert caught.value.status == 422
+    assert caught.value.provider_code == "payment_token"
 
 
 # -- lookups and the connection check ------------------------------------------------------
@@ -279,7 +285,8 @@ def test_get_payment_of_an_unknown_checkout_is_not_found(sandbox: SandboxServer)
 
 def test_check_connection_proves_the_token_and_changes_nothing(sandbox: SandboxServer) -> None:
     result, sent = with_counting_provider(sandbox, lambda p: p.check_connection())
-    assert result is None and sent == 1
+    assert result is None
+    assert sent == 1
     events = sandbox.control.request("GET", "webhooks", params={"provider": "recharge"})
     assert events.json()["data"] == []
     with pytest.raises(AuthenticationError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,7 +13,9 @@ from pos_app.config.registry import build_provider, endpoints
 from pos_app.config.settings import ProviderProfile, default_profiles
 from pos_app.providers.errors import ConfigurationError
 from pos_app.providers.registry import PROVIDERS
-from pos_sandbox.server import SandboxServer
+
+if TYPE_CHECKING:
+    from pos_sandbox.server import SandboxServer
 
 SANDBOX_PROFILES = {p.provider: p for p in default_profiles()}
 
@@ -122,4 +125,5 @@ def test_a_justifi_profile_can_use_the_legacy_session_page(sandbox: SandboxServe
     url = asyncio.run(open_page())
     assert url.startswith(f"{sandbox.base_url}/justifi/r/")
     page = httpx.get(url)
-    assert page.status_code == 200 and "12.50" in page.text
+    assert page.status_code == 200
+    assert "12.50" in page.text

@@ -6,9 +6,8 @@ import asyncio
 import hashlib
 import hmac
 import socket
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -17,14 +16,19 @@ from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import JournalStore, utc_now
 from pos_app.journal.webhook_events import SeenWebhookEvents
-from pos_app.providers.webhooks import WebhookEvent
-from pos_app.services.events import PaymentChange
 from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
 from pos_app.services.webhook_receiver import WebhookReceiver
 from pos_sandbox.credentials import WEBHOOK_SECRETS
-from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import APPROVED_CARD, HARNESSES, Harness
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pos_app.providers.webhooks import WebhookEvent
+    from pos_app.services.events import PaymentChange
+    from pos_sandbox.server import SandboxServer
 
 SALE = Sale(Money(1250, "USD"), "Sourdough loaf")
 
@@ -98,7 +102,8 @@ def test_a_paid_checkout_is_recorded_from_its_webhook_without_polling(
     state, operations = asyncio.run(scenario())
     assert state is PaymentState.CAPTURED
     # The event only triggered lookups, each published as coming from a webhook.
-    assert "webhook" in operations and set(operations) <= {"lookup", "webhook"}
+    assert "webhook" in operations
+    assert set(operations) <= {"lookup", "webhook"}
     journal.close()
 
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -32,6 +31,9 @@ from tests.sandbox.test_checkout_com import pay as checkout_com_payment
 from tests.sandbox.test_payfect import request_body as payfect_body
 from tests.sandbox.test_recharge import charge as recharge_charge
 from tests.sandbox.test_recharge import create as recharge_checkout
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 Verifier = Callable[[bytes, dict[str, str], str], VerifiedEvent]
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # an injected clock; compared with nothing else
@@ -140,7 +142,8 @@ IDS = ["justifi", "checkout_com", "recharge-checkout", "recharge-charge", "payfe
 def test_real_events_verify_and_name_what_to_look_up(client: httpx.Client, scheme: Scheme) -> None:
     sent = scheme.make(client)
     verified = scheme.verify(sent.body, sent.headers, WEBHOOK_SECRETS[scheme.provider])
-    assert verified.provider == scheme.provider and verified.event_id
+    assert verified.provider == scheme.provider
+    assert verified.event_id
 
     event = parse_event(verified)
     assert event == WebhookEvent(

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -9,6 +8,10 @@ from pos_app.journal.store import JournalStore
 from pos_sandbox.server import SandboxServer
 from tests.reliability.fast_tls import shared_tls_context
 from tests.sandbox.conftest import sandbox
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 __all__ = ["sandbox"]  # the integration tests' per-test sandbox, for the double-submit tests
 

@@ -32,17 +32,19 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import httpx
 
 from pos_app.journal.store import JournalStore
 from pos_sandbox.control import SandboxControl
-from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import add_fault
 from tests.reliability import provider_truth
 from tests.reliability.network import Battery, Operation, judge
 from tests.reliability.tills import sandbox_time
+
+if TYPE_CHECKING:
+    from pos_sandbox.server import SandboxServer
 
 KILL_POINTS = ("before_intent", "after_intent", "in_flight", "after_apply")
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,7 +94,7 @@ class StandaloneSandbox:
         assert self.process is not None
         self.process.terminate()
         self.process.wait(timeout=30)
-        cast(IO[str], self.process.stdout).close()
+        cast("IO[str]", self.process.stdout).close()
 
 
 class Till:
@@ -115,18 +117,18 @@ class Till:
         )
 
     def send(self, command: dict[str, Any]) -> None:
-        stdin = cast(IO[str], self.process.stdin)
+        stdin = cast("IO[str]", self.process.stdin)
         stdin.write(json.dumps(command) + "\n")
         stdin.flush()
 
     def answer(self) -> dict[str, Any]:
-        line = cast(IO[str], self.process.stdout).readline()
+        line = cast("IO[str]", self.process.stdout).readline()
         assert line, f"the till died unasked (exit {self.process.poll()})"
         return dict(json.loads(line))
 
     def answered(self) -> bool:
         """Whether an answer is waiting to be read (without reading it)."""
-        readable, _, _ = select.select([cast(IO[str], self.process.stdout)], [], [], 0)
+        readable, _, _ = select.select([cast("IO[str]", self.process.stdout)], [], [], 0)
         return bool(readable)
 
     def kill(self) -> None:
@@ -134,13 +136,13 @@ class Till:
         self.process.wait(timeout=30)
         for stream in (self.process.stdin, self.process.stdout):
             with contextlib.suppress(OSError):
-                cast(IO[str], stream).close()
+                cast("IO[str]", stream).close()
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
-            cast(IO[str], self.process.stdin).close()
+            cast("IO[str]", self.process.stdin).close()
         self.process.wait(timeout=30)
-        cast(IO[str], self.process.stdout).close()
+        cast("IO[str]", self.process.stdout).close()
 
 
 @dataclass
@@ -189,7 +191,7 @@ class CrashBattery:
         """``count`` runs over every (operation, kill point); ``only`` limits the operations
         (``provider:name``)."""
         figures = CrashFigures()
-        async with Battery(cast(SandboxServer, self.sandbox), self.journal) as battery:
+        async with Battery(cast("SandboxServer", self.sandbox), self.journal) as battery:
             ops = [op for op in battery.all_operations() if only is None or str(op) in only]
             plan = [(op, point) for op in ops for point in KILL_POINTS]
             for index in range(count):
@@ -276,7 +278,7 @@ class CrashBattery:
             return
         # Keyless: applied, and the answer never comes; killed once the provider has it.
         add_fault(
-            cast(SandboxServer, self.sandbox),
+            cast("SandboxServer", self.sandbox),
             kind="drop_response",
             method="POST",
             path=op.path,

@@ -4,12 +4,14 @@ plain HTTP on loopback; the batteries make thousands of clients, so they share o
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx._transports.default as transports
+
+if TYPE_CHECKING:
+    import ssl
+    from collections.abc import Callable, Iterator
 
 _shared: dict[tuple[Any, ...], ssl.SSLContext] = {}
 

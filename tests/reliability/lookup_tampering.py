@@ -19,10 +19,8 @@ Two batteries, shared by ``tests/reliability/test_lookup_tampering.py`` (small) 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -41,6 +39,10 @@ from pos_sandbox.server import (
     SandboxServer,
 )
 from tests.conformance.harness import APPROVED_CARD, HARNESSES, Harness, add_fault, control
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 SALE = Sale(Money(2050, "USD"), "Two croissants")
 PROFILE = "Till"
@@ -290,7 +292,8 @@ def run_decline_case(sandbox: SandboxServer, journal: JournalStore, case: Case) 
                 _pay, sandbox, harness, case.method, ref, harness.declining_card
             )
             declined, _ = await _refresh(service, reference)
-            assert declined.state is PaymentState.PENDING and declined.decline_code, str(case)
+            assert declined.state is PaymentState.PENDING, str(case)
+            assert declined.decline_code, str(case)
             cancelled = await service.cancel_checkout(reference)  # the cashier gives up
             assert cancelled.state is PaymentState.FAILED, (str(case), cancelled.state)
             # The sale is over at the till; the customer pays on the same page anyway.

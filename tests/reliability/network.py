@@ -13,9 +13,8 @@ import contextlib
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
@@ -23,10 +22,14 @@ from pos_app.journal.store import IntentOutcome, JournalStore, PaymentRecord
 from pos_app.providers.types import Capability, PaymentSource
 from pos_app.services.payments import OperationFailed, PaymentRefused, PaymentService
 from pos_app.services.sale import Sale
-from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import APPROVED_CARD, HARNESSES, Harness, add_fault, control
 from tests.reliability import provider_truth, retry_rule
 from tests.reliability.tills import Built, build
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from pos_sandbox.server import SandboxServer
 
 SALE = Sale(Money(2050, "USD"), "Reliability battery")
 RETURN_URL = "https://pos.invalid/ok"
@@ -272,7 +275,7 @@ class Battery:
         except OperationFailed as failure:
             return f"failed:{type(failure.error).__name__}", failure.payment.reference
         except PaymentRefused as refusal:  # a guard: only right if the journal is in doubt
-            assert reference is not None, refusal
+            assert reference is not None, refusal  # noqa: PT017 - a harness, not a raises
             return "refused", reference
         return f"ok:{payment.state.value}", payment.reference
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pos_app.domain.payment import PaymentState
-from pos_app.providers.base import PaymentProvider
 from pos_sandbox.state import DB_FILENAME
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pos_app.providers.base import PaymentProvider
 
 # Object kinds that stand for one sale at the provider: two of them for one reference is a
 # duplicate (a second charge, a second checkout).

@@ -9,10 +9,13 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pos_app.providers.recharge.client import MAX_RATE_LIMIT_WAITS
 from tests.reliability.tills import RETRY, Attempt
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 # ReCharge waits out a 429 (refused before anything happened) and calls again, up to
 # MAX_RATE_LIMIT_WAITS times, each call with the client's own retries.

@@ -8,11 +8,14 @@ import importlib.util
 import logging
 import sys
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pos_app.journal.db import connect
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 REPO = Path(__file__).resolve().parents[2]
 CARD = "5555555555554444"  # a provider test card (Mastercard)
@@ -23,7 +26,8 @@ def benchmark() -> ModuleType:
     spec = importlib.util.spec_from_file_location(
         "reliability_benchmark", REPO / "benchmarks" / "reliability.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # its worker functions must pickle by this name
     spec.loader.exec_module(module)

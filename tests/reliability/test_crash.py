@@ -6,9 +6,12 @@ operation per provider meets every kill point (the benchmark runs a thousand).
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.reliability.crash import KILL_POINTS, run_crash_battery
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # One operation per provider: a refund (keyed, on an existing payment), a charge (keyed,
 # a new sale), a keyless charge of an open checkout, and a keyless checkout.

@@ -8,8 +8,7 @@ while the first is truly in flight: the race is forced, not hoped for.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -19,9 +18,14 @@ from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.services.payments import OperationFailed, PaymentRefused, PaymentService
 from pos_app.services.sale import Sale
-from pos_sandbox.server import SandboxServer
 from tests.conformance.harness import APPROVED_CARD, HARNESSES
 from tests.reliability.tills import build
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from pathlib import Path
+
+    from pos_sandbox.server import SandboxServer
 
 HARNESS = {h.name: h for h in HARNESSES}
 HOLDS = {"justifi": "justifi", "checkout_com": "checkout-com"}  # providers with keys and holds
@@ -124,7 +128,8 @@ def test_capture_pressed_twice_captures_once(
 
     one, two, (captured, refunded) = asyncio.run(go())
     assert (captured, refunded) == (2050, 0)  # one capture of the whole sale
-    assert isinstance(one, PaymentRecord) and one.state is PaymentState.CAPTURED
+    assert isinstance(one, PaymentRecord)
+    assert one.state is PaymentState.CAPTURED
     assert refused_or_failed(two)
     [payment] = journal.page_payments(offset=0, limit=5)
     assert (payment.state, payment.captured_minor) == (PaymentState.CAPTURED, 2050)
@@ -154,8 +159,10 @@ def test_refund_pressed_twice_refunds_once(
 
     (first, second), money = asyncio.run(go())
     assert money == (2050, 1000)  # one refund at the provider
-    assert isinstance(first, PaymentRecord) and first.refunded_minor == 1000
-    assert isinstance(second, PaymentRefused) and str(second) == STILL_PROCESSING
+    assert isinstance(first, PaymentRecord)
+    assert first.refunded_minor == 1000
+    assert isinstance(second, PaymentRefused)
+    assert str(second) == STILL_PROCESSING
     journal.close()
 
 
@@ -189,8 +196,10 @@ def test_two_tills_on_one_journal_refund_a_payment_once(
     (first, second), money = asyncio.run(go())
     assert money == (2050, 1000)
     # The second till read the first till's intent from the shared file and refused.
-    assert isinstance(first, PaymentRecord) and first.refunded_minor == 1000
-    assert isinstance(second, PaymentRefused) and str(second) == STILL_PROCESSING
+    assert isinstance(first, PaymentRecord)
+    assert first.refunded_minor == 1000
+    assert isinstance(second, PaymentRefused)
+    assert str(second) == STILL_PROCESSING
     [payment] = second_till.page_payments(offset=0, limit=5)
     assert payment.refunded_minor == 1000
     first_till.close()
@@ -227,7 +236,8 @@ def test_two_tills_refunding_everything_at_once_never_refund_more_than_was_taken
 
     (first, second), (captured, refunded) = asyncio.run(go())
     assert (captured, refunded) == (2050, 2050)
-    assert isinstance(first, PaymentRecord) and first.state is PaymentState.REFUNDED
+    assert isinstance(first, PaymentRecord)
+    assert first.state is PaymentState.REFUNDED
     assert refused_or_failed(second)
     [payment] = second_till.page_payments(offset=0, limit=5)
     assert payment.refunded_minor == payment.captured_minor == 2050

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,6 +20,9 @@ from tests.reliability.lookup_tampering import (
     run_tampering_case,
     tampering_cases,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 REPO = Path(__file__).resolve().parents[2]
 # Every provider and way to pay once, each with a different change (all of them: the battery).
@@ -52,7 +55,8 @@ def test_a_customer_who_pays_after_a_decline_is_flagged(
     outcome = run_decline_case(sandbox, journal, case)
     journal.close()
     assert outcome.state == "failed"  # cancelled at the till: never counted as paid
-    assert outcome.attention and "paid after a decline" in outcome.attention
+    assert outcome.attention
+    assert "paid after a decline" in outcome.attention
 
 
 def test_the_benchmark_battery_reports_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
@@ -61,7 +65,8 @@ def test_the_benchmark_battery_reports_its_figures(capsys: pytest.CaptureFixture
     spec = importlib.util.spec_from_file_location(
         "reliability_benchmark_lookups", REPO / "benchmarks" / "reliability.py"
     )
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.main(["--only", "lookups", "--lookup-every", "11"]) == 0

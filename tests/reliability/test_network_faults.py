@@ -10,13 +10,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pos_app.journal.store import JournalStore
-from pos_sandbox.server import SandboxServer
 from tests.reliability.network import FAULT_KINDS, Battery, Figures
 from tests.reliability.tills import RETRY
+
+if TYPE_CHECKING:
+    from pos_sandbox.server import SandboxServer
 
 Rounds = Callable[[str], Figures]
 

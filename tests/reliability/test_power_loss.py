@@ -34,7 +34,7 @@ def write_until_killed(journal: Path, prefix: str, acknowledged: int) -> list[st
         stdout=subprocess.PIPE,
         text=True,
     )
-    stdout = cast(IO[str], writer.stdout)
+    stdout = cast("IO[str]", writer.stdout)
     seen = [stdout.readline().strip() for _ in range(acknowledged)]
     os.kill(writer.pid, signal.SIGKILL)
     writer.wait(timeout=30)

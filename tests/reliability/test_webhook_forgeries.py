@@ -14,7 +14,7 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from cryptography.fernet import Fernet
@@ -23,6 +23,9 @@ from pos_app.journal.webhook_events import SeenWebhookEvents
 from pos_app.providers.webhooks import WebhookEvent
 from pos_app.services.webhook_receiver import WebhookReceiver
 from pos_sandbox.credentials import WEBHOOK_SECRETS
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 Headers = dict[str, str]
 # Every delivery here is signed at the receiver's injected clock, never at today's date.

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.checkout_com.adapter import (
     IDEMPOTENCY_HEADER as CKO_IDEMPOTENCY_HEADER,
 )
@@ -24,10 +23,15 @@ from pos_app.providers.justifi.adapter import JustifiConfig, JustifiProvider
 from pos_app.providers.payfect.adapter import PayfectConfig, PayfectProvider
 from pos_app.providers.recharge.adapter import RechargeConfig, RechargeProvider
 from pos_sandbox.checkout_com.api import SANDBOX_PROCESSING_CHANNEL, SANDBOX_SECRET_KEY
-from pos_sandbox.control import SandboxControl
 from pos_sandbox.payfect.api import SANDBOX_PAYFECT_API_KEY
 from pos_sandbox.recharge.api import SANDBOX_RECHARGE_TOKEN
 from pos_sandbox.server import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET, SANDBOX_SUB_ACCOUNT
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pos_app.providers.base import PaymentProvider
+    from pos_sandbox.control import SandboxControl
 
 RETRY = RetryPolicy()  # the production rule: what the batteries hold the adapters to
 IDEMPOTENCY_HEADERS = {

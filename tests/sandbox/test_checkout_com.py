@@ -15,7 +15,7 @@ import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -30,8 +30,10 @@ from pos_sandbox.checkout_com.api import (
 from pos_sandbox.checkout_com.cards import TEST_CARDS, response_summary
 from pos_sandbox.checkout_com.pages import THREEDS_SANDBOX_CODE
 from pos_sandbox.credentials import WEBHOOK_SECRETS
-from pos_sandbox.server import SandboxServer
 from tests.specs import provider_spec
+
+if TYPE_CHECKING:
+    from pos_sandbox.server import SandboxServer
 
 API = "/checkout-com"
 NAS = {"Authorization": f"Bearer {SANDBOX_SECRET_KEY}"}
@@ -231,7 +233,8 @@ def test_approved_payment_then_capture_shows_up_on_the_next_read(client: httpx.C
         "10000",
     )
     assert body["response_summary"] == "Approved"
-    assert body["amount"] == 1799 and body["currency"] == "GBP"
+    assert body["amount"] == 1799
+    assert body["currency"] == "GBP"
     assert body["source"]["id"].startswith("src_")
     assert body["customer"]["id"].startswith("cus_")
     assert body["balances"]["total_authorized"] == 1799
@@ -245,7 +248,8 @@ def test_approved_payment_then_capture_shows_up_on_the_next_read(client: httpx.C
     assert details["status"] == "Captured"
     assert details["balances"]["total_captured"] == 1799
     assert details["balances"]["available_to_refund"] == 1799
-    assert "refund" in details["_links"] and "capture" not in details["_links"]
+    assert "refund" in details["_links"]
+    assert "capture" not in details["_links"]
 
 
 @pytest.mark.parametrize("number", sorted(TEST_CARDS))
@@ -264,7 +268,8 @@ def test_each_documented_test_card_gives_its_result(client: httpx.Client, number
     else:
         assert (body["approved"], body["status"]) == (False, "Declined")
         assert "id" not in body["source"]  # a declined card is not stored
-        assert "capture" not in body["_links"] and "void" not in body["_links"]
+        assert "capture" not in body["_links"]
+        assert "void" not in body["_links"]
 
 
 def test_a_raw_card_source_is_refused_without_pci_approval(client: httpx.Client) -> None:
@@ -286,12 +291,14 @@ def test_a_token_is_single_use_and_expires_after_15_minutes(client: httpx.Client
     body = {"source": {"type": "token", "token": token}, "amount": 100, "currency": "GBP"}
     assert client.post(f"{API}/payments", json=body, headers=NAS).status_code == 201
     again = client.post(f"{API}/payments", json=body, headers=NAS)
-    assert again.status_code == 422 and error_codes(again) == ["token_used"]
+    assert again.status_code == 422
+    assert error_codes(again) == ["token_used"]
 
     late = {**body, "source": {"type": "token", "token": card_token(client)}}
     advance_clock(client, 15 * 60)
     expired = client.post(f"{API}/payments", json=late, headers=NAS)
-    assert expired.status_code == 422 and error_codes(expired) == ["token_expired"]
+    assert expired.status_code == 422
+    assert error_codes(expired) == ["token_expired"]
 
     unknown = {**body, "source": {"type": "token", "token": "tok_" + "a" * 26}}
     response = client.post(f"{API}/payments", json=unknown, headers=NAS)
@@ -332,7 +339,8 @@ def test_stored_instrument_and_customer_can_pay_again(client: httpx.Client) -> N
         json={"source": {"type": "id", "id": "src_" + "b" * 26}, "currency": "GBP"},
         headers=NAS,
     )
-    assert unknown.status_code == 422 and error_codes(unknown) == ["source_id_unknown"]
+    assert unknown.status_code == 422
+    assert error_codes(unknown) == ["source_id_unknown"]
 
 
 def test_amount_zero_is_a_card_verification(client: httpx.Client) -> None:
@@ -368,11 +376,13 @@ def test_3ds_challenge_page_authenticates_and_redirects_with_the_session_id(
     assert page.status_code == 200
     assert "GBP 17.99" in page.text
     assert THREEDS_SANDBOX_CODE in page.text
-    assert 'id="authenticate-button"' in page.text and 'id="cancel-button"' in page.text
+    assert 'id="authenticate-button"' in page.text
+    assert 'id="cancel-button"' in page.text
     action = form_action(page.text, "challenge-form")
 
     wrong = client.post(action, data={"code": "000000", "action": "authenticate"})
-    assert wrong.status_code == 422 and "not right" in wrong.text
+    assert wrong.status_code == 422
+    assert "not right" in wrong.text
     done = client.post(action, data={"code": THREEDS_SANDBOX_CODE, "action": "authenticate"})
 
     assert done.status_code == 303
@@ -508,7 +518,8 @@ def test_void_before_capture_and_refused_after_capture(client: httpx.Client) -> 
     assert details["balances"]["total_voided"] == 1799
     assert details["balances"]["available_to_capture"] == 0
     refused = client.post(f"{API}/payments/{authorized['id']}/captures", headers=NAS)
-    assert refused.status_code == 403 and refused.content == b""
+    assert refused.status_code == 403
+    assert refused.content == b""
 
     captured = pay(client).json()  # capture: true (default)
     late = client.post(f"{API}/payments/{captured['id']}/voids", headers=NAS)
@@ -565,7 +576,8 @@ def test_list_payments_by_reference(client: httpx.Client) -> None:
     for details in page["data"]:
         assert_schema(details, "PaymentDetails")
     bad = client.get(f"{API}/payments", params={"limit": 0}, headers=NAS)
-    assert bad.status_code == 422 and error_codes(bad) == ["paging_limit_invalid"]
+    assert bad.status_code == 422
+    assert error_codes(bad) == ["paging_limit_invalid"]
 
 
 # -- hosted payments page and payment links ------------------------------------------------
@@ -598,12 +610,14 @@ def test_hosted_payments_page_lifecycle(client: httpx.Client) -> None:
 
     page = client.get(body["_links"]["redirect"]["href"])
     assert page.status_code == 200
-    assert "EUR 25.00" in page.text and "Two coffees" in page.text
+    assert "EUR 25.00" in page.text
+    assert "Two coffees" in page.text
     assert 'href="https://shop.example/cancel"' in page.text
     action = form_action(page.text, "payment-form")
     card = {"cardholder_name": "Ann", "card_number": "4242 4242 4242 4242", "card_cvv": "100"}
     invalid = client.post(action, data={**card, "card_expiry": "13/99"})
-    assert invalid.status_code == 422 and "MM/YY" in invalid.text
+    assert invalid.status_code == 422
+    assert "MM/YY" in invalid.text
     declined = client.post(
         action, data={**card, "card_number": INSUFFICIENT_FUNDS, "card_expiry": "12/40"}
     )
@@ -693,11 +707,13 @@ def test_payment_link_lifecycle(client: httpx.Client) -> None:
     action = form_action(page.text, "payment-form")
     card = {"cardholder_name": "Ann", "card_expiry": "12/40", "card_cvv": "100"}
     declined = client.post(action, data={**card, "card_number": INSUFFICIENT_FUNDS})
-    assert declined.status_code == 402 and "Insufficient Funds" in declined.text
+    assert declined.status_code == 402
+    assert "Insufficient Funds" in declined.text
     assert client.get(f"{API}/payment-links/{link['id']}", headers=NAS).json()["status"] == "Active"
     paid = client.post(action, data={**card, "card_number": APPROVE}, follow_redirects=True)
 
-    assert paid.status_code == 200 and "Payment received" in paid.text
+    assert paid.status_code == 200
+    assert "Payment received" in paid.text
     assert 'href="https://shop.example/thanks"' in paid.text
     status = client.get(f"{API}/payment-links/{link['id']}", headers=NAS).json()
     assert_schema(status, "PaymentLinkResponseStatusPaymentReceived")
@@ -777,7 +793,8 @@ def test_failed_requests_are_not_replayed(client: httpx.Client) -> None:
     first = client.post(f"{API}/payments", json=broken, headers=key)
     fixed = client.post(f"{API}/payments", json={**broken, "currency": "GBP"}, headers=key)
 
-    assert first.status_code == 422 and error_codes(first) == ["currency_required"]
+    assert first.status_code == 422
+    assert error_codes(first) == ["currency_required"]
     assert fixed.status_code == 201
 
 
@@ -843,7 +860,8 @@ def test_webhooks_are_signed_with_cko_signature(client: httpx.Client) -> None:
         expected = hmac.new(key, raw, hashlib.sha256).hexdigest()
         assert event["headers"]["Cko-Signature"] == expected
         body = json.loads(raw)
-        assert body["id"].startswith("evt_") and body["type"] == event["event_type"]
+        assert body["id"].startswith("evt_")
+        assert body["type"] == event["event_type"]
         assert body["created_on"].endswith("Z")
     captured = json.loads(events[1]["body"])["data"]
     assert (captured["id"], captured["amount"], captured["currency"]) == (
@@ -901,15 +919,18 @@ def test_malformed_requests_get_checkout_com_answers_and_the_sandbox_keeps_servi
 ) -> None:
     json_headers = {**NAS, "Content-Type": "application/json"}
     broken = client.post(f"{API}/payments", content=b'{"amount": ', headers=json_headers)
-    assert broken.status_code == 422 and error_codes(broken) == ["request_json_invalid"]
+    assert broken.status_code == 422
+    assert error_codes(broken) == ["request_json_invalid"]
     array = client.post(f"{API}/payments", content=b"[1, 2]", headers=json_headers)
     assert array.status_code == 422
     binary = client.post(f"{API}/payments", content=b"\xff\xfe\x00", headers=json_headers)
     assert binary.status_code == 422
     deep = client.post(f"{API}/payments", content=b"[" * 100_000, headers=json_headers)
-    assert deep.status_code == 422 and error_codes(deep) == ["request_json_invalid"]
+    assert deep.status_code == 422
+    assert error_codes(deep) == ["request_json_invalid"]
     form = client.post(f"{API}/payments", data={"amount": "1"}, headers=NAS)
-    assert form.status_code == 415 and form.content == b""
+    assert form.status_code == 415
+    assert form.content == b""
 
     huge = client.post(
         f"{API}/payments",
@@ -920,9 +941,11 @@ def test_malformed_requests_get_checkout_com_answers_and_the_sandbox_keeps_servi
     assert huge.headers["cko-request-id"]
 
     unknown_route = client.get(f"{API}/payments/pay_x/whatever", headers=NAS)
-    assert unknown_route.status_code == 404 and unknown_route.content == b""
+    assert unknown_route.status_code == 404
+    assert unknown_route.content == b""
     wrong_method = client.delete(f"{API}/payments", headers=NAS)
-    assert wrong_method.status_code == 405 and wrong_method.headers["cko-request-id"]
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["cko-request-id"]
     assert client.get(f"{API}/hosted-payments/hpp_nothinghere", headers=NAS).status_code == 404
     assert client.get(f"{API}/payment-links/pl_nothinghere", headers=NAS).status_code == 404
     assert client.get(f"{API}/page/hpp_nothinghere").status_code == 404

@@ -5,14 +5,16 @@ from __future__ import annotations
 import copy
 import json
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import jsonschema
 
 from pos_sandbox.checkout_com.api import SANDBOX_SECRET_KEY
 from tests.sandbox.test_checkout_com import API, card_token
 from tests.specs import provider_spec
+
+if TYPE_CHECKING:
+    import httpx
 
 ABC = {"Authorization": SANDBOX_SECRET_KEY}  # the raw key, no "Bearer"
 

@@ -7,8 +7,7 @@ operations, neither can ours.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from checkout_sdk.checkout_sdk import CheckoutSdk
@@ -24,7 +23,11 @@ from checkout_sdk.payments.payments import (
 from checkout_sdk.tokens.tokens import CardTokenRequest
 
 from pos_sandbox.checkout_com.api import SANDBOX_PUBLIC_KEY, SANDBOX_SECRET_KEY
-from pos_sandbox.server import SandboxServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pos_sandbox.server import SandboxServer
 
 
 @pytest.fixture
@@ -35,7 +38,7 @@ def sdk(sandbox: SandboxServer) -> Iterator[Any]:
     # documented way to reach a custom host, and its Risk module); those are not ours.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        client = (
+        return (
             CheckoutSdk.builder()
             .secret_key(SANDBOX_SECRET_KEY)
             .public_key(SANDBOX_PUBLIC_KEY)
@@ -43,7 +46,6 @@ def sdk(sandbox: SandboxServer) -> Iterator[Any]:
             .use_legacy_domain()
             .build()
         )
-    yield client
 
 
 def authorize(sdk: Any, amount: int, number: str = "4242424242424242", **fields: Any) -> Any:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -16,6 +15,9 @@ from pos_sandbox.server import (
     SANDBOX_SUB_ACCOUNT,
     SandboxServer,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 CHECKOUTS = "/justifi/v1/checkouts"
 
@@ -60,7 +62,9 @@ def descriptions(client: httpx.Client, auth: dict[str, str]) -> list[str]:
 
 def test_a_fault_can_be_added_listed_and_cleared(client: httpx.Client) -> None:
     added = add_fault(client, method="post", path=CHECKOUTS, kind="status", status=503)
-    assert added["method"] == "POST" and added["times"] == 1 and added["fired"] == 0
+    assert added["method"] == "POST"
+    assert added["times"] == 1
+    assert added["fired"] == 0
     assert [f["id"] for f in faults(client)] == [added["id"]]
     assert client.delete("/_sandbox/faults").status_code == 200
     assert faults(client) == []
@@ -100,7 +104,8 @@ def test_status_fault_answers_in_the_dialect_format_and_applies_nothing(
     assert create(client, auth, "c").status_code == 201
     assert descriptions(client, auth) == ["sale c"]
     [fault] = faults(client)
-    assert fault["fired"] == 2 and fault["remaining"] == 0
+    assert fault["fired"] == 2
+    assert fault["remaining"] == 0
 
 
 def test_429_carries_retry_after(client: httpx.Client, auth: dict[str, str]) -> None:

@@ -7,8 +7,7 @@ import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
-from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -20,6 +19,9 @@ from pos_sandbox.server import (
     SANDBOX_SUB_ACCOUNT,
     SandboxServer,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # The data keys of JustiFi's own mocks (web-component-library mockData/
 # mockPostCheckoutSuccess.json and mockPostPaymentMethodsSuccess.json), copied here so the
@@ -281,7 +283,8 @@ def test_create_checkout_returns_a_full_checkout_envelope(client: httpx.Client, 
     assert data["insurance_amount"] == 0
     assert data["payment_settings"]["credit_card_payments"] is True
     assert all(isinstance(value, bool) for value in data["payment_settings"].values())
-    assert ISO_MS.match(data["created_at"]) and ISO_MS.match(data["updated_at"])
+    assert ISO_MS.match(data["created_at"])
+    assert ISO_MS.match(data["updated_at"])
 
 
 @pytest.mark.parametrize(
@@ -353,7 +356,8 @@ def test_list_pages_newest_first_with_cursors(client: httpx.Client, token: str) 
         return dict(response.json())
 
     first = page(limit=2)
-    assert first["id"] is None and first["type"] == "array"
+    assert first["id"] is None
+    assert first["type"] == "array"
     assert [c["id"] for c in first["data"]] == newest_first[:2]
     assert first["page_info"]["has_previous"] is False
     assert first["page_info"]["has_next"] is True
@@ -866,7 +870,8 @@ def create_intent(client: httpx.Client, token: str, amount: int = 2200) -> str:
     )
     assert response.status_code == 201, response.text
     body = response.json()
-    assert body["type"] == "payment_intent" and body["id"].startswith("pi_")
+    assert body["type"] == "payment_intent"
+    assert body["id"].startswith("pi_")
     assert body["data"]["status"] == "requires_payment_method"
     return str(body["id"])
 
@@ -906,7 +911,8 @@ def test_checkout_session_page_pays_the_intent_and_redirects(
     assert paid.headers["location"] == "https://pos.example/paid?sale=9"
     intent = client.get(f"/justifi/v1/payment_intents/{intent_id}", headers=headers(token))
     data = intent.json()["data"]
-    assert data["status"] == "succeeded" and data["successful_payment_id"].startswith("py_")
+    assert data["status"] == "succeeded"
+    assert data["successful_payment_id"].startswith("py_")
     payments = client.get(
         f"/justifi/v1/payment_intents/{intent_id}/payments", headers=headers(token)
     ).json()["data"]
@@ -942,7 +948,8 @@ def test_checkout_session_needs_an_intent_and_a_safe_url(client: httpx.Client, t
         json={"after_payment_url": "https://x/"},
         headers=headers(token),
     )
-    assert missing.status_code == 422 and error_code(missing) == "parameter_missing"
+    assert missing.status_code == 422
+    assert error_code(missing) == "parameter_missing"
 
 
 def test_payment_intent_capture_through_the_api(client: httpx.Client, token: str) -> None:
@@ -953,7 +960,8 @@ def test_payment_intent_capture_through_the_api(client: httpx.Client, token: str
         json={"payment_method": {"token": pm}, "metadata": {"k": "v"}},
         headers=headers(token, key=str(uuid.uuid4())),
     )
-    assert patched.status_code == 200 and patched.json()["data"]["status"] == "requires_capture"
+    assert patched.status_code == 200
+    assert patched.json()["data"]["status"] == "requires_capture"
     captured = client.post(
         f"/justifi/v1/payment_intents/{intent_id}/capture",
         json={},
@@ -966,7 +974,8 @@ def test_payment_intent_capture_through_the_api(client: httpx.Client, token: str
         json={},
         headers=headers(token, key=str(uuid.uuid4())),
     )
-    assert again.status_code == 422 and error_code(again) == "payment_intent_cannot_be_captured"
+    assert again.status_code == 422
+    assert error_code(again) == "payment_intent_cannot_be_captured"
     listed = client.get("/justifi/v1/payment_intents", headers=headers(token)).json()
     assert [i["id"] for i in listed["data"]] == [intent_id]
 
@@ -983,9 +992,8 @@ def test_origin_url_is_kept_on_the_checkout(client: httpx.Client, token: str) ->
     patched = client.patch(
         f"/justifi/v1/checkouts/{checkout_id}", json={"amount": 2500}, headers=headers(token)
     )
-    assert patched.status_code == 200 and patched.json()["data"]["origin_url"] == (
-        "http://localhost:3000"
-    )
+    assert patched.status_code == 200
+    assert patched.json()["data"]["origin_url"] == ("http://localhost:3000")
     assert get_checkout(client, token, create_checkout(client, token))["origin_url"] is None
 
     bad = client.post(
@@ -993,7 +1001,8 @@ def test_origin_url_is_kept_on_the_checkout(client: httpx.Client, token: str) ->
         json={"amount": 1799, "description": "Donut", "origin_url": 3000},
         headers=headers(token),
     )
-    assert bad.status_code == 422 and error_code(bad) == "origin_url_invalid"
+    assert bad.status_code == 422
+    assert error_code(bad) == "origin_url_invalid"
 
 
 def test_complete_checks_a_sub_account_it_is_given(client: httpx.Client, token: str) -> None:
@@ -1007,13 +1016,15 @@ def test_complete_checks_a_sub_account_it_is_given(client: httpx.Client, token: 
         json=body,
         headers={**headers(token, key="done-once"), "Sub-Account": "acc_not_on_this_platform"},
     )
-    assert wrong.status_code == 403 and error_code(wrong) == "not_authorized"
+    assert wrong.status_code == 403
+    assert error_code(wrong) == "not_authorized"
     empty = client.post(
         f"/justifi/v1/checkouts/{checkout_id}/complete",
         json=body,
         headers={**headers(token, key="done-once"), "Sub-Account": ""},
     )
-    assert empty.status_code == 400 and error_code(empty) == "parameter_missing"
+    assert empty.status_code == 400
+    assert error_code(empty) == "parameter_missing"
     assert get_checkout(client, token, checkout_id)["status"] == "created"
 
     # The refused calls claimed nothing: the same key now completes, with our sub account.
@@ -1027,7 +1038,8 @@ def test_complete_checks_a_sub_account_it_is_given(client: httpx.Client, token: 
 
     other = create_checkout(client, token)
     without = complete(client, token, other, card_token(client, token, APPROVE))
-    assert without.status_code == 201 and without.json()["data"]["checkout_id"] == other
+    assert without.status_code == 201
+    assert without.json()["data"]["checkout_id"] == other
 
 
 def test_checkout_fees_and_application_fees_do_not_mix(client: httpx.Client, token: str) -> None:
@@ -1042,11 +1054,13 @@ def test_checkout_fees_and_application_fees_do_not_mix(client: httpx.Client, tok
         },
         headers=headers(token),
     )
-    assert both.status_code == 422 and error_code(both) == "fee_and_application_fee_declared"
+    assert both.status_code == 422
+    assert error_code(both) == "fee_and_application_fee_declared"
     checkout_id = create_checkout(client, token, payment={"fees": fees})
     later = client.patch(
         f"/justifi/v1/checkouts/{checkout_id}",
         json={"application_fees": {"card": {"amount": 100}}},
         headers=headers(token),
     )
-    assert later.status_code == 422 and error_code(later) == "fee_and_application_fee_declared"
+    assert later.status_code == 422
+    assert error_code(later) == "fee_and_application_fee_declared"

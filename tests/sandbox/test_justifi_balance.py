@@ -8,9 +8,8 @@ whose ``balance`` is the running total. Bodies are validated against JustiFi's O
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
 from tests.sandbox.test_justifi_payments import (
@@ -24,6 +23,9 @@ from tests.sandbox.test_justifi_payments import (
     post,
 )
 from tests.sandbox.test_justifi_schemas import assert_object_matches
+
+if TYPE_CHECKING:
+    import httpx
 
 
 @pytest.fixture
@@ -114,7 +116,8 @@ def test_a_refund_returns_only_the_fees_asked_for(client: httpx.Client, token: s
     assert [f["remaining_amount"] for f in stored["fees"]] == [175, 500]
     # No fees in the request: none are returned (the spec's default).
     plain = post(client, token, path, {"amount": 1000})
-    assert plain.status_code == 201 and plain.json()["data"]["returned_fees"] == []
+    assert plain.status_code == 201
+    assert plain.json()["data"]["returned_fees"] == []
     assert ledger(client, token, made["id"]) == [
         ("payment", 10_000, 10_000),
         ("payment_fee", -350, 9650),
@@ -184,7 +187,8 @@ def test_a_completed_checkout_passes_its_fees_to_the_payment(
         json={"amount": 4000, "description": "Cake", "payment": {"fees": [{"type": "x"}]}},
         headers=headers(token, key=False),
     )
-    assert bad.status_code == 422 and error_code(bad) == "fees_invalid"
+    assert bad.status_code == 422
+    assert error_code(bad) == "fees_invalid"
     created = client.post(
         "/justifi/v1/checkouts",
         json={"amount": 4000, "description": "Cake", "payment": {"fees": FEES[:1]}},

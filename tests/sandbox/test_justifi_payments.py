@@ -11,8 +11,7 @@ import json
 import re
 import uuid
 from functools import cache
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -27,6 +26,9 @@ from pos_sandbox.server import (
     SandboxServer,
 )
 from tests.specs import provider_spec
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SPEC_NAME = "justifi/justifi-openapi.bundled.json"
 SPEC_URI = "urn:justifi-openapi"
@@ -256,13 +258,17 @@ def test_approving_cards_create_a_succeeded_payment(
     assert response.status_code == 201, response.text
     assert_matches_spec(response, "/payments", "post")
     body = response.json()
-    assert body["type"] == "payment" and body["id"].startswith("py_")
+    assert body["type"] == "payment"
+    assert body["id"].startswith("py_")
     payment = body["data"]
-    assert payment["status"] == "succeeded" and payment["captured"] is True
-    assert payment["amount_refundable"] == 2500 and payment["amount_refunded"] == 0
+    assert payment["status"] == "succeeded"
+    assert payment["captured"] is True
+    assert payment["amount_refundable"] == 2500
+    assert payment["amount_refunded"] == 0
     assert payment["payment_method"]["card"]["acct_last_four"] == number[-4:]
     got = client.get(f"/justifi/v1/payments/{body['id']}", headers=headers(token, key=False))
-    assert got.status_code == 200 and got.json()["data"] == payment
+    assert got.status_code == 200
+    assert got.json()["data"] == payment
     assert_matches_spec(got, "/payments/{id}", "get")
 
 
@@ -275,7 +281,8 @@ def test_declining_cards_answer_402_with_the_documented_error(
     assert_matches_spec(response, "/payments", "post")
     error = response.json()["error"]
     assert (error["code"], error["decline_code"]) == expected
-    assert error["message"] and error["network"] == "VISA"
+    assert error["message"]
+    assert error["network"] == "VISA"
     failed = client.get(
         "/justifi/v1/payments", params={"payment_status": "failed"}, headers=headers(token)
     ).json()["data"]
@@ -286,7 +293,8 @@ def test_card_that_fails_luhn_cannot_be_tokenized(client: httpx.Client, token: s
     body = {"payment_method": {"card": {"name": "A", "number": "4242424242424241", "month": "1",
             "year": "2040", "address_postal_code": "55555"}}}  # fmt: skip
     response = client.post("/justifi/v1/payment_methods", json=body, headers=headers(token))
-    assert response.status_code == 402 and error_code(response) == "card_number_invalid"
+    assert response.status_code == 402
+    assert error_code(response) == "card_number_invalid"
 
 
 def test_payment_requires_key_sub_account_and_a_token_not_a_card(
@@ -295,14 +303,16 @@ def test_payment_requires_key_sub_account_and_a_token_not_a_card(
     body = {"amount": 1000, "currency": "usd", "capture_strategy": "automatic",
             "payment_method": {"token": card_token(client, token)}}  # fmt: skip
     no_key = client.post("/justifi/v1/payments", json=body, headers=headers(token, key=False))
-    assert no_key.status_code == 422 and error_code(no_key) == "idempotency_key_required"
+    assert no_key.status_code == 422
+    assert error_code(no_key) == "idempotency_key_required"
     no_account = client.post(
         "/justifi/v1/payments", json=body, headers=headers(token, sub_account=False)
     )
     assert no_account.status_code == 400
     raw = {**body, "payment_method": {"card": {"number": APPROVE, "month": "1", "year": "2040"}}}
     full_pan = client.post("/justifi/v1/payments", json=raw, headers=headers(token))
-    assert full_pan.status_code == 400 and error_code(full_pan) == "full_pan_not_allowed"
+    assert full_pan.status_code == 400
+    assert error_code(full_pan) == "full_pan_not_allowed"
     assert_matches_spec(full_pan, "/payments", "post")
     # The spec's example answer, word for word.
     assert full_pan.json()["error"]["message"] == (
@@ -317,11 +327,13 @@ def test_payment_requires_key_sub_account_and_a_token_not_a_card(
         bad = client.post(
             "/justifi/v1/payments", json={**body, field: value}, headers=headers(token)
         )
-        assert bad.status_code == 422 and error_code(bad) == code
+        assert bad.status_code == 422
+        assert error_code(bad) == code
     cad = client.post(
         "/justifi/v1/payments", json={**body, "currency": "cad"}, headers=headers(token)
     )
-    assert cad.status_code == 201 and cad.json()["data"]["currency"] == "cad"
+    assert cad.status_code == 201
+    assert cad.json()["data"]["currency"] == "cad"
 
 
 def test_updating_a_payment_needs_an_idempotency_key(client: httpx.Client, token: str) -> None:
@@ -330,7 +342,8 @@ def test_updating_a_payment_needs_an_idempotency_key(client: httpx.Client, token
     keyless = client.patch(
         path, json={"description": "Order 43"}, headers=headers(token, key=False)
     )
-    assert keyless.status_code == 422 and error_code(keyless) == "idempotency_key_required"
+    assert keyless.status_code == 422
+    assert error_code(keyless) == "idempotency_key_required"
     updated = client.patch(path, json={"description": "Order 43"}, headers=headers(token))
     assert updated.status_code == 200, updated.text
     assert_matches_spec(updated, "/payments/{id}", "patch")
@@ -350,20 +363,24 @@ def test_same_key_replays_the_payment(client: httpx.Client, token: str) -> None:
 
 def test_manual_capture_authorizes_then_captures_once(client: httpx.Client, token: str) -> None:
     payment = paid(client, token, capture="manual")
-    assert payment["status"] == "authorized" and payment["captured"] is False
+    assert payment["status"] == "authorized"
+    assert payment["captured"] is False
     assert payment["amount_refundable"] == 0
     path = f"/justifi/v1/payments/{payment['id']}/capture"
     captured = post(client, token, path, key="cap-1")
     assert captured.status_code == 201, captured.text
     assert_matches_spec(captured, "/payments/{id}/capture", "post")
     data = captured.json()["data"]
-    assert data["status"] == "succeeded" and data["captured"] is True
+    assert data["status"] == "succeeded"
+    assert data["captured"] is True
     assert data["amount_refundable"] == 2500
     replay = post(client, token, path, key="cap-1")
-    assert replay.status_code == 200 and replay.json() == captured.json()
+    assert replay.status_code == 200
+    assert replay.json() == captured.json()
     assert_matches_spec(replay, "/payments/{id}/capture", "post")
     twice = post(client, token, path)
-    assert twice.status_code == 422 and error_code(twice) == "payment_already_captured"
+    assert twice.status_code == 422
+    assert error_code(twice) == "payment_already_captured"
 
 
 def test_authorization_expires_after_seven_days(client: httpx.Client, token: str) -> None:
@@ -371,7 +388,8 @@ def test_authorization_expires_after_seven_days(client: httpx.Client, token: str
     advance_clock(client, 7 * DAY)
     token = new_token(client)  # API tokens last 24 hours
     response = post(client, token, f"/justifi/v1/payments/{payment['id']}/capture")
-    assert response.status_code == 422 and error_code(response) == "charge_expired_for_capture"
+    assert response.status_code == 422
+    assert error_code(response) == "charge_expired_for_capture"
     got = client.get(f"/justifi/v1/payments/{payment['id']}", headers=headers(token, key=False))
     assert got.json()["data"]["status"] == "canceled"
 
@@ -382,32 +400,38 @@ def test_partial_refunds_until_fully_refunded(client: httpx.Client, token: str) 
     first = post(client, token, path, {"amount": 2000, "reason": "customer_request"})
     assert first.status_code == 201, first.text
     assert_matches_spec(first, "/payments/{id}/refunds", "post")
-    assert first.json()["type"] == "refund" and first.json()["id"].startswith("re_")
+    assert first.json()["type"] == "refund"
+    assert first.json()["id"].startswith("re_")
     after = client.get(f"/justifi/v1/payments/{payment['id']}", headers=headers(token)).json()
     data = after["data"]
     assert (data["status"], data["amount_refunded"], data["amount_refundable"]) == (
         "partially_refunded", 2000, 3000,
     )  # fmt: skip
-    assert data["refunded"] is True and [r["id"] for r in data["refunds"]] == [first.json()["id"]]
+    assert data["refunded"] is True
+    assert [r["id"] for r in data["refunds"]] == [first.json()["id"]]
     too_much = post(client, token, path, {"amount": 3001})
     assert too_much.status_code == 422
     assert error_code(too_much) == "refund_exceeds_amount_available"
     bad_reason = post(client, token, path, {"amount": 1, "reason": "changed_mind"})
-    assert bad_reason.status_code == 422 and error_code(bad_reason) == "refund_reason_invalid"
+    assert bad_reason.status_code == 422
+    assert error_code(bad_reason) == "refund_reason_invalid"
     rest = post(client, token, path, {"reason": "duplicate"})  # no amount: all that is left
-    assert rest.status_code == 201 and rest.json()["data"]["amount"] == 3000
+    assert rest.status_code == 201
+    assert rest.json()["data"]["amount"] == 3000
     final = client.get(f"/justifi/v1/payments/{payment['id']}", headers=headers(token)).json()
     assert final["data"]["status"] == "fully_refunded"
     assert final["data"]["amount_refundable"] == 0
     again = post(client, token, path, {"amount": 1})
-    assert again.status_code == 422 and error_code(again) == "payment_fully_refunded"
+    assert again.status_code == 422
+    assert error_code(again) == "payment_fully_refunded"
 
     listed = client.get("/justifi/v1/refunds", headers=headers(token, key=False))
     assert listed.status_code == 200
     assert_matches_spec(listed, "/refunds", "get")
     assert [r["amount"] for r in listed.json()["data"]] == [3000, 2000]
     one = client.get(f"/justifi/v1/refunds/{first.json()['id']}", headers=headers(token))
-    assert one.status_code == 200 and one.json()["data"]["amount"] == 2000
+    assert one.status_code == 200
+    assert one.json()["data"]["amount"] == 2000
     assert_matches_spec(one, "/refunds/{id}", "get")
 
     txns = client.get(
@@ -441,7 +465,8 @@ def test_void_within_25_minutes_cancels(client: httpx.Client, token: str) -> Non
 def test_void_of_an_uncaptured_authorization(client: httpx.Client, token: str) -> None:
     payment = paid(client, token, capture="manual")
     response = post(client, token, f"/justifi/v1/payments/{payment['id']}/void")
-    assert response.status_code == 200 and response.json()["data"]["status"] == "canceled"
+    assert response.status_code == 200
+    assert response.json()["data"]["status"] == "canceled"
     capture = post(client, token, f"/justifi/v1/payments/{payment['id']}/capture")
     assert capture.status_code == 422
 
@@ -450,9 +475,11 @@ def test_void_after_25_minutes_is_outside_the_window(client: httpx.Client, token
     payment = paid(client, token)
     advance_clock(client, 25 * MINUTE)
     response = post(client, token, f"/justifi/v1/payments/{payment['id']}/void")
-    assert response.status_code == 422 and error_code(response) == "payment_outside_void_window"
+    assert response.status_code == 422
+    assert error_code(response) == "payment_outside_void_window"
     void_key = post(client, token, f"/justifi/v1/payments/{payment['id']}/void", key=False)
-    assert void_key.status_code == 422 and error_code(void_key) == "idempotency_key_required"
+    assert void_key.status_code == 422
+    assert error_code(void_key) == "idempotency_key_required"
 
 
 def test_payment_list_pages_and_filters(client: httpx.Client, token: str) -> None:
@@ -463,7 +490,8 @@ def test_payment_list_pages_and_filters(client: httpx.Client, token: str) -> Non
     assert_matches_spec(first, "/payments", "get")
     page = first.json()
     assert [p["id"] for p in page["data"]] == [authorized, ids[2]]
-    assert page["page_info"]["has_next"] is True and page["page_info"]["has_previous"] is False
+    assert page["page_info"]["has_next"] is True
+    assert page["page_info"]["has_previous"] is False
     second = client.get(
         "/justifi/v1/payments",
         params={"limit": 2, "after_cursor": page["page_info"]["end_cursor"]},
@@ -476,7 +504,8 @@ def test_payment_list_pages_and_filters(client: httpx.Client, token: str) -> Non
     ).json()
     assert [p["id"] for p in filtered["data"]] == [authorized]
     unknown = client.get("/justifi/v1/payments/py_nope", headers=headers(token))
-    assert unknown.status_code == 404 and error_code(unknown) == "resource_not_found"
+    assert unknown.status_code == 404
+    assert error_code(unknown) == "resource_not_found"
 
 
 # -- ACH ---------------------------------------------------------------------------------
@@ -486,19 +515,22 @@ def test_ach_success_account_pays_pending(client: httpx.Client, token: str) -> N
     tokenized = bank_token(client, token, "000123456789")
     assert tokenized.status_code == 201, tokenized.text
     bank = tokenized.json()["data"]["bank_account"]
-    assert bank["acct_last_four"] == "6789" and bank["routing_number"] == ACH_ROUTING
+    assert bank["acct_last_four"] == "6789"
+    assert bank["routing_number"] == ACH_ROUTING
     body = {"amount": 1500, "currency": "usd", "capture_strategy": "automatic",
             "payment_method": {"token": tokenized.json()["id"]}}  # fmt: skip
     response = client.post("/justifi/v1/payments", json=body, headers=headers(token))
     assert response.status_code == 201, response.text
     assert_matches_spec(response, "/payments", "post")
     data = response.json()["data"]
-    assert data["payment_mode"] == "ach" and data["status"] == "pending"
+    assert data["payment_mode"] == "ach"
+    assert data["status"] == "pending"
     assert "bank_account" in data["payment_method"]
     manual = client.post(
         "/justifi/v1/payments", json={**body, "capture_strategy": "manual"}, headers=headers(token)
     )
-    assert manual.status_code == 422 and error_code(manual) == "capture_strategy_invalid"
+    assert manual.status_code == 422
+    assert error_code(manual) == "capture_strategy_invalid"
 
 
 @pytest.mark.parametrize(("account", "code"), ACH_DECLINES.items())
@@ -508,14 +540,16 @@ def test_ach_declining_accounts(client: httpx.Client, token: str, account: str, 
     body = {"amount": 1500, "currency": "usd", "capture_strategy": "automatic",
             "payment_method": {"token": tokenized.json()["id"]}}  # fmt: skip
     response = client.post("/justifi/v1/payments", json=body, headers=headers(token))
-    assert response.status_code == 402 and error_code(response) == code
+    assert response.status_code == 402
+    assert error_code(response) == code
 
 
 def test_invalid_routing_number_cannot_be_tokenized(client: httpx.Client, token: str) -> None:
     body = {"payment_method": {"bank_account": {"account_owner_name": "A",
             "routing_number": "110000001", "account_number": "000123456789"}}}  # fmt: skip
     response = client.post("/justifi/v1/payment_methods", json=body, headers=headers(token))
-    assert response.status_code == 402 and error_code(response) == "routing_number_invalid"
+    assert response.status_code == 402
+    assert error_code(response) == "routing_number_invalid"
 
 
 # -- checkouts: update and refunds ---------------------------------------------------------
@@ -537,7 +571,8 @@ def test_patch_checkout_before_completion_only(client: httpx.Client, token: str)
     bad = client.patch(
         f"/justifi/v1/checkouts/{checkout_id}", json={"amount": 10}, headers=headers(token)
     )
-    assert bad.status_code == 422 and error_code(bad) == "amount_below_minimum"
+    assert bad.status_code == 422
+    assert error_code(bad) == "amount_below_minimum"
     assert (
         client.post(
             "/_sandbox/justifi/pay", json={"checkout_id": checkout_id, "card": APPROVE}
@@ -547,7 +582,8 @@ def test_patch_checkout_before_completion_only(client: httpx.Client, token: str)
     late = client.patch(
         f"/justifi/v1/checkouts/{checkout_id}", json={"amount": 3000}, headers=headers(token)
     )
-    assert late.status_code == 422 and error_code(late) == "checkout_already_completed"
+    assert late.status_code == 422
+    assert error_code(late) == "checkout_already_completed"
 
 
 def test_refund_a_completed_checkout(client: httpx.Client, token: str) -> None:
@@ -562,7 +598,8 @@ def test_refund_a_completed_checkout(client: httpx.Client, token: str) -> None:
     assert partial.status_code == 200, partial.text
     assert_matches_spec(partial, "/checkouts/{id}/refunds", "post")
     refund = partial.json()["data"]
-    assert refund["id"].startswith("chr_") and refund["status"] == "succeeded"
+    assert refund["id"].startswith("chr_")
+    assert refund["status"] == "succeeded"
     assert refund["refund_amount"] == 1000
     rest = post(client, token, path)
     assert rest.json()["data"]["refund_amount"] == 3000
@@ -605,7 +642,8 @@ def test_web_component_token_shape(client: httpx.Client, token: str) -> None:
     assert response.status_code == 200, response.text
     assert_matches_spec(response, "/web_component_tokens", "post")
     body = response.json()
-    assert body["expires_in"] == 3600 and body["token_type"] == "Bearer"
+    assert body["expires_in"] == 3600
+    assert body["token_type"] == "Bearer"
     assert len(body["access_token"]) > 40
     bad = client.post(
         "/justifi/v1/web_component_tokens",
@@ -614,7 +652,8 @@ def test_web_component_token_shape(client: httpx.Client, token: str) -> None:
     )
     assert bad.status_code == 422
     no_auth = client.post("/justifi/v1/web_component_tokens", json={"resources": []})
-    assert no_auth.status_code == 401 and error_code(no_auth) == "not_authenticated"
+    assert no_auth.status_code == 401
+    assert error_code(no_auth) == "not_authenticated"
 
 
 def test_web_component_token_is_limited_to_its_resources(client: httpx.Client, token: str) -> None:
@@ -625,7 +664,8 @@ def test_web_component_token_is_limited_to_its_resources(client: httpx.Client, t
     auth = {"Authorization": f"Bearer {wct}"}
     assert client.get(f"/justifi/v1/checkouts/{mine}", headers=auth).status_code == 200
     forbidden = client.get(f"/justifi/v1/checkouts/{other}", headers=auth)
-    assert forbidden.status_code == 403 and error_code(forbidden) == "not_authorized"
+    assert forbidden.status_code == 403
+    assert error_code(forbidden) == "not_authorized"
     # It can tokenize for its account and complete its checkout, nothing else.
     body = {"payment_method": {"card": {"name": "A", "number": APPROVE, "month": "12",
             "year": "2040", "verification": "123", "address_postal_code": "55555"}}}  # fmt: skip
@@ -647,7 +687,8 @@ def test_web_component_token_is_limited_to_its_resources(client: httpx.Client, t
         json={"payment_token": pm.json()["id"]},
         headers={**auth, "Idempotency-Key": str(uuid.uuid4())},
     )
-    assert done.status_code == 201 and done.json()["data"]["payment_status"] == "succeeded"
+    assert done.status_code == 201
+    assert done.json()["data"]["payment_status"] == "succeeded"
     for method, path in (
         ("GET", "/justifi/v1/checkouts"),
         ("POST", "/justifi/v1/checkouts"),
@@ -673,7 +714,8 @@ def test_web_component_token_with_account_scope_lists_checkouts(
         "/justifi/v1/checkouts",
         headers={"Authorization": f"Bearer {wct}", "Account": SANDBOX_SUB_ACCOUNT},
     )
-    assert listed.status_code == 200 and len(listed.json()["data"]) == 1
+    assert listed.status_code == 200
+    assert len(listed.json()["data"]) == 1
     other = client.get(
         "/justifi/v1/checkouts",
         headers={"Authorization": f"Bearer {wct}", "Account": "acc_someone_else"},
@@ -689,7 +731,8 @@ def test_web_component_token_expires_after_60_minutes(client: httpx.Client, toke
     assert client.get(f"/justifi/v1/checkouts/{checkout_id}", headers=auth).status_code == 200
     advance_clock(client, MINUTE)
     expired = client.get(f"/justifi/v1/checkouts/{checkout_id}", headers=auth)
-    assert expired.status_code == 401 and error_code(expired) == "not_authenticated"
+    assert expired.status_code == 401
+    assert error_code(expired) == "not_authenticated"
 
 
 def test_analytics_needs_no_auth(client: httpx.Client) -> None:
@@ -731,7 +774,8 @@ def test_cors_preflight_and_response_headers(client: httpx.Client, token: str) -
     error = client.get(
         "/justifi/v1/checkouts/cho_nope", headers={**headers(token), "Origin": origin}
     )
-    assert error.status_code == 404 and error.headers["access-control-allow-origin"] == origin
+    assert error.status_code == 404
+    assert error.headers["access-control-allow-origin"] == origin
     unauthenticated = client.get(f"/justifi/v1/checkouts/{checkout_id}", headers={"Origin": origin})
     assert unauthenticated.status_code == 401
     assert unauthenticated.headers["access-control-allow-origin"] == origin
@@ -749,7 +793,8 @@ def test_iframe_pages_speak_the_component_protocol(client: httpx.Client, field: 
     response = client.get(f"/justifi/iframe/v2/{field}?tabId=abc-123?{style}")
     assert response.status_code == 200
     page = response.text
-    assert 'id="field"' in page and "font-family: Arial" in page
+    assert 'id="field"' in page
+    assert "font-family: Arial" in page
     assert f"var FIELD = {json.dumps(field)}" in page
     for needle in ('eventType: "validate"', 'eventType: "tokenize"', '"focused"', '"blurred"',
                    "/v1/payment_methods", "iframeResizer.contentWindow.min.js"):  # fmt: skip
@@ -777,7 +822,8 @@ def test_iframe_resizer_is_served_once_configured(tmp_path: Path) -> None:
         assert client.get(path).status_code == 404
         server.serve_component_assets(components, resizer)
         served = client.get(path)
-    assert served.status_code == 200 and "javascript" in served.headers["content-type"]
+    assert served.status_code == 200
+    assert "javascript" in served.headers["content-type"]
     assert served.text == "/* iframe-resizer child */"
 
 
@@ -792,9 +838,12 @@ def test_component_host_page_and_assets(tmp_path: Path) -> None:
     provider, checkout = page.index("<justifi-config-provider"), page.index("<justifi-checkout")
     assert provider < checkout
     assert f'api-origin="{server.base_url}/justifi"' in page
-    assert 'auth-token="wct_x"' in page and 'checkout-id="cho_abc"' in page
-    assert 'type="module"' in page and "window.__events" in page
-    assert asset.status_code == 200 and "javascript" in asset.headers["content-type"]
+    assert 'auth-token="wct_x"' in page
+    assert 'checkout-id="cho_abc"' in page
+    assert 'type="module"' in page
+    assert "window.__events" in page
+    assert asset.status_code == 200
+    assert "javascript" in asset.headers["content-type"]
     assert escape.status_code == 404
 
 
@@ -822,11 +871,14 @@ def test_payment_events_are_signed_justifi_style(client: httpx.Client, token: st
         ).hexdigest()
         assert hmac.compare_digest(sent["JUSTIFI-SIGNATURE"], expected)
         parsed = json.loads(body)
-        assert parsed["event_name"] == event["event_type"] and parsed["version"] == "v1"
-        assert parsed["account_type"] == "test" and parsed["account_id"] == SANDBOX_SUB_ACCOUNT
+        assert parsed["event_name"] == event["event_type"]
+        assert parsed["version"] == "v1"
+        assert parsed["account_type"] == "test"
+        assert parsed["account_id"] == SANDBOX_SUB_ACCOUNT
         assert parsed["id"].startswith("evt_")
     refunded = next(json.loads(e["body"]) for e in events if e["event_type"] == "payment.refunded")
-    assert refunded["data"]["amount"] == 500 and refunded["data"]["id"].startswith("re_")
+    assert refunded["data"]["amount"] == 500
+    assert refunded["data"]["id"].startswith("re_")
 
 
 def test_checkout_events(client: httpx.Client, token: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -15,6 +15,9 @@ from pos_sandbox.server import (
     SandboxServer,
 )
 from tests.sandbox.test_justifi_payments import _spec, assert_matches_spec
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 def _fix_spec_defects() -> None:

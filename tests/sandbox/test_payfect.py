@@ -7,8 +7,7 @@ import hashlib
 import json
 import re
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -17,6 +16,9 @@ from cryptography.fernet import Fernet
 from pos_sandbox.credentials import WEBHOOK_SECRETS
 from pos_sandbox.payfect.api import SANDBOX_PAYFECT_API_KEY
 from pos_sandbox.server import SandboxServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 AUTH = {"Authorization": f"Api-Key {SANDBOX_PAYFECT_API_KEY}"}
 V1 = "/payfect/api/v1/checkouts/"
@@ -95,11 +97,14 @@ def test_create_and_retrieve_answer_the_documented_camelcase_object(
     assert set(checkout["invoiceItems"][0]) == EXAMPLE_ITEM_KEYS
     uuid.UUID(checkout["id"])
     uuid.UUID(checkout["paymentIntent"])
-    assert checkout["status"] == "open" and checkout["currency"] == "usdt"
-    assert checkout["amountTotal"] == "20.50" and checkout["invoiceItems"][0]["amount"] == "20.50"
+    assert checkout["status"] == "open"
+    assert checkout["currency"] == "usdt"
+    assert checkout["amountTotal"] == "20.50"
+    assert checkout["invoiceItems"][0]["amount"] == "20.50"
     assert checkout["clientReferenceId"] == "order-1001"
     assert checkout["successUrl"] == "https://example.com/success"
-    assert checkout["isLivemode"] is False and checkout["metadata"] is None
+    assert checkout["isLivemode"] is False
+    assert checkout["metadata"] is None
     assert set(checkout["merchant"]) == {"id", "name"}
     assert checkout["paymentMethodOptions"]["crypto"][0]["networks"] == [
         {"value": "tron", "name": "Tron (TRC20)"}
@@ -116,7 +121,8 @@ def test_create_and_retrieve_answer_the_documented_camelcase_object(
 
 def test_amounts_are_exact_decimal_strings(client: httpx.Client) -> None:
     checkout = create(client, unit_amount=0.1, quantity=3)  # a JSON number, not a string
-    assert checkout["invoiceItems"][0]["amount"] == "0.30" and checkout["amountTotal"] == "0.30"
+    assert checkout["invoiceItems"][0]["amount"] == "0.30"
+    assert checkout["amountTotal"] == "0.30"
     for amount in (checkout["amountTotal"], *(i["amount"] for i in checkout["invoiceItems"])):
         assert isinstance(amount, str)
     assert isinstance(checkout["invoiceItems"][0]["quantity"], int)
@@ -125,9 +131,11 @@ def test_amounts_are_exact_decimal_strings(client: httpx.Client) -> None:
 def test_truncate_fault_reproduces_the_documented_echo(client: httpx.Client) -> None:
     assert create(client)["amountTotal"] == "20.50"
     on = client.post("/_sandbox/payfect/faults", json={"truncate_amounts": True})
-    assert on.status_code == 200 and on.json() == {"truncate_amounts": True}
+    assert on.status_code == 200
+    assert on.json() == {"truncate_amounts": True}
     echoed = create(client)
-    assert echoed["amountTotal"] == "20.00" and echoed["invoiceItems"][0]["amount"] == "20.00"
+    assert echoed["amountTotal"] == "20.00"
+    assert echoed["invoiceItems"][0]["amount"] == "20.00"
     assert get(client, echoed["id"])["amountTotal"] == "20.00"
     client.post("/_sandbox/payfect/faults", json={"truncate_amounts": False})
     assert create(client)["amountTotal"] == "20.50"
@@ -162,7 +170,8 @@ def test_invalid_checkout_fields_are_400(
     body = {**request_body(), **change}
     body = {key: value for key, value in body.items() if value is not None}
     response = client.post(V1, json=body, headers=AUTH)
-    assert response.status_code == 400 and response.json() == errors
+    assert response.status_code == 400
+    assert response.json() == errors
 
 
 def unit_error(message: str) -> dict[str, Any]:
@@ -195,22 +204,25 @@ def test_malformed_requests_get_drf_errors_and_the_sandbox_keeps_serving(
     bad_json = client.post(
         V1, content=b"{oops", headers={**AUTH, "Content-Type": "application/json"}
     )
-    assert bad_json.status_code == 400 and bad_json.json()["detail"].startswith("JSON parse error")
+    assert bad_json.status_code == 400
+    assert bad_json.json()["detail"].startswith("JSON parse error")
     deep = client.post(
         V1, content=b'{"a":' * 100_000, headers={**AUTH, "Content-Type": "application/json"}
     )
-    assert deep.status_code == 400 and "detail" in deep.json()
+    assert deep.status_code == 400
+    assert "detail" in deep.json()
     wrong_type = client.post(V1, content=b"a=1", headers={**AUTH, "Content-Type": "text/plain"})
     assert wrong_type.status_code == 415
     assert wrong_type.json() == {"detail": 'Unsupported media type "text/plain" in request.'}
     unknown = client.get(f"{V1}{uuid.uuid4()}/", headers=AUTH)
-    assert unknown.status_code == 404 and unknown.json() == {"detail": "Not found."}
+    assert unknown.status_code == 404
+    assert unknown.json() == {"detail": "Not found."}
     not_uuid = client.get(f"{SDK}not-a-uuid/", headers=AUTH)
-    assert not_uuid.status_code == 404 and not_uuid.json() == {"detail": "Not found."}
+    assert not_uuid.status_code == 404
+    assert not_uuid.json() == {"detail": "Not found."}
     wrong_method = client.delete(f"{V1}{uuid.uuid4()}/", headers=AUTH)
-    assert wrong_method.status_code == 405 and wrong_method.json() == {
-        "detail": "Method not allowed."
-    }
+    assert wrong_method.status_code == 405
+    assert wrong_method.json() == {"detail": "Method not allowed."}
 
     def chunks() -> Iterator[bytes]:
         yield b'{"metadata": {"x": "'
@@ -232,8 +244,10 @@ def test_the_page_shows_usdt_on_tron_and_its_button_completes(client: httpx.Clie
     checkout = create(client)
     path = f"/payfect/pay/{checkout['id']}"
     page = client.get(path)
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert "20.50 USDT" in page.text and "Tron (TRC20)" in page.text
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    assert "20.50 USDT" in page.text
+    assert "Tron (TRC20)" in page.text
     address = re.search(r'id="deposit-address"[^>]*>(T[1-9A-HJ-NP-Za-km-z]{33})<', page.text)
     assert address is not None
     assert "Payment received" in page.text
@@ -242,7 +256,8 @@ def test_the_page_shows_usdt_on_tron_and_its_button_completes(client: httpx.Clie
     assert pressed.status_code == 303
     assert pressed.headers["location"] == "https://example.com/success"
     after = get(client, checkout["id"])
-    assert after["status"] == "complete" and after["updatedAt"] >= checkout["updatedAt"]
+    assert after["status"] == "complete"
+    assert after["updatedAt"] >= checkout["updatedAt"]
     assert "Payment received" in client.get(path).text
     assert client.get(f"/payfect/pay/{uuid.uuid4()}").status_code == 404
 
@@ -250,7 +265,8 @@ def test_the_page_shows_usdt_on_tron_and_its_button_completes(client: httpx.Clie
 def test_helper_completes_like_the_button(client: httpx.Client) -> None:
     checkout = create(client)
     paid = client.post("/_sandbox/payfect/pay", json={"id": checkout["id"]})
-    assert paid.status_code == 200 and paid.json()["status"] == "complete"
+    assert paid.status_code == 200
+    assert paid.json()["status"] == "complete"
     assert get(client, checkout["id"], SDK)["status"] == "complete"
     missing = client.post("/_sandbox/payfect/pay", json={"id": str(uuid.uuid4())})
     assert missing.status_code == 404
@@ -265,7 +281,8 @@ def test_open_checkouts_expire_on_the_sandbox_clock(client: httpx.Client) -> Non
     assert expired["status"] == "expired"
     assert "Checkout expired" in client.get(f"/payfect/pay/{checkout['id']}").text
     late = client.post(f"/payfect/pay/{checkout['id']}/received")
-    assert late.status_code == 200 and "Checkout expired" in late.text
+    assert late.status_code == 200
+    assert "Checkout expired" in late.text
     assert client.post("/_sandbox/payfect/pay", json={"id": checkout["id"]}).status_code == 409
     assert get(client, checkout["id"])["status"] == "expired"
     [event] = callbacks(client, checkout["id"])
@@ -293,8 +310,10 @@ def test_the_callback_is_signed_with_a_fernet_token_of_the_exact_body(
     assert event["event_type"] == "checkout.completed"
     body = json.loads(event["body"])
     assert set(body) == CALLBACK_KEYS
-    assert body["status"] == "succeeded" and body["amount"] == "20.50"
-    assert body["currency"] == "usdt" and body["client_reference_id"] == "order-1001"
+    assert body["status"] == "succeeded"
+    assert body["amount"] == "20.50"
+    assert body["currency"] == "usdt"
+    assert body["client_reference_id"] == "order-1001"
     assert body["merchant"] == checkout["merchant"]["id"]
     assert body["payment_intent"] == checkout["paymentIntent"]
     assert body["payment_method"]["payment_method_detail"] == {

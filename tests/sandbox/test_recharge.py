@@ -5,9 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Iterator
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -18,6 +17,9 @@ from pos_app.providers.types import CheckoutRequest
 from pos_sandbox.credentials import WEBHOOK_SECRETS
 from pos_sandbox.recharge.api import SANDBOX_RECHARGE_TOKEN
 from pos_sandbox.server import SandboxServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 AUTH = {"X-Recharge-Access-Token": SANDBOX_RECHARGE_TOKEN}
 V2021_11 = {**AUTH, "X-Recharge-Version": "2021-11"}
@@ -87,23 +89,28 @@ def test_the_version_header_selects_the_response_shape(client: httpx.Client) -> 
     assert re.fullmatch(r"[0-9a-f]{32}", checkout["token"])
     # No header: 2021-01 (price, product_id, shipping_line, naive timestamps).
     line = checkout["line_items"][0]
-    assert line["price"] == "39.95" and line["product_id"] == 1001
-    assert "shipping_line" in checkout and "discount_code" in checkout
+    assert line["price"] == "39.95"
+    assert line["product_id"] == 1001
+    assert "shipping_line" in checkout
+    assert "discount_code" in checkout
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", checkout["created_at"])
 
     newer = client.get(f"/recharge/checkouts/{checkout['token']}", headers=V2021_11).json()
     line = newer["checkout"]["line_items"][0]
-    assert line["unit_price"] == "39.95" and "price" not in line
+    assert line["unit_price"] == "39.95"
+    assert "price" not in line
     # From 2021-11 every external id is a string (ReCharge's API standards).
     assert line["external_product_id"] == {"ecommerce": "1001"}
     assert line["purchase_item_type"] == "onetime"
-    assert "applied_shipping_rate" in newer["checkout"] and "applied_discounts" in newer["checkout"]
+    assert "applied_shipping_rate" in newer["checkout"]
+    assert "applied_discounts" in newer["checkout"]
     assert newer["checkout"]["created_at"].endswith("+00:00")
 
     bad = client.get(
         f"/recharge/checkouts/{checkout['token']}", headers={**AUTH, "X-Recharge-Version": "2019"}
     )
-    assert bad.status_code == 426 and bad.json() == {"errors": "Invalid API version"}
+    assert bad.status_code == 426
+    assert bad.json() == {"errors": "Invalid API version"}
 
 
 def test_rate_limit_fills_at_40_and_leaks_on_the_sandbox_clock(client: httpx.Client) -> None:
@@ -127,7 +134,8 @@ def test_rate_limit_fills_at_40_and_leaks_on_the_sandbox_clock(client: httpx.Cli
 
     client.post("/_sandbox/clock/advance", json={"seconds": 20})
     recovered = client.get(path, headers=AUTH)
-    assert recovered.status_code == 200 and recovered.headers["X-Recharge-Limit"] == "1/40"
+    assert recovered.status_code == 200
+    assert recovered.headers["X-Recharge-Limit"] == "1/40"
 
 
 # -- checkouts -----------------------------------------------------------------------------
@@ -136,9 +144,11 @@ def test_rate_limit_fills_at_40_and_leaks_on_the_sandbox_clock(client: httpx.Cli
 def test_create_get_update_and_unknown_tokens(client: httpx.Client) -> None:
     checkout = create(client, email="ada@example.com", note="front counter")
     token = checkout["token"]
-    assert checkout["email"] == "ada@example.com" and checkout["completed_at"] is None
+    assert checkout["email"] == "ada@example.com"
+    assert checkout["completed_at"] is None
     fetched = client.get(f"/recharge/checkouts/{token}", headers=AUTH)
-    assert fetched.status_code == 200 and fetched.json()["checkout"] == checkout
+    assert fetched.status_code == 200
+    assert fetched.json()["checkout"] == checkout
 
     updated = client.put(
         f"/recharge/checkouts/{token}",
@@ -147,15 +157,16 @@ def test_create_get_update_and_unknown_tokens(client: httpx.Client) -> None:
     )
     assert updated.status_code == 200
     body = updated.json()["checkout"]
-    assert body["email"] == "grace@example.com" and body["total_price"] == "15.00"
+    assert body["email"] == "grace@example.com"
+    assert body["total_price"] == "15.00"
     assert client.get(f"/recharge/checkouts/{token}", headers=AUTH).json()["checkout"] == body
 
     missing = client.get("/recharge/checkouts/" + "0" * 32, headers=AUTH)
-    assert missing.status_code == 404 and missing.json() == {"error": "Not found"}
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "Not found"}
     wrong_method = client.delete(f"/recharge/checkouts/{token}", headers=AUTH)
-    assert wrong_method.status_code == 405 and wrong_method.json() == {
-        "errors": "Method not allowed"
-    }
+    assert wrong_method.status_code == 405
+    assert wrong_method.json() == {"errors": "Method not allowed"}
 
 
 def test_totals_are_exact_decimal_strings(client: httpx.Client) -> None:
@@ -197,9 +208,8 @@ def test_malformed_requests_get_recharge_errors_and_the_sandbox_keeps_serving(
         content=b"{not json",
         headers={**AUTH, "Content-Type": "application/json"},
     )
-    assert bad_json.status_code == 400 and bad_json.json() == {
-        "errors": "The request body is not valid JSON"
-    }
+    assert bad_json.status_code == 400
+    assert bad_json.json() == {"errors": "The request body is not valid JSON"}
     not_object = client.post("/recharge/checkouts", json=[1, 2], headers=AUTH)
     assert not_object.status_code == 400
     wrong_type = client.post(
@@ -207,7 +217,8 @@ def test_malformed_requests_get_recharge_errors_and_the_sandbox_keeps_serving(
         content=b"line_items=1",
         headers={**AUTH, "Content-Type": "text/plain"},
     )
-    assert wrong_type.status_code == 415 and "errors" in wrong_type.json()
+    assert wrong_type.status_code == 415
+    assert "errors" in wrong_type.json()
     nan = client.post(
         "/recharge/checkouts",
         content=b'{"line_items": [{"title": "x", "price": NaN, "quantity": 1}]}',
@@ -245,7 +256,8 @@ def test_shipping_rates_need_an_address_and_change_the_total(client: httpx.Clien
     token = checkout["token"]
     assert checkout["requires_shipping"] is True
     empty = client.get(f"/recharge/checkouts/{token}/shipping_rates", headers=AUTH)
-    assert empty.status_code == 200 and empty.json() == {"shipping_rates": []}
+    assert empty.status_code == 200
+    assert empty.json() == {"shipping_rates": []}
 
     client.put(f"/recharge/checkouts/{token}", json={"shipping_address": ADDRESS}, headers=AUTH)
     rates = client.get(f"/recharge/checkouts/{token}/shipping_rates", headers=AUTH).json()
@@ -266,7 +278,8 @@ def test_shipping_rates_need_an_address_and_change_the_total(client: httpx.Clien
         json={"shipping_line": {"handle": "sandbox-express"}},
         headers=AUTH,
     ).json()["checkout"]
-    assert chosen["shipping_line"]["price"] == "15.00" and chosen["total_price"] == "35.00"
+    assert chosen["shipping_line"]["price"] == "15.00"
+    assert chosen["total_price"] == "35.00"
     newer = client.get(f"/recharge/checkouts/{token}", headers=V2021_11).json()["checkout"]
     assert newer["applied_shipping_rate"]["handle"] == "sandbox-express"
 
@@ -279,12 +292,15 @@ def test_charge_approves_and_completes_the_checkout_once(client: httpx.Client) -
     response = charge(client, token, "tok_visa")
     assert response.status_code == 200
     result = response.json()["checkout_charge"]
-    assert result["status"] == "success" and isinstance(result["charge_id"], int)
-    assert result["payment_processor"] == "stripe" and result["payment_token"] == "tok_visa"
+    assert result["status"] == "success"
+    assert isinstance(result["charge_id"], int)
+    assert result["payment_processor"] == "stripe"
+    assert result["payment_token"] == "tok_visa"
     assert result["free"] is False
 
     after = client.get(f"/recharge/checkouts/{token}", headers=AUTH).json()["checkout"]
-    assert after["charge_id"] == result["charge_id"] and after["completed_at"] is not None
+    assert after["charge_id"] == result["charge_id"]
+    assert after["completed_at"] is not None
     assert after["payment_processor_transaction_id"] == result["payment_processor_transaction_id"]
 
     again = charge(client, token, "tok_visa")
@@ -310,7 +326,8 @@ def test_a_declined_charge_is_402_and_leaves_the_checkout_payable(client: httpx.
 def test_charge_validates_its_request(client: httpx.Client) -> None:
     token = create(client)["token"]
     no_email = charge(client, token, "tok_visa")
-    assert no_email.status_code == 422 and no_email.json() == {"errors": {"email": ["is required"]}}
+    assert no_email.status_code == 422
+    assert no_email.json() == {"errors": {"email": ["is required"]}}
     client.put(f"/recharge/checkouts/{token}", json={"email": "a@example.com"}, headers=AUTH)
     unknown_token = charge(client, token, "tok_made_up")
     assert unknown_token.status_code == 422
@@ -339,7 +356,8 @@ def test_shipped_orders_need_a_shipping_line_before_charging(client: httpx.Clien
         line_items=[item("10.00", 2, requires_shipping=True)],
     )["token"]
     refused = charge(client, token, "tok_visa")
-    assert refused.status_code == 422 and list(refused.json()["errors"]) == ["shipping_line"]
+    assert refused.status_code == 422
+    assert list(refused.json()["errors"]) == ["shipping_line"]
     client.put(
         f"/recharge/checkouts/{token}",
         json={"applied_shipping_rate": {"handle": "sandbox-standard"}},
@@ -356,8 +374,10 @@ def test_shipped_orders_need_a_shipping_line_before_charging(client: httpx.Clien
 def test_the_hosted_page_takes_a_card_and_shows_completion(client: httpx.Client) -> None:
     token = create(client, line_items=[item("12.50", 2)])["token"]
     page = client.get(f"/recharge/r/checkout/{token}")
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert "$25.00" in page.text and 'name="email"' in page.text
+    assert page.status_code == 200
+    assert "text/html" in page.headers["content-type"]
+    assert "$25.00" in page.text
+    assert 'name="email"' in page.text
     form = {
         "email": "shopper@example.com",
         "card_name": "Ada Lovelace",
@@ -367,10 +387,12 @@ def test_the_hosted_page_takes_a_card_and_shows_completion(client: httpx.Client)
         "card_postal": "62701",
     }
     declined = client.post(f"/recharge/r/checkout/{token}/pay", data=form)
-    assert declined.status_code == 402 and "Your card was declined." in declined.text
+    assert declined.status_code == 402
+    assert "Your card was declined." in declined.text
 
     incomplete = client.post(f"/recharge/r/checkout/{token}/pay", data={**form, "card_number": ""})
-    assert incomplete.status_code == 422 and "Enter your card number." in incomplete.text
+    assert incomplete.status_code == 422
+    assert "Enter your card number." in incomplete.text
 
     paid = client.post(
         f"/recharge/r/checkout/{token}/pay", data={**form, "card_number": "4242424242424242"}
@@ -378,9 +400,11 @@ def test_the_hosted_page_takes_a_card_and_shows_completion(client: httpx.Client)
     assert paid.status_code == 303
     assert paid.headers["location"] == f"/recharge/r/checkout/{token}"
     done = client.get(paid.headers["location"])
-    assert done.status_code == 200 and "Thank you for your order!" in done.text
+    assert done.status_code == 200
+    assert "Thank you for your order!" in done.text
     checkout = client.get(f"/recharge/checkouts/{token}", headers=AUTH).json()["checkout"]
-    assert checkout["email"] == "shopper@example.com" and checkout["completed_at"] is not None
+    assert checkout["email"] == "shopper@example.com"
+    assert checkout["completed_at"] is not None
     assert checkout["payment_processor"] == "stripe"
     assert client.get("/recharge/r/checkout/" + "0" * 32).status_code == 404
 
@@ -392,7 +416,8 @@ def test_headless_helper_pays_like_the_page(client: httpx.Client) -> None:
     )
     assert declined.status_code == 402
     paid = client.post("/_sandbox/recharge/pay", json={"token": token, "card": "4242424242424242"})
-    assert paid.status_code == 200 and paid.json()["checkout_charge"]["status"] == "success"
+    assert paid.status_code == 200
+    assert paid.json()["checkout_charge"]["status"] == "success"
     bad = client.post("/_sandbox/recharge/pay", json={"token": token, "card": "1234"})
     assert bad.status_code == 400
 
@@ -419,7 +444,8 @@ def test_webhooks_are_signed_with_sha256_of_secret_plus_body(client: httpx.Clien
         )
         assert event["headers"]["X-Recharge-Topic"] == event["event_type"]
     completed = json.loads(events[-1]["body"])["checkout"]
-    assert completed["token"] == token and completed["completed_at"] is not None
+    assert completed["token"] == token
+    assert completed["completed_at"] is not None
     assert json.loads(events[2]["body"])["charge"]["status"] == "success"
 
 
@@ -447,7 +473,8 @@ def test_the_hosted_page_charges_the_shipping_rate_picked(client: httpx.Client) 
         line_items=[item("20.00", 1, requires_shipping=True)],
     )["token"]
     page = client.get(f"/recharge/r/checkout/{token}")
-    assert "$25.00" in page.text and 'data-total="$35.00"' in page.text
+    assert "$25.00" in page.text
+    assert 'data-total="$35.00"' in page.text
     form = {
         "shipping_rate": "sandbox-express",
         "card_name": "Ada Lovelace",
@@ -458,7 +485,8 @@ def test_the_hosted_page_charges_the_shipping_rate_picked(client: httpx.Client) 
     }
     assert client.post(f"/recharge/r/checkout/{token}/pay", data=form).status_code == 303
     checkout = client.get(f"/recharge/checkouts/{token}", headers=AUTH).json()["checkout"]
-    assert checkout["total_price"] == "35.00" and checkout["completed_at"] is not None
+    assert checkout["total_price"] == "35.00"
+    assert checkout["completed_at"] is not None
     assert checkout["shipping_line"]["handle"] == "sandbox-express"
 
     unaddressed = create(client, line_items=[item("1.00", 1, requires_shipping=True)])["token"]
@@ -502,7 +530,8 @@ def test_the_catalog_in_both_versions_shapes(client: httpx.Client) -> None:
     # 2021-11: catalog entries with string external ids, variants and decimal-string prices;
     # sorted descending, keys alphabetical.
     ids = [product["external_product_id"] for product in newer]
-    assert all(isinstance(i, str) for i in ids) and ids == sorted(ids, key=int, reverse=True)
+    assert all(isinstance(i, str) for i in ids)
+    assert ids == sorted(ids, key=int, reverse=True)
     first = newer[0]
     assert list(first) == sorted(first)
     variant = first["variants"][0]
@@ -514,8 +543,10 @@ def test_the_catalog_in_both_versions_shapes(client: httpx.Client) -> None:
     assert len(older) == len(newer)
     product = older[0]
     # 2021-01: ReCharge's subscription settings for an ecommerce product; no variants/prices.
-    assert isinstance(product["id"], int) and isinstance(product["shopify_product_id"], int)
-    assert "variants" not in product and "external_product_id" not in product
+    assert isinstance(product["id"], int)
+    assert isinstance(product["shopify_product_id"], int)
+    assert "variants" not in product
+    assert "external_product_id" not in product
     assert product["order_interval_unit"] in ("day", "week", "month")
     assert set(product) >= {
         "charge_interval_frequency", "order_interval_frequency_options", "discount_amount",
@@ -526,17 +557,18 @@ def test_the_catalog_in_both_versions_shapes(client: httpx.Client) -> None:
 
     # One product: ReCharge's id in 2021-01, the ecommerce id in 2021-11.
     one = client.get(f"/recharge/products/{product['id']}", headers=AUTH)
-    assert one.status_code == 200 and one.json() == {"product": product}
+    assert one.status_code == 200
+    assert one.json() == {"product": product}
     same = client.get(f"/recharge/products/{product['shopify_product_id']}", headers=V2021_11)
     assert same.status_code == 200
     assert same.json()["product"]["title"] == product["title"]
     for headers, key in ((AUTH, "999"), (V2021_11, "999"), (V2021_11, str(product["id"]))):
         missing = client.get(f"/recharge/products/{key}", headers=headers)
-        assert missing.status_code == 404 and missing.json() == {"error": "Not found"}
+        assert missing.status_code == 404
+        assert missing.json() == {"error": "Not found"}
     refused = client.get("/recharge/products", headers={})
-    assert refused.status_code == 401 and refused.json() == {
-        "errors": "A valid access token is required"
-    }
+    assert refused.status_code == 401
+    assert refused.json() == {"errors": "A valid access token is required"}
     assert re.fullmatch(r"\d+/40", refused.headers["X-Recharge-Limit"])
 
 
@@ -544,12 +576,16 @@ def test_the_catalog_pages_as_each_version_does(client: httpx.Client) -> None:
     everything = products(client)
     # 2021-01: page/limit, the next page in a Link header.
     first = client.get("/recharge/products", params={"limit": 2}, headers=AUTH)
-    assert first.status_code == 200 and len(first.json()["products"]) == 2
+    assert first.status_code == 200
+    assert len(first.json()["products"]) == 2
     link = first.headers["Link"]
-    assert link.endswith('; rel="next"') and "page=2" in link and "limit=2" in link
+    assert link.endswith('; rel="next"')
+    assert "page=2" in link
+    assert "limit=2" in link
     last_page = (len(everything) + 1) // 2
     last = client.get("/recharge/products", params={"limit": 2, "page": last_page}, headers=AUTH)
-    assert last.status_code == 200 and "Link" not in last.headers
+    assert last.status_code == 200
+    assert "Link" not in last.headers
     only = client.get(
         "/recharge/products",
         params={"shopify_product_id": everything[0]["external_product_id"]},
@@ -559,7 +595,8 @@ def test_the_catalog_pages_as_each_version_does(client: httpx.Client) -> None:
 
     # 2021-11: cursor/limit, next_cursor and previous_cursor in the body.
     page = client.get("/recharge/products", params={"limit": 2}, headers=V2021_11).json()
-    assert page["previous_cursor"] is None and page["next_cursor"]
+    assert page["previous_cursor"] is None
+    assert page["next_cursor"]
     seen = [p["external_product_id"] for p in page["products"]]
     while page["next_cursor"]:
         cursor = page["next_cursor"]
@@ -582,7 +619,8 @@ def test_the_catalog_pages_as_each_version_does(client: httpx.Client) -> None:
         (V2021_11, {"cursor": "not-a-cursor"}, "cursor"),
     ):
         bad = client.get("/recharge/products", params=params, headers=headers)
-        assert bad.status_code == 422 and list(bad.json()["errors"]) == [field], params
+        assert bad.status_code == 422, params
+        assert list(bad.json()["errors"]) == [field], params
 
 
 def test_recharges_documented_checkout_body_is_priced_from_the_catalog(
@@ -597,25 +635,30 @@ def test_recharges_documented_checkout_body_is_priced_from_the_catalog(
     checkout = create(client, line_items=[line_item])
 
     line = checkout["line_items"][0]
-    assert line["price"] == price and line["quantity"] == 6
-    assert line["title"] == product["title"] and line["variant_title"] == variant["title"]
-    assert line["sku"] == variant["sku"] and line["grams"] == variant["dimensions"]["weight"]
+    assert line["price"] == price
+    assert line["quantity"] == 6
+    assert line["title"] == product["title"]
+    assert line["variant_title"] == variant["title"]
+    assert line["sku"] == variant["sku"]
+    assert line["grams"] == variant["dimensions"]["weight"]
     assert line["product_id"] == int(product["external_product_id"])
     assert line["variant_id"] == int(variant["external_variant_id"])
     assert (line["charge_interval_frequency"], line["order_interval_frequency"]) == (5, 5)
-    assert line["order_interval_unit"] == "day" and line["fulfillment_service"] == "manual"
-    assert (
-        line["cutoff_day_of_month"] is None
-        and line["expire_after_specific_number_of_charges"] is None
-    )
+    assert line["order_interval_unit"] == "day"
+    assert line["fulfillment_service"] == "manual"
+    assert line["cutoff_day_of_month"] is None
+    assert line["expire_after_specific_number_of_charges"] is None
     assert line["purchase_item_type"] == "subscription"
     six = str((Decimal(price) * 6).quantize(Decimal("0.01")))
-    assert line["line_price"] == six and checkout["subtotal_price"] == six
-    assert checkout["total_price"] == six and checkout["requires_shipping"] is True
+    assert line["line_price"] == six
+    assert checkout["subtotal_price"] == six
+    assert checkout["total_price"] == six
+    assert checkout["requires_shipping"] is True
 
     newer = client.get(f"/recharge/checkouts/{checkout['token']}", headers=V2021_11).json()
     line = newer["checkout"]["line_items"][0]
-    assert line["unit_price"] == price and line["total_price"] == six
+    assert line["unit_price"] == price
+    assert line["total_price"] == six
     assert line["external_variant_id"] == {"ecommerce": variant["external_variant_id"]}
     assert line["subscription_preferences"]["interval_unit"] == "day"
     assert line["subscription_preferences"]["charge_interval_frequency"] == 5
@@ -657,7 +700,8 @@ def test_2021_11_catalog_items_and_creation_status(client: httpx.Client) -> None
     line = response.json()["checkout"]["line_items"][0]
     assert line["unit_price"] == variant["prices"]["unit_price"]
     assert line["external_product_id"] == {"ecommerce": product["external_product_id"]}
-    assert line["title"] == product["title"] and line["subscription_preferences"] is None
+    assert line["title"] == product["title"]
+    assert line["subscription_preferences"] is None
 
 
 @pytest.mark.parametrize("version", [AUTH, V2021_11])
@@ -698,7 +742,9 @@ def test_our_adapters_custom_items_still_work(client: httpx.Client, version: str
     )
     assert response.status_code in (200, 201), response.text
     checkout = response.json()["checkout"]
-    assert checkout["total_price"] == "17.99" and checkout["requires_shipping"] is False
+    assert checkout["total_price"] == "17.99"
+    assert checkout["requires_shipping"] is False
     line = checkout["line_items"][0]
-    assert line["title"] == "Till sale" and line[price_key(version)] == "17.99"
+    assert line["title"] == "Till sale"
+    assert line[price_key(version)] == "17.99"
     assert charge(client, checkout["token"], "tok_visa").status_code == 200

@@ -6,13 +6,11 @@ import asyncio
 import json
 import socket
 import uuid
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from pos_sandbox.dialect import Dialect
 from pos_sandbox.dialects import all_dialects
 from pos_sandbox.server import (
     MAX_BODY_SIZE,
@@ -21,6 +19,11 @@ from pos_sandbox.server import (
     SANDBOX_SUB_ACCOUNT,
     SandboxServer,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pos_sandbox.dialect import Dialect
 
 JSON = {"Content-Type": "application/json"}
 
@@ -40,13 +43,15 @@ def justifi_error(response: httpx.Response) -> dict[str, Any]:
     """The body of a JustiFi error response, checked to have JustiFi's shape."""
     assert response.headers["content-type"].startswith("application/json"), response.text
     error = response.json()["error"]
-    assert isinstance(error["code"], str) and isinstance(error["message"], str)
+    assert isinstance(error["code"], str)
+    assert isinstance(error["message"], str)
     return dict(error)
 
 
 def assert_healthy(client: httpx.Client) -> None:
     response = client.get("/_sandbox/health")
-    assert response.status_code == 200 and response.json() == {"status": "ok"}
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
 
 
 # -- garbage in ----------------------------------------------------------------------------

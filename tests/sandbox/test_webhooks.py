@@ -7,11 +7,9 @@ import hmac
 import json
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -26,6 +24,10 @@ from pos_sandbox.server import (
     SandboxServer,
 )
 from tests.sandbox.test_payfect import AUTH, V1, request_body
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 
 @dataclass
@@ -176,7 +178,9 @@ def test_flush_delivers_recorded_events_with_their_body_and_signature(
     assert received.body == record["body"].encode()
     assert record["delivered"] is True
     [attempt] = record["deliveries"]
-    assert attempt["status"] == 200 and attempt["url"] == receiver.url and attempt["at"]
+    assert attempt["status"] == 200
+    assert attempt["url"] == receiver.url
+    assert attempt["at"]
     # Nothing is pending any more: another flush sends nothing.
     count = len(receiver.requests)
     assert flush(client) == []
@@ -224,7 +228,8 @@ def test_failed_delivery_is_recorded_and_retried(client: httpx.Client, receiver:
     for _ in range(3):
         flush(client)
     deliveries = [r for r in receiver.requests if f'"id":"{checkout_id}"'.encode() in r.body]
-    assert len(deliveries) == 2 and deliveries[0].body == deliveries[1].body
+    assert len(deliveries) == 2
+    assert deliveries[0].body == deliveries[1].body
     [record] = [r for r in events(client, "checkout.created") if checkout_id in r["body"]]
     assert [a["status"] for a in record["deliveries"]] == [500, 200]
     assert record["delivered"] is True
@@ -237,9 +242,11 @@ def test_an_unreachable_endpoint_is_an_attempt_with_an_error(
         register(client, f"http://127.0.0.1:{port}/hook")
         create_checkout(client)
         [attempt] = [a for a in flush(client) if a["url"].endswith(f":{port}/hook")][:1]
-    assert attempt["status"] is None and attempt["error"]
+    assert attempt["status"] is None
+    assert attempt["error"]
     [record] = events(client, "checkout.created")
-    assert record["delivered"] is False and record["deliveries"][0]["error"]
+    assert record["delivered"] is False
+    assert record["deliveries"][0]["error"]
 
 
 def test_redeliver_sends_an_event_again(client: httpx.Client, receiver: Receiver) -> None:
@@ -249,7 +256,8 @@ def test_redeliver_sends_an_event_again(client: httpx.Client, receiver: Receiver
     [record] = [r for r in events(client, "checkout.created") if checkout_id in r["body"]]
     before = len(receiver.requests)
     response = client.post(f"/_sandbox/webhooks/{record['id']}/redeliver")
-    assert response.status_code == 200 and response.json()["status"] == 200
+    assert response.status_code == 200
+    assert response.json()["status"] == 200
     assert len(receiver.requests) == before + 1
     assert receiver.requests[-1].body == record["body"].encode()
     [again] = [r for r in events(client, "checkout.created") if checkout_id in r["body"]]

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,6 +22,10 @@ from pos_app.services.approvals import (
     ApprovalService,
 )
 from pos_app.services.users import Session, UserRefused, UserService
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 REFUND, VOID = ApprovalAction.REFUND, ApprovalAction.VOID
@@ -75,19 +78,23 @@ def shop(tmp_path: Path) -> Iterator[Shop]:
 
 def test_any_refund_by_a_cashier_needs_a_manager(shop: Shop) -> None:
     needed = shop.approvals.required(REFUND, usd(100), shop.cashier)
-    assert needed.needed and needed.reason == "Refunds by a cashier need a manager's PIN."
+    assert needed.needed
+    assert needed.reason == "Refunds by a cashier need a manager's PIN."
 
 
 def test_a_manager_refunds_below_the_limit_without_approval(shop: Shop) -> None:
     needed = shop.approvals.required(REFUND, usd(10_000), shop.manager)
-    assert not needed.needed and needed.reason == "No approval is needed."
+    assert not needed.needed
+    assert needed.reason == "No approval is needed."
 
 
 def test_amounts_above_the_limit_need_a_managers_pin_even_for_a_manager(shop: Shop) -> None:
     refund = shop.approvals.required(REFUND, usd(10_001), shop.manager)
-    assert refund.needed and refund.reason == "Refunds above $100.00 need a manager's PIN."
+    assert refund.needed
+    assert refund.reason == "Refunds above $100.00 need a manager's PIN."
     void = shop.approvals.required(VOID, usd(50_001), shop.admin)
-    assert void.needed and "Voids above $500.00" in void.reason
+    assert void.needed
+    assert "Voids above $500.00" in void.reason
     assert not shop.approvals.required(VOID, usd(50_000), shop.manager).needed
     # A cashier's void needs a manager at any amount, by default.
     assert shop.approvals.required(VOID, usd(1), shop.cashier).reason == (
@@ -104,12 +111,14 @@ def test_refund_limits_count_what_was_already_refunded(shop: Shop) -> None:
     same_payment = shop.approvals.required(
         REFUND, usd(5_000), shop.manager, payment_refunded=usd(10_000), shift_refunded=usd(0)
     )
-    assert same_payment.needed and same_payment.over_limit
+    assert same_payment.needed
+    assert same_payment.over_limit
     assert "($150.00 on this payment in all)" in same_payment.reason
     other_payment = shop.approvals.required(
         REFUND, usd(5_000), shop.manager, payment_refunded=usd(0), shift_refunded=usd(10_000)
     )
-    assert other_payment.needed and "Refunds in this shift above $100.00" in other_payment.reason
+    assert other_payment.needed
+    assert "Refunds in this shift above $100.00" in other_payment.reason
     shop.approvals.policy = ApprovalPolicy(refund_limit=usd(10_000), shift_refund_limit=usd(50_000))
     assert not shop.approvals.required(
         REFUND, usd(5_000), shop.manager, payment_refunded=usd(0), shift_refunded=usd(40_000)
@@ -123,7 +132,8 @@ def test_a_cashier_above_the_limit_hears_both_reasons(shop: Shop) -> None:
 
 def test_a_limit_in_another_currency_always_asks(shop: Shop) -> None:
     needed = shop.approvals.required(VOID, Money(100, "EUR"), shop.manager)
-    assert needed.needed and "set in USD, so voids in EUR always need" in needed.reason
+    assert needed.needed
+    assert "set in USD, so voids in EUR always need" in needed.reason
 
 
 def test_nobody_signed_in_always_needs_a_manager(shop: Shop) -> None:
@@ -148,7 +158,8 @@ def test_a_manager_grants_an_approval_bound_to_the_refund(shop: Shop) -> None:
     assert approval.expires_at == T0 + timedelta(minutes=2)
     assert approval.token not in repr(approval)
     granted = shop.audit.entries(REF)[-1]
-    assert granted.action == "approval_granted" and granted.actor == shop.manager.actor
+    assert granted.action == "approval_granted"
+    assert granted.actor == shop.manager.actor
     assert granted.details["amount_minor"] == 2500
     assert granted.details["requested_by"] == shop.cashier.id
 
@@ -172,7 +183,8 @@ def test_a_wrong_manager_pin_is_refused_and_counts_toward_lock_out(shop: Shop) -
         shop.approvals.grant("Mona", "135792", REFUND, REF, usd(100))
     with pytest.raises(UserRefused, match="locked out"):
         shop.users.sign_in(Session(), "Mona", "135792")
-    assert shop.refusals()[0] == "wrong_pin" and shop.refusals()[-1] == "locked_out"
+    assert shop.refusals()[0] == "wrong_pin"
+    assert shop.refusals()[-1] == "locked_out"
     assert "0000" not in str([e.details for e in shop.audit.entries()])
 
 
@@ -196,7 +208,8 @@ def test_an_approval_is_used_once(shop: Shop) -> None:
     approval = shop.approvals.grant("Mona", "135792", REFUND, REF, usd(2500))
     shop.approvals.consume(approval, REFUND, REF, usd(2500), used_by=shop.cashier)
     used = shop.audit.entries(REF)[-1]
-    assert used.action == "approval_used" and used.actor == shop.cashier.actor
+    assert used.action == "approval_used"
+    assert used.actor == shop.cashier.actor
     with pytest.raises(ApprovalRefused, match="already been used") as refused:
         shop.approvals.consume(approval, REFUND, REF, usd(2500), used_by=shop.cashier)
     assert refused.value.code == "already_used"

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -23,6 +22,10 @@ from pos_app.journal.audit import (
 )
 from pos_app.journal.db import connect
 from pos_app.journal.store import JournalError, JournalStore
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -75,9 +78,12 @@ def test_entries_link_each_to_the_one_before(audit: AuditLog) -> None:
     assert entries[1].prev_hash == entries[0].hash
     assert entries[2].prev_hash == entries[1].hash
     assert entries[1].details == {"amount_minor": 200, "currency": "USD"}
-    assert entries[1].actor == "7" and entries[1].action == AuditAction.REFUND
-    assert entries[0].at.tzinfo is not None and entries[0].at < entries[1].at
-    assert audit.head().entries == 3 and audit.head().hash == entries[2].hash
+    assert entries[1].actor == "7"
+    assert entries[1].action == AuditAction.REFUND
+    assert entries[0].at.tzinfo is not None
+    assert entries[0].at < entries[1].at
+    assert audit.head().entries == 3
+    assert audit.head().hash == entries[2].hash
 
 
 def test_entries_filter_by_subject_and_page(audit: AuditLog) -> None:
@@ -96,10 +102,12 @@ def test_the_hash_covers_every_field_including_the_previous_hash(audit: AuditLog
 
 
 def test_an_intact_trail_verifies(audit: AuditLog) -> None:
-    assert audit.verify().ok and audit.verify().entries == 0
+    assert audit.verify().ok
+    assert audit.verify().entries == 0
     fill(audit, 5)
     result = audit.verify()
-    assert result.ok and result.entries == 5
+    assert result.ok
+    assert result.entries == 5
     assert "intact: 5 entries" in result.message
 
 
@@ -107,8 +115,10 @@ def test_an_edited_entry_is_found(audit: AuditLog, path: Path) -> None:
     fill(audit, 5)
     tamper(path, "UPDATE audit_log SET details = '{\"amount_minor\":1}' WHERE seq = 3")
     result = audit.verify()
-    assert not result.ok and result.broken_at == 3
-    assert "broken at entry 3" in result.message and "edited" in result.message
+    assert not result.ok
+    assert result.broken_at == 3
+    assert "broken at entry 3" in result.message
+    assert "edited" in result.message
 
 
 def test_an_edited_entry_with_a_recomputed_hash_breaks_the_next_link(
@@ -131,14 +141,16 @@ def test_an_edited_entry_with_a_recomputed_hash_breaks_the_next_link(
         f" hash = '{forged}' WHERE seq = 3",
     )
     result = audit.verify()
-    assert result.broken_at == 4 and "does not follow entry 3" in result.problem
+    assert result.broken_at == 4
+    assert "does not follow entry 3" in result.problem
 
 
 def test_a_deleted_entry_is_found(audit: AuditLog, path: Path) -> None:
     fill(audit, 5)
     tamper(path, "DELETE FROM audit_log WHERE seq = 2")
     result = audit.verify()
-    assert result.broken_at == 2 and "entry 2 is missing" in result.problem
+    assert result.broken_at == 2
+    assert "entry 2 is missing" in result.problem
 
 
 def test_a_deleted_entry_with_the_rest_renumbered_is_found(audit: AuditLog, path: Path) -> None:
@@ -161,7 +173,8 @@ def test_reordered_entries_are_found(audit: AuditLog, path: Path) -> None:
         "UPDATE audit_log SET seq = 3 WHERE seq = 100",
     )
     result = audit.verify()
-    assert result.broken_at == 2 and "moved here" in result.problem
+    assert result.broken_at == 2
+    assert "moved here" in result.problem
 
 
 def test_a_cut_off_tail_is_found(audit: AuditLog, path: Path) -> None:
@@ -194,7 +207,8 @@ def test_a_rewritten_head_is_caught_only_by_a_copy_kept_elsewhere(
     assert audit.verify().ok
     # ...but not with the head saved at the end of the shift.
     result = audit.verify(anchor)
-    assert result.broken_at == 5 and "saved copy of the head says 5" in result.problem
+    assert result.broken_at == 5
+    assert "saved copy of the head says 5" in result.problem
 
 
 def test_entries_added_outside_the_app_are_found(audit: AuditLog, path: Path) -> None:
@@ -207,7 +221,8 @@ def test_entries_added_outside_the_app_are_found(audit: AuditLog, path: Path) ->
         f" (3, '{T0.isoformat()}', '9', 'refund', 'x', '{{}}', '{last.hash}', '{digest}')",
     )
     result = audit.verify()
-    assert not result.ok and "outside the app" in result.problem
+    assert not result.ok
+    assert "outside the app" in result.problem
 
 
 @pytest.mark.parametrize(
@@ -225,7 +240,8 @@ def test_secrets_are_refused_and_nothing_is_written(
 ) -> None:
     with pytest.raises(AuditError, match="never hold secrets"):
         audit.append(AuditAction.SETTINGS_CHANGED, actor="1", details=details)
-    assert audit.entries() == [] and audit.head().entries == 0
+    assert audit.entries() == []
+    assert audit.head().entries == 0
 
 
 def test_floats_and_an_empty_actor_are_refused(audit: AuditLog) -> None:
@@ -248,7 +264,7 @@ def test_two_connections_appending_at_once_never_fork_the_chain(path: Path) -> N
             start.wait()
             for n in range(40):
                 log.append(AuditAction.REPRINT, actor=name, subject=f"{name}-{n}")
-        except BaseException as error:  # reported below, not lost in the thread
+        except BaseException as error:  # noqa: BLE001 - reported below, not lost in the thread
             failures.append(error)
         finally:
             log.connection.close()
@@ -260,7 +276,8 @@ def test_two_connections_appending_at_once_never_fork_the_chain(path: Path) -> N
         thread.join()
     assert failures == []
     check = AuditLog.open(path)
-    assert check.verify().ok and check.verify().entries == 80
+    assert check.verify().ok
+    assert check.verify().entries == 80
     assert {e.actor for e in check.entries()} == {"a", "b"}
     check.connection.close()
 
@@ -341,7 +358,8 @@ def test_the_recorder_writes_who_changed_each_payment_and_how(path: Path) -> Non
     refund = entries[-1].details
     assert refund["state"] == "partially_refunded"
     assert refund["previous_state"] == "captured"
-    assert refund["refunded_minor"] == 1000 and refund["currency"] == "USD"
+    assert refund["refunded_minor"] == 1000
+    assert refund["currency"] == "USD"
     assert refund["note"] == "Refund of $10.00 accepted"
     assert audit.verify().ok
     store.close()
@@ -471,12 +489,14 @@ def test_a_keyed_chain_cannot_be_recomputed_without_the_key(path: Path) -> None:
         )
     assert AuditLog.open(path).verify().ok  # the unkeyed check is fooled
     result = AuditLog.open(path, key=key).verify()
-    assert not result.ok and result.broken_at == 1
+    assert not result.ok
+    assert result.broken_at == 1
     audit.connection.close()
 
 
 def test_a_journal_cut_back_before_the_key_began_is_reported(path: Path) -> None:
     audit = AuditLog.open(path, clock=Clock(), key=AuditKey.new(since=5))
     result = audit.verify()
-    assert not result.ok and "signed entries were written from entry 5" in result.problem
+    assert not result.ok
+    assert "signed entries were written from entry 5" in result.problem
     audit.connection.close()

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,6 +16,10 @@ from pos_app.gui.webview.card_form_hosts import (
 )
 from pos_app.gui.webview.policy import Origin
 from pos_app.platform.assets import COMPONENT_DIST, sri
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 
 @pytest.fixture
@@ -45,7 +48,8 @@ def test_live_pages_are_served_from_loopback_under_a_one_time_path(
     live: LiveComponentHost,
 ) -> None:
     url = live.page_url("cho_123", "wct_secret")
-    assert "wct_secret" not in url and "cho_123" not in url  # nothing to leak in a URL
+    assert "wct_secret" not in url
+    assert "cho_123" not in url
     parts = urlsplit(url)
     assert parts.hostname == "127.0.0.1"
     assert live.origin == f"http://127.0.0.1:{parts.port}"  # the checkout's origin_url
@@ -98,7 +102,8 @@ def test_component_files_are_served_only_as_the_verified_release_has_them(
     host = LiveComponentHost(assets_dir=cache, read_manifest=lambda _dir: manifest)
     try:
         served = httpx.get(f"{host.origin}/components/webcomponents.esm.js")
-        assert served.status_code == 200 and served.content == b"export const ok = 1;"
+        assert served.status_code == 200
+        assert served.content == b"export const ok = 1;"
         assert served.headers["content-type"] == "text/javascript"
         # Edited on disk after it was verified: refused, not run.
         (cache / "justifi__webcomponents-6.14.3" / COMPONENT_DIST / "p-1.js").write_bytes(
@@ -127,4 +132,5 @@ def test_the_sandbox_page_is_the_sandboxs_own() -> None:
     assert host.page_url("cho_9", "t") == (
         "http://127.0.0.1:8123/justifi/component-host/cho_9?token=t"
     )
-    assert host.needs_local_assets and host.resource_origins == frozenset()
+    assert host.needs_local_assets
+    assert host.resource_origins == frozenset()

@@ -236,7 +236,9 @@ def test_pending_page_waits_for_the_customer() -> None:
     assert session.reference == "S-REC-1"
     assert session.hosted_url == f"{BASE}/page/{HPP}"
     assert session.expires_at is None  # Checkout.com does not say when a page lapses
-    assert session.decline is None and session.card is None and session.attempts == 0
+    assert session.decline is None
+    assert session.card is None
+    assert session.attempts == 0
 
 
 def test_received_page_is_as_captured_as_its_payment() -> None:
@@ -258,7 +260,8 @@ def test_declined_attempt_on_an_open_page_is_a_decline_as_data() -> None:
     assert session.state is PaymentState.DECLINED
     assert session.provider_status == "Payment Pending"
     assert session.decline == Decline(DeclineCode.INSUFFICIENT_FUNDS, "20051", "Insufficient Funds")
-    assert session.card is not None and session.card.last4 == "3670"
+    assert session.card is not None
+    assert session.card.last4 == "3670"
     assert session.attempts == 1
 
 
@@ -319,7 +322,8 @@ def test_received_page_without_a_payment_is_response_invalid() -> None:
 
 def test_an_expiry_when_given_is_read() -> None:
     session = mapping.parse_hosted({**PENDING, "expires_on": "2026-11-22T06:00:00Z"})
-    assert session.expires_at is not None and session.expires_at.hour == 6
+    assert session.expires_at is not None
+    assert session.expires_at.hour == 6
 
 
 # -- payment links (recorded from the sandbox into tests/fixtures/checkout_com) --------------
@@ -350,7 +354,8 @@ def test_link_body_has_no_return_url_to_the_till() -> None:
 def test_created_link_gives_its_id_and_redirect() -> None:
     created = fixture("link_201")
     link_id, href = mapping.parse_hosted_created(created, "pl_")
-    assert link_id == created["id"] and href.endswith(f"/link/{link_id}")
+    assert link_id == created["id"]
+    assert href.endswith(f"/link/{link_id}")
     with pytest.raises(ResponseInvalidError):
         mapping.parse_hosted_created(created)  # a link where a page was asked for
 
@@ -360,7 +365,8 @@ def test_active_link_waits_for_the_customer_until_it_expires() -> None:
     session = mapping.parse_hosted(active, expected=Money(2450, "GBP"))
     assert session.provider_ref.startswith("pl_")
     assert (session.state, session.provider_status) == (PaymentState.PENDING, "Active")
-    assert session.expires_at is not None and session.expires_at.day == 23
+    assert session.expires_at is not None
+    assert session.expires_at.day == 23
     assert session.hosted_url == active["_links"]["redirect"]["href"]
     expired = mapping.parse_hosted({**active, "status": "Expired"})
     assert expired.state is PaymentState.EXPIRED
@@ -377,7 +383,8 @@ def test_declined_attempt_on_an_active_link_is_a_decline() -> None:
     decline = mapping.decline_from_actions(DECLINED_ACTIONS)
     session = mapping.parse_hosted(fixture("link_active"), attempts=[attempt], decline=decline)
     assert session.state is PaymentState.DECLINED
-    assert session.decline is not None and session.decline.provider_code == "20051"
+    assert session.decline is not None
+    assert session.decline.provider_code == "20051"
 
 
 @pytest.mark.parametrize("status", ["Payment Pending", "Paid", "active", None])
@@ -396,15 +403,19 @@ def test_link_status_table_covers_every_documented_status() -> None:
 
 def test_payment_found_by_reference_becomes_a_session() -> None:
     session = mapping.parse_payment_session(PAID_PAYMENT)
-    assert session.provider_ref == PAID and session.payment_ref == PAID
-    assert session.state is PaymentState.CAPTURED and session.decline is None
-    assert session.reference == "S-REC-1" and session.hosted_url is None
+    assert session.provider_ref == PAID
+    assert session.payment_ref == PAID
+    assert session.state is PaymentState.CAPTURED
+    assert session.decline is None
+    assert session.reference == "S-REC-1"
+    assert session.hosted_url is None
 
 
 def test_declined_payment_session_always_carries_a_decline() -> None:
     session = mapping.parse_payment_session(DECLINED_PAYMENT)
     assert session.state is PaymentState.DECLINED
-    assert session.decline is not None and session.decline.code is DeclineCode.OTHER
+    assert session.decline is not None
+    assert session.decline.code is DeclineCode.OTHER
 
 
 def test_unknown_payment_status_is_response_invalid() -> None:
@@ -525,7 +536,8 @@ def test_concurrent_duplicate_is_an_idempotency_conflict_not_a_rate_limit() -> N
 def test_error_without_body_still_says_what_happened() -> None:
     mapped = mapping.error_from_response(404, None, mutating=False, request_id="req-9")
     assert isinstance(mapped, NotFoundError)
-    assert "HTTP 404" in mapped.message and "req-9" in mapped.message
+    assert "HTTP 404" in mapped.message
+    assert "req-9" in mapped.message
 
 
 # -- configuration and limits ----------------------------------------------------------------
@@ -542,7 +554,8 @@ def test_incomplete_profile_names_what_is_missing() -> None:
 
 def test_provider_describes_itself_honestly() -> None:
     provider = CheckoutComProvider(CheckoutComConfig("http://x", "sk", "pc"))
-    assert provider.key == "checkout_com" and provider.display_name == "Checkout.com"
+    assert provider.key == "checkout_com"
+    assert provider.display_name == "Checkout.com"
     # Everything but the embedded component, which this app has none of for Checkout.com.
     assert provider.capabilities == set(Capability) - {Capability.EMBEDDED_COMPONENT}
     assert provider.limits.currency == "GBP"

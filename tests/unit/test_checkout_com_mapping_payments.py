@@ -167,7 +167,8 @@ def test_pending_payment_without_a_redirect_is_only_pending() -> None:
     data = copy.deepcopy(fixture("details_pending"))
     del data["_links"]["redirect"]
     payment = pm.parse_payment(data)
-    assert payment.state is PaymentState.PENDING and payment.action_url is None
+    assert payment.state is PaymentState.PENDING
+    assert payment.action_url is None
     links: Any
     for links in ([], {"redirect": {"href": "ftp://x/3ds"}}, {"redirect": "http://x/3ds"}):
         with pytest.raises(ResponseInvalidError):
@@ -182,8 +183,10 @@ def test_approved_201_is_the_amount_asked_with_its_card() -> None:
         fixture("payment_201_authorized"), expected=gbp(1799), reference="S-20261122-REC001"
     )
     assert payment.state is PaymentState.AUTHORIZED
-    assert payment.amount == gbp(1799) and payment.captured == gbp(0)
-    assert payment.card is not None and (payment.card.brand, payment.card.last4) == (
+    assert payment.amount == gbp(1799)
+    assert payment.captured == gbp(0)
+    assert payment.card is not None
+    assert (payment.card.brand, payment.card.last4) == (
         "VISA",
         "4242",
     )
@@ -198,7 +201,8 @@ def test_declined_201_carries_its_response_code_as_data() -> None:
 
 def test_declined_details_take_the_decline_from_the_actions() -> None:
     payment = pm.parse_payment(fixture("details_declined"), actions=fixture("actions_declined"))
-    assert payment.decline is not None and payment.decline.provider_code == "20051"
+    assert payment.decline is not None
+    assert payment.decline.provider_code == "20051"
     assert pm.parse_payment(fixture("details_declined")).decline == Decline(
         DeclineCode.OTHER, "", ""
     )
@@ -269,7 +273,8 @@ def test_spec_example_without_balances_reads_totals_from_the_actions() -> None:
 def test_spec_example_201_is_an_authorization() -> None:
     payment = pm.parse_payment(fixture("spec_payment_201"), expected=Money(6540, "USD"))
     assert payment.state is PaymentState.AUTHORIZED
-    assert payment.card is not None and payment.card.last4 == "4242"
+    assert payment.card is not None
+    assert payment.card.last4 == "4242"
 
 
 def test_money_taken_without_balances_or_actions_is_not_trusted() -> None:

@@ -43,7 +43,8 @@ def test_a_currency_checkout_com_counts_differently_is_refused_not_rescaled(code
         amount_limits(code)
     profile = ProviderProfile(name="Till", provider="checkout_com", currency=code)
     problems = [p.message for p in profile_problems(profile) if p.field == "currency"]
-    assert problems and "cannot take" in problems[0]
+    assert problems
+    assert "cannot take" in problems[0]
 
 
 def test_other_providers_count_in_the_tables_places() -> None:

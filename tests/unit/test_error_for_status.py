@@ -45,8 +45,10 @@ def test_a_server_error_to_a_change_is_outcome_unknown_and_to_a_read_unavailable
 ) -> None:
     change = MAPPERS[provider](status, BODIES[provider], mutating=True)
     read = MAPPERS[provider](status, BODIES[provider], mutating=False)
-    assert type(change) is OutcomeUnknownError and change.maybe_applied
-    assert type(read) is ProviderUnavailableError and not read.maybe_applied
+    assert type(change) is OutcomeUnknownError
+    assert change.maybe_applied
+    assert type(read) is ProviderUnavailableError
+    assert not read.maybe_applied
     assert (change.provider, change.status) == (provider, status)
 
 

@@ -118,4 +118,5 @@ def test_backoff_is_bounded_and_grows() -> None:
 def test_default_timeout_allows_slow_authorizations() -> None:
     from pos_app.providers.http import DEFAULT_TIMEOUT
 
-    assert DEFAULT_TIMEOUT.read is not None and DEFAULT_TIMEOUT.read >= 30
+    assert DEFAULT_TIMEOUT.read is not None
+    assert DEFAULT_TIMEOUT.read >= 30

@@ -17,7 +17,8 @@ def test_reference_shape_and_date() -> None:
     ref = new_reference(datetime(2026, 11, 22, 23, 59, tzinfo=UTC))
     prefix, day, suffix = ref.split("-")
     assert (prefix, day) == ("S", "20261122")
-    assert len(suffix) == 6 and set(suffix) <= CROCKFORD
+    assert len(suffix) == 6
+    assert set(suffix) <= CROCKFORD
     assert is_reference(ref)
 
 

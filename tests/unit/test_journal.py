@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,6 +12,9 @@ from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.journal.migrations import SCHEMA_VERSION, JournalTooNewError
 from pos_app.journal.store import IntentOutcome, JournalError, JournalStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 
@@ -111,7 +114,8 @@ def test_illegal_state_moves_are_refused(tmp_path: Path) -> None:
     with pytest.raises(JournalError, match="cannot move from declined to captured"):
         store.update_payment("S-1", now=T0, state=PaymentState.CAPTURED, note="nope")
     payment = store.get("S-1")
-    assert payment is not None and payment.state is PaymentState.DECLINED
+    assert payment is not None
+    assert payment.state is PaymentState.DECLINED
 
 
 def test_listeners_hear_each_committed_change(tmp_path: Path) -> None:

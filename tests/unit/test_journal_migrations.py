@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -14,6 +14,9 @@ from pos_app.journal import migrations
 from pos_app.journal.audit import AuditAction, AuditLog
 from pos_app.journal.store import IntentOutcome, JournalStore
 from pos_app.journal.users import UserStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 T0 = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
 TABLES = ("payments", "intents", "payment_events")
@@ -107,7 +110,8 @@ def test_a_version_2_journal_gains_users_and_an_empty_trail_and_keeps_every_row(
     path = tmp_path / "journal.sqlite3"
     make_version_2_journal(path, monkeypatch)
     before = dump(path)
-    assert len(before["payments"]) == 4 and len(before["intents"]) == 5
+    assert len(before["payments"]) == 4
+    assert len(before["intents"]) == 5
 
     store = JournalStore.open(path)
     # Migration 3 and everything after it ran.
@@ -115,11 +119,15 @@ def test_a_version_2_journal_gains_users_and_an_empty_trail_and_keeps_every_row(
     assert dump(path) == with_unknown_environment(before)
     assert [i.idempotency_key for i in store.unresolved_intents()] == ["refund-2"]
     partly = store.get("S-20261120-000002")
-    assert partly is not None and partly.refunded == Money(1000, "USD")
-    assert partly.card_last4 == "4242" and partly.description == "Sale № 2 — café"
+    assert partly is not None
+    assert partly.refunded == Money(1000, "USD")
+    assert partly.card_last4 == "4242"
+    assert partly.description == "Sale № 2 — café"
 
     audit = AuditLog.open(path)
-    assert audit.entries() == [] and audit.head().entries == 0 and audit.verify().ok
+    assert audit.entries() == []
+    assert audit.head().entries == 0
+    assert audit.verify().ok
     assert UserStore(audit.connection).count() == 0  # first start of users: create an admin
     audit.append(AuditAction.SETTINGS_CHANGED, actor="system", subject="settings")
     assert audit.verify().ok
@@ -170,7 +178,7 @@ def test_two_tills_opening_an_old_journal_at_once_both_get_the_new_schema(
             start.wait()
             conn = connect(path)
             conn.close()
-        except BaseException as error:  # reported below, not lost in the thread
+        except BaseException as error:  # noqa: BLE001 - reported below, not lost in the thread
             failures.append(error)
 
     threads = [threading.Thread(target=open_it) for _ in range(2)]
@@ -252,7 +260,8 @@ def test_trigger_bodies_are_split_whole_and_older_scripts_exactly_as_before() ->
     """
     statements = migrations._statements(script)
     assert len(statements) == 3
-    assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END")
+    assert statements[1].startswith("CREATE TRIGGER")
+    assert statements[1].endswith("END")
     assert statements[2] == "INSERT INTO t (a) VALUES ('semi;colon')"
 
     def naive(text: str) -> list[str]:  # the splitter migrations 1-3 shipped with
@@ -289,10 +298,13 @@ def test_a_version_8_journal_keeps_its_payments_as_real_money_and_records_new_tr
     assert store._conn.execute("PRAGMA user_version").fetchone()[0] == migrations.SCHEMA_VERSION
     assert dump(path) == with_unknown_environment(before)
     old = store.get("S-20261120-000000")
-    assert old is not None and old.environment is None and not old.training
+    assert old is not None
+    assert old.environment is None
+    assert not old.training
     day = (T0.replace(hour=0, minute=0), T0.replace(hour=0, minute=0) + timedelta(days=1))
     summary = summarize(store, *day)
-    assert sum(t.count for t in summary.currencies) == 4 and summary.training_count == 0
+    assert sum(t.count for t in summary.currencies) == 4
+    assert summary.training_count == 0
 
     store.create_payment(
         reference="S-20261120-TRAIN1",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,6 +11,9 @@ from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.journal.search import PaymentFilter, where_clause
 from pos_app.journal.store import JournalStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 NOW = datetime.now(UTC)
 

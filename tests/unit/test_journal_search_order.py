@@ -7,9 +7,8 @@ out of time order (a clock set back) must still land where their time puts them.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +17,10 @@ from pos_app.domain.payment import PaymentState
 from pos_app.journal import migrations
 from pos_app.journal.search import PaymentFilter, count_query, page_query
 from pos_app.journal.store import SORTABLE_COLUMNS, JournalStore, PaymentRecord
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 NOW = datetime.now(UTC)
@@ -233,7 +236,8 @@ def test_a_common_words_first_page_and_capped_count_cost_the_same_however_many_m
     large = cost()
     assert journal.count_payments(search, cap=100) == 101
     # Ten times the matches; before migration 5 the page read and sorted every one of them.
-    assert large[0] <= small[0] * 1.5 + 5 and large[1] <= small[1] * 1.5 + 5
+    assert large[0] <= small[0] * 1.5 + 5
+    assert large[1] <= small[1] * 1.5 + 5
     exact = count_query(search, now=NOW, cap=None)
     assert vm_steps(journal, *exact) > 5 * large[1]  # the exact count does read them all
     journal.close()
@@ -350,7 +354,8 @@ def test_migration_5_failing_half_way_leaves_version_4_whole(
     raw = sqlite3.connect(path)
     names = {r[0] for r in raw.execute("SELECT name FROM sqlite_master")}
     assert raw.execute("PRAGMA user_version").fetchone()[0] == 4
-    assert "payments_card_last4" in names and "payments_backdated" not in names
+    assert "payments_card_last4" in names
+    assert "payments_backdated" not in names
     raw.close()
     store = JournalStore.open(path)  # the real migration 5 then runs whole
     assert store.page_payments(offset=0, limit=5, search=PaymentFilter(text="croiss"))

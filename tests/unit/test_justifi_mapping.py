@@ -42,7 +42,8 @@ def test_pending_checkout_is_waiting_for_the_customer() -> None:
     assert session.state is PaymentState.PENDING
     assert session.amount == Money(1799, "USD")
     assert session.provider_status == "created"
-    assert session.decline is None and session.attempts == 0
+    assert session.decline is None
+    assert session.attempts == 0
     # Checkouts lapse one week after creation.
     assert session.expires_at == datetime(2026, 3, 31, tzinfo=UTC)
 

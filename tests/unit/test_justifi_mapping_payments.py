@@ -51,7 +51,8 @@ def test_recorded_payment_detail() -> None:
     assert parsed.amount == parsed.captured == usd(23456)
     assert parsed.refunded == usd(0)
     assert parsed.reference is None  # metadata null
-    assert parsed.card is not None and parsed.card.last4 == "6789"  # a bank account
+    assert parsed.card is not None
+    assert parsed.card.last4 == "6789"
     assert parsed.created_at == datetime(2023, 12, 27, 21, 52, 53, 286000, tzinfo=UTC)
     assert [(a.kind, a.amount, a.approved) for a in parsed.actions] == [
         ("authorization", usd(23456), True),
@@ -74,7 +75,8 @@ def test_every_payment_in_the_recorded_list() -> None:
     declined = parsed[3]
     # The mock marks this failed payment captured; a failed payment took no money.
     assert declined.captured == usd(0)
-    assert declined.decline is not None and declined.decline.provider_code == "ERR123"
+    assert declined.decline is not None
+    assert declined.decline.provider_code == "ERR123"
     assert declined.decline.provider_message == "Insufficient funds"
     refunded = parsed[6]
     assert refunded.refunded == usd(34567)
@@ -142,7 +144,8 @@ def test_every_documented_payment_status(
     assert [a.kind for a in parsed.actions] == kinds
     assert (parsed.decline is not None) == (state is PaymentState.DECLINED)
     if status == "failed":
-        assert parsed.decline is not None and parsed.decline.code is DeclineCode.DECLINED
+        assert parsed.decline is not None
+        assert parsed.decline.code is DeclineCode.DECLINED
         assert parsed.actions[0].approved is False
 
 
@@ -315,7 +318,8 @@ def test_succeeded_completion_is_the_captured_payment() -> None:
     assert paid.captured == usd(10000)
     # The payment's own metadata has no reference; the sale's is kept.
     assert paid.reference == "S-1"
-    assert paid.card is not None and paid.card.last4 == "4242"
+    assert paid.card is not None
+    assert paid.card.last4 == "4242"
 
 
 def test_failed_completion_is_a_decline() -> None:
@@ -392,7 +396,8 @@ def test_an_intent_with_a_failed_attempt_is_declined() -> None:
     failed = _with_status("failed")
     session = session_mapping.parse_intent(intent(), None, now=NOW, payments=[failed])
     assert session.state is PaymentState.DECLINED
-    assert session.decline is not None and session.decline.provider_code == "card_declined"
+    assert session.decline is not None
+    assert session.decline.provider_code == "card_declined"
     assert session.attempts == 1
 
 
@@ -428,7 +433,8 @@ def test_intent_amount_must_match() -> None:
 
 def test_recorded_list_gives_its_items_and_no_next_page() -> None:
     items, cursor = list_items(recorded("mockPaymentsSuccess.json"), "payment")
-    assert len(items) == 7 and cursor is None
+    assert len(items) == 7
+    assert cursor is None
 
 
 @pytest.mark.parametrize(

@@ -99,7 +99,8 @@ def test_renaming_keeps_the_secret_and_approvals_but_a_new_host_asks_for_the_sec
     store.move(shop, renamed)
     assert store.get(renamed) == "sk_live_1"
     assert store.approved_hosts(renamed) == {"payments.store.example"}
-    assert store.get(shop) is None and store.approved_hosts(shop) == frozenset()
+    assert store.get(shop) is None
+    assert store.approved_hosts(shop) == frozenset()
 
     moved = replace(renamed, api_base_url="https://abc123.api.checkout.com")
     store.move(renamed, moved)

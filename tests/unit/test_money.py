@@ -447,10 +447,17 @@ def test_arithmetic_and_comparison() -> None:
     assert a - b == Money(1598, "USD")
     assert b - a == Money(-1598, "USD")
     assert -a == Money(-1799, "USD")
-    assert b < a and b <= a and a > b and a >= b and a <= a and a >= a
+    assert b < a
+    assert b <= a
+    assert a > b
+    assert a >= b
+    assert a <= a
+    assert a >= a
     assert not a < a
-    assert Money(0, "USD").is_zero and not Money(0, "USD").is_positive
-    assert a.is_positive and (-a).is_negative
+    assert Money(0, "USD").is_zero
+    assert not Money(0, "USD").is_positive
+    assert a.is_positive
+    assert (-a).is_negative
     assert sorted([a, b, -a]) == [-a, b, a]
     assert a != Money(1799, "EUR")
     text: object = "17.99"
@@ -472,7 +479,8 @@ def test_mixing_currencies_is_refused(operation: object) -> None:
     with pytest.raises(MoneyError) as caught:
         operation(Money(1, "USD"), Money(1, "EUR"))  # type: ignore[operator]
     assert caught.value.code == "currency_mismatch"
-    assert "USD" in str(caught.value) and "EUR" in str(caught.value)
+    assert "USD" in str(caught.value)
+    assert "EUR" in str(caught.value)
 
 
 def test_arithmetic_with_non_money_is_a_type_error() -> None:
@@ -497,6 +505,7 @@ def test_format_money_examples() -> None:
     assert format_money(Money(-100, "USD")) == "-$1.00"
     assert format_money(Money(123456, "EUR"), "de_DE") == "1.234,56\xa0€"
     kwd = format_money(Money(1500, "KWD"))
-    assert "KWD" in kwd and kwd.endswith("1.500")
+    assert "KWD" in kwd
+    assert kwd.endswith("1.500")
     assert format_money(Money(5, "CLF")).endswith("0.0005")
     assert format_money(Money(0, "USD")) == "$0.00"

@@ -115,16 +115,19 @@ def test_a_complete_checkout_is_its_own_payment() -> None:
 def test_every_status_as_a_payment(status: str, state: PaymentState, captured: int) -> None:
     payment = mapping.payment_from_checkout(with_status(status))
     assert payment.provider_ref == "ed8d24aa-a860-426b-8e56-87cb9f55a081"
-    assert payment.state is state and payment.provider_status == status
+    assert payment.state is state
+    assert payment.provider_status == status
     assert payment.amount == Money(2000, "USD")
     assert payment.captured == Money(captured, "USD")
     assert payment.refunded == Money(0, "USD")
     assert payment.reference == "5ae50223-e455-4a72-a48d-fe7d85800e64"
-    assert payment.created_at is not None and payment.created_at.tzinfo is UTC
+    assert payment.created_at is not None
+    assert payment.created_at.tzinfo is UTC
     if status == "complete":
         [action] = payment.actions
         assert action.provider_ref == "b7c30e83-5439-47b2-ac4d-81c64c1d0174"
-        assert action.amount == Money(2000, "USD") and action.approved
+        assert action.amount == Money(2000, "USD")
+        assert action.approved
     else:
         assert payment.actions == ()
 

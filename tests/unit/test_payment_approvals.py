@@ -3,9 +3,8 @@ not sent without one, whoever calls the service (not only the Payments screen)."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -25,6 +24,10 @@ from pos_app.services.approvals import (
 from pos_app.services.payments import PaymentService
 from pos_app.services.users import UserService
 from tests.unit.test_payment_service import CARD, SALE, T0, FakeGateway, run, usd
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 REFUND, VOID = ApprovalAction.REFUND, ApprovalAction.VOID
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -40,6 +38,10 @@ from pos_app.services.payments import (
     PaymentService,
 )
 from pos_app.services.sale import Sale
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine
+    from pathlib import Path
 
 T = TypeVar("T")
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -331,7 +333,8 @@ def test_unreachable_lookup_keeps_the_payment_in_doubt_and_blocks_actions(
     )
     report = run(later.reconcile())
     payment = journal.get(held.reference)
-    assert payment is not None and payment.state is PaymentState.AUTHORIZED
+    assert payment is not None
+    assert payment.state is PaymentState.AUTHORIZED
     assert payment.attention is None
     assert report.resolved == [held.reference]
     assert journal.unresolved_intents() == []
@@ -436,9 +439,8 @@ def test_a_lost_refund_that_shows_later_settles_and_clears_the_note(
     gateway.refund = lost  # type: ignore[method-assign]
     with pytest.raises(OperationFailed) as caught:
         run(service.refund(payment.reference, usd(700), "Wrong size"))
-    assert caught.value.payment.attention and "may still be processing" in (
-        caught.value.payment.attention
-    )
+    assert caught.value.payment.attention
+    assert "may still be processing" in (caught.value.payment.attention)
     gateway.refund = plain_refund  # type: ignore[method-assign]
     run(gateway.refund(held[0]))  # the provider gets round to it
     after = run(service.refresh(payment.reference))

@@ -107,7 +107,7 @@ def test_states_accept_their_string_values() -> None:
     assert can_transition("created", "pending")
     assert is_final("refunded")
     assert S("in_doubt") is S.IN_DOUBT
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="'paid' is not a valid PaymentState"):
         can_transition("created", "paid")
 
 
@@ -146,7 +146,8 @@ def test_sale_then_refunds() -> None:
         1799,
         1799,
     )
-    assert sale.refundable == usd(1799) and sale.capturable == usd(0)
+    assert sale.refundable == usd(1799)
+    assert sale.capturable == usd(0)
     part = sale.refund(usd(500))
     assert (part.state, part.refunded, part.refundable) == (S.PARTIALLY_REFUNDED, 500, usd(1299))
     again = part.refund(usd(299))
@@ -193,7 +194,8 @@ def _code(call: object) -> str:
     with pytest.raises(PaymentRuleError) as caught:
         call()  # type: ignore[operator]
     message = str(caught.value)
-    assert message[0].isupper() and message.endswith(".")
+    assert message[0].isupper()
+    assert message.endswith(".")
     return caught.value.code
 
 
@@ -319,7 +321,7 @@ def test_constructor_enforces_the_invariant() -> None:
         PaymentLedger("XYZ")
     with pytest.raises(TypeError):
         PaymentLedger("USD", S.AUTHORIZED, authorized=True)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="'paid' is not a valid PaymentState"):
         PaymentLedger("USD", "paid")  # type: ignore[arg-type]
     assert PaymentLedger("USD", "authorized", 5).state is S.AUTHORIZED  # type: ignore[arg-type]
 
@@ -344,7 +346,7 @@ class LedgerMachine(RuleBasedStateMachine):
             after: PaymentLedger = call()  # type: ignore[operator]
         except PaymentRuleError as exc:
             if is_final(before.state):
-                assert exc.code == "final_state"
+                assert exc.code == "final_state"  # noqa: PT017 - a property test, not a raises
             return None
         assert not is_final(before.state), f"{operation} changed a final payment"
         assert can_transition(before.state, after.state), (operation, before, after)
@@ -388,14 +390,16 @@ class LedgerMachine(RuleBasedStateMachine):
     def refund_the_rest(self) -> None:
         before = self.ledger
         after = self._apply("refund", lambda: before.refund(before.refundable))
-        assert after is not None and after.state is S.REFUNDED
+        assert after is not None
+        assert after.state is S.REFUNDED
 
     @precondition(lambda self: self.ledger.capturable.is_positive)
     @rule()
     def capture_the_rest(self) -> None:
         before = self.ledger
         after = self._apply("capture", lambda: before.capture(before.capturable, final=False))
-        assert after is not None and after.state is S.CAPTURED
+        assert after is not None
+        assert after.state is S.CAPTURED
 
     @rule(now=st.integers(0, 100), window=st.none() | st.integers(0, 100))
     def void(self, now: int, window: int | None) -> None:

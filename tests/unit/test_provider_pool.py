@@ -4,10 +4,9 @@ closed and rebuilt, what cannot be built is left out, training waits until it is
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +17,10 @@ from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import JournalStore
 from pos_app.providers.errors import AuthenticationError
 from pos_app.services.profiles import ProviderPool
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 JUSTIFI, PAYFECT = "Sandbox — JustiFi", "Sandbox — Payfect"
@@ -137,7 +140,8 @@ def test_a_payment_with_an_unresolved_intent_counts_as_open(
         "S-1", operation="refund", idempotency_key="k-1", amount=Money(640, "USD"), now=T0
     )
     assert pool.profiles_with_open_payments() == {PAYFECT}
-    assert pool.has_open_payments(PAYFECT) and not pool.has_open_payments(JUSTIFI)
+    assert pool.has_open_payments(PAYFECT)
+    assert not pool.has_open_payments(JUSTIFI)
 
 
 def test_a_changed_or_removed_profile_is_closed_and_an_unchanged_one_kept(
@@ -152,11 +156,14 @@ def test_a_changed_or_removed_profile_is_closed_and_an_unchanged_one_kept(
     after = before.with_profile(edited_profile, replacing="Own sandbox").without_profile(PAYFECT)
     asyncio.run(pool.sync(after, before))
 
-    assert pool.adapters[JUSTIFI] is kept and kept.closed == 0
-    assert edited.closed == 1 and removed.closed == 1
+    assert pool.adapters[JUSTIFI] is kept
+    assert kept.closed == 0
+    assert edited.closed == 1
+    assert removed.closed == 1
     assert PAYFECT not in pool.adapters
     rebuilt = pool.adapters["Own sandbox"]
-    assert isinstance(rebuilt, Adapter) and rebuilt.profile == edited_profile
+    assert isinstance(rebuilt, Adapter)
+    assert rebuilt.profile == edited_profile
 
 
 def test_keep_spares_the_adapter_already_placed_for_a_changed_profile(
@@ -172,8 +179,10 @@ def test_keep_spares_the_adapter_already_placed_for_a_changed_profile(
     assert old.closed == 1  # replaced: closed at once
 
     asyncio.run(pool.sync(after, before, keep="Own sandbox"))
-    assert pool.adapters["Own sandbox"] is placed and placed.closed == 0
-    assert pool.holds(placed) and not pool.holds(old)
+    assert pool.adapters["Own sandbox"] is placed
+    assert placed.closed == 0
+    assert pool.holds(placed)
+    assert not pool.holds(old)
 
 
 def test_a_profile_that_cannot_be_built_is_left_out_and_the_rest_go_on(
@@ -183,7 +192,8 @@ def test_a_profile_that_cannot_be_built_is_left_out_and_the_rest_go_on(
     builder.refuse[LIVE.name] = SecretStoreError(NO_KEYRING)
     builder.refuse[JUSTIFI] = RuntimeError("the sandbox did not start")
     asyncio.run(pool.sync(Settings().with_profile(LIVE)))
-    assert LIVE.name not in pool.adapters and JUSTIFI not in pool.adapters
+    assert LIVE.name not in pool.adapters
+    assert JUSTIFI not in pool.adapters
     assert PAYFECT in pool.adapters
 
 

@@ -182,7 +182,8 @@ def test_open_checkout_waits_for_the_customer(version: str) -> None:
     assert session.provider_status == "open"
     assert session.amount == Money(1799, "USD")
     assert session.reference == "S-1"
-    assert session.payment_ref is None and session.attempts == 0
+    assert session.payment_ref is None
+    assert session.attempts == 0
     assert session.hosted_url == "https://pay/x"
     assert session.expires_at is None
 
@@ -393,7 +394,8 @@ def test_field_errors_keep_their_messages() -> None:
 
 def test_singular_error_and_missing_bodies() -> None:
     mapped = mapping.error_from_response(404, {"error": "Not found"}, mutating=False)
-    assert isinstance(mapped, NotFoundError) and mapped.message == "Not found"
+    assert isinstance(mapped, NotFoundError)
+    assert mapped.message == "Not found"
     assert "HTTP 502" in mapping.error_from_response(502, None, mutating=False).message
     assert "HTTP 400" in mapping.error_from_response(400, {"errors": {}}, mutating=True).message
 
@@ -493,7 +495,8 @@ def test_decline_messages_map_to_our_codes(message: str, code: DeclineCode) -> N
 
 def test_a_402_without_a_body_is_still_a_decline() -> None:
     decline = charges.decline_from(None)
-    assert decline.code is DeclineCode.DECLINED and decline.provider_code == "402"
+    assert decline.code is DeclineCode.DECLINED
+    assert decline.provider_code == "402"
 
 
 def test_a_declined_charge_is_data_with_nothing_taken() -> None:
@@ -507,8 +510,10 @@ def test_a_declined_charge_is_data_with_nothing_taken() -> None:
     )
     payment = charges.declined_payment(asked, "tok", charges.decline_from(DECLINED_402))
     assert payment.state is PaymentState.DECLINED
-    assert payment.provider_ref == "tok" and payment.reference == "S-1"
-    assert payment.captured == Money(0, "USD") and payment.amount == Money(1799, "USD")
+    assert payment.provider_ref == "tok"
+    assert payment.reference == "S-1"
+    assert payment.captured == Money(0, "USD")
+    assert payment.amount == Money(1799, "USD")
     assert payment.decline is not None
     assert payment.decline.code is DeclineCode.INSUFFICIENT_FUNDS
 
@@ -517,10 +522,13 @@ def test_a_declined_charge_is_data_with_nothing_taken() -> None:
 def test_an_open_checkout_is_a_pending_payment(version: str) -> None:
     data = mapping.unwrap(copy.deepcopy(RECORDED[version][0]))
     payment = charges.payment_from_checkout(data, version=version, currency="USD")
-    assert payment.state is PaymentState.PENDING and payment.provider_status == "open"
+    assert payment.state is PaymentState.PENDING
+    assert payment.provider_status == "open"
     assert payment.provider_ref == data["token"]
-    assert payment.amount == Money(1799, "USD") and payment.captured == Money(0, "USD")
-    assert payment.reference == "S-1" and payment.actions == ()
+    assert payment.amount == Money(1799, "USD")
+    assert payment.captured == Money(0, "USD")
+    assert payment.reference == "S-1"
+    assert payment.actions == ()
     assert payment.created_at == datetime(2026, 11, 22, 2, 59, 46, tzinfo=UTC)
 
 
@@ -530,11 +538,15 @@ def test_a_charged_checkout_is_a_captured_payment_with_its_charge(version: str) 
     payment = charges.payment_from_checkout(
         data, version=version, currency="USD", expected=Money(1799, "USD")
     )
-    assert payment.state is PaymentState.CAPTURED and payment.provider_status == "completed"
-    assert payment.captured == Money(1799, "USD") and payment.refunded == Money(0, "USD")
+    assert payment.state is PaymentState.CAPTURED
+    assert payment.provider_status == "completed"
+    assert payment.captured == Money(1799, "USD")
+    assert payment.refunded == Money(0, "USD")
     [action] = payment.actions
-    assert action.kind == "charge" and action.provider_ref == str(data["charge_id"])
-    assert action.amount == Money(1799, "USD") and action.approved
+    assert action.kind == "charge"
+    assert action.provider_ref == str(data["charge_id"])
+    assert action.amount == Money(1799, "USD")
+    assert action.approved
     assert action.at == datetime(2026, 11, 22, 2, 59, 46, tzinfo=UTC)
     assert charges.charge_id_of(payment) == str(data["charge_id"])
 

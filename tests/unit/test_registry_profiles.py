@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pos_app.config.registry import SandboxCredentials, amount_limits, build_provider
 from pos_app.config.settings import ProviderProfile, default_profiles
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ConfigurationError
 from pos_app.providers.registry import PROVIDERS
+
+if TYPE_CHECKING:
+    from pos_app.providers.base import PaymentProvider
 
 CREDENTIALS = SandboxCredentials(
     {

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import astuple
 from datetime import timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from pos_app.journal.reports import TotalRow, connection_of, reversals, totals
-from pos_app.journal.store import JournalStore
 from tests.unit.test_shift_journal import DAY, END, START, at, reference, trading_day
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pos_app.journal.store import JournalStore
 
 
 @pytest.fixture

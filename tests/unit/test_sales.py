@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -38,6 +36,10 @@ from pos_app.services.payments import (
     SaleStarted,
 )
 from pos_app.services.sale import Sale, SaleInputError, parse_description, parse_sale
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine, Mapping
+    from pathlib import Path
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 SALE = Sale(Money(1799, "USD"), "One chocolate donut")
@@ -231,14 +233,16 @@ def test_a_lost_create_with_no_trace_is_in_doubt_then_failed_once_its_time_is_up
     payment = caught.value.payment
     # It may still be on its way to the provider: not "failed" yet.
     assert payment.state is PaymentState.IN_DOUBT
-    assert payment.attention and "may still be processing" in payment.attention
+    assert payment.attention
+    assert "may still be processing" in payment.attention
     report = asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: T0))
     assert report.needs_attention == [payment.reference]
 
     later = T0 + SETTLE_AFTER
     asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: later))
     payment = journal.get(payment.reference)  # type: ignore[assignment]
-    assert payment is not None and payment.state is PaymentState.FAILED
+    assert payment is not None
+    assert payment.state is PaymentState.FAILED
     assert journal.intents_for(payment.reference)[0].outcome is IntentOutcome.ABANDONED
 
 
@@ -282,7 +286,8 @@ def test_a_customer_who_pays_after_a_decline_is_flagged_keep_or_refund(
     provider.customer_pays(ref)  # paid later with another card
     payment = asyncio.run(service.refresh(checkout.payment.reference))
     assert payment.state is PaymentState.DECLINED
-    assert payment.attention and "paid after a decline" in payment.attention
+    assert payment.attention
+    assert "paid after a decline" in payment.attention
     assert "do not charge the customer again" in payment.attention
 
 
@@ -297,7 +302,8 @@ def test_reconciliation_watches_a_declined_checkout_until_it_can_no_longer_be_pa
     report = asyncio.run(reconcile(journal, {"Sandbox": provider}, clock=lambda: T0))
     assert report.needs_attention == [checkout.payment.reference]
     flagged = journal.get(checkout.payment.reference)
-    assert flagged is not None and flagged.attention
+    assert flagged is not None
+    assert flagged.attention
     assert "paid after a decline" in flagged.attention
 
 
@@ -364,13 +370,15 @@ def test_reconciliation_beside_a_sale_being_opened_leaves_that_sale_to_its_own_c
         sale = asyncio.ensure_future(hosted(service, success_url=None))
         await provider.sent.wait()  # the create is at the provider, unanswered
         report = await service.reconcile()
-        assert report.needs_attention == [] and report.resolved == []
+        assert report.needs_attention == []
+        assert report.resolved == []
         provider.answer.set()
         await sale
 
     asyncio.run(both())
     [payment] = journal.page_payments(offset=0, limit=5)
-    assert payment.provider_ref == "cho_1" and payment.attention is None
+    assert payment.provider_ref == "cho_1"
+    assert payment.attention is None
 
 
 class SlowProvider(FakeProvider):

@@ -12,8 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-
-import pytest
+from typing import TYPE_CHECKING
 
 from pos_sandbox.server import SANDBOX_CLIENT_SECRET
 from pos_sandbox.state import DB_FILENAME, Store
@@ -24,6 +23,9 @@ from tests.secret_scan import (
     scan_left_files,
     scan_records,
 )
+
+if TYPE_CHECKING:
+    import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 

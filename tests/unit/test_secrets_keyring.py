@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import keyring
 import pytest
@@ -12,6 +11,9 @@ from keyring.backends import fail, null
 from pos_app.config.secrets import NO_KEYRING, SecretStore, SecretStoreError
 from pos_app.config.settings import KEYRING_SERVICE, ProviderProfile, Settings, save_settings
 from tests.conftest import MemoryKeyring
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 LIVE = ProviderProfile(
     name="Shop", provider="justifi", environment="live", client_id="live_1", sub_account="acc_1"

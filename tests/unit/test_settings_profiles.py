@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import stat
 from dataclasses import replace
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -18,6 +18,9 @@ from pos_app.config.settings import (
     save_settings,
     settings_problems,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 OLD_FORMAT = {
     "profiles": [

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -33,6 +32,10 @@ from pos_app.services.profiles import ProviderPool
 from pos_app.services.settings import SettingsService, approval_policy
 from pos_app.services.users import Session, UserService
 from tests.unit.test_provider_pool import Adapter, Builder
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 JUSTIFI, PAYFECT = "Sandbox — JustiFi", "Sandbox — Payfect"
@@ -133,7 +136,8 @@ def test_a_new_default_is_refused_during_a_sale_and_nothing_is_saved(till: Till)
     with pytest.raises(SettingsError, match="A sale is in progress"):
         till.apply(till.service.settings.with_default(PAYFECT))
     assert load_settings(till.settings_file).default_profile == JUSTIFI
-    assert till.service.profile.name == JUSTIFI and till.screen.saved == 0
+    assert till.service.profile.name == JUSTIFI
+    assert till.screen.saved == 0
     # Other settings may still change mid-sale: the default stays as it is.
     till.apply(replace(till.service.settings, store_name="Corner Bakery"))
     assert load_settings(till.settings_file).store_name == "Corner Bakery"
@@ -145,10 +149,12 @@ def test_a_new_default_reuses_the_pools_adapter_of_an_unchanged_profile(till: Ti
     placed = till.pool.adapters[PAYFECT]
     built = len(till.builder.built)
     till.apply(till.service.settings.with_default(PAYFECT))
-    assert till.service.provider is placed and len(till.builder.built) == built
+    assert till.service.provider is placed
+    assert len(till.builder.built) == built
     assert till.service.profile.name == PAYFECT
     assert (till.screen.saved, till.screen.switched) == (1, 1)
-    assert isinstance(placed, Adapter) and placed.closed == 0
+    assert isinstance(placed, Adapter)
+    assert placed.closed == 0
 
 
 def test_an_edited_default_gets_a_new_adapter_and_the_old_one_is_closed(till: Till) -> None:
@@ -157,8 +163,11 @@ def test_an_edited_default_gets_a_new_adapter_and_the_old_one_is_closed(till: Ti
     edited = replace(till.service.profile, currency="CAD")
     till.apply(till.service.settings.with_profile(edited, replacing=JUSTIFI))
     new = till.service.provider
-    assert isinstance(new, Adapter) and new is not old and new.profile == edited
-    assert till.pool.adapters[JUSTIFI] is new and old.closed == 1
+    assert isinstance(new, Adapter)
+    assert new is not old
+    assert new.profile == edited
+    assert till.pool.adapters[JUSTIFI] is new
+    assert old.closed == 1
     assert till.screen.switched == 1
 
 
@@ -177,8 +186,10 @@ def test_a_save_that_fails_closes_the_adapter_built_for_it(till: Till) -> None:
     with pytest.raises(OSError):
         till.apply(till.service.settings.with_default(PAYFECT))
     [_default, built] = till.builder.built
-    assert built.profile.name == PAYFECT and built.closed == 1
-    assert PAYFECT not in till.pool.adapters and till.service.profile.name == JUSTIFI
+    assert built.profile.name == PAYFECT
+    assert built.closed == 1
+    assert PAYFECT not in till.pool.adapters
+    assert till.service.profile.name == JUSTIFI
 
 
 def test_staff_rules_apply_at_once_and_the_change_is_audited(till: Till) -> None:
@@ -190,7 +201,8 @@ def test_staff_rules_apply_at_once_and_the_change_is_audited(till: Till) -> None
     )
     till.apply(changed)
     staff = till.staff
-    assert not staff.require_sign_in and staff.idle.timeout == timedelta(minutes=5)
+    assert not staff.require_sign_in
+    assert staff.idle.timeout == timedelta(minutes=5)
     assert staff.approvals.policy.refund_limit == Money(5000, "USD")
     entry = staff.audit.entries()[-1]
     assert (entry.action, entry.actor, entry.subject) == ("settings_changed", "system", "settings")
@@ -210,7 +222,8 @@ def test_approval_limits_are_in_the_default_profiles_currency() -> None:
     )
     policy = approval_policy(settings)
     assert policy.void_limit == Money(20_000, "CAD")
-    assert policy.refund_limit is None and policy.shift_refund_limit is None
+    assert policy.refund_limit is None
+    assert policy.shift_refund_limit is None
 
 
 def test_settings_saved_here_are_not_reported_as_changed_outside(till: Till) -> None:
@@ -230,7 +243,8 @@ def test_an_edit_outside_the_app_is_audited_and_said_once(till: Till) -> None:
         f"profile {PAYFECT} removed."
     )
     entry = till.staff.audit.entries()[-1]
-    assert entry.actor == "system" and entry.details["outside_app"] is True
+    assert entry.actor == "system"
+    assert entry.details["outside_app"] is True
     assert till.restart().changed_outside() == ""
 
 

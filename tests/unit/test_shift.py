@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,6 +21,10 @@ from pos_app.services.shift import (
     write_csv,
 )
 from tests.unit.test_shift_journal import END, START, reference, trading_day
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 EXPECTED_CSV = (
     "section,provider,method,state,reference,time,count,amount,captured,refunded,currency,note\r\n"
@@ -72,12 +75,15 @@ def test_the_summary_totals_each_currency_apart(journal: JournalStore) -> None:
     assert [p.reference for p in summary.attention] == [
         reference(s) for s in ("AAAAA4", "AAAAA5", "AAAAA6")
     ]
-    assert summary.attention_total == 3 and not summary.is_empty
+    assert summary.attention_total == 3
+    assert not summary.is_empty
 
 
 def test_a_quiet_day_is_empty(journal: JournalStore) -> None:
     summary = summarize(journal, START - timedelta(days=5), START - timedelta(days=4))
-    assert summary.is_empty and summary.currencies == [] and summary.attention_total == 0
+    assert summary.is_empty
+    assert summary.currencies == []
+    assert summary.attention_total == 0
 
 
 def test_the_csv_is_exactly_rfc_4180_with_decimal_amounts(journal: JournalStore) -> None:
@@ -96,7 +102,8 @@ def test_the_exported_file_is_utf8_and_reads_back_as_the_same_rows(
     assert list(tmp_path.glob("*.partial")) == []
     with target.open(encoding="utf-8", newline="") as back:
         rows = list(csv.DictReader(back))
-    assert rows[3]["amount"] == "23.49" and rows[3]["currency"] == "USD"
+    assert rows[3]["amount"] == "23.49"
+    assert rows[3]["currency"] == "USD"
     assert rows[10]["note"] == 'Could not check: "timed out", retry.'
 
 

@@ -8,11 +8,14 @@ unknown, must never reach the report.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.journal.store import IntentOutcome, JournalStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DAY = datetime(2026, 1, 10, tzinfo=UTC)
 START, END = DAY, DAY + timedelta(days=1)

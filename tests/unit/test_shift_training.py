@@ -6,10 +6,8 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from collections.abc import Coroutine, Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -21,6 +19,10 @@ from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
 from pos_app.services.shift import CurrencyTotal, summarize, write_csv
 from tests.unit.test_payment_service import CARD, FakeGateway
+
+if TYPE_CHECKING:
+    from collections.abc import Coroutine, Iterator
+    from pathlib import Path
 
 T = TypeVar("T")
 DAY = datetime(2026, 3, 14, tzinfo=UTC)
@@ -75,7 +77,8 @@ def till(journal: JournalStore) -> Till:
 def test_each_payment_records_its_profiles_environment(till: Till, journal: JournalStore) -> None:
     practice = journal.get(till.sell("Practice", 5000, "Practice cake"))
     real = journal.get(till.sell("High street", 5000, "Real cake"))
-    assert practice is not None and real is not None
+    assert practice is not None
+    assert real is not None
     assert (practice.environment, practice.training) == ("sandbox", True)
     assert (real.environment, real.training) == ("live", False)
     # A profile the service was not told about: unknown, which counts as real money.
@@ -93,7 +96,8 @@ def test_a_sandbox_and_a_live_sale_of_50_make_50_real_and_50_training_apart(
     summary = summarize(journal, START, END)
     assert summary.currencies == [CurrencyTotal("USD", 1, usd(5000), usd(5000), usd(0))]
     assert summary.currencies[0].net == usd(5000)  # not 100.00
-    assert summary.training is None and summary.training_count == 1
+    assert summary.training is None
+    assert summary.training_count == 1
 
     shown = summarize(journal, START, END, include_training=True)
     assert shown.currencies == summary.currencies  # asking for training adds nothing to these
@@ -115,7 +119,8 @@ def test_training_refunds_and_payments_to_check_stay_out_of_the_real_lists(
 
     summary = summarize(journal, START, END)
     assert [r.reference for r in summary.reversals] == [real]
-    assert summary.attention == [] and summary.attention_total == 0
+    assert summary.attention == []
+    assert summary.attention_total == 0
     assert summary.currencies[0].net == usd(1500)
 
     shown = summarize(journal, START, END, include_training=True)
@@ -195,7 +200,8 @@ def test_payments_recorded_before_environments_were_kept_count_as_real_money(
             note="Paid",
         )
     summary = summarize(journal, START, END)
-    assert summary.currencies[0].count == 2 and summary.currencies[0].net == usd(2000)
+    assert summary.currencies[0].count == 2
+    assert summary.currencies[0].net == usd(2000)
     assert summary.training_count == 1
 
 

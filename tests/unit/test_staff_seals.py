@@ -3,10 +3,9 @@ write the journal file cannot sign in or approve."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +15,10 @@ from pos_app.journal.audit import AuditKey, AuditLog
 from pos_app.journal.db import connect
 from pos_app.journal.users import UserStore
 from pos_app.services.users import Session, UserRefused, UserService
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)  # an injected clock
 FAST = KdfParams(n=2**8)

@@ -5,16 +5,20 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
-from types import ModuleType
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from types import ModuleType
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "ui_stall.py"
 
 
 def _load() -> ModuleType:
     spec = importlib.util.spec_from_file_location("ui_stall", SCRIPT)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("ui_stall", module)  # dataclasses look their module up
     spec.loader.exec_module(module)
@@ -30,7 +34,7 @@ def test_one_long_gap_in_a_hundred_does_not_move_the_p99_but_sets_the_max() -> N
     assert summary == {"ticks": 100, "max_gap_ms": 300.0, "p99_gap_ms": 5.0, "median_gap_ms": 5.0}
     assert ui_stall.percentile(list(range(1, 101)), 99) == 99
     assert ui_stall.percentile([7.0], 99) == 7.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no values"):
         ui_stall.percentile([], 50)
 
 

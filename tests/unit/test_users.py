@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -30,6 +29,10 @@ from pos_app.services.users import (
     UserRefused,
     UserService,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 FAST = KdfParams(n=2**8, r=8, p=1)  # tests only: the real cost is checked separately
@@ -105,18 +108,22 @@ def test_anything_else_is_refused_with_the_rule(pin: str, message: str) -> None:
 def test_a_pin_is_stored_salted_with_its_parameters_and_never_plain() -> None:
     first, second = hash_pin("4321"), hash_pin("4321")
     assert first != second  # per-hash salt
-    assert first.startswith(f"scrypt${DEFAULT_KDF.n}$8$1$") and "4321" not in first
-    assert verify_pin("4321", first) and not verify_pin("4322", first)
+    assert first.startswith(f"scrypt${DEFAULT_KDF.n}$8$1$")
+    assert "4321" not in first
+    assert verify_pin("4321", first)
+    assert not verify_pin("4322", first)
     assert not verify_pin("12", first)  # not a PIN at all: simply wrong
 
 
 def test_the_default_cost_is_slow_scrypt() -> None:
-    assert DEFAULT_KDF.n >= 2**14 and DEFAULT_KDF.r >= 8
+    assert DEFAULT_KDF.n >= 2**14
+    assert DEFAULT_KDF.r >= 8
 
 
 def test_weaker_hashes_are_marked_for_rehashing() -> None:
     weak = hash_pin("4321", FAST)
-    assert needs_rehash(weak) and not needs_rehash(hash_pin("4321", DEFAULT_KDF))
+    assert needs_rehash(weak)
+    assert not needs_rehash(hash_pin("4321", DEFAULT_KDF))
 
 
 @pytest.mark.parametrize("stored", ["", "plain1234", "scrypt$x$8$1$AA$BB", "md5$1$2$3$4$5"])
@@ -131,7 +138,9 @@ def test_a_damaged_hash_is_an_error_not_a_wrong_pin(stored: str) -> None:
 def test_first_start_creates_an_administrator_once(env: Env) -> None:
     assert env.users.needs_first_admin()
     ada = env.users.create_first_admin("  Ada  ", "246813")
-    assert ada.name == "Ada" and ada.role is Role.ADMIN and ada.active
+    assert ada.name == "Ada"
+    assert ada.role is Role.ADMIN
+    assert ada.active
     assert not env.users.needs_first_admin()
     with pytest.raises(UserRefused, match="already been created") as refused:
         env.users.create_first_admin("Mallory", "580246")
@@ -144,7 +153,8 @@ def test_first_start_creates_an_administrator_once(env: Env) -> None:
 def test_the_pin_is_never_in_the_database_or_the_audit_trail(env: Env, admin: User) -> None:
     env.users.add_user(admin, "Cal", Role.CASHIER, "97531")
     dump = "\n".join(env.audit.connection.iterdump())
-    assert "246813" not in dump and "97531" not in dump
+    assert "246813" not in dump
+    assert "97531" not in dump
     assert "97531" not in repr(env.users.users())
 
 
@@ -161,7 +171,8 @@ def test_an_administrator_adds_users_and_duplicates_are_refused(env: Env, admin:
     with pytest.raises(UserRefused, match="reserved"):
         env.users.add_user(admin, "System", Role.CASHIER, "1234")
     added = [e for e in env.audit.entries() if e.action == "user_added"]
-    assert added[-1].actor == admin.actor and added[-1].details["role"] == "cashier"
+    assert added[-1].actor == admin.actor
+    assert added[-1].details["role"] == "cashier"
 
 
 def test_only_an_administrator_manages_users(env: Env, admin: User) -> None:
@@ -226,9 +237,11 @@ def test_sign_in_sets_the_session_and_is_audited(env: Env, admin: User) -> None:
     session.subscribe(heard.append)
     assert session.actor == "system"
     user = env.users.sign_in(session, " ada ", "246813")
-    assert session.user == user and session.actor == str(admin.id)
+    assert session.user == user
+    assert session.actor == str(admin.id)
     env.users.sign_out(session, reason="idle")
-    assert session.user is None and heard == [user, None]
+    assert session.user is None
+    assert heard == [user, None]
     assert actions(env)[-2:] == ["sign_in", "sign_out"]
     assert env.audit.entries()[-1].details == {"name": "Ada", "reason": "idle"}
 
@@ -269,7 +282,8 @@ def test_ten_wrong_pins_lock_out_for_thirty_minutes_even_across_a_restart(
     with pytest.raises(UserRefused, match="Try again in 20 minutes"):
         env.users.sign_in(Session(), "Cal", "1357")
     locked = [e for e in env.audit.entries() if e.action == "locked_out"]
-    assert len(locked) == 1 and locked[0].subject == f"user:{cal.id}"
+    assert len(locked) == 1
+    assert locked[0].subject == f"user:{cal.id}"
     env.clock.now += timedelta(minutes=20)
     assert env.users.sign_in(Session(), "Cal", "1357").failed_pins == 0
     env.audit.connection.close()
@@ -402,7 +416,8 @@ def test_only_an_administrators_pin_approves_a_live_host(env: Env, admin: User) 
     refused = [e for e in env.audit.entries() if e.action == "approval_refused"]
     assert [e.details["reason"] for e in refused] == ["not_allowed", "wrong_pin"]
     [approved] = [e for e in env.audit.entries() if e.action == "live_host_approved"]
-    assert approved.actor == str(admin.id) and approved.subject == "profile:Shop"
+    assert approved.actor == str(admin.id)
+    assert approved.subject == "profile:Shop"
     assert approved.details["hosts"] == ["pay.store.example"]
     assert approved.details["approver"] == "Ada"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +16,9 @@ from pos_app.providers.types import Capability, CheckoutMode
 from pos_app.services.payments import PaymentService
 from pos_app.services.sale import Sale
 from tests.unit.test_sales import FakeProvider
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 SALE = Sale(Money(1799, "USD"), "One chocolate donut")
@@ -63,12 +66,17 @@ def test_a_stored_value_reads_back_as_its_member() -> None:
 
 def test_an_unlisted_stored_value_is_kept_as_it_is_and_counts_as_neither() -> None:
     method = PaymentMethod.recorded("gift_card")
-    assert isinstance(method, PaymentMethod) and method not in list(PaymentMethod)
-    assert method == "gift_card" and method.value == "gift_card" and f"{method}" == "gift_card"
-    assert not method.charged_by_us and not method.is_checkout_page
+    assert isinstance(method, PaymentMethod)
+    assert method not in list(PaymentMethod)
+    assert method == "gift_card"
+    assert method.value == "gift_card"
+    assert f"{method}" == "gift_card"
+    assert not method.charged_by_us
+    assert not method.is_checkout_page
     operation = Operation.recorded("top_up")
-    assert operation.value == "top_up" and not operation.opens_payment
-    with pytest.raises(ValueError):
+    assert operation.value == "top_up"
+    assert not operation.opens_payment
+    with pytest.raises(ValueError, match="'gift_card' is not a valid PaymentMethod"):
         PaymentMethod("gift_card")  # only a stored value is read leniently
 
 
@@ -92,7 +100,8 @@ def test_the_journal_reads_back_a_row_of_a_method_and_operation_it_does_not_list
     store.connection.execute("UPDATE payments SET method = 'gift_card'")
     store.connection.execute("UPDATE intents SET operation = 'top_up'")
     payment = store.get("S-1")
-    assert payment is not None and payment.method.value == "gift_card"
+    assert payment is not None
+    assert payment.method.value == "gift_card"
     assert [i.operation.value for i in store.intents_for("S-1")] == ["top_up"]
     [row] = totals(store.connection, T0, datetime(2026, 11, 23, tzinfo=UTC))
     assert row.method.value == "gift_card"

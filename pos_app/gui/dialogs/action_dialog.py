@@ -6,7 +6,8 @@ so nothing it refuses ever reaches the payments service.
 
 from __future__ import annotations
 
-from PySide6.QtGui import QShowEvent
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -18,6 +19,9 @@ from PySide6.QtWidgets import (
 
 from pos_app.domain.money import Money, MoneyError, format_money, parse_amount
 from pos_app.gui.widgets.common import announce, label, set_invalid
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QShowEvent
 
 
 def amount_text(amount: Money, locale: str) -> str:

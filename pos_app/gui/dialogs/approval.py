@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QDialog, QWidget
 
 from pos_app.domain.money import Money, format_money
 from pos_app.domain.vocabulary import Operation
 from pos_app.gui.dialogs.pin_approval import Grant, PinApprovalDialog
-from pos_app.gui.screens.sign_in import Staff
-from pos_app.journal.store import JournalStore
-from pos_app.journal.users import User
 from pos_app.services.approvals import (
     Approval,
     ApprovalAction,
     ApprovalRefused,
     ApprovalRequirement,
 )
+
+if TYPE_CHECKING:
+    from pos_app.gui.screens.sign_in import Staff
+    from pos_app.services.queries import PaymentQueries
+    from pos_app.services.records import User
 
 
 @dataclass(frozen=True)
@@ -77,10 +80,10 @@ class ApprovalGate:
     """
 
     def __init__(
-        self, staff: Staff, journal: JournalStore, *, locale: str, parent: QWidget
+        self, staff: Staff, queries: PaymentQueries, *, locale: str, parent: QWidget
     ) -> None:
         self._staff = staff
-        self._journal = journal
+        self._queries = queries
         self._locale = locale
         self._parent = parent
         self.dialog: ApprovalDialog | None = None
@@ -93,10 +96,12 @@ class ApprovalGate:
             kind = ApprovalAction(action)
         except ValueError:
             return GateAnswer(False)  # an action this gate does not know is never waved through
-        payment = self._journal.get(reference)
+        payment = self._queries.get(reference)
         if payment is None:
             return GateAnswer(False)
-        requirement = self._staff.approvals.requirement(self._journal, kind, payment, amount, user)
+        requirement = self._queries.approval_requirement(
+            self._staff.approvals, kind, payment, amount, user
+        )
         if not requirement.needed:
             return GateAnswer(True, by=user)
         approval = await self._ask(kind, reference, amount or payment.amount, requirement)

@@ -8,11 +8,14 @@ secret typed again in the same save; the approval is kept in the keyring beside 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from PySide6.QtWidgets import QWidget
+from typing import TYPE_CHECKING
 
 from pos_app.gui.dialogs.pin_approval import Grant, PinApprovalDialog
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from PySide6.QtWidgets import QWidget
 
 
 class HostApprovalDialog(PinApprovalDialog):

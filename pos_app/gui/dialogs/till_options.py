@@ -8,6 +8,7 @@ through the app (which saves it, audits it and applies the staff rules at once).
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -21,10 +22,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pos_app.config.settings import Settings
 from pos_app.domain.money import Money, MoneyError, parse_amount
 from pos_app.gui.dialogs.action_dialog import amount_text
 from pos_app.gui.widgets.common import label, set_invalid
+
+if TYPE_CHECKING:
+    from pos_app.config.settings import Settings
 
 
 class TillOptionsDialog(QDialog):

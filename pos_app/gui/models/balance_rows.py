@@ -8,12 +8,16 @@ their own wording rather than the "… approved" of the payment's steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pos_app.domain.money import Money
 from pos_app.gui.models.payment_history_model import HistoryRow
-from pos_app.providers.types import PaymentAction
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pos_app.providers.types import PaymentAction
 
 PREFIX = "balance_"
 _NAMES = {

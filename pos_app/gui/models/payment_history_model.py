@@ -6,18 +6,21 @@ outcome); provider rows arrive after "Refresh from provider". Both are shown in 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from pos_app.domain.money import Money, format_money
 from pos_app.gui.messages import state_label
 from pos_app.gui.widgets.common import plain_tip
-from pos_app.journal.store import Intent, IntentOutcome, PaymentEvent
-from pos_app.providers.types import PaymentAction
+from pos_app.services.records import Intent, IntentOutcome, PaymentEvent
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from pos_app.providers.types import PaymentAction
 
 Index = QModelIndex | QPersistentModelIndex
 HEADERS = ("When", "Source", "What happened", "Amount")

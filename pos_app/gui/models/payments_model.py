@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from pos_app.domain.money import Money, format_money
 from pos_app.gui.messages import PROVIDER_NAMES, TRAINING, TRAINING_NOTE, card_text, state_label
 from pos_app.gui.widgets.common import plain_tip
-from pos_app.journal.search import PaymentFilter
-from pos_app.journal.store import JournalStore, PaymentRecord
+from pos_app.services.records import PaymentFilter, PaymentRecord
+
+if TYPE_CHECKING:
+    from pos_app.services.queries import PaymentQueries
 
 PAGE_SIZE = 100  # four screens of rows; scrolling near the end reads the next page
 COUNT_CAP = 1000  # a filtered count stops here ("1,000+ match")
@@ -57,9 +59,9 @@ COLUMNS = (
 
 
 class PaymentsTableModel(QAbstractTableModel):
-    def __init__(self, journal: JournalStore, *, locale: str) -> None:
+    def __init__(self, queries: PaymentQueries, *, locale: str) -> None:
         super().__init__()
-        self._journal = journal
+        self._queries = queries
         self._locale = locale
         self._rows: list[PaymentRecord] = []
         self._texts: dict[int, tuple[str, ...]] = {}  # each loaded row's cells, as shown
@@ -114,7 +116,7 @@ class PaymentsTableModel(QAbstractTableModel):
     def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: B008
         if parent.isValid():
             return
-        page = self._journal.page_payments(
+        page = self._queries.page(
             offset=len(self._rows),
             limit=PAGE_SIZE,
             order_by=self._order_by,
@@ -151,7 +153,7 @@ class PaymentsTableModel(QAbstractTableModel):
         self._texts.clear()
         if recount:
             self._count()
-        self._rows = self._journal.page_payments(
+        self._rows = self._queries.page(
             offset=0,
             limit=PAGE_SIZE,
             order_by=self._order_by,
@@ -167,13 +169,13 @@ class PaymentsTableModel(QAbstractTableModel):
         if self._filter.training is False:
             # Training sales this filter would match but leaves out: the screen says so.
             hidden = replace(self._filter, training=True)
-            counted = self._journal.count_payments(hidden, cap=COUNT_CAP)
+            counted = self._queries.count(hidden, cap=COUNT_CAP)
             self._hidden_training = min(counted, COUNT_CAP)
         if self._filter.is_empty_but_environment:
-            self._total, self._capped = self._journal.count_payments(self._filter), False
+            self._total, self._capped = self._queries.count(self._filter), False
             return
         # A search matching most of a year is counted only up to the cap: fast.
-        counted = self._journal.count_payments(self._filter, cap=COUNT_CAP)
+        counted = self._queries.count(self._filter, cap=COUNT_CAP)
         self._capped = counted > COUNT_CAP
         self._total = min(counted, COUNT_CAP)
 

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
-from pos_app.config.settings import ProviderProfile, Settings
+if TYPE_CHECKING:
+    from pos_app.config.settings import ProviderProfile, Settings
 
 COLUMNS = ("Name", "Provider", "Mode", "Default")
 DEFAULT_MARK = "★ Default"

@@ -8,8 +8,7 @@ year of entries does not freeze the till.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -23,10 +22,14 @@ from PySide6.QtWidgets import (
 )
 
 from pos_app.domain.money import Money, MoneyError, format_money
-from pos_app.gui.screens.sign_in import Staff
-from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import announce, label, plain_tip
-from pos_app.journal.audit import SYSTEM_ACTOR, AuditEntry, AuditVerification
+from pos_app.services.records import SYSTEM_ACTOR, AuditEntry, AuditVerification
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pos_app.gui.screens.sign_in import Staff
+    from pos_app.gui.tasks import TaskRunner
 
 PAGE_SIZE = 100
 COLUMNS = ("#", "When", "Who", "What", "About", "Details")

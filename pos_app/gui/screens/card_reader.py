@@ -33,7 +33,6 @@ from pos_app.gui.messages import card_text, decline_message, error_message
 from pos_app.gui.screens.checkout import ResultPanel
 from pos_app.gui.tasks import SaleTasks, TaskRunner
 from pos_app.gui.widgets.common import announce, label
-from pos_app.journal.store import PaymentRecord
 from pos_app.services.payments import OperationFailed
 from pos_app.services.reader import (
     READ_TIMEOUT_S,
@@ -44,11 +43,12 @@ from pos_app.services.reader import (
     SimulatedReader,
     UnavailableReader,
 )
-from pos_app.services.sale import Sale
 
 if TYPE_CHECKING:
     from pos_app.gui.screens.customer_display import CustomerDisplay
     from pos_app.services.payments import PaymentService
+    from pos_app.services.records import PaymentRecord
+    from pos_app.services.sale import Sale
 
 log = logging.getLogger(__name__)
 
@@ -330,7 +330,9 @@ class CardReaderScreen(QWidget):
 
     def _read(self) -> None:
         reader, payments, sale = self._reader, self._payments, self._sale
-        assert reader is not None and payments is not None and sale is not None
+        assert reader is not None
+        assert payments is not None
+        assert sale is not None
         self._sale_tasks.end()
         self._phase = _Phase.READING
         self._show_actions(cancel=True, retry=False, back=False)

@@ -7,8 +7,8 @@ refresh elsewhere in the app).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -19,6 +19,9 @@ from pos_app.domain.vocabulary import PaymentMethod
 from pos_app.gui.widgets.common import label, set_invalid
 from pos_app.providers.types import AmountLimits, Capability
 from pos_app.services.sale import Sale, SaleInputError, parse_description, parse_sale_amount
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
@@ -31,17 +30,20 @@ from pos_app.gui.webview.policy import FAILURE_RETURN_URL, SUCCESS_RETURN_URL, N
 from pos_app.gui.widgets.browser_panel import BrowserOpener, BrowserPanel
 from pos_app.gui.widgets.common import announce, label
 from pos_app.gui.widgets.qr import LinkPanel
-from pos_app.journal.store import JournalStore, PaymentRecord
-from pos_app.providers.types import PaymentSource
 from pos_app.services.outcomes import DISAGREES
 from pos_app.services.payments import OperationFailed, PaymentService, SaleStarted
-from pos_app.services.sale import Sale
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from pos_app.gui.bridge import ServiceEvents
     from pos_app.gui.screens.customer_display import CustomerDisplay
     from pos_app.gui.screens.embedded_checkout import CardForm, ComponentHost
     from pos_app.gui.webview.spare import SpareCheckoutView
     from pos_app.gui.webview.view import CheckoutWebView
+    from pos_app.providers.types import PaymentSource
+    from pos_app.services.records import PaymentRecord
+    from pos_app.services.sale import Sale
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +144,7 @@ class CheckoutScreen(QWidget):
         self._expires_at: datetime | None = None
         self._sale_over = False
         self._sale_tasks = SaleTasks(tasks)  # an abandoned checkout's callbacks never run
-        self._listening_to: JournalStore | None = None
+        self._listening_to: ServiceEvents | None = None
         self._sale: Sale | None = None
         self._method = PaymentMethod.HOSTED_CHECKOUT
         self._link_expired = False
@@ -256,12 +258,15 @@ class CheckoutScreen(QWidget):
     def method(self) -> PaymentMethod:
         return self._method
 
-    def set_payments(self, payments: PaymentService, profile: str) -> None:
-        """Sales go through ``payments`` to ``profile`` (the till's profile)."""
+    def set_payments(self, payments: PaymentService, profile: str, events: ServiceEvents) -> None:
+        """Sales go through ``payments`` to ``profile`` (the till's profile); ``events``
+        tells of every recorded change (and reads the payment back)."""
         self._payments, self._profile = payments, profile
-        if self._listening_to is not payments.journal:
-            self._listening_to = payments.journal
-            payments.journal.add_listener(self._journal_changed)
+        if self._listening_to is not events:
+            if self._listening_to is not None:
+                self._listening_to.payment_changed.disconnect(self._journal_changed)
+            self._listening_to = events
+            events.payment_changed.connect(self._journal_changed)
 
     def _provider_name(self) -> str:
         assert self._payments is not None
@@ -279,7 +284,7 @@ class CheckoutScreen(QWidget):
         if self._sale_over or self._checkout is None:
             return
         assert self._listening_to is not None
-        payment = self._listening_to.get(reference)
+        payment = self._listening_to.queries.get(reference)
         if payment is None or payment.state is self._checkout.payment.state:
             return
         self._checkout = SaleStarted(payment, self._checkout.session)

@@ -11,7 +11,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QRect, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QMoveEvent, QResizeEvent
@@ -20,6 +20,9 @@ from PySide6.QtWidgets import QApplication, QVBoxLayout, QWidget
 from pos_app.gui.messages import TRAINING_CUSTOMER
 from pos_app.gui.widgets.common import announce, label
 from pos_app.gui.widgets.qr import QrCode
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 log = logging.getLogger(__name__)
 

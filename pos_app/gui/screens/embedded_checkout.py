@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QFile, QIODevice, QObject
 from PySide6.QtWebChannel import QWebChannel
@@ -25,7 +26,9 @@ from pos_app.gui.webview.card_form_hosts import (
     sandbox_component_host,
 )
 from pos_app.gui.webview.policy import NavigationPolicy, Origin
-from pos_app.gui.webview.view import CheckoutWebView
+
+if TYPE_CHECKING:
+    from pos_app.gui.webview.view import CheckoutWebView
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence
@@ -50,12 +50,8 @@ from pos_app.gui.models.payment_history_model import (
     local_rows,
     provider_rows,
 )
-from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import announce, label
 from pos_app.gui.widgets.payment_windows import awaits_checkout, windows
-from pos_app.journal.store import JournalStore, PaymentRecord, utc_now
-from pos_app.journal.users import User
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ProviderError
 from pos_app.providers.types import PaymentAction
 from pos_app.services.approvals import Approval, ApprovalRefused
@@ -66,6 +62,12 @@ from pos_app.services.payments import (
     available_actions,
     void_deadline,
 )
+from pos_app.services.records import PaymentRecord, User, utc_now
+
+if TYPE_CHECKING:
+    from pos_app.gui.tasks import TaskRunner
+    from pos_app.providers.base import PaymentProvider
+    from pos_app.services.queries import PaymentQueries
 
 log = logging.getLogger(__name__)
 
@@ -209,14 +211,14 @@ class PaymentDetail(QWidget):
 
     def __init__(
         self,
-        journal: JournalStore,
+        queries: PaymentQueries,
         *,
         locale: str,
         clock: Callable[[], datetime] = utc_now,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
-        self._journal = journal
+        self._queries = queries
         self._locale = locale
         self._clock = clock
         self._service: PaymentsBackend | None = None
@@ -390,7 +392,7 @@ class PaymentDetail(QWidget):
             self._balance = None
             self._link_expires_at = None
             self._say("", "")
-        self._payment = self._journal.get(reference)
+        self._payment = self._queries.get(reference)
         self._show()
         if opened:
             self._ask_link_expiry()
@@ -693,7 +695,7 @@ class PaymentDetail(QWidget):
 
     def _show_history(self, payment: PaymentRecord) -> None:
         rows = local_rows(
-            self._journal.events(payment.reference), self._journal.intents_for(payment.reference)
+            self._queries.events(payment.reference), self._queries.intents_for(payment.reference)
         )
         if self._provider_actions is not None:
             rows += provider_rows(self._provider_name(), self._provider_actions)

@@ -8,6 +8,8 @@ training sales" ticked, each marked TRAINING; the count says how many it leaves 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QResizeEvent, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
@@ -25,18 +27,21 @@ from pos_app.domain.money import Money, format_money
 from pos_app.gui.messages import PROVIDER_NAMES, STATE_LABELS
 from pos_app.gui.models.payments_model import COLUMNS, COUNT_CAP, PaymentsTableModel
 from pos_app.gui.screens.payment_detail import Approve, PaymentDetail, PaymentsBackend
-from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import label
 from pos_app.gui.widgets.payment_filters import PaymentFilterBar
-from pos_app.journal.search import PaymentFilter
-from pos_app.journal.store import JournalStore
+
+if TYPE_CHECKING:
+    from pos_app.gui.bridge import ServiceEvents
+    from pos_app.gui.tasks import TaskRunner
+    from pos_app.services.queries import PaymentQueries
+    from pos_app.services.records import PaymentFilter
 
 _CELL_PADDING = 10  # the item view's margins either side of the text (Qt's own fit adds 7)
 
 
-def _default_currency(journal: JournalStore, locale: str) -> str:
+def _default_currency(queries: PaymentQueries, locale: str) -> str:
     """Amount filters are typed in the journal's newest currency, else the locale's."""
-    newest = journal.page_payments(offset=0, limit=1)
+    newest = queries.page(offset=0, limit=1)
     if newest:
         return newest[0].amount.currency
     import babel.numbers  # imported on first use: it costs start-up time
@@ -108,16 +113,22 @@ class ColumnFitter:
 
 class PaymentsScreen(QWidget):
     def __init__(
-        self, journal: JournalStore, *, locale: str, parent: QWidget | None = None
+        self,
+        queries: PaymentQueries,
+        events: ServiceEvents,
+        *,
+        locale: str,
+        parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("Screen")
-        self._journal = journal
+        self._queries = queries
+        self._events = events  # keeps the bridge alive while this screen listens
         self._locale = locale
         self._columns_fitted = False
         self.columns: ColumnFitter | None = None  # made on first show, with the real font
-        self.model = PaymentsTableModel(journal, locale=locale)
-        self.filters = PaymentFilterBar(locale=locale, currency=_default_currency(journal, locale))
+        self.model = PaymentsTableModel(queries, locale=locale)
+        self.filters = PaymentFilterBar(locale=locale, currency=_default_currency(queries, locale))
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setAccessibleName("Payments")
@@ -138,7 +149,7 @@ class PaymentsScreen(QWidget):
         self.open_button.setAccessibleName("Open the selected payment")
         self.summary = label("", "Hint")
         self.summary.setAccessibleName("Result count")
-        self.detail = PaymentDetail(journal, locale=locale)
+        self.detail = PaymentDetail(queries, locale=locale)
 
         list_page = QWidget()
         top = QHBoxLayout()
@@ -178,7 +189,7 @@ class PaymentsScreen(QWidget):
         self._reload_soon.setSingleShot(True)
         self._reload_soon.setInterval(50)
         self._reload_soon.timeout.connect(self._reload)
-        journal.add_listener(lambda _ref: self._reload_soon.start())
+        events.payment_changed.connect(self._payment_changed)
         self._update_summary()
 
     # -- wiring from the main window -------------------------------------------------------
@@ -261,6 +272,9 @@ class PaymentsScreen(QWidget):
         self.model.set_filter(search)
         if self.model.rowCount():
             self.table.selectRow(0)
+
+    def _payment_changed(self, _reference: str) -> None:
+        self._reload_soon.start()
 
     def _reload(self) -> None:
         current = self.table.currentIndex()

@@ -9,8 +9,7 @@ are never shown again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Coroutine, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -42,11 +41,15 @@ from pos_app.config.settings import (
 from pos_app.gui.dialogs.host_approval import HostApprovalDialog
 from pos_app.gui.dialogs.till_options import TillOptionsDialog
 from pos_app.gui.models.profiles_model import ProfilesTableModel
-from pos_app.gui.tasks import TaskRunner
 from pos_app.gui.widgets.common import announce, label, set_invalid
 from pos_app.providers.errors import ProviderError
 from pos_app.providers.registry import PROVIDERS
 from pos_app.services.users import UserRefused
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Collection, Coroutine, Mapping
+
+    from pos_app.gui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, tzinfo
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QDate, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -36,18 +37,19 @@ from pos_app.domain.payment import PaymentState
 from pos_app.domain.vocabulary import Operation
 from pos_app.gui.messages import PROVIDER_NAMES, method_name, state_label
 from pos_app.gui.widgets.common import announce, label
-from pos_app.journal.audit import AuditAnchor
-from pos_app.journal.reports import ReversalRow, TotalRow
-from pos_app.journal.store import JournalStore, PaymentRecord
 from pos_app.services.shift import (
     CurrencyTotal,
     ShiftSummary,
     attention_reason,
     day_range,
     export_csv,
-    summarize,
     today_range,
 )
+
+if TYPE_CHECKING:
+    from pos_app.gui.bridge import ServiceEvents
+    from pos_app.services.queries import PaymentQueries
+    from pos_app.services.records import AuditAnchor, PaymentRecord, ReversalRow, TotalRow
 
 TOTAL_COLUMNS = ("Provider", "Method", "Status", "Payments", "Amount", "Captured", "Refunded")
 REVERSAL_COLUMNS = ("Time", "Reference", "Action", "Provider", "Amount")
@@ -114,7 +116,8 @@ def _state(value: str) -> str:
 class ShiftSummaryScreen(QWidget):
     def __init__(
         self,
-        journal: JournalStore,
+        queries: PaymentQueries,
+        events: ServiceEvents,
         *,
         locale: str,
         parent: QWidget | None = None,
@@ -122,7 +125,8 @@ class ShiftSummaryScreen(QWidget):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("Screen")
-        self._journal = journal
+        self._queries = queries
+        self._events = events  # keeps the bridge alive while this screen listens
         self._locale = locale
         self._zone = zone  # None: the till's local time
         self.choose_file: ChooseFile = choose_csv_file
@@ -257,7 +261,7 @@ class ShiftSummaryScreen(QWidget):
         self._reload_soon.setSingleShot(True)
         self._reload_soon.setInterval(200)
         self._reload_soon.timeout.connect(self.refresh)
-        journal.add_listener(lambda _ref: self._journal_changed())
+        events.payment_changed.connect(self._payment_changed)
         self.refresh()
 
     # -- public -------------------------------------------------------------------
@@ -279,8 +283,8 @@ class ShiftSummaryScreen(QWidget):
     def refresh(self) -> None:
         self._reload_soon.stop()
         start, end = self._range()
-        self.summary = summarize(
-            self._journal, start, end, include_training=self.include_training.isChecked()
+        self.summary = self._queries.shift_summary(
+            start, end, include_training=self.include_training.isChecked()
         )
         self._show(self.summary)
 
@@ -318,14 +322,15 @@ class ShiftSummaryScreen(QWidget):
     def _days(self) -> tuple[date, date]:
         first = self.date_from.date().toPython()
         last = self.date_to.date().toPython()
-        assert isinstance(first, date) and isinstance(last, date)
+        assert isinstance(first, date)
+        assert isinstance(last, date)
         return (first, last) if first <= last else (last, first)
 
     def _range(self) -> tuple[datetime, datetime]:
         first, last = self._days()
         return day_range(first, self._zone)[0], day_range(last, self._zone)[1]
 
-    def _journal_changed(self) -> None:
+    def _payment_changed(self, _reference: str) -> None:
         # Summing months takes seconds on a busy journal: only a shift or a week follows
         # each sale; longer ranges wait for Refresh.
         first, last = self._days()

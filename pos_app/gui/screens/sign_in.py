@@ -7,8 +7,8 @@ it), so the screen says "Checking…" and paints that before it starts.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -21,13 +21,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from pos_app.domain.idle import IdleLock
 from pos_app.domain.pins import MIN_STAFF_PIN_LENGTH
 from pos_app.gui.widgets.common import announce, label, set_invalid
 from pos_app.gui.widgets.pin_field import PinField
-from pos_app.journal.audit import AuditLog, AuditVerification
-from pos_app.services.approvals import ApprovalService
 from pos_app.services.users import Session, UserRefused, UserService
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from pos_app.domain.idle import IdleLock
+    from pos_app.services.approvals import ApprovalService
+    from pos_app.services.records import AuditLog, AuditVerification
 
 
 @dataclass

@@ -7,7 +7,7 @@ the role, refuses what would leave no administrator, and writes the audit entry.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -25,11 +25,15 @@ from PySide6.QtWidgets import (
 )
 
 from pos_app.domain.users import Role
-from pos_app.gui.screens.sign_in import Staff
 from pos_app.gui.widgets.common import announce, label
 from pos_app.gui.widgets.pin_field import PinField
-from pos_app.journal.users import User
+from pos_app.services.records import User
 from pos_app.services.users import UserRefused
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from pos_app.gui.screens.sign_in import Staff
 
 COLUMNS = ("Name", "Role", "Status", "Changed")
 _Change = Callable[[User], User]  # the change, made as the signed-in administrator

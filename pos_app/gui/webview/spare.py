@@ -10,12 +10,15 @@ policy. Each view still serves one checkout: its profile is made with it and die
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QWidget
 
 from pos_app.gui.webview.policy import NavigationPolicy
 from pos_app.gui.webview.view import CheckoutWebView
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
 
 log = logging.getLogger(__name__)
 

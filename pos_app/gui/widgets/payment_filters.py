@@ -25,7 +25,7 @@ from pos_app.domain.money import MoneyError, parse_amount
 from pos_app.domain.payment import PaymentState
 from pos_app.gui.messages import PROVIDER_NAMES, STATE_LABELS
 from pos_app.gui.widgets.common import announce, label, set_invalid
-from pos_app.journal.search import PaymentFilter
+from pos_app.services.records import PaymentFilter
 
 DEBOUNCE_MS = 300
 

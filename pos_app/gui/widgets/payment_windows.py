@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from pos_app.domain.payment import PaymentState
 from pos_app.domain.vocabulary import PaymentMethod
-from pos_app.journal.store import PaymentRecord
 from pos_app.providers.registry import display_name
 from pos_app.services.payments import can_void_now, void_deadline
+
+if TYPE_CHECKING:
+    from pos_app.services.records import PaymentRecord
 
 AUTHORIZATION_LIFETIME: Final = timedelta(days=7)
 _SOON: Final = timedelta(days=1)

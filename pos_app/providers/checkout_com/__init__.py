@@ -8,14 +8,18 @@ build.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from pos_app.domain.money import MoneyError, currency_exponent
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.checkout_com import webhooks
 from pos_app.providers.checkout_com.limits import amount_limits, documented_exponent
 from pos_app.providers.spec import ProviderSetup, ProviderSpec, SandboxReader, Tokenizer
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pos_app.providers.base import PaymentProvider
 
 AUTH_STYLES = ("bearer", "raw")
 # Checkout.com's test card for a decline (response code 20051, insufficient funds).

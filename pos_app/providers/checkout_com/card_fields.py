@@ -3,12 +3,16 @@ public key. Loaded only when the reader reads (it needs httpx)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from pos_app.providers import card_fields
 from pos_app.providers.card_fields import EXPIRY_MONTH, EXPIRY_YEAR
-from pos_app.providers.spec import Tokenizer
 from pos_app.providers.types import PaymentSource, SourceKind
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pos_app.providers.spec import Tokenizer
 
 
 def tokenizer(api: str, values: Mapping[str, str]) -> Tokenizer:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from pos_app.providers.checkout_com import mapping
 from pos_app.providers.errors import ResponseInvalidError
 from pos_app.providers.http import ProviderHttpClient, payload_or_raise
+
+if TYPE_CHECKING:
+    import httpx
 
 # How many payments a reference search reads (the API's page maximum).
 FIND_LIMIT = 100

@@ -10,9 +10,8 @@ without sending anything.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.providers.checkout_com import mapping
 from pos_app.providers.checkout_com.client import CkoClient, segment
@@ -34,6 +33,9 @@ from pos_app.providers.types import (
     RefundRequest,
     VoidRequest,
 )
+
+if TYPE_CHECKING:
+    from pos_app.domain.money import Money
 
 
 class Payments:

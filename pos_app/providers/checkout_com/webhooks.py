@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pos_app.providers.webhooks import (
     VerifiedEvent,
@@ -17,6 +16,10 @@ from pos_app.providers.webhooks import (
     required_header,
     text,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime, timedelta
 
 
 def verify_checkout_com(body: bytes, headers: Mapping[str, str], key: str) -> VerifiedEvent:

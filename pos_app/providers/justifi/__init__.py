@@ -7,12 +7,14 @@ the embedded ``<justifi-checkout>`` card form, direct charges, refunds, voids an
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.justifi import webhooks
 from pos_app.providers.justifi.limits import amount_limits
 from pos_app.providers.spec import ProviderSetup, ProviderSpec, SandboxReader, Tokenizer
+
+if TYPE_CHECKING:
+    from pos_app.providers.base import PaymentProvider
 
 # Today's hosted checkout, or the legacy payment intent + checkout session page some
 # accounts still use (PROVIDERS.md §1).

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pos_app.providers.errors import ConfigurationError, NotSupportedError
 from pos_app.providers.http import ProviderHttpClient
@@ -31,6 +30,9 @@ from pos_app.providers.types import (
     RefundRequest,
     VoidRequest,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 LEGACY_SESSION_BASE_URL = "https://checkout.justifi.ai/r"
 HostedFlow = Literal["checkout", "checkout_session"]

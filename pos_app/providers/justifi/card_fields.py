@@ -4,13 +4,17 @@ to tokenizing for its sub-account, and the card fields post the card with it
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from pos_app.domain.ids import new_idempotency_key
 from pos_app.providers import card_fields
 from pos_app.providers.card_fields import EXPIRY_MONTH, EXPIRY_YEAR, TokenizeError
-from pos_app.providers.spec import Tokenizer
 from pos_app.providers.types import PaymentSource, SourceKind
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pos_app.providers.spec import Tokenizer
 
 
 def tokenizer(api: str, values: Mapping[str, str]) -> Tokenizer:

@@ -9,15 +9,17 @@ Complete" page, and the till learns the outcome by looking the checkout up.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pos_app.providers.errors import InvalidRequestError, ResponseInvalidError
 from pos_app.providers.justifi import mapping
 from pos_app.providers.justifi.client import JustifiClient, list_items
 from pos_app.providers.types import CheckoutMode, CheckoutRequest, CheckoutSession, EmbeddedCheckout
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # How far back a reference search reads (checkouts are listed newest first).
 FIND_PAGES = 5

@@ -9,9 +9,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import httpx
+from typing import TYPE_CHECKING, Any
 
 from pos_app.providers.errors import (
     AuthenticationError,
@@ -21,6 +19,9 @@ from pos_app.providers.errors import (
 )
 from pos_app.providers.http import ProviderHttpClient, payload_or_raise
 from pos_app.providers.justifi import mapping
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 

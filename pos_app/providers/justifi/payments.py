@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from pos_app.domain.payment import PaymentState
 from pos_app.providers.errors import (
@@ -37,6 +35,9 @@ from pos_app.providers.types import (
     SourceKind,
     VoidRequest,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 

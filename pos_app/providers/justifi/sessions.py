@@ -9,9 +9,7 @@ still served; kept for accounts set up that way.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from pos_app.providers.errors import InvalidRequestError, ResponseInvalidError
@@ -19,6 +17,10 @@ from pos_app.providers.justifi import mapping
 from pos_app.providers.justifi.client import JustifiClient, list_items
 from pos_app.providers.justifi.mapping import sessions as session_mapping
 from pos_app.providers.types import CheckoutMode, CheckoutRequest, CheckoutSession
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
 
 FIND_PAGES = 5
 PAGE_SIZE = 100

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pos_app.providers.webhooks import (
     VerifiedEvent,
@@ -19,6 +19,9 @@ from pos_app.providers.webhooks import (
     required_header,
     text,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 
 def verify_justifi(

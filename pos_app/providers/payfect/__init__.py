@@ -8,10 +8,14 @@ signed callbacks.
 
 from __future__ import annotations
 
-from pos_app.providers.base import PaymentProvider
+from typing import TYPE_CHECKING
+
 from pos_app.providers.payfect import webhooks
 from pos_app.providers.payfect.limits import amount_limits
 from pos_app.providers.spec import ProviderSetup, ProviderSpec
+
+if TYPE_CHECKING:
+    from pos_app.providers.base import PaymentProvider
 
 
 def build(setup: ProviderSetup) -> PaymentProvider:

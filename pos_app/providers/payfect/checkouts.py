@@ -6,10 +6,14 @@ where the customer pushes a USD stablecoin.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pos_app.providers.errors import ConfigurationError, ResponseInvalidError
 from pos_app.providers.payfect import mapping
 from pos_app.providers.payfect.client import CHECKOUTS_PATH, PayfectClient, checkout_path
-from pos_app.providers.types import CheckoutRequest, CheckoutSession
+
+if TYPE_CHECKING:
+    from pos_app.providers.types import CheckoutRequest, CheckoutSession
 
 
 class Checkouts:

@@ -7,13 +7,14 @@ OutcomeUnknownError. Only GETs count as safe to repeat.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from pos_app.providers.http import ProviderHttpClient, payload_or_raise
 from pos_app.providers.payfect import mapping
+
+if TYPE_CHECKING:
+    import httpx
 
 CHECKOUTS_PATH = "/api/v1/checkouts/"
 

@@ -3,10 +3,14 @@ mapping/__init__.py). PENDING while open, CAPTURED once paid; nothing else is of
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pos_app.providers.errors import ResponseInvalidError
 from pos_app.providers.payfect import mapping
 from pos_app.providers.payfect.client import PayfectClient, checkout_path
-from pos_app.providers.types import ProviderPayment
+
+if TYPE_CHECKING:
+    from pos_app.providers.types import ProviderPayment
 
 
 class Payments:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -18,6 +17,10 @@ from pos_app.providers.webhooks import (
     required_header,
     text,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime, timedelta
 
 
 def verify_payfect(

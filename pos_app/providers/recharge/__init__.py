@@ -9,14 +9,18 @@ payload halves.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.recharge import webhooks
 from pos_app.providers.recharge.limits import amount_limits
 from pos_app.providers.recharge.mapping import API_VERSIONS
 from pos_app.providers.spec import ProviderSetup, ProviderSpec, SandboxReader, Tokenizer
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pos_app.providers.base import PaymentProvider
 
 # ReCharge will not charge a checkout without an email; a sandbox till needs none set.
 SANDBOX_RECEIPT_EMAIL = "receipts@sandbox.pos-app.invalid"

@@ -3,11 +3,15 @@ that processor's fixed test tokens (Stripe's)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from pos_app.providers.card_fields import TokenizeError
-from pos_app.providers.spec import Tokenizer
 from pos_app.providers.types import PaymentSource, SourceKind
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pos_app.providers.spec import Tokenizer
 
 # Stripe's test cards (an approval, a generic decline) and the tokens Stripe gives for them.
 PROCESSOR_TOKENS: Mapping[str, str] = {

@@ -13,11 +13,8 @@ charged at most once by ReCharge, which is what makes the lookup decisive.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.providers.errors import (
     InvalidRequestError,
@@ -30,6 +27,11 @@ from pos_app.providers.recharge import mapping
 from pos_app.providers.recharge.client import RechargeClient, segment
 from pos_app.providers.recharge.mapping import charges as cm
 from pos_app.providers.types import ChargeRequest, ProviderPayment, SourceKind
+
+if TYPE_CHECKING:
+    import httpx
+
+    from pos_app.domain.money import Money
 
 log = logging.getLogger(__name__)
 

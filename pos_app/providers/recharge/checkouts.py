@@ -7,10 +7,14 @@ nobody is ever sent to its page, so it is never paid.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pos_app.providers.errors import ConfigurationError, ResponseInvalidError
 from pos_app.providers.recharge import mapping
 from pos_app.providers.recharge.client import RechargeClient, segment
-from pos_app.providers.types import CheckoutRequest, CheckoutSession
+
+if TYPE_CHECKING:
+    from pos_app.providers.types import CheckoutRequest, CheckoutSession
 
 
 class Checkouts:

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import httpx
 
 from pos_app.providers.errors import ResponseInvalidError
 from pos_app.providers.http import ProviderHttpClient, Sleep, payload_or_raise
 from pos_app.providers.recharge import mapping
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from pos_app.providers.webhooks import (
     REFERENCE_KEY,
@@ -16,6 +15,10 @@ from pos_app.providers.webhooks import (
     required_header,
     text,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import datetime, timedelta
 
 
 def verify_recharge(body: bytes, headers: Mapping[str, str], client_secret: str) -> VerifiedEvent:

@@ -6,16 +6,11 @@ second till cannot race past them; refunds and voids pass the approval policy fi
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentLedger, PaymentRuleError, PaymentState
 from pos_app.domain.vocabulary import Operation
-from pos_app.journal.store import Intent, PaymentRecord
-from pos_app.journal.users import User
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.registry import PROVIDERS
 from pos_app.providers.types import (
     ActionResult,
@@ -27,6 +22,15 @@ from pos_app.providers.types import (
 from pos_app.services.approvals import Approval, ApprovalAction
 from pos_app.services.outcomes import apply_payment
 from pos_app.services.payments.core import PaymentCore, PaymentRefused
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+    from datetime import datetime, timedelta
+
+    from pos_app.domain.money import Money
+    from pos_app.journal.store import Intent, PaymentRecord
+    from pos_app.journal.users import User
+    from pos_app.providers.base import PaymentProvider
 
 
 class Actions(PaymentCore):

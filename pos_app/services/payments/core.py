@@ -8,14 +8,11 @@ outcome we could not learn leaves the payment IN_DOUBT and triggers a lookup.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pos_app.domain.ids import new_idempotency_key, new_reference
-from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
-from pos_app.domain.vocabulary import Operation, PaymentMethod
 from pos_app.journal.store import (
     Environment,
     Intent,
@@ -25,12 +22,18 @@ from pos_app.journal.store import (
     PaymentRecord,
     utc_now,
 )
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ConnectionFailedError, ProviderError
 from pos_app.providers.types import Capability
-from pos_app.services.approvals import ApprovalService
 from pos_app.services.events import ChangeHub, PaymentChange, Subscriber
-from pos_app.services.sale import Sale
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Mapping
+
+    from pos_app.domain.money import Money
+    from pos_app.domain.vocabulary import Operation, PaymentMethod
+    from pos_app.providers.base import PaymentProvider
+    from pos_app.services.approvals import ApprovalService
+    from pos_app.services.sale import Sale
 
 log = logging.getLogger(__name__)
 

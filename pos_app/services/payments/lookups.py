@@ -8,7 +8,7 @@ currency, our reference; ``outcomes`` holds that rule).
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pos_app.domain.payment import PaymentState, can_transition
 from pos_app.domain.vocabulary import Operation
@@ -16,9 +16,13 @@ from pos_app.journal.store import Intent, IntentOutcome, PaymentRecord
 from pos_app.providers.base import BalanceLedger, PaymentProvider
 from pos_app.providers.errors import NotSupportedError, ResponseInvalidError
 from pos_app.providers.types import Capability, PaymentAction
-from pos_app.providers.webhooks import WebhookEvent
 from pos_app.services.outcomes import UNREADABLE, apply_payment, apply_session
 from pos_app.services.payments.core import SETTLE_AFTER, STILL_PROCESSING, PaymentCore
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from pos_app.providers.webhooks import WebhookEvent
 
 log = logging.getLogger(__name__)
 

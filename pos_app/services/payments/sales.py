@@ -9,14 +9,11 @@ is decided here (``_checkout_mode``), not by a screen. A page's "paid" only trig
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from pos_app.domain.payment import PaymentState, can_transition
 from pos_app.domain.vocabulary import Operation, PaymentMethod
-from pos_app.journal.store import PaymentRecord
-from pos_app.providers.base import PaymentProvider
 from pos_app.providers.errors import ProviderError
 from pos_app.providers.types import (
     Capability,
@@ -32,7 +29,14 @@ from pos_app.services.outcomes import apply_payment, apply_session
 from pos_app.services.payments.core import OperationFailed, PaymentRefused
 from pos_app.services.payments.lookups import Lookups
 from pos_app.services.reader import READ_TIMEOUT_S, SimulatedReader, UnavailableReader
-from pos_app.services.sale import Sale
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable
+    from datetime import datetime
+
+    from pos_app.journal.store import PaymentRecord
+    from pos_app.providers.base import PaymentProvider
+    from pos_app.services.sale import Sale
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,8 @@ session page lives 24 hours; JustiFi cannot list or fetch sessions, so lookups h
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pos_app.domain.money import Money
 from pos_app.domain.payment import PaymentState
 from pos_app.providers.errors import ResponseInvalidError
 from pos_app.providers.justifi.mapping import (
@@ -21,6 +20,9 @@ from pos_app.providers.justifi.mapping import (
 )
 from pos_app.providers.justifi.mapping.payments import parse_payment
 from pos_app.providers.types import CheckoutRequest, CheckoutSession
+
+if TYPE_CHECKING:
+    from pos_app.domain.money import Money
 
 SESSION_LIFETIME = timedelta(hours=24)
 
